@@ -1,0 +1,1 @@
+"""Atlas ASV ETL: official open data and users' files into one DuckDB file."""

@@ -1,0 +1,115 @@
+"""Command line: python -m etl {build,download,report,import,demo} ..."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import DEMO_DIR, resolve_db_path
+from .errors import InputError
+
+
+def _cmd_build(args) -> int:
+    from .build import build
+
+    db = resolve_db_path(args.db)
+    if args.demo:
+        from . import demo
+
+        if args.regenerate or not demo.is_complete(DEMO_DIR):
+            demo.generate(DEMO_DIR)
+        build(DEMO_DIR, db, fictional=True, kind="build-demo")
+    else:
+        from .download import retrieval_dates
+
+        folder = Path(args.from_dir)
+        build(folder, db, fictional=False, kind="build-dir", retrieved=retrieval_dates(folder))
+    print(f"Base écrite : {db}")
+    from .report import print_summary
+
+    print_summary(db, out=sys.stdout, detail=False)
+    return 0
+
+
+def _cmd_download(args) -> int:
+    from .download import download
+
+    download(Path(args.dest), region=args.region, force=args.force)
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from .report import print_summary
+
+    print_summary(resolve_db_path(args.db), out=sys.stdout, detail=True, limit=args.limit)
+    return 0
+
+
+def _cmd_import(args) -> int:
+    from .importer import cli_import
+
+    return cli_import(args)
+
+
+def _cmd_demo(args) -> int:
+    from . import demo
+
+    demo.generate(Path(args.dest))
+    print(f"Jeu de démonstration fictif écrit dans {args.dest}")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m etl", description="Atlas ASV : chargement des données")
+    p.add_argument("--db", help="chemin de la base DuckDB (défaut : $ATLAS_DB ou data/atlas.duckdb)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="construire la base")
+    g = b.add_mutually_exclusive_group(required=True)
+    g.add_argument("--demo", action="store_true", help="jeu de démonstration fictif (data/demo)")
+    g.add_argument("--from", dest="from_dir", metavar="DIR", help="dossier de fichiers officiels")
+    b.add_argument("--regenerate", action="store_true", help="régénérer les fichiers de démonstration")
+    b.add_argument("--db", default=argparse.SUPPRESS)
+    b.set_defaults(func=_cmd_build)
+
+    d = sub.add_parser("download", help="télécharger les données officielles (avec cache)")
+    d.add_argument("--region", metavar="CODE", help="code INSEE de région (ex. 93)")
+    d.add_argument("--dest", default="data/raw", help="dossier de destination (défaut data/raw)")
+    d.add_argument("--force", action="store_true", help="ignorer le cache")
+    d.set_defaults(func=_cmd_download)
+
+    r = sub.add_parser("report", help="ce qui est chargé, d'où, et ce qui a été rejeté")
+    r.add_argument("--limit", type=int, default=50, help="nombre maximal de lignes par catégorie")
+    r.add_argument("--db", default=argparse.SUPPRESS)
+    r.set_defaults(func=_cmd_report)
+
+    i = sub.add_parser("import", help="importer des actions ou des dispositifs (ASV, CLS, CLSM, CPTS)")
+    i.add_argument("kind", choices=["actions", "schemes"])
+    i.add_argument("file")
+    i.add_argument("--mapping", help="fichier de correspondance des colonnes (TOML)")
+    i.add_argument("--quarantine", action="store_true",
+                   help="charger les lignes valides et mettre les autres en quarantaine")
+    i.add_argument("--report", help="dossier où écrire le rapport CSV/HTML")
+    i.add_argument("--dry-run", action="store_true", help="valider seulement")
+    i.add_argument("--offline", action="store_true", help="ne pas géocoder les adresses")
+    i.add_argument("--db", default=argparse.SUPPRESS)
+    i.set_defaults(func=_cmd_import)
+
+    m = sub.add_parser("demo", help="(ré)écrire les fichiers du jeu de démonstration fictif")
+    m.add_argument("--dest", default=str(DEMO_DIR))
+    m.set_defaults(func=_cmd_demo)
+    return p
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        print("La base existante n'a pas été modifiée.", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

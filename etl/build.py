@@ -1,0 +1,129 @@
+"""Build the DuckDB file from a folder of input files.
+
+A build writes a new file next to the target and renames it over the old one only
+when every loader succeeded: a failed build leaves the previous DB untouched.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+import tomllib
+from pathlib import Path
+
+from .config import SCHEMA_FILE
+from .context import BuildContext
+from .db import connect
+from .errors import InputError
+
+# Order matters: territories before QPVs (commune links), QPVs before indicators,
+# indicators before the 2015 -> 2024 carry (finalize), schemes before actions.
+LOADER_ORDER = [
+    "territories",     # IGN Admin Express COG CARTO communes, arrondissements, EPCI list, COG names
+    "qpv_contours",    # ANCT QPV contours, 2024 and 2015 layouts
+    "correspondence",  # ANCT 2024 <-> 2015 correspondence
+    "zoning",          # ARS QPV zoning for GPs (ZIP/ZAC)
+    "cpts",            # CPTS territories
+    "onpv",            # ONPV / sig.ville QPV indicator tables
+    "filosofi",        # INSEE Filosofi reference territories
+    "apl",             # DREES APL to GPs (xlsx)
+    "user_files",      # schemes and actions in the Atlas import templates
+]
+
+TAXONOMY_FILE = Path(__file__).with_name("taxonomy.toml")
+CATALOGUE_FILE = Path(__file__).with_name("catalogue.toml")
+
+
+def loader_modules():
+    return [importlib.import_module(f"etl.loaders.{name}") for name in LOADER_ORDER]
+
+
+def create_schema(con) -> None:
+    con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def load_reference_tables(con) -> None:
+    """ASV taxonomy and indicator catalogue, from the TOML files beside this module."""
+    tax = tomllib.loads(TAXONOMY_FILE.read_text(encoding="utf-8"))
+    sort = 0
+    for axis in tax["theme"]:
+        sort += 10
+        con.execute("INSERT INTO theme VALUES (?,?,NULL,?)", [axis["id"], axis["label"], sort])
+        for i, (cid, label) in enumerate(axis.get("children", []), start=1):
+            con.execute("INSERT INTO theme VALUES (?,?,?,?)", [cid, label, axis["id"], sort + i])
+    for i, (pid, label) in enumerate(tax["publics"]["items"], start=1):
+        con.execute("INSERT INTO public_group VALUES (?,?,?)", [pid, label, i])
+    cat = tomllib.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    for i, ind in enumerate(cat["indicator"], start=1):
+        con.execute(
+            "INSERT INTO indicator VALUES (?,?,?,?,?,?,?,?,?)",
+            [ind["id"], ind["label"], ind.get("short_label", ind["label"]), ind["unit"], ind["family"],
+             ind.get("high_is_bad"), ind.get("definition"), ind.get("decimals", 1), i],
+        )
+
+
+def input_files(folder: Path) -> list[Path]:
+    """Every file under `folder`, sorted, skipping hidden files and documentation."""
+    out = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts) \
+                and p.suffix.lower() not in (".md", ".txt", ".pdf"):
+            out.append(p)
+    return out
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def build(folder: Path, db_path: Path, *, fictional: bool = False, kind: str = "build-dir",
+          retrieved: dict[str, str] | None = None, progress=print) -> Path:
+    """Build `db_path` from the files in `folder`. Raises InputError on bad input,
+    in which case `db_path` is left as it was."""
+    folder = Path(folder)
+    db_path = Path(db_path)
+    if not folder.is_dir():
+        raise InputError(folder, None, None, "dossier d'entrée introuvable")
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
+    for p in (tmp, Path(str(tmp) + ".wal")):
+        p.unlink(missing_ok=True)
+    con = connect(tmp, spatial=True)
+    try:
+        create_schema(con)
+        load_reference_tables(con)
+        ctx = BuildContext(con=con, fictional=fictional, run_id=1, retrieved=retrieved or {})
+        started = _now()
+        con.execute("INSERT INTO meta VALUES ('fictional', ?), ('input', ?)",
+                    ["true" if fictional else "false", str(folder)])
+        files = input_files(folder)
+        modules = loader_modules()
+        claimed: set[Path] = set()
+        for mod in modules:
+            mine = [p for p in files if p not in claimed and mod.detect(p)]
+            claimed.update(mine)
+            if mine:
+                progress(f"[{mod.__name__.rsplit('.', 1)[-1]}] {', '.join(p.name for p in mine)}")
+                mod.load(ctx, mine)
+        for mod in modules:
+            if hasattr(mod, "finalize"):
+                mod.finalize(ctx)
+        for p in files:
+            if p not in claimed:
+                ctx.issue(p, None, None, None, "warning", "fichier non reconnu : ignoré")
+        ctx.flush_issues()
+        counts = dict(con.execute(
+            "SELECT level, count(*) FROM territory GROUP BY level ORDER BY level").fetchall())
+        summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        con.execute("INSERT INTO etl_run VALUES (1, ?, ?, ?, ?, 'ok', ?)",
+                    [kind, str(folder), started, _now(), summary])
+        con.execute("INSERT INTO meta VALUES ('built_at', ?)", [_now()])
+        con.execute("CHECKPOINT")
+        con.close()
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        Path(str(tmp) + ".wal").unlink(missing_ok=True)
+        raise
+    os.replace(tmp, db_path)
+    return db_path
