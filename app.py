@@ -1,0 +1,50 @@
+"""Atlas ASV — the Dash app.
+
+    python app.py [--host 127.0.0.1] [--port 8050] [--db data/atlas.duckdb]
+
+`server` is the WSGI object (gunicorn app:server). The DB is opened read-only.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+import dash
+from dash import Dash, dcc, html
+
+from data import access
+
+access.configure(os.environ.get("ATLAS_DB"))
+
+from components import layout as shell  # noqa: E402
+from components import geo_routes  # noqa: E402
+
+app = Dash(
+    __name__,
+    use_pages=True,
+    pages_folder="pages",
+    suppress_callback_exceptions=True,
+    title="Atlas ASV",
+    update_title=None,
+    meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+)
+server = app.server
+geo_routes.register(server)
+app.layout = shell.app_layout
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description="Atlas ASV")
+    p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8050")))
+    p.add_argument("--db", default=None, help="base DuckDB (défaut : $ATLAS_DB ou data/atlas.duckdb)")
+    p.add_argument("--debug", action="store_true")
+    args = p.parse_args(argv)
+    if args.db:
+        access.configure(args.db)
+    print(f"Atlas ASV sur http://{args.host}:{args.port} (base : {access.db_path()})")
+    app.run(host=args.host, port=args.port, debug=args.debug)
+
+
+if __name__ == "__main__":
+    main()

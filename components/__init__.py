@@ -1,0 +1,1 @@
+"""Layout builders: functions that return Dash layout; their callbacks sit beside them."""

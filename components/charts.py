@@ -1,0 +1,31 @@
+"""Plotly figures in French: locale 'fr' (assets/plotly-locale-fr.js), separators ', ',
+a readable font, and the source line under every chart."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from dash import dcc, html
+
+GRAPH_CONFIG = {"locale": "fr", "displaylogo": False,
+                "toImageButtonOptions": {"format": "png", "scale": 2},
+                "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+
+
+def french_layout(fig: go.Figure, title: str | None = None, height: int | None = None) -> go.Figure:
+    fig.update_layout(
+        separators=", ",
+        font={"family": "DejaVu Sans, Arial, sans-serif", "size": 14, "color": "#1d1d1f"},
+        title={"text": title, "x": 0, "xanchor": "left"} if title else None,
+        margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
+        paper_bgcolor="white", plot_bgcolor="white",
+        **({"height": height} if height else {}),
+    )
+    fig.update_xaxes(gridcolor="#e5e5e5", zerolinecolor="#999", automargin=True)
+    fig.update_yaxes(gridcolor="#e5e5e5", zerolinecolor="#999", automargin=True)
+    return fig
+
+
+def graph(graph_id, fig: go.Figure, source: str | None = None, **kwargs) -> html.Div:
+    return html.Div([
+        dcc.Graph(id=graph_id, figure=fig, config=GRAPH_CONFIG, **kwargs),
+        html.P(source, className="source-line") if source else None,
+    ], className="graph-block")

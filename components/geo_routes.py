@@ -1,0 +1,69 @@
+"""Flask routes serving display geometries as geobuf, once per (DB version, layer, scope).
+
+Maps fetch geometry from these URLs (dl.GeoJSON(url=..., format="geobuf")) and are
+then restyled on the client through `hideout`: an indicator change sends no geometry.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+
+import geobuf
+import shapely
+from flask import Response, abort, request
+
+from data import access
+
+LEVELS = {"qpv", "commune", "epci", "departement", "region", "arrondissement", "scheme"}
+SCOPE_LEVELS = {"region", "departement", "epci", "commune"}
+
+
+def layer_url(level: str, within: tuple[str, str] | None = None) -> str:
+    url = f"/geo/{level}.pbf"
+    if within and within[0] in SCOPE_LEVELS:
+        url += f"?scope={within[0]}:{within[1]}"
+    return url
+
+
+@lru_cache(maxsize=128)
+def _encode(ver, level: str, within) -> bytes:
+    if level == "scheme":
+        df = access.scheme_geometries()
+    else:
+        df = access.geometries(level, within)
+    features = [
+        {"type": "Feature", "id": i, "geometry": json.loads(shapely.to_geojson(g)),
+         "properties": {"code": c, "name": n}}
+        for i, (c, n, g) in enumerate(zip(df.code, df.name, df.geometry)) if g is not None
+    ]
+    return geobuf.encode({"type": "FeatureCollection", "features": features}, 5)
+
+
+def geobuf_bytes(level: str, within: tuple[str, str] | None = None) -> bytes:
+    return _encode(access.version(), level, within)
+
+
+def _parse_scope(raw: str | None):
+    if not raw:
+        return None
+    lvl, _, code = raw.partition(":")
+    if lvl not in SCOPE_LEVELS or not code or len(code) > 20:
+        abort(400)
+    return (lvl, code)
+
+
+def register(server) -> None:
+    @server.route("/geo/<level>.pbf")
+    def geo_layer(level: str):
+        if level not in LEVELS:
+            abort(404)
+        within = _parse_scope(request.args.get("scope"))
+        data = geobuf_bytes(level, within)
+        etag = hashlib.sha1(repr((access.version(), level, within)).encode()).hexdigest()
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304)
+        resp = Response(data, mimetype="application/octet-stream")
+        resp.headers["ETag"] = etag
+        resp.headers["Cache-Control"] = "no-cache"
+        return resp

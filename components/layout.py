@@ -1,0 +1,66 @@
+"""Application shell: header with navigation, demo banner, footer."""
+from __future__ import annotations
+
+import dash
+from dash import dcc, html
+
+from data import access
+
+NAV = [
+    ("/", "Accueil"),
+    ("/inegalites", "Inégalités"),
+    ("/couverture", "Couverture ASV"),
+    ("/actions", "Actions"),
+    ("/comparer", "Comparer"),
+    ("/fiche", "Fiche territoire"),
+    ("/donnees", "Données"),
+]
+
+
+def demo_banner() -> html.Div | None:
+    try:
+        fictional = access.is_fictional()
+    except FileNotFoundError:
+        return html.Div("Aucune base chargée : lancez « make data ».", className="banner banner-error",
+                        role="alert")
+    if not fictional:
+        return None
+    return html.Div(
+        [html.Strong("Données fictives de démonstration"),
+         " — territoire, quartiers, chiffres et actions sont inventés ; aucun ne décrit un lieu réel."],
+        className="banner banner-demo", role="note", id="demo-banner")
+
+
+def header() -> html.Header:
+    return html.Header(
+        [
+            html.A("Aller au contenu", href="#main", className="skip-link"),
+            html.Div([
+                html.A([html.Span("Atlas", className="brand-strong"), " ASV"], href="/", className="brand"),
+                html.Span("Santé et quartiers prioritaires", className="brand-sub"),
+            ], className="brand-block"),
+            html.Nav(
+                html.Ul([html.Li(dcc.Link(label, href=href, className="nav-link", id=f"nav-{href.strip('/') or 'accueil'}"))
+                         for href, label in NAV]),
+                className="main-nav", **{"aria-label": "Navigation principale"}),
+        ],
+        className="site-header",
+    )
+
+
+def footer() -> html.Footer:
+    return html.Footer(
+        [html.Span("Atlas ASV — sources et millésimes : "), dcc.Link("page Données", href="/donnees"),
+         html.Span(" · Données publiques sous Licence Ouverte / Etalab 2.0 quand elles sont réelles.")],
+        className="site-footer")
+
+
+def app_layout():
+    """Called on each page load, so the banner follows the DB currently in place."""
+    return html.Div([
+        dcc.Location(id="url-state", refresh=False),
+        header(),
+        demo_banner(),
+        html.Main(dash.page_container, id="main", tabIndex="-1"),
+        footer(),
+    ], className="app")

@@ -1,0 +1,90 @@
+"""Map builders. Geometry comes from /geo/<level>.pbf (geobuf, sent once); styling is
+client-side (assets/atlas.js) and driven by `hideout`, so restyling sends no geometry.
+
+No tile server is needed: the basemap is drawn from the DB's département and commune
+outlines. Online OpenStreetMap tiles are an option in the layer control.
+"""
+from __future__ import annotations
+
+import dash_leaflet as dl
+from dash import html
+from dash_extensions.javascript import Namespace
+
+from components.geo_routes import layer_url
+
+ns = Namespace("atlas", "choropleth")
+ns_points = Namespace("atlas", "points")
+
+OSM_URL = "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = "© contributeurs OpenStreetMap"
+
+
+def outline_hideout(color: str = "#6b6b6b", weight: float = 1.0, dash: str | None = None) -> dict:
+    return {"outline": True, "color": color, "weight": weight, "dash": dash}
+
+
+def territory_layer(layer_id: str, level: str, within=None, hideout: dict | None = None,
+                    interactive: bool = True, **kwargs) -> dl.GeoJSON:
+    """A territory layer (QPV, communes...) fetched as geobuf, styled by hideout."""
+    return dl.GeoJSON(
+        id=layer_id,
+        url=layer_url(level, within),
+        format="geobuf",
+        style=ns("style"),
+        onEachFeature=ns("onEachFeature") if interactive else None,
+        hideout=hideout or {},
+        interactive=interactive,
+        **kwargs,
+    )
+
+
+def offline_basemap(within=None, prefix: str = "base") -> list:
+    """Base layers drawn from the DB: commune outlines in scope, département outlines."""
+    return [
+        territory_layer(f"{prefix}-communes", "commune", within,
+                        hideout=outline_hideout("#b0b0b0", 0.6), interactive=False),
+        territory_layer(f"{prefix}-departements", "departement", None,
+                        hideout=outline_hideout("#5a5a5a", 1.6), interactive=False),
+    ]
+
+
+def atlas_map(map_id: str, overlays: list, within=None, bounds=None, height: str = "560px",
+              extra_children: list | None = None, base_prefix: str | None = None) -> dl.Map:
+    """A map with an offline basemap, optional OSM tiles, a scale and the given overlays.
+
+    `overlays` are (name, component, checked) tuples listed in the layer control.
+    """
+    prefix = base_prefix or f"{map_id}-base"
+    control = dl.LayersControl(
+        [dl.BaseLayer(dl.LayerGroup(offline_basemap(within, prefix)), name="Fond hors ligne (contours)",
+                      checked=True),
+         dl.BaseLayer(dl.TileLayer(url=OSM_URL, attribution=OSM_ATTRIBUTION),
+                      name="OpenStreetMap (en ligne)", checked=False)]
+        + [dl.Overlay(comp, name=name, checked=checked) for name, comp, checked in overlays],
+        id=f"{map_id}-layers", position="topright", collapsed=False,
+    )
+    children = [control, dl.ScaleControl(position="bottomleft", imperial=False)] + (extra_children or [])
+    kwargs = {"bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]]} if bounds else {
+        "center": [46.5, 2.5], "zoom": 6}
+    return dl.Map(children, id=map_id, style={"height": height, "width": "100%", "background": "#f4f1ea"},
+                  zoomSnap=0.25, attributionControl=True, **kwargs)
+
+
+def legend(items: list[tuple[str, str, str]], title: str, note: str | None = None,
+           legend_id: str | None = None) -> html.Div:
+    """A legend listing (css_class_or_color, label, count) — readable without colour:
+    each row has its label and its count; secret/missing rows use a pattern swatch."""
+    rows = []
+    for color, label, count in items:
+        swatch_cls = "swatch"
+        style = {}
+        if color in ("secret", "missing"):
+            swatch_cls += f" swatch-{color}"
+        else:
+            style = {"background": color}
+        rows.append(html.Li([html.Span(className=swatch_cls, style=style, **{"aria-hidden": "true"}),
+                             html.Span(label, className="legend-label"),
+                             html.Span(count, className="legend-count")]))
+    return html.Div([html.Div(title, className="legend-title"), html.Ul(rows, className="legend-list")]
+                    + ([html.P(note, className="legend-note")] if note else []),
+                    className="legend", id=legend_id or "", role="group", **{"aria-label": title})

@@ -1,0 +1,425 @@
+"""The app's read-only data-access layer: every SQL query of the app lives here.
+
+The DB is opened read-only, one connection per thread. When the file is replaced
+(a build or an import writes a new file and renames it over the old one), the
+next call sees a new (inode, mtime) and reopens: workers never hold a stale file.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import shapely
+
+from etl.config import resolve_db_path
+
+_local = threading.local()
+_db_path: Path | None = None
+
+
+def configure(path: str | os.PathLike | None) -> Path:
+    """Set the DB path (None: $ATLAS_DB or data/atlas.duckdb)."""
+    global _db_path
+    _db_path = resolve_db_path(path)
+    return _db_path
+
+
+def db_path() -> Path:
+    return _db_path or configure(None)
+
+
+def _signature(path: Path) -> tuple:
+    st = path.stat()
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def version() -> tuple:
+    """Changes whenever the DB file is replaced; used as a cache key."""
+    return (str(db_path()),) + _signature(db_path())
+
+
+def _con() -> duckdb.DuckDBPyConnection:
+    path = db_path()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"Base introuvable : {path}. Lancez `make data` ou `python -m etl build --demo`.")
+    sig = (str(path),) + _signature(path)
+    con = getattr(_local, "con", None)
+    if con is None or getattr(_local, "sig", None) != sig:
+        if con is not None:
+            con.close()
+        _local.con = duckdb.connect(str(path), read_only=True)
+        _local.sig = sig
+    return _local.con
+
+
+def _df(sql: str, params: list | None = None) -> pd.DataFrame:
+    return _con().execute(sql, params or []).fetchdf()
+
+
+def _one(sql: str, params: list | None = None):
+    row = _con().execute(sql, params or []).fetchone()
+    return None if row is None else row[0]
+
+
+# --- Dataset ------------------------------------------------------------------------
+
+def meta() -> dict[str, str]:
+    return dict(_con().execute("SELECT key, value FROM meta").fetchall())
+
+
+def is_fictional() -> bool:
+    return meta().get("fictional") == "true"
+
+
+def sources() -> pd.DataFrame:
+    return _df("""
+        SELECT s.source_id, s.title, s.publisher, s.url, s.licence, s.vintage, s.geography,
+               s.file_name, s.retrieved_at, s.fictional,
+               (SELECT count(*) FROM indicator_value v WHERE v.source_id = s.source_id) AS n_values
+        FROM source s ORDER BY s.publisher, s.title""")
+
+
+def load_issues(kind: str | None = None) -> pd.DataFrame:
+    where = "WHERE kind = ?" if kind else ""
+    return _df(f"SELECT file, line, field, value, kind, reason FROM load_issue {where} "
+               "ORDER BY kind, file, try_cast(line AS INTEGER) NULLS LAST, line", [kind] if kind else [])
+
+
+def etl_runs() -> pd.DataFrame:
+    return _df("SELECT * FROM etl_run ORDER BY run_id")
+
+
+def import_log() -> pd.DataFrame:
+    return _df("SELECT * FROM import_log ORDER BY import_id")
+
+
+def counts() -> dict[str, int]:
+    row = _con().execute("""
+        SELECT (SELECT count(*) FROM territory WHERE level = 'qpv' AND generation = '2024'),
+               (SELECT count(*) FROM territory WHERE level = 'commune'),
+               (SELECT count(*) FROM indicator_value),
+               (SELECT count(*) FROM scheme), (SELECT count(*) FROM action)""").fetchone()
+    return dict(zip(["qpv", "communes", "values", "schemes", "actions"], row))
+
+
+# --- Territories ----------------------------------------------------------------------
+
+SCOPE_LEVELS = ("france", "region", "departement", "epci", "commune")
+_PARENT_COLUMN = {"region": "region", "departement": "departement", "epci": "epci", "commune": "commune"}
+
+
+def territories(level: str, within: tuple[str, str] | None = None) -> pd.DataFrame:
+    """Territories of a level, optionally within a scope (scope_level, scope_code)."""
+    sql = ("SELECT level, code, name, generation, region, departement, epci, commune, population "
+           "FROM territory WHERE level = ?")
+    params: list = [level]
+    if level == "qpv":
+        sql += " AND generation = '2024'"
+    sql, params = _within(sql, params, within, level)
+    return _df(sql + " ORDER BY name, code", params)
+
+
+def _within(sql: str, params: list, within, level: str, alias: str = ""):
+    if not within or within[0] in (None, "france"):
+        return sql, params
+    scope_level, scope_code = within
+    col = _PARENT_COLUMN[scope_level]
+    a = f"{alias}." if alias else ""
+    if level == scope_level:
+        return sql + f" AND {a}code = ?", params + [scope_code]
+    if level == "qpv" and scope_level == "commune":
+        return (sql + f" AND {a}code IN (SELECT qpv_code FROM qpv_commune WHERE commune_code = ?)",
+                params + [scope_code])
+    return sql + f" AND {a}{col} = ?", params + [scope_code]
+
+
+def territory(level: str, code: str) -> dict | None:
+    df = _df("SELECT level, code, name, generation, region, departement, epci, commune, population, "
+             "source_id FROM territory WHERE level = ? AND code = ?", [level, code])
+    return None if df.empty else df.iloc[0].to_dict()
+
+
+def qpv_communes(qpv_codes: list[str] | None = None) -> pd.DataFrame:
+    sql = ("SELECT l.qpv_code, l.commune_code, t.name AS commune_name FROM qpv_commune l "
+           "LEFT JOIN territory t ON t.level = 'commune' AND t.code = l.commune_code")
+    if qpv_codes is not None:
+        sql += " WHERE l.qpv_code IN (SELECT unnest(?))"
+        return _df(sql + " ORDER BY 1, 2", [list(qpv_codes)])
+    return _df(sql + " ORDER BY 1, 2")
+
+
+def search_territories(text: str, levels=("qpv", "commune", "epci", "departement", "region"),
+                       limit: int = 20) -> pd.DataFrame:
+    return _df("""
+        SELECT level, code, name FROM territory
+        WHERE level IN (SELECT unnest(?)) AND (level <> 'qpv' OR generation = '2024')
+          AND (strip_accents(lower(name)) LIKE '%' || strip_accents(lower(?)) || '%' OR code = ?)
+        ORDER BY CASE level WHEN 'region' THEN 1 WHEN 'departement' THEN 2 WHEN 'epci' THEN 3
+                 WHEN 'commune' THEN 4 ELSE 5 END, name LIMIT ?""",
+               [list(levels), text, text, limit])
+
+
+@lru_cache(maxsize=64)
+def _geometries_cached(ver, level: str, within, simplified: bool) -> pd.DataFrame:
+    col = "geom_display" if simplified else "geom"
+    sql = f"SELECT code, name, {col} AS wkb FROM territory WHERE level = ? AND {col} IS NOT NULL"
+    params: list = [level]
+    if level == "qpv":
+        sql += " AND generation = '2024'"
+    sql, params = _within(sql, params, within, level)
+    df = _df(sql + " ORDER BY code", params)
+    df["geometry"] = shapely.from_wkb([bytes(b) for b in df.pop("wkb")]) if len(df) else []
+    return df
+
+
+def geometries(level: str, within: tuple[str, str] | None = None, simplified: bool = True) -> pd.DataFrame:
+    """code, name, geometry (shapely) of a level's territories; display geometry by default."""
+    return _geometries_cached(version(), level, tuple(within) if within else None, simplified)
+
+
+def bounds(level: str, code: str) -> tuple[float, float, float, float] | None:
+    df = geometries(level, (level, code)) if level in _PARENT_COLUMN else geometries(level)
+    if level not in _PARENT_COLUMN:
+        df = df[df.code == code]
+    if df.empty:
+        return None
+    return tuple(shapely.union_all(df.geometry.values).bounds)
+
+
+# --- Indicators ------------------------------------------------------------------------
+
+def indicators() -> pd.DataFrame:
+    """Catalogue, with the levels and years each indicator has values for."""
+    return _df("""
+        SELECT i.*, 
+               list(DISTINCT v.level ORDER BY v.level) FILTER (WHERE v.level IS NOT NULL) AS levels,
+               list(DISTINCT v.year ORDER BY v.year) FILTER (WHERE v.year IS NOT NULL) AS years
+        FROM indicator i LEFT JOIN indicator_value v USING (indicator_id)
+        GROUP BY ALL ORDER BY i.sort""")
+
+
+def indicator(indicator_id: str) -> dict | None:
+    df = _df("SELECT * FROM indicator WHERE indicator_id = ?", [indicator_id])
+    return None if df.empty else df.iloc[0].to_dict()
+
+
+def indicator_years(indicator_id: str, level: str = "qpv") -> list[int]:
+    return [r[0] for r in _con().execute(
+        "SELECT DISTINCT year FROM indicator_value WHERE indicator_id = ? AND level = ? ORDER BY year",
+        [indicator_id, level]).fetchall()]
+
+
+def values(indicator_id: str, level: str, within: tuple[str, str] | None = None,
+           year: int | None = None) -> pd.DataFrame:
+    """One row per territory of `level` (in scope): the value of `year`, or of the latest
+    year the territory has any row for. Territories with no row at all come with
+    status 'missing' so that nothing silently disappears from a map or a table."""
+    sql = """
+        WITH t AS (SELECT code, name, population FROM territory WHERE level = ? {gen} {scope}),
+        v AS (
+            SELECT * FROM indicator_value WHERE indicator_id = ? AND level = ? {year_filter}
+            QUALIFY row_number() OVER (PARTITION BY code ORDER BY year DESC) = 1)
+        SELECT t.code, t.name, t.population, v.year, v.value, v.numerator, v.denominator,
+               coalesce(v.status, 'missing') AS status, v.geography, coalesce(v.perimeter, 'exact') AS perimeter,
+               v.derived_from, v.source_id, s.title AS source_title, s.publisher, s.vintage
+        FROM t LEFT JOIN v USING (code) LEFT JOIN source s ON s.source_id = v.source_id
+        ORDER BY t.name, t.code"""
+    scope_sql, scope_params = _within("", [], within, level)
+    sql = sql.format(gen="AND generation = '2024'" if level == "qpv" else "", scope=scope_sql,
+                     year_filter="AND year = ?" if year else "")
+    params = [level] + scope_params + [indicator_id, level] + ([year] if year else [])
+    return _df(sql, params)
+
+
+def value_history(level: str, code: str, indicator_ids: list[str] | None = None) -> pd.DataFrame:
+    sql = ("SELECT v.indicator_id, v.year, v.value, v.status, v.geography, v.perimeter, v.derived_from, "
+           "v.source_id, s.title AS source_title, s.vintage FROM indicator_value v "
+           "LEFT JOIN source s USING (source_id) WHERE v.level = ? AND v.code = ?")
+    params: list = [level, code]
+    if indicator_ids:
+        sql += " AND v.indicator_id IN (SELECT unnest(?))"
+        params.append(list(indicator_ids))
+    return _df(sql + " ORDER BY v.indicator_id, v.year", params)
+
+
+def reference_chain(level: str, code: str) -> list[tuple[str, str]]:
+    """The (level, code) references of a territory: commune, EPCI, département, région, France."""
+    t = territory(level, code)
+    if t is None:
+        return []
+    chain = []
+    if level in ("qpv", "arrondissement") and t.get("commune"):
+        chain.append(("commune", t["commune"]))
+    for lvl in ("epci", "departement", "region"):
+        if lvl != level and t.get(lvl):
+            chain.append((lvl, t[lvl]))
+    for fr in _df("SELECT code FROM territory WHERE level = 'france' ORDER BY code").code:
+        chain.append(("france", fr))
+    return chain
+
+
+def reference_values(indicator_id: str, ref_level: str, codes: list[str]) -> pd.DataFrame:
+    """Latest value of an indicator on reference territories (ref_level)."""
+    return _df("""
+        SELECT v.code, t.name, v.year, v.value, v.status, v.geography, v.source_id, s.title AS source_title,
+               s.vintage
+        FROM indicator_value v JOIN territory t ON t.level = v.level AND t.code = v.code
+        LEFT JOIN source s ON s.source_id = v.source_id
+        WHERE v.indicator_id = ? AND v.level = ? AND v.code IN (SELECT unnest(?))
+        QUALIFY row_number() OVER (PARTITION BY v.code ORDER BY v.year DESC) = 1""",
+               [indicator_id, ref_level, list(codes)])
+
+
+# --- Zoning, schemes, actions ---------------------------------------------------------------
+
+def gp_zoning() -> pd.DataFrame:
+    return _df("SELECT z.qpv_code, z.zone, z.millesime, s.title AS source_title FROM gp_zoning z "
+               "LEFT JOIN source s USING (source_id)")
+
+
+def themes() -> pd.DataFrame:
+    return _df("SELECT theme_id, label, parent_id, sort FROM theme ORDER BY sort")
+
+
+def publics() -> pd.DataFrame:
+    return _df("SELECT public_id, label, sort FROM public_group ORDER BY sort")
+
+
+def schemes(kind: str | None = None) -> pd.DataFrame:
+    sql = ("SELECT scheme_id, kind, name, porteur, year_created, status, contact_url, source_id "
+           "FROM scheme")
+    return _df(sql + (" WHERE kind = ?" if kind else "") + " ORDER BY kind, name", [kind] if kind else [])
+
+
+def scheme(scheme_id: str) -> dict | None:
+    df = _df("SELECT * EXCLUDE (geom, geom_display) FROM scheme WHERE scheme_id = ?", [scheme_id])
+    return None if df.empty else df.iloc[0].to_dict()
+
+
+def scheme_territories(scheme_id: str | None = None) -> pd.DataFrame:
+    sql = ("SELECT st.scheme_id, sc.kind, st.level, st.code, t.name FROM scheme_territory st "
+           "JOIN scheme sc USING (scheme_id) LEFT JOIN territory t ON t.level = st.level AND t.code = st.code")
+    if scheme_id:
+        return _df(sql + " WHERE st.scheme_id = ? ORDER BY st.level, t.name", [scheme_id])
+    return _df(sql + " ORDER BY st.scheme_id, st.level, t.name")
+
+
+def qpv_coverage(within: tuple[str, str] | None = None) -> pd.DataFrame:
+    """For each 2024 QPV: the schemes covering it, directly (QPV listed) or through its commune(s)."""
+    sql, params = _within(
+        "SELECT code, name, population, commune FROM territory WHERE level = 'qpv' AND generation = '2024'",
+        [], within, "qpv")
+    return _df(f"""
+        WITH q AS ({sql}),
+        direct AS (
+            SELECT st.code AS qpv_code, sc.scheme_id, sc.kind, sc.name FROM scheme_territory st
+            JOIN scheme sc USING (scheme_id) WHERE st.level = 'qpv'),
+        via_commune AS (
+            SELECT l.qpv_code, sc.scheme_id, sc.kind, sc.name FROM qpv_commune l
+            JOIN scheme_territory st ON st.level = 'commune' AND st.code = l.commune_code
+            JOIN scheme sc USING (scheme_id)),
+        cov AS (SELECT * FROM direct UNION SELECT * FROM via_commune)
+        SELECT q.code, q.name, q.population, q.commune,
+               bool_or(cov.kind = 'ASV') AS has_asv, bool_or(cov.kind = 'CLS') AS has_cls,
+               bool_or(cov.kind = 'CLSM') AS has_clsm, bool_or(cov.kind = 'CPTS') AS has_cpts,
+               string_agg(DISTINCT cov.name, ' ; ' ORDER BY cov.name) FILTER (WHERE cov.kind = 'ASV') AS asv_names,
+               list(DISTINCT cov.scheme_id) FILTER (WHERE cov.scheme_id IS NOT NULL) AS scheme_ids
+        FROM q LEFT JOIN cov ON cov.qpv_code = q.code
+        GROUP BY ALL ORDER BY q.name""", params)
+
+
+def actions(themes_: list[str] | None = None, publics_: list[str] | None = None,
+            years: tuple[int, int] | None = None, porteurs: list[str] | None = None,
+            within: tuple[str, str] | None = None, scheme_id: str | None = None) -> pd.DataFrame:
+    """Actions matching the filters. A theme filter matches the theme and its sub-themes."""
+    where, params = ["TRUE"], []
+    if themes_:
+        where.append("""a.action_id IN (SELECT at.action_id FROM action_theme at JOIN theme th USING (theme_id)
+                         WHERE th.theme_id IN (SELECT unnest(?)) OR th.parent_id IN (SELECT unnest(?)))""")
+        params += [list(themes_), list(themes_)]
+    if publics_:
+        where.append("a.action_id IN (SELECT action_id FROM action_public WHERE public_id IN (SELECT unnest(?)))")
+        params.append(list(publics_))
+    if years:
+        where.append("a.year_start <= ? AND coalesce(a.year_end, a.year_start) >= ?")
+        params += [years[1], years[0]]
+    if porteurs:
+        where.append("a.porteur IN (SELECT unnest(?))")
+        params.append(list(porteurs))
+    if scheme_id:
+        where.append("a.scheme_id = ?")
+        params.append(scheme_id)
+    if within and within[0] not in (None, "france"):
+        lvl, code = within
+        if lvl == "commune":
+            where.append("a.commune_code = ?")
+            params.append(code)
+        else:
+            col = _PARENT_COLUMN[lvl]
+            where.append(f"a.commune_code IN (SELECT code FROM territory WHERE level = 'commune' AND {col} = ?)")
+            params.append(code)
+    return _df(f"""
+        SELECT a.action_id, a.title, a.description, a.year_start, a.year_end, a.porteur, a.qpv_code,
+               q.name AS qpv_name, a.commune_code, c.name AS commune_name, a.lon, a.lat, a.location_method,
+               a.scheme_id, sc.name AS scheme_name, a.funders, a.source_id,
+               (SELECT string_agg(th.label, ' ; ' ORDER BY th.sort) FROM action_theme x JOIN theme th USING (theme_id)
+                 WHERE x.action_id = a.action_id) AS themes,
+               (SELECT list(x.theme_id) FROM action_theme x WHERE x.action_id = a.action_id) AS theme_ids,
+               (SELECT string_agg(p.label, ' ; ' ORDER BY p.sort) FROM action_public x JOIN public_group p USING (public_id)
+                 WHERE x.action_id = a.action_id) AS publics
+        FROM action a
+        LEFT JOIN territory q ON q.level = 'qpv' AND q.code = a.qpv_code
+        LEFT JOIN territory c ON c.level = 'commune' AND c.code = a.commune_code
+        LEFT JOIN scheme sc ON sc.scheme_id = a.scheme_id
+        WHERE {' AND '.join(where)}
+        ORDER BY a.year_start DESC, a.title""", params)
+
+
+def action_themes() -> pd.DataFrame:
+    """(action_id, theme_id, axis_id): each action's themes with their axis."""
+    return _df("SELECT x.action_id, x.theme_id, coalesce(th.parent_id, th.theme_id) AS axis_id "
+               "FROM action_theme x JOIN theme th USING (theme_id)")
+
+
+def porteurs() -> list[str]:
+    return [r[0] for r in _con().execute(
+        "SELECT DISTINCT porteur FROM action WHERE porteur IS NOT NULL ORDER BY 1").fetchall()]
+
+
+def action_years() -> tuple[int, int] | None:
+    row = _con().execute("SELECT min(year_start), max(coalesce(year_end, year_start)) FROM action").fetchone()
+    return None if row[0] is None else (int(row[0]), int(row[1]))
+
+
+@lru_cache(maxsize=8)
+def _scheme_geometries_cached(ver) -> pd.DataFrame:
+    """Each scheme's territory: its own shape when given (CPTS), else the union of the
+    display geometries of what it covers (communes and QPVs)."""
+    df = _df("""
+        SELECT sc.scheme_id AS code, sc.name, sc.kind, sc.geom_display AS own,
+               list(t.geom_display) FILTER (WHERE t.geom_display IS NOT NULL) AS parts
+        FROM scheme sc
+        LEFT JOIN scheme_territory st USING (scheme_id)
+        LEFT JOIN territory t ON t.level = st.level AND t.code = st.code
+                              AND (t.level <> 'qpv' OR t.generation = '2024')
+        GROUP BY ALL ORDER BY sc.kind, sc.scheme_id""")
+    geoms = []
+    for own, parts in zip(df.own, df.parts):
+        if own is not None and not (isinstance(own, float)):
+            geoms.append(shapely.from_wkb(bytes(own)))
+        elif parts is not None and len(parts):
+            geoms.append(shapely.union_all([shapely.from_wkb(bytes(p)) for p in parts]))
+        else:
+            geoms.append(None)
+    df = df.drop(columns=["own", "parts"])
+    df["geometry"] = geoms
+    return df
+
+
+def scheme_geometries() -> pd.DataFrame:
+    return _scheme_geometries_cached(version())

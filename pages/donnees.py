@@ -1,0 +1,76 @@
+"""Données: every source (publisher, licence, vintage, geography), the ETL report and
+CSV/XLSX downloads of the tables shown in the app."""
+from __future__ import annotations
+
+import dash
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+
+from components.tables import data_table
+from data import access
+
+dash.register_page(__name__, path="/donnees", name="Données", title="Atlas ASV — Données", order=7)
+
+KIND_LABELS = {"rejected": "Ligne rejetée", "repaired": "Géométrie réparée", "unlinked": "Code non rattaché",
+               "out_of_scope": "Hors du territoire chargé", "warning": "Avertissement"}
+
+
+def sources_frame() -> pd.DataFrame:
+    src = access.sources()
+    return pd.DataFrame({
+        "Source": src.title, "Producteur": src.publisher, "Millésime": src.vintage,
+        "Géographie": src.geography, "Licence": src.licence, "Fichier": src.file_name,
+        "Récupéré le": src.retrieved_at, "Valeurs": src.n_values, "Adresse": src.url,
+    })
+
+
+def issues_frame(kind: str | None = None) -> pd.DataFrame:
+    df = access.load_issues(kind)
+    return pd.DataFrame({"Nature": df.kind.map(KIND_LABELS).fillna(df.kind), "Fichier": df.file,
+                         "Ligne ou entité": df.line, "Champ": df.field, "Valeur": df.value, "Motif": df.reason})
+
+
+def catalogue_frame() -> pd.DataFrame:
+    ind = access.indicators()
+    sens = ind.high_is_bad.map({True: "élevé = défavorable", False: "élevé = favorable"}).fillna("neutre")
+    return pd.DataFrame({"Identifiant": ind.indicator_id, "Indicateur": ind.label, "Unité": ind.unit,
+                         "Famille": ind.family, "Sens": sens, "Définition": ind.definition,
+                         "Années": ind.years.map(lambda y: ", ".join(map(str, y)) if y is not None else "")})
+
+
+def layout(**_):
+    meta = access.meta()
+    issues = access.load_issues()
+    counts = issues.kind.value_counts().to_dict() if len(issues) else {}
+    summary = ", ".join(f"{KIND_LABELS.get(k, k).lower()} : {n}" for k, n in counts.items()) or "aucun"
+    imports = access.import_log()
+    fictional = meta.get("fictional") == "true"
+    return html.Div([
+        html.H1("Données, sources et millésimes"),
+        html.P("Toutes les données réelles sont des données publiques ouvertes (Licence Ouverte / Etalab 2.0). "
+               "Chaque chiffre affiché dans l'atlas garde sa source, son millésime et sa version de géographie.",
+               className="lead"),
+        html.P("Jeu de démonstration : toutes ces sources sont fictives, au format des fichiers officiels.",
+               className="note") if fictional else None,
+        html.H2("Sources"),
+        data_table("sources-table", sources_frame(), filename="sources", page_size=20),
+        html.H2("Catalogue des indicateurs"),
+        data_table("catalogue-table", catalogue_frame(), filename="catalogue_indicateurs", page_size=25),
+        html.H2("Rapport de chargement"),
+        html.P([f"Base construite le {meta.get('built_at', 'n.d.')}. Signalements : {summary}."],
+               id="etl-summary"),
+        html.Div([
+            html.Label("Nature", htmlFor="issues-kind"),
+            dcc.Dropdown(id="issues-kind", clearable=True, placeholder="Toutes",
+                         options=[{"label": KIND_LABELS.get(k, k), "value": k} for k in counts]),
+        ], className="control", style={"maxWidth": "320px"}),
+        html.Div(data_table("issues-table", issues_frame(), filename="rapport_chargement"), id="issues-wrap"),
+        html.H2("Imports d'actions et de dispositifs"),
+        data_table("imports-table", imports, filename="imports") if len(imports)
+        else html.P("Aucun import enregistré.", className="muted"),
+    ])
+
+
+@callback(Output("issues-wrap", "children"), Input("issues-kind", "value"), prevent_initial_call=True)
+def filter_issues(kind):
+    return data_table("issues-table", issues_frame(kind), filename="rapport_chargement")

@@ -1,0 +1,34 @@
+"""Accueil in Chromium: banner, key figures, scope change written to the URL."""
+from tests.browser.helpers import screenshot, wait_dash
+
+
+def test_home_shows_demo_banner_and_figures(page):
+    page.goto(page.base_url + "/")
+    wait_dash(page)
+    banner = page.locator("#demo-banner")
+    assert "Données fictives de démonstration" in banner.inner_text()
+    qpv = page.locator("#card-qpv .figure").inner_text()
+    assert int(qpv.replace("\u202f", "")) > 0
+    assert "valeurs d'indicateurs" in page.locator("#loaded-summary").inner_text()
+    screenshot(page, "home")
+    assert page.js_errors == []
+
+
+def test_home_scope_change_updates_url_and_survives_reload(page):
+    page.goto(page.base_url + "/")
+    wait_dash(page)
+    before = page.locator("#card-qpv .figure").inner_text()
+    page.locator("#home-scope").click()
+    page.keyboard.type("Département")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/?scope=departement:*")
+    wait_dash(page)
+    title = page.locator("#home-scope-title").inner_text()
+    assert title.startswith("Département")
+    after = page.locator("#card-qpv .figure").inner_text()
+    assert int(after.replace("\u202f", "")) <= int(before.replace("\u202f", ""))
+    url = page.url
+    page.reload()
+    wait_dash(page)
+    assert page.url == url
+    assert page.locator("#home-scope-title").inner_text() == title
