@@ -32,9 +32,16 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_download(args) -> int:
-    from .download import download
+    from .download import DownloadError, download
 
-    download(Path(args.dest), region=args.region, force=args.force)
+    try:
+        manifest = download(Path(args.dest), region=args.region, force=args.force)
+    except DownloadError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(manifest['files'])} fichier(s) dans {args.dest}"
+          + (f" ({len(manifest['failed'])} source(s) facultative(s) indisponible(s))" if manifest["failed"] else ""))
+    print(f"Étape suivante : python -m etl build --from {args.dest}")
     return 0
 
 

@@ -1,0 +1,676 @@
+"""`python -m etl download`: fetch the official open data listed in etl/sources.toml.
+
+Two steps:
+
+1. Each source is downloaded into a cache (``$ATLAS_CACHE`` or data/cache), one folder per
+   source, written to a temporary file and renamed, with its sha256 checked when the catalogue
+   gives one. A JSON sidecar beside each cached file records its URL, sha256, size, retrieval
+   date and the server's ETag / Last-Modified. A later run re-uses the cached file unless
+   ``force`` is set or a conditional GET (If-None-Match / If-Modified-Since) says it changed.
+2. The files are laid out in the destination folder, one sub-folder per source: archive
+   members extracted, national layers filtered to the région when one is given. A manifest
+   (``.atlas-download.json``) records where each laid file comes from and when it was
+   retrieved; `retrieval_dates` reads it back for `build --from`.
+
+``ATLAS_DATA_BASE_URL`` points every source at a mirror (see the header of sources.toml).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import tomllib
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import urljoin, urlparse
+
+import requests
+from tqdm import tqdm
+
+from . import config
+from .context import sha256_file
+
+CATALOGUE_FILE = Path(__file__).with_name("sources.toml")
+MANIFEST_NAME = ".atlas-download.json"
+SIDECAR_SUFFIX = ".meta.json"
+ENV_BASE_URL = "ATLAS_DATA_BASE_URL"
+DATAGOUV_API = "https://www.data.gouv.fr/api/1/datasets/"
+USER_AGENT = "atlas-asv-etl/1.0 (python-requests)"
+RETRIES = 2            # extra attempts after a network error or a 5xx / 429 answer
+BACKOFF = 1.0          # seconds; doubled at each attempt
+TIMEOUT = (15, 120)    # connect, read (seconds)
+CHUNK = 1 << 16
+VECTOR_SUFFIXES = {".geojson", ".shp", ".gpkg"}
+FILTER_KINDS = ("region", "departement", "commune", "qpv")
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd")
+
+# Régions (COG 2016 onwards) and their départements, to filter layers that carry a
+# département, commune or QPV code rather than a région code.
+REGION_DEPARTEMENTS: dict[str, tuple[str, ...]] = {
+    "01": ("971",), "02": ("972",), "03": ("973",), "04": ("974",), "06": ("976",),
+    "11": ("75", "77", "78", "91", "92", "93", "94", "95"),
+    "24": ("18", "28", "36", "37", "41", "45"),
+    "27": ("21", "25", "39", "58", "70", "71", "89", "90"),
+    "28": ("14", "27", "50", "61", "76"),
+    "32": ("02", "59", "60", "62", "80"),
+    "44": ("08", "10", "51", "52", "54", "55", "57", "67", "68", "88"),
+    "52": ("44", "49", "53", "72", "85"),
+    "53": ("22", "29", "35", "56"),
+    "75": ("16", "17", "19", "23", "24", "33", "40", "47", "64", "79", "86", "87"),
+    "76": ("09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"),
+    "84": ("01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74"),
+    "93": ("04", "05", "06", "13", "83", "84"),
+    "94": ("2A", "2B"),
+    "99": ("96", "98", "99"),  # the fictional demo région (project convention)
+}
+
+
+class DownloadError(Exception):
+    """A source could not be downloaded or laid out. The message is French and names the source."""
+
+
+class ChecksumError(DownloadError):
+    """The downloaded file does not have the sha256 the catalogue expects."""
+
+
+# ----------------------------------------------------------------------------- catalogue
+
+_KNOWN_KEYS = {"id", "title", "publisher", "url", "datagouv", "resource", "filename", "mirror_path",
+               "format", "extract", "licence", "vintage", "geography", "sha256", "regional",
+               "region_filter", "regions", "optional", "page"}
+
+
+@dataclass
+class Source:
+    id: str
+    title: str
+    publisher: str
+    format: str
+    licence: str = "Licence Ouverte / Etalab 2.0"
+    url: str | None = None
+    datagouv: str | None = None
+    resource: str | None = None
+    filename: str = ""
+    mirror_path: str | None = None
+    extract: list[str] = field(default_factory=list)
+    vintage: str | None = None
+    geography: str | None = None
+    sha256: str | None = None
+    regional: bool = False
+    region_filter: list[dict] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    optional: bool = False
+    page: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Source":
+        sid = d.get("id", "?")
+        unknown = set(d) - _KNOWN_KEYS
+        if unknown:
+            raise DownloadError(f"catalogue des sources, source « {sid} » : clé(s) inconnue(s) "
+                                f"{', '.join(sorted(unknown))}")
+        for key in ("id", "title", "publisher", "format"):
+            if not d.get(key):
+                raise DownloadError(f"catalogue des sources, source « {sid} » : clé « {key} » manquante")
+        if not d.get("url") and not (d.get("datagouv") and d.get("resource")):
+            raise DownloadError(f"catalogue des sources, source « {sid} » : il faut « url » ou "
+                                "« datagouv » et « resource »")
+        src = cls(**{k: v for k, v in d.items()})
+        if isinstance(src.extract, str):
+            src.extract = [src.extract]
+        src.regions = [str(r) for r in src.regions]
+        if src.sha256:
+            src.sha256 = src.sha256.lower()
+        if not src.filename:
+            src.filename = PurePosixPath(urlparse(src.url or "").path).name
+        if not src.filename or "/" in src.filename or src.filename.startswith("."):
+            raise DownloadError(f"catalogue des sources, source « {sid} » : nom de fichier "
+                                f"impossible à déduire, donnez « filename »")
+        if src.regional and not src.region_filter:
+            raise DownloadError(f"catalogue des sources, source « {sid} » : « regional » "
+                                "sans règle « region_filter »")
+        for rule in src.region_filter:
+            if not rule.get("field") or rule.get("kind", "region") not in FILTER_KINDS:
+                raise DownloadError(f"catalogue des sources, source « {sid} » : règle region_filter "
+                                    f"invalide {rule} (il faut « field » et un « kind » parmi "
+                                    f"{', '.join(FILTER_KINDS)})")
+        return src
+
+    @property
+    def is_relative(self) -> bool:
+        return bool(self.url) and not urlparse(self.url).scheme
+
+    def mirror_relpath(self) -> str:
+        if self.is_relative:
+            return self.url.lstrip("/")
+        return self.mirror_path or f"{self.id}/{self.filename}"
+
+
+def load_catalogue(path: Path = CATALOGUE_FILE) -> tuple[str, list[Source]]:
+    """Return (base_url, sources) from a TOML catalogue."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise DownloadError(f"catalogue des sources {path} illisible : {exc}") from None
+    sources = [Source.from_dict(d) for d in data.get("source", [])]
+    ids = [s.id for s in sources]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise DownloadError(f"catalogue des sources : identifiant(s) en double {', '.join(sorted(dup))}")
+    return data.get("base_url", "") or "", sources
+
+
+def cache_dir() -> Path:
+    """The download cache: $ATLAS_CACHE, read at call time, else etl.config.CACHE_DIR."""
+    env = os.environ.get("ATLAS_CACHE")
+    return Path(env) if env else config.CACHE_DIR
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _warn(msg: str) -> None:
+    print(f"Avertissement : {msg}", file=sys.stderr)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# ----------------------------------------------------------------------------- HTTP
+
+def _session() -> requests.Session:
+    s = requests.Session()
+    s.headers["User-Agent"] = USER_AGENT
+    return s
+
+
+class _Retryable(Exception):
+    pass
+
+
+def _describe(src: Source, url: str) -> str:
+    return f"source « {src.id} » ({src.title}), adresse {url}"
+
+
+def _with_retries(src: Source, url: str, attempt_fn):
+    """Run attempt_fn() and retry network errors and 5xx / 429 answers with backoff."""
+    last = ""
+    for attempt in range(RETRIES + 1):
+        try:
+            return attempt_fn()
+        except (requests.ConnectionError, requests.Timeout,
+                requests.exceptions.ChunkedEncodingError, _Retryable) as exc:
+            last = _reason(exc)
+            if attempt < RETRIES:
+                time.sleep(BACKOFF * 2 ** attempt)
+        except requests.RequestException as exc:
+            raise DownloadError(f"téléchargement impossible, {_describe(src, url)} : {_reason(exc)}") from None
+    raise DownloadError(f"téléchargement impossible après {RETRIES + 1} essais, {_describe(src, url)} : {last}")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, _Retryable):
+        return str(exc)
+    if isinstance(exc, requests.Timeout):
+        return "délai d'attente dépassé"
+    if isinstance(exc, requests.ConnectionError):
+        return "connexion impossible (réseau indisponible ou serveur injoignable)"
+    return f"{type(exc).__name__} : {exc}"
+
+
+def _check_status(src: Source, url: str, resp: requests.Response) -> None:
+    if resp.status_code >= 500 or resp.status_code == 429:
+        resp.close()
+        raise _Retryable(f"le serveur répond {resp.status_code} ({resp.reason})")
+    if resp.status_code >= 400:
+        resp.close()
+        raise DownloadError(f"téléchargement impossible, {_describe(src, url)} : "
+                            f"le serveur répond {resp.status_code} ({resp.reason})")
+
+
+def _resolve_datagouv(src: Source, session: requests.Session) -> str:
+    """Current URL of a data.gouv.fr resource, looked up through the data.gouv.fr API."""
+    api = f"{DATAGOUV_API}{src.datagouv}/"
+
+    def attempt():
+        resp = session.get(api, timeout=TIMEOUT)
+        _check_status(src, api, resp)
+        try:
+            return resp.json()
+        except ValueError:
+            raise DownloadError(f"réponse illisible de l'API data.gouv.fr, {_describe(src, api)}") from None
+
+    data = _with_retries(src, api, attempt)
+    pat = src.resource.lower()
+    found = []
+    for res in data.get("resources", []) if isinstance(data, dict) else []:
+        rurl = res.get("url") or ""
+        names = [(res.get("title") or "").lower(), PurePosixPath(urlparse(rurl).path).name.lower()]
+        if rurl and any(fnmatch.fnmatchcase(n, pat) for n in names):
+            found.append(res)
+    if not found:
+        raise DownloadError(f"ressource « {src.resource} » introuvable dans le jeu de données "
+                            f"data.gouv.fr « {src.datagouv} », {_describe(src, api)}")
+    return max(found, key=lambda r: r.get("last_modified") or "")["url"]
+
+
+def resolve_url(src: Source, catalogue_base: str = "", session: requests.Session | None = None) -> str:
+    """The URL to fetch: mirror (ATLAS_DATA_BASE_URL), absolute url, relative url, or data.gouv.fr."""
+    mirror = os.environ.get(ENV_BASE_URL, "").strip()
+    if mirror:
+        return urljoin(mirror.rstrip("/") + "/", src.mirror_relpath())
+    if src.url and not src.is_relative:
+        return src.url
+    if src.is_relative:
+        if not catalogue_base:
+            raise DownloadError(
+                f"source « {src.id} » ({src.title}) : pas d'adresse officielle stable connue "
+                f"(chemin relatif « {src.url} ») ; indiquez un miroir avec la variable "
+                f"d'environnement {ENV_BASE_URL}" + (f", ou voyez {src.page}" if src.page else ""))
+        return urljoin(catalogue_base.rstrip("/") + "/", src.url.lstrip("/"))
+    return _resolve_datagouv(src, session or _session())
+
+
+# ----------------------------------------------------------------------------- cache
+
+@dataclass
+class Fetched:
+    source: Source
+    path: Path
+    meta: dict
+    status: str  # downloaded | not-modified | cache | cache-offline
+
+
+def _cache_paths(src: Source) -> tuple[Path, Path]:
+    folder = cache_dir() / src.id
+    target = folder / src.filename
+    return target, target.with_name(target.name + SIDECAR_SUFFIX)
+
+
+def _cached(src: Source) -> dict | None:
+    """The sidecar of a usable cached file, or None."""
+    target, side = _cache_paths(src)
+    if not target.is_file() or not side.is_file():
+        return None
+    meta = _read_json(side)
+    if not meta or meta.get("size") != target.stat().st_size:
+        return None
+    if src.sha256 and meta.get("sha256") != src.sha256:
+        return None  # pinned checksum changed in the catalogue: fetch again
+    return meta
+
+
+def _conditional_headers(meta: dict) -> dict:
+    h = {}
+    if meta.get("etag"):
+        h["If-None-Match"] = meta["etag"]
+    if meta.get("last_modified"):
+        h["If-Modified-Since"] = meta["last_modified"]
+    return h
+
+
+def _download(src: Source, url: str, session: requests.Session, headers: dict,
+              old_meta: dict | None) -> Fetched:
+    target, side = _cache_paths(src)
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+    def attempt():
+        resp = session.get(url, headers=headers, stream=True, timeout=TIMEOUT)
+        _check_status(src, url, resp)
+        if resp.status_code == 304:
+            resp.close()
+            if old_meta is None:
+                raise DownloadError(f"réponse 304 inattendue sans copie en cache, {_describe(src, url)}")
+            meta = dict(old_meta, checked_at=_now())
+            _write_json(side, meta)
+            return Fetched(src, target, meta, "not-modified")
+        ctype = (resp.headers.get("Content-Type") or "").lower()
+        if ctype.startswith("text/html") and src.format != "html":
+            resp.close()
+            raise DownloadError(f"téléchargement impossible, {_describe(src, url)} : le serveur a renvoyé "
+                                f"une page HTML au lieu du fichier {src.format} attendu (adresse périmée ?"
+                                + (f" voyez {src.page})" if src.page else ")"))
+        # With a Content-Encoding (gzip...), requests decodes and Content-Length no longer applies.
+        encoded = bool(resp.headers.get("Content-Encoding"))
+        total = None if encoded else int(resp.headers.get("Content-Length") or 0) or None
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{src.filename}.", suffix=".part", dir=target.parent)
+        tmp = Path(tmp_name)
+        h = hashlib.sha256()
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as out, resp, \
+                    tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                         desc=src.id, file=sys.stderr, leave=False) as bar:
+                for chunk in resp.iter_content(CHUNK):
+                    out.write(chunk)
+                    h.update(chunk)
+                    size += len(chunk)
+                    bar.update(len(chunk))
+            if total is not None and size != total:
+                raise _Retryable(f"transfert incomplet ({size} octets reçus sur {total})")
+            digest = h.hexdigest()
+            if src.sha256 and digest != src.sha256:
+                raise ChecksumError(
+                    f"empreinte SHA-256 inattendue, {_describe(src, url)} : attendue {src.sha256}, "
+                    f"obtenue {digest} ; le fichier n'a pas été utilisé (le fichier publié a peut-être "
+                    "changé : vérifiez-le puis mettez à jour « sha256 » dans etl/sources.toml)")
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        meta = {
+            "source_id": src.id, "url": url, "file": src.filename, "sha256": digest, "size": size,
+            "retrieved_at": _now(), "checked_at": _now(),
+            "etag": resp.headers.get("ETag"), "last_modified": resp.headers.get("Last-Modified"),
+            "content_type": resp.headers.get("Content-Type"),
+        }
+        _write_json(side, meta)
+        return Fetched(src, target, meta, "downloaded")
+
+    return _with_retries(src, url, attempt)
+
+
+def fetch(src: Source, session: requests.Session, force: bool = False, catalogue_base: str = "") -> Fetched:
+    """Bring one source into the cache (or confirm the cached copy) and return it."""
+    target, _ = _cache_paths(src)
+    meta = None if force else _cached(src)
+    if meta is not None and src.sha256:
+        return Fetched(src, target, meta, "cache")  # pinned content: nothing can have changed
+    try:
+        url = resolve_url(src, catalogue_base, session)
+        headers = {}
+        if meta is not None:
+            if meta.get("url") == url:
+                headers = _conditional_headers(meta)
+                if not headers:
+                    return Fetched(src, target, meta, "cache")  # server gives no validator
+            else:
+                meta = None  # the source moved (or mirror mode changed): fetch it again
+        return _download(src, url, session, headers, meta)
+    except DownloadError as exc:
+        fallback = None if force else _cached(src)
+        if fallback is None or isinstance(exc, ChecksumError):
+            raise
+        _warn(f"{exc} ; la copie en cache du {fallback.get('retrieved_at', '?')[:10]} est utilisée.")
+        return Fetched(src, target, fallback, "cache-offline")
+
+
+# ----------------------------------------------------------------------------- lay-out
+
+def _matches(name: str, patterns: list[str]) -> bool:
+    low = name.lower()
+    base = PurePosixPath(low).name
+    return any(fnmatch.fnmatchcase(low, p.lower()) or fnmatch.fnmatchcase(base, p.lower())
+               for p in patterns)
+
+
+def _extract(src: Source, archive: Path, out: Path) -> list[Path]:
+    """Extract the members matching src.extract, flat, into `out`."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            names = [i.filename for i in zf.infolist() if not i.is_dir()]
+            chosen = _choose_members(src, archive, names)
+            for name in chosen:
+                with zf.open(name) as fin, open(out / PurePosixPath(name).name, "wb") as fout:
+                    shutil.copyfileobj(fin, fout, CHUNK)
+    else:
+        try:
+            import py7zr
+        except ImportError:  # pragma: no cover - py7zr is in requirements.txt
+            raise DownloadError(f"source « {src.id} » : archive 7z, installez le paquet py7zr") from None
+        if not py7zr.is_7zfile(archive):
+            raise DownloadError(f"source « {src.id} » : le fichier téléchargé {archive.name} n'est "
+                                "ni une archive zip ni une archive 7z (page d'erreur du serveur ?)")
+        with py7zr.SevenZipFile(archive) as z:
+            names = [i.filename for i in z.list() if not i.is_directory]
+        chosen = _choose_members(src, archive, names)
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+            with py7zr.SevenZipFile(archive) as z:
+                z.extract(path=tmp, targets=chosen)
+            for name in chosen:
+                shutil.move(str(Path(tmp) / name), out / PurePosixPath(name).name)
+    return [out / PurePosixPath(n).name for n in chosen]
+
+
+def _choose_members(src: Source, archive: Path, names: list[str]) -> list[str]:
+    # Never follow absolute paths or '..' out of the extraction folder.
+    names = [n for n in names if not n.startswith("/") and ".." not in PurePosixPath(n).parts]
+    chosen = [n for n in names if _matches(n, src.extract)]
+    for pat in src.extract:
+        if not any(_matches(n, [pat]) for n in names):
+            shown = ", ".join(names[:15]) + (" …" if len(names) > 15 else "")
+            raise DownloadError(f"source « {src.id} » : aucun fichier « {pat} » dans l'archive "
+                                f"{archive.name} (contenu : {shown or 'vide'})")
+    flat = [PurePosixPath(n).name.lower() for n in chosen]
+    dup = {n for n in flat if flat.count(n) > 1}
+    if dup:
+        raise DownloadError(f"source « {src.id} » : plusieurs fichiers de même nom dans l'archive "
+                            f"{archive.name} ({', '.join(sorted(dup))}) ; précisez « extract »")
+    return chosen
+
+
+def _departement(code: str, kind: str) -> str:
+    code = code.strip().upper()
+    if kind == "commune":
+        return code[:3] if code[:2] in ("97", "98") else code[:2]
+    if kind == "qpv":  # QP + 3 chars (2015) or QN + 3 chars (2024): '013' -> '13', '974' stays
+        dep = code[2:5]
+        return dep[1:] if dep.startswith("0") else dep
+    return code  # departement
+
+
+def _in_region(values, kind: str, region: str, deps: tuple[str, ...]):
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and v != v):
+            out.append(False)
+            continue
+        s = str(v).split(",")[0].strip()  # multi-commune QPVs list several codes: the first decides
+        if kind == "region":
+            out.append(s.zfill(2) == region)
+        else:
+            dep = _departement(s, kind)
+            out.append(dep in deps or dep.zfill(2) in deps)
+    return out
+
+
+def _filter_region(src: Source, laid: list[Path], region: str) -> list[Path]:
+    """Filter the laid vector layers to `region`; filtered layers are written as GeoJSON
+    (a shapefile and its .dbf/.prj... are replaced by one .geojson)."""
+    import pyogrio
+
+    deps = REGION_DEPARTEMENTS[region]
+    consumed: set[Path] = set()
+    outputs: list[Path] = []
+    for path in laid:
+        if path.suffix.lower() not in VECTOR_SUFFIXES:
+            continue
+        rule = next((r for r in src.region_filter
+                     if fnmatch.fnmatchcase(path.name.lower(), r.get("member", "*").lower())), None)
+        if rule is None:
+            continue
+        group = [path]
+        if path.suffix.lower() == ".shp":
+            group = [p for p in laid if p.stem == path.stem and p.suffix.lower() in SHAPEFILE_PARTS]
+        try:
+            gdf = pyogrio.read_dataframe(path)
+        except Exception as exc:
+            raise DownloadError(f"source « {src.id} » : couche {path.name} illisible ({exc})") from None
+        cols = {str(c).lower(): c for c in gdf.columns}
+        col = cols.get(str(rule["field"]).lower())
+        if col is None:
+            raise DownloadError(f"source « {src.id} » : champ « {rule['field']} » absent de "
+                                f"{path.name} (champs : {', '.join(map(str, gdf.columns))}) ; "
+                                "impossible de filtrer par région")
+        kept = gdf[_in_region(gdf[col].tolist(), rule.get("kind", "region"), region, deps)]
+        consumed.update(group)
+        out = path.with_suffix(".geojson")
+        tmp = out.with_name(f".{out.name}.tmp")
+        if len(kept):
+            pyogrio.write_dataframe(kept, tmp, driver="GeoJSON")
+        for p in group:
+            p.unlink(missing_ok=True)
+        if len(kept):
+            os.replace(tmp, out)
+            outputs.append(out)
+        else:
+            _warn(f"source « {src.id} » : aucune entité de la région {region} dans {path.name}")
+    return [p for p in laid if p not in consumed] + outputs
+
+
+def _lay_out(f: Fetched, dest: Path, region: str | None) -> list[Path]:
+    """Write the files of one fetched source into dest/<source id>/ (replacing the old ones)."""
+    src = f.source
+    final = dest / src.id
+    work = dest / f".tmp-{src.id}-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        if src.extract:
+            laid = _extract(src, f.path, work)
+        else:
+            laid = [work / src.filename]
+            shutil.copyfile(f.path, laid[0])  # a copy: editing dest must not touch the cache
+        if region and src.regional:
+            laid = _filter_region(src, laid, region)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(work, final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return [final / p.name for p in laid]
+
+
+# ----------------------------------------------------------------------------- entry points
+
+def _select(all_sources: list[Source], sources: list | None) -> list[Source]:
+    if sources is None:
+        return list(all_sources)
+    by_id = {s.id: s for s in all_sources}
+    out = []
+    for item in sources:
+        if isinstance(item, Source):
+            out.append(item)
+        elif isinstance(item, dict):
+            out.append(Source.from_dict(item))
+        elif item in by_id:
+            out.append(by_id[item])
+        else:
+            raise DownloadError(f"source inconnue « {item} » (sources du catalogue : "
+                                f"{', '.join(sorted(by_id))})")
+    return out
+
+
+def download(dest: Path, region: str | None = None, force: bool = False, sources: list | None = None,
+             catalogue: Path | None = None) -> dict:
+    """Download the catalogue's sources (or `sources`: ids or source dicts) and lay them in `dest`.
+
+    Returns the manifest written to dest/.atlas-download.json. Raises DownloadError when a
+    required source fails; optional sources that fail are reported and skipped.
+    """
+    dest = Path(dest)
+    if region is not None:
+        region = str(region).strip().zfill(2)
+        if region not in REGION_DEPARTEMENTS:
+            raise DownloadError(f"code de région inconnu : « {region} » (codes INSEE valides : "
+                                f"{', '.join(sorted(REGION_DEPARTEMENTS))})")
+    base, all_sources = load_catalogue(catalogue or CATALOGUE_FILE)
+    chosen = [s for s in _select(all_sources, sources)
+              if region is None or not s.regions or region in s.regions]
+    session = _session()
+    fetched: list[Fetched] = []
+    failed: dict[str, str] = {}
+    try:
+        for src in chosen:
+            try:
+                f = fetch(src, session, force=force, catalogue_base=base)
+            except DownloadError as exc:
+                if not src.optional:
+                    raise
+                _warn(f"{exc} (source facultative : ignorée)")
+                failed[src.id] = str(exc)
+                continue
+            fetched.append(f)
+            print(f"[{src.id}] {_STATUS_LABELS[f.status]} : {f.path.name}", file=sys.stderr)
+    finally:
+        session.close()
+
+    dest.mkdir(parents=True, exist_ok=True)
+    manifest_path = dest / MANIFEST_NAME
+    manifest = _read_json(manifest_path) or {}
+    files = manifest.get("files", {}) if manifest.get("format") == 1 else {}
+    srcs = manifest.get("sources", {}) if manifest.get("format") == 1 else {}
+    for f in fetched:
+        src = f.source
+        laid = _lay_out(f, dest, region)
+        files = {k: v for k, v in files.items() if v.get("source_id") != src.id}
+        for p in laid:
+            rel = p.relative_to(dest).as_posix()
+            files[rel] = {
+                "name": p.name, "source_id": src.id, "size": p.stat().st_size,
+                "sha256": sha256_file(p), "retrieved_at": f.meta.get("retrieved_at"),
+                "region": region if src.regional else None,
+            }
+        srcs[src.id] = {
+            "title": src.title, "publisher": src.publisher, "licence": src.licence,
+            "vintage": src.vintage, "geography": src.geography, "url": f.meta.get("url"),
+            "file": src.filename, "sha256": f.meta.get("sha256"), "size": f.meta.get("size"),
+            "retrieved_at": f.meta.get("retrieved_at"), "checked_at": f.meta.get("checked_at"),
+            "etag": f.meta.get("etag"), "last_modified": f.meta.get("last_modified"),
+            "status": f.status,
+        }
+    manifest = {"format": 1, "updated_at": _now(), "region": region,
+                "mirror": os.environ.get(ENV_BASE_URL) or None,
+                "files": dict(sorted(files.items())), "sources": dict(sorted(srcs.items())),
+                "failed": failed}
+    _write_json(manifest_path, manifest)
+    return manifest
+
+
+_STATUS_LABELS = {
+    "downloaded": "téléchargé",
+    "not-modified": "inchangé sur le serveur, copie en cache réutilisée",
+    "cache": "copie en cache réutilisée",
+    "cache-offline": "serveur injoignable, copie en cache réutilisée",
+}
+
+
+def retrieval_dates(folder: Path) -> dict[str, str]:
+    """File name -> ISO retrieval date (YYYY-MM-DD) of the files `download` laid in `folder`.
+
+    Read from the folder's manifest; a file whose size no longer matches the manifest (replaced
+    by hand) is left out. A folder that was not filled by `download` gives {}.
+    """
+    folder = Path(folder)
+    manifest = _read_json(folder / MANIFEST_NAME)
+    if not manifest or manifest.get("format") != 1:
+        if (folder / MANIFEST_NAME).exists():
+            _warn(f"manifeste de téléchargement {folder / MANIFEST_NAME} illisible : dates de "
+                  "récupération ignorées")
+        return {}
+    out = {}
+    for rel, info in (manifest.get("files") or {}).items():
+        p = folder / rel
+        when = info.get("retrieved_at")
+        if when and p.is_file() and p.stat().st_size == info.get("size"):
+            out[p.name] = str(when)[:10]
+    return out
