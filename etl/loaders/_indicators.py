@@ -1,0 +1,139 @@
+"""Shared machinery of the indicator loaders (onpv, filosofi, apl).
+
+- `rules(section, header, ...)`: the declarative mapping of etl/mappings.toml resolved
+  against one file's header (for each indicator, the first entry whose columns all exist);
+- `evaluate(rule, record, ...)`: one mapped indicator on one row, as
+  (value, numerator, denominator, status), an empty or secret cell giving status
+  'secret' and a NULL value, never 0;
+- `insert_values`, `loaded_codes`: the indicator_value table and the territories loaded.
+CSV reading, code formats and the per-file 'out_of_scope' summary come from
+`_geo_common` (shared with the geography loaders).
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from ..readers import parse_fr_number
+
+MAPPINGS_FILE = Path(__file__).resolve().parent.parent / "mappings.toml"
+
+VALUE_COLUMNS = ["level", "code", "indicator_id", "year", "value", "numerator", "denominator",
+                 "status", "geography", "perimeter", "derived_from", "source_id"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One resolved mapping entry: either `value` (a column) or sum(numerator)/sum(denominator)*scale."""
+    indicator: str
+    value: str | None = None
+    numerator: tuple[str, ...] = ()
+    denominator: tuple[str, ...] = ()
+    scale: float = 1.0
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ((self.value,) if self.value else ()) + self.numerator + self.denominator
+
+
+@lru_cache(maxsize=None)
+def mapping(section: str) -> tuple[dict, ...]:
+    """Entries of one section ([[onpv]], [[filosofi]], [[apl]]) of etl/mappings.toml, checked."""
+    data = tomllib.loads(MAPPINGS_FILE.read_text(encoding="utf-8"))
+    entries = tuple(data.get(section, ()))
+    for i, e in enumerate(entries, start=1):
+        where = f"[[{section}]] n° {i}"
+        if "indicator" not in e:
+            raise InputError(MAPPINGS_FILE, where, "indicator", "entrée sans indicateur")
+        has_value = "value" in e
+        has_ratio = "numerator" in e or "denominator" in e
+        if has_value == has_ratio or (has_ratio and not (e.get("numerator") and e.get("denominator"))):
+            raise InputError(MAPPINGS_FILE, where, "value",
+                             "une entrée donne soit `value`, soit `numerator` et `denominator`",
+                             e["indicator"])
+    return entries
+
+
+def check_catalogue(con, section: str) -> None:
+    """Every indicator named by the mapping must exist in the catalogue (table indicator)."""
+    known = {r[0] for r in con.execute("SELECT indicator_id FROM indicator").fetchall()}
+    for i, e in enumerate(mapping(section), start=1):
+        if e["indicator"] not in known:
+            raise InputError(MAPPINGS_FILE, f"[[{section}]] n° {i}", "indicator",
+                             "indicateur absent du catalogue (etl/catalogue.toml)", e["indicator"])
+
+
+def rules(section: str, header: list[str], subst: dict[str, str] | None = None,
+          **where: str) -> list[Rule]:
+    """For each indicator of `section` (entries filtered by the `where` key/values, case
+    ignored), the first entry whose columns all exist in `header`. "{yy}"-style
+    placeholders in column names are filled from `subst`."""
+    subst = subst or {}
+    cols = set(header)
+    chosen: dict[str, Rule] = {}
+    for e in mapping(section):
+        if e["indicator"] in chosen or any(str(e.get(k, "")).upper() != v.upper() for k, v in where.items()):
+            continue
+
+        def fill(c: str) -> str:
+            return c.format(**subst)
+
+        rule = Rule(
+            indicator=e["indicator"],
+            value=fill(e["value"]) if "value" in e else None,
+            numerator=tuple(fill(c) for c in e.get("numerator", ())),
+            denominator=tuple(fill(c) for c in e.get("denominator", ())),
+            scale=float(e.get("scale", 1)),
+        )
+        if all(c in cols for c in rule.columns):
+            chosen[rule.indicator] = rule
+    return list(chosen.values())
+
+
+def _sum(cols, rec, path, line, empty_status):
+    total, status = 0.0, "ok"
+    for c in cols:
+        v, st = parse_fr_number(rec.get(c), path, line, c)
+        if st != "ok":
+            status = empty_status
+        else:
+            total += v
+    return (total if status == "ok" else None), status
+
+
+def evaluate(rule: Rule, rec: dict, path: Path, line: int | str,
+             empty_status: str = "secret") -> tuple[float | None, float | None, float | None, str]:
+    """(value, numerator, denominator, status) of one mapped indicator on one row.
+
+    An empty or secret-marked cell in any column used gives `empty_status` and a NULL
+    value. A ratio whose denominator is 0 cannot be computed: status 'missing'."""
+    if rule.value:
+        v, st = parse_fr_number(rec.get(rule.value), path, line, rule.value)
+        return (v, None, None, "ok") if st == "ok" else (None, None, None, empty_status)
+    num, st_n = _sum(rule.numerator, rec, path, line, empty_status)
+    den, st_d = _sum(rule.denominator, rec, path, line, empty_status)
+    if st_n != "ok" or st_d != "ok":
+        return None, num, den, empty_status
+    if den == 0:
+        return None, num, den, "missing"
+    return num / den * rule.scale, num, den, "ok"
+
+
+def loaded_codes(con, level: str) -> set[str]:
+    return {r[0] for r in con.execute("SELECT code FROM territory WHERE level = ?", [level]).fetchall()}
+
+
+def insert_values(ctx, rows: list[dict]) -> int:
+    if not rows:
+        return 0
+    df = pd.DataFrame(rows)
+    for c in VALUE_COLUMNS:
+        if c not in df:
+            df[c] = None
+    df["perimeter"] = df["perimeter"].fillna("exact")
+    return ctx.insert_df("indicator_value", df[VALUE_COLUMNS])

@@ -1,0 +1,235 @@
+"""ONPV / sig.ville "données QPV" tables (2015 QPV geography): REVN, DEMO, IPRO.
+
+Files are named FAMILY_YYYY.csv (REVN_2022.csv, demo_2019.csv...), FAMILY being any
+`family` of the [[onpv]] entries of etl/mappings.toml; YYYY is the vintage of the file
+name. It is recorded as the year of the values and as the source vintage, and the source
+title says it is the diffusion vintage (the reference year of the data may be earlier).
+Layout: `;`-separated, UTF-8 with BOM, French numbers, key CODGEO (2015 QPV code), name
+LIBGEO, trailing empty columns; read with etl.readers.read_table. Columns are mapped to
+catalogue indicators by the [[onpv]] entries of etl/mappings.toml (first entry whose
+columns exist), which absorbs the changes between vintages (CCMUC / CC2S / C_C2SNP+C_C2SP,
+TX_TOT_EPREC / TX_TOT_EDLIM...).
+
+Rows:
+- "Ensemble" (all QPVs of France) is a national aggregate with no territory: skipped;
+- an empty cell is a secret or missing figure: status 'secret', value NULL (never 0);
+- a ratio stores its numerator and denominator; a zero denominator gives 'missing';
+- a QPV 2015 is kept when it is a loaded territory (2015 contours) or a predecessor, in
+  the loaded correspondence, of a loaded 2024 QPV; in the second case a minimal
+  territory row is created (level 'qpv', generation '2015', name LIBGEO, département from
+  the code, région from its 2024 successor). Other rows (the files cover all France) are
+  counted in one 'out_of_scope' issue per file.
+- malformed code, duplicate code, unreadable number, missing CODGEO, non-UTF-8 file,
+  empty file: InputError naming file, line and field.
+
+finalize() carries the values to the loaded 2024 QPVs through qpv_correspondence:
+- 'inchange' (one predecessor): copied, perimeter 'exact', derived_from = 2015 code;
+- 'modifie' with exactly one predecessor: copied, perimeter 'perimetre_2015';
+- 'modifie' with several predecessors: not carried (figures of several 2015 areas cannot
+  be combined into the new perimeter without the microdata); one 'unlinked' issue per QPV;
+- 'nouveau' (and overseas 'commune'): no predecessor, absent; one summary issue.
+Carried rows keep geography 'QPV2015' and their source. A value already present for the
+2024 QPV (from a file on the 2024 geography) is never overwritten.
+
+Population: territory.population is filled, when still NULL, from the latest 'ok' value
+of indicator 'population' on an exact perimeter: 2015 QPV rows and 2024 QPVs 'inchange'.
+A 2024 QPV 'modifie' keeps a NULL population: the 2015 figure describes another
+perimeter; it stays available as the indicator value flagged 'perimetre_2015'.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from . import _indicators as ind
+from ._geo_common import LICENCE, QPV2015_RE, out_of_scope_summary, qpv_departement, read_csv_located
+
+SECTION = "onpv"
+GEOGRAPHY = "QPV2015"
+PUBLISHER = "ONPV / INSEE"
+URL = "https://sig.ville.gouv.fr/"
+FAMILY_LABELS = {
+    "REVN": "revenus, pauvreté et prestations sociales",
+    "DEMO": "population, ménages et familles",
+    "IPRO": "emploi et demandeurs d'emploi",
+}
+
+
+def _families() -> set[str]:
+    return {e["family"].upper() for e in ind.mapping(SECTION)}
+
+
+def _parse_name(path: Path) -> tuple[str, int] | None:
+    m = re.fullmatch(r"([A-Za-z]+)_(\d{4})\.csv", path.name, flags=re.IGNORECASE)
+    if not m or m.group(1).upper() not in _families():
+        return None
+    return m.group(1).upper(), int(m.group(2))
+
+
+def detect(path: Path) -> bool:
+    return _parse_name(Path(path)) is not None
+
+
+def _scope(con) -> tuple[set[str], dict[str, tuple]]:
+    """(2015 QPVs already loaded as territories, {2015 code: (label, region)} of the
+    predecessors of loaded 2024 QPVs in the correspondence)."""
+    existing = {r[0] for r in con.execute(
+        "SELECT code FROM territory WHERE level = 'qpv' AND code LIKE 'QP%'").fetchall()}
+    referenced = {}
+    for code, label, region in con.execute("""
+            SELECT c.qpv2015, any_value(c.label2015), any_value(t.region)
+            FROM qpv_correspondence c
+            JOIN territory t ON t.level = 'qpv' AND t.code = c.qpv2024
+            WHERE c.qpv2015 IS NOT NULL
+            GROUP BY c.qpv2015""").fetchall():
+        referenced[code] = (label, region)
+    return existing, referenced
+
+
+def load(ctx, paths: list[Path]) -> None:
+    ind.check_catalogue(ctx.con, SECTION)
+    existing, referenced = _scope(ctx.con)
+    created: dict[str, dict] = {}
+    seen: dict[tuple[str, int], Path] = {}
+    for path in sorted(paths, key=lambda p: (_parse_name(p)[1], _parse_name(p)[0], p.name)):
+        family, year = _parse_name(path)
+        if (family, year) in seen:
+            raise InputError(path, None, None,
+                             f"même thème et même millésime que le fichier {seen[family, year].name}")
+        seen[family, year] = path
+        _load_file(ctx, path, family, year, existing, referenced, created)
+    if created:
+        ctx.insert_df("territory", pd.DataFrame(list(created.values())))
+
+
+def _load_file(ctx, path, family, year, existing, referenced, created) -> None:
+    table = read_csv_located(path)
+    table.require("CODGEO")
+    rules = ind.rules(SECTION, table.header, family=family)
+    if not rules:
+        raise InputError(path, 1, None, f"aucune colonne d'indicateur {family} reconnue "
+                         "(voir etl/mappings.toml)")
+    label = FAMILY_LABELS.get(family, family)
+    source_id = ctx.register_source(
+        f"onpv_{family.lower()}_{year}", path,
+        title=f"Données des quartiers prioritaires (géographie 2015) — {label} ({family}), "
+              f"millésime de diffusion {year} (l'année de référence des données peut être antérieure)",
+        publisher=PUBLISHER, url=URL, licence=LICENCE, vintage=str(year), geography=GEOGRAPHY)
+    lines_of: dict[str, int] = {}
+    outside: list[str] = []
+    values: list[dict] = []
+    for line, rec in table.records():
+        code = rec["CODGEO"]
+        if code.casefold() == "ensemble":
+            continue  # national aggregate of all QPVs: no territory to attach it to
+        if not QPV2015_RE.match(code):
+            raise InputError(path, line, "CODGEO",
+                             "code de QPV 2015 invalide (attendu QP + département sur 3 caractères "
+                             "+ 3 chiffres, ex. QP013001)", code)
+        if code in lines_of:
+            raise InputError(path, line, "CODGEO", f"code en double (déjà présent ligne {lines_of[code]})",
+                             code)
+        lines_of[code] = line
+        if code not in existing and code not in referenced:
+            outside.append(code)
+            continue
+        if code not in existing and code not in created:
+            corr_label, region = referenced[code]
+            created[code] = {"level": "qpv", "code": code,
+                             "name": rec.get("LIBGEO") or corr_label or code,
+                             "generation": "2015", "region": region,
+                             "departement": qpv_departement(code), "source_id": source_id}
+        for rule in rules:
+            value, num, den, status = ind.evaluate(rule, rec, path, line)
+            values.append({"level": "qpv", "code": code, "indicator_id": rule.indicator, "year": year,
+                           "value": value, "numerator": num, "denominator": den, "status": status,
+                           "geography": GEOGRAPHY, "source_id": source_id})
+    ind.insert_values(ctx, values)
+    out_of_scope_summary(ctx, path, "CODGEO", outside,
+                         "QPV 2015 (ni contour 2015 chargé, ni prédécesseur d'un QPV 2024 chargé)", source_id)
+
+
+# -- 2015 -> 2024 ---------------------------------------------------------------------------
+
+def finalize(ctx) -> None:
+    con = ctx.con
+    if not con.execute("SELECT count(*) FROM indicator_value "
+                       "WHERE level = 'qpv' AND geography = ? AND code LIKE 'QP%'",
+                       [GEOGRAPHY]).fetchone()[0]:
+        return
+    rows = con.execute("""
+        SELECT c.qpv2024, any_value(c.statut),
+               list(DISTINCT c.qpv2015 ORDER BY c.qpv2015) FILTER (WHERE c.qpv2015 IS NOT NULL),
+               any_value(c.source_id), any_value(s.file_name)
+        FROM qpv_correspondence c
+        JOIN territory t ON t.level = 'qpv' AND t.code = c.qpv2024
+        LEFT JOIN source s ON s.source_id = c.source_id
+        GROUP BY c.qpv2024 ORDER BY c.qpv2024""").fetchall()
+    carry, without = [], {"nouveau": [], "commune": []}
+    file_ = "qpv_correspondence"
+    src = None
+    for qpv2024, statut, preds, source_id, file_name in rows:
+        preds = preds or []
+        file_, src = file_name or file_, source_id
+        if statut in without:
+            without[statut].append(qpv2024)
+        elif len(preds) == 1:
+            carry.append({"qpv2024": qpv2024, "qpv2015": preds[0],
+                          "perimeter": "exact" if statut == "inchange" else "perimetre_2015"})
+        elif not preds:
+            ctx.issue(file_, None, "qpv2015", qpv2024, "unlinked",
+                      f"QPV 2024 {qpv2024} « {statut} » sans QPV 2015 prédécesseur dans la "
+                      "correspondance : indicateurs de la géographie 2015 non reportés", source_id)
+        else:
+            ctx.issue(file_, None, "qpv2015", f"{qpv2024} ← {', '.join(preds)}", "unlinked",
+                      f"QPV 2024 {qpv2024} issu de plusieurs QPV 2015 ({', '.join(preds)}) : leurs "
+                      "indicateurs ne peuvent pas être combinés sur le nouveau périmètre sans les "
+                      "données individuelles ; non reportés", source_id)
+    labels = {"nouveau": "nouveaux (sans QPV 2015 prédécesseur)",
+              "commune": "au statut « commune » (outre-mer, sans QPV 2015 prédécesseur)"}
+    for statut, codes in without.items():
+        if codes:
+            ctx.issue(file_, None, "statut", ", ".join(codes), "unlinked",
+                      f"{len(codes)} QPV 2024 {labels[statut]} : pas d'indicateurs de la "
+                      "géographie 2015 (ONPV) pour eux", src)
+    if carry:
+        _carry(ctx, carry, file_, src)
+    _set_population(con)
+
+
+def _carry(ctx, carry, file_, src) -> None:
+    con = ctx.con
+    df = pd.DataFrame(carry)
+    con.register("_carry", df)
+    try:
+        for qpv2024, qpv2015 in con.execute("""
+                SELECT m.qpv2024, m.qpv2015 FROM _carry m
+                WHERE NOT EXISTS (SELECT 1 FROM indicator_value v WHERE v.level = 'qpv'
+                                  AND v.code = m.qpv2015 AND v.geography = ?)
+                ORDER BY m.qpv2024""", [GEOGRAPHY]).fetchall():
+            ctx.issue(file_, None, "qpv2015", f"{qpv2024} ← {qpv2015}", "unlinked",
+                      f"aucune valeur ONPV chargée pour le QPV 2015 {qpv2015}, prédécesseur de "
+                      f"{qpv2024} : rien à reporter", src)
+        con.execute("""
+            INSERT OR IGNORE INTO indicator_value (level, code, indicator_id, year, value, numerator,
+                   denominator, status, geography, perimeter, derived_from, source_id)
+            SELECT 'qpv', m.qpv2024, v.indicator_id, v.year, v.value, v.numerator, v.denominator,
+                   v.status, v.geography, m.perimeter, v.code, v.source_id
+            FROM _carry m
+            JOIN indicator_value v ON v.level = 'qpv' AND v.code = m.qpv2015
+                 AND v.geography = ? AND v.derived_from IS NULL""", [GEOGRAPHY])
+    finally:
+        con.unregister("_carry")
+
+
+def _set_population(con) -> None:
+    con.execute("""
+        UPDATE territory SET population = CAST(round(p.value) AS BIGINT)
+        FROM (SELECT code, arg_max(value, year) AS value FROM indicator_value
+              WHERE level = 'qpv' AND indicator_id = 'population' AND status = 'ok'
+                AND perimeter = 'exact'
+              GROUP BY code) p
+        WHERE territory.level = 'qpv' AND territory.code = p.code AND territory.population IS NULL""")
