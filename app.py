@@ -14,10 +14,12 @@ from dash import Dash, dcc, html
 
 from data import access
 
-access.configure(os.environ.get("ATLAS_DB"))
+if os.environ.get("ATLAS_DB"):
+    access.configure(os.environ["ATLAS_DB"])
 
 from components import layout as shell  # noqa: E402
 from components import geo_routes  # noqa: E402
+from components import export as export_routes  # noqa: E402
 
 app = Dash(
     __name__,
@@ -30,6 +32,7 @@ app = Dash(
 )
 server = app.server
 geo_routes.register(server)
+export_routes.register(server)
 app.layout = shell.app_layout
 
 

@@ -65,3 +65,121 @@ window.atlas = Object.assign({}, window.atlas, {
     }
   }
 });
+
+/* Couverture ASV page: QPVs by coverage (fills with SVG patterns, so the categories
+   do not rest on colour alone), scheme territories as outlines, ARS GP zoning. */
+window.atlas = Object.assign({}, window.atlas, {
+  coverage: {
+    /* hideout: {cats: {code: 'asv'|'cls'|'none'}, styles: {cat: {fill, color, dash, weight}},
+                 tooltips: {code: [lines]}, selected: code} */
+    style: function (feature, context) {
+      const h = (context && context.hideout) || {};
+      const code = feature.properties.code;
+      const cat = (h.cats || {})[code] || "none";
+      const s = (h.styles || {})[cat] || {};
+      const style = {weight: s.weight || 1.2, color: s.color || "#333333", opacity: 1,
+                     dashArray: s.dash || null, fillColor: s.fill || "#ffffff", fillOpacity: 0.9};
+      if (h.selected && h.selected === code) {
+        style.weight = 4; style.color = "#000000";
+      }
+      return style;
+    },
+    /* hideout: {color, dash, weight, selected: scheme_id, tooltips: {scheme_id: [lines]}} */
+    schemeStyle: function (feature, context) {
+      const h = (context && context.hideout) || {};
+      const sel = h.selected && h.selected === feature.properties.code;
+      return {color: h.color || "#1b4f72", weight: sel ? 5 : (h.weight || 2.5), opacity: 1,
+              dashArray: h.dash || null, fillColor: h.color || "#1b4f72", fillOpacity: sel ? 0.2 : 0.06};
+    },
+    /* hideout: {zones: {code: 'ZIP'|'ZAC'}, styles: {ZIP: {color, dash, weight}, ...}} */
+    zoningStyle: function (feature, context) {
+      const h = (context && context.hideout) || {};
+      const z = (h.zones || {})[feature.properties.code];
+      const s = z ? (h.styles || {})[z] : null;
+      if (!s) {
+        return {stroke: false, fill: false};
+      }
+      return {color: s.color, weight: s.weight || 3, dashArray: s.dash || null, opacity: 1, fill: false};
+    }
+  }
+});
+
+/* SVG fill patterns referenced as fillColor "url(#atlas-pat-...)" by the styles above. */
+(function () {
+  function addPatterns() {
+    if (document.getElementById("atlas-svg-patterns")) {
+      return;
+    }
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("id", "atlas-svg-patterns");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("width", "0");
+    svg.setAttribute("height", "0");
+    svg.style.position = "absolute";
+    svg.innerHTML =
+      '<defs>' +
+      '<pattern id="atlas-pat-cls" patternUnits="userSpaceOnUse" width="7" height="7" patternTransform="rotate(45)">' +
+      '<rect width="7" height="7" fill="#d1e5f0"></rect><rect width="3" height="7" fill="#2c7bb6"></rect></pattern>' +
+      '<pattern id="atlas-pat-none" patternUnits="userSpaceOnUse" width="6" height="6">' +
+      '<rect width="6" height="6" fill="#fddbc7"></rect><circle cx="3" cy="3" r="1.4" fill="#b2182b"></circle></pattern>' +
+      '</defs>';
+    document.body.appendChild(svg);
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", addPatterns);
+  } else {
+    addPatterns();
+  }
+})();
+
+/* Inégalités page (pages/inegalites.py): the shared choropleth tooltip, plus the QPV code
+   and name on each shape's SVG element (aria-label for screen readers, data-code for
+   tests). Names are set as attributes, never parsed as HTML. */
+window.atlas.qpvmap = {
+  onEachFeature: function (feature, layer, context) {
+    window.atlas.choropleth.onEachFeature(feature, layer, context);
+    layer.on("add", function () {
+      const el = layer.getElement && layer.getElement();
+      if (!el) { return; }
+      el.setAttribute("data-code", String(feature.properties.code));
+      el.setAttribute("aria-label", String(feature.properties.name));
+    });
+  }
+};
+
+/* Actions page (pages/actions.py): clusters drawn as translucent rings so that the density
+   colour of the QPV underneath stays visible; the count is a number, not a colour. */
+window.atlas.actions = {
+  clusterToLayer: function (feature, latlng) {
+    const n = feature.properties.point_count || 0;
+    const size = n < 10 ? 26 : (n < 50 ? 32 : 38);
+    const icon = L.divIcon({
+      html: "<span>" + window.atlas.util.escape(feature.properties.point_count_abbreviated || n) + "</span>",
+      className: "atlas-cluster", iconSize: L.point(size, size)
+    });
+    return L.marker(latlng, {icon: icon, title: n + " actions (cliquer pour zoomer)", keyboard: true});
+  }
+};
+
+/* Layer control -> Dash store. In dash-leaflet 1.1.3 the LayersControl `overlays` prop is
+   computed from stale props after the first toggle, so a page that keeps its visible layers
+   in the URL reads the checkboxes instead: atlas.overlayStores maps a map's id to the
+   dcc.Store that receives the names of the checked overlays. */
+window.atlas = Object.assign({}, window.atlas, {
+  overlayStores: Object.assign({"cov-map": "cov-layers"}, (window.atlas || {}).overlayStores)
+});
+document.addEventListener("change", function (e) {
+  const input = e.target;
+  if (!input || !input.classList || !input.classList.contains("leaflet-control-layers-selector")) {
+    return;
+  }
+  const map = input.closest(".leaflet-container");
+  const store = map && map.id && window.atlas.overlayStores[map.id];
+  if (!store || !window.dash_clientside || !window.dash_clientside.set_props) {
+    return;
+  }
+  const names = Array.from(map.querySelectorAll(".leaflet-control-layers-overlays label"))
+    .filter(function (l) { const i = l.querySelector("input"); return i && i.checked; })
+    .map(function (l) { return l.textContent.trim(); });
+  window.dash_clientside.set_props(store, {data: names});
+});

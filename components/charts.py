@@ -24,8 +24,14 @@ def french_layout(fig: go.Figure, title: str | None = None, height: int | None =
     return fig
 
 
-def graph(graph_id, fig: go.Figure, source: str | None = None, **kwargs) -> html.Div:
+def graph(graph_id, fig: go.Figure, source: str | None = None, exports: bool = True,
+          export_name: str | None = None, **kwargs) -> html.Div:
+    """A chart, its source line and (exports=True) PNG/SVG/PDF export buttons
+    (components.export.chart_exports, rendered on the server with kaleido)."""
+    from components.export import chart_exports
+
     return html.Div([
         dcc.Graph(id=graph_id, figure=fig, config=GRAPH_CONFIG, **kwargs),
         html.P(source, className="source-line") if source else None,
+        chart_exports(graph_id, export_name) if exports else None,
     ], className="graph-block")

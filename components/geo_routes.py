@@ -17,19 +17,26 @@ from data import access
 
 LEVELS = {"qpv", "commune", "epci", "departement", "region", "arrondissement", "scheme"}
 SCOPE_LEVELS = {"region", "departement", "epci", "commune"}
+SCHEME_KINDS = {"ASV", "CLS", "CLSM", "CPTS"}
 
 
-def layer_url(level: str, within: tuple[str, str] | None = None) -> str:
+def layer_url(level: str, within: tuple[str, str] | None = None, kind: str | None = None) -> str:
+    """`kind` (scheme layer only) restricts /geo/scheme.pbf to one kind of scheme."""
     url = f"/geo/{level}.pbf"
+    params = []
     if within and within[0] in SCOPE_LEVELS:
-        url += f"?scope={within[0]}:{within[1]}"
-    return url
+        params.append(f"scope={within[0]}:{within[1]}")
+    if level == "scheme" and kind in SCHEME_KINDS:
+        params.append(f"kind={kind}")
+    return url + ("?" + "&".join(params) if params else "")
 
 
 @lru_cache(maxsize=128)
-def _encode(ver, level: str, within) -> bytes:
+def _encode(ver, level: str, within, kind: str | None = None) -> bytes:
     if level == "scheme":
         df = access.scheme_geometries()
+        if kind:
+            df = df[df.kind == kind]
     else:
         df = access.geometries(level, within)
     features = [
@@ -40,8 +47,8 @@ def _encode(ver, level: str, within) -> bytes:
     return geobuf.encode({"type": "FeatureCollection", "features": features}, 5)
 
 
-def geobuf_bytes(level: str, within: tuple[str, str] | None = None) -> bytes:
-    return _encode(access.version(), level, within)
+def geobuf_bytes(level: str, within: tuple[str, str] | None = None, kind: str | None = None) -> bytes:
+    return _encode(access.version(), level, within, kind)
 
 
 def _parse_scope(raw: str | None):
@@ -59,8 +66,11 @@ def register(server) -> None:
         if level not in LEVELS:
             abort(404)
         within = _parse_scope(request.args.get("scope"))
-        data = geobuf_bytes(level, within)
-        etag = hashlib.sha1(repr((access.version(), level, within)).encode()).hexdigest()
+        kind = request.args.get("kind")
+        if kind is not None and (level != "scheme" or kind not in SCHEME_KINDS):
+            abort(400)
+        data = geobuf_bytes(level, within, kind)
+        etag = hashlib.sha1(repr((access.version(), level, within, kind)).encode()).hexdigest()
         if request.headers.get("If-None-Match") == etag:
             return Response(status=304)
         resp = Response(data, mimetype="application/octet-stream")

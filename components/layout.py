@@ -4,6 +4,7 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
+from components.presentation import presentation_widget
 from data import access
 
 NAV = [
@@ -43,6 +44,7 @@ def header() -> html.Header:
                 html.Ul([html.Li(dcc.Link(label, href=href, className="nav-link", id=f"nav-{href.strip('/') or 'accueil'}"))
                          for href, label in NAV]),
                 className="main-nav", **{"aria-label": "Navigation principale"}),
+            presentation_widget(),
         ],
         className="site-header",
     )

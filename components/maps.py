@@ -64,7 +64,9 @@ def atlas_map(map_id: str, overlays: list, within=None, bounds=None, height: str
         id=f"{map_id}-layers", position="topright", collapsed=False,
     )
     children = [control, dl.ScaleControl(position="bottomleft", imperial=False)] + (extra_children or [])
-    kwargs = {"bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]]} if bounds else {
+    # dash-leaflet 1.1.3 compares `center` when the map is ready: give one with the bounds too.
+    kwargs = {"bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
+              "center": [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]} if bounds else {
         "center": [46.5, 2.5], "zoom": 6}
     return dl.Map(children, id=map_id, style={"height": height, "width": "100%", "background": "#f4f1ea"},
                   zoomSnap=0.25, attributionControl=True, **kwargs)

@@ -79,7 +79,7 @@ def data_table(table_id: str, df: pd.DataFrame, columns: list[dict] | None = Non
         page_action="native",
         page_size=page_size,
         style_table={"overflowX": "auto"},
-        style_cell={"fontFamily": "inherit", "fontSize": "0.9rem", "padding": "4px 8px",
+        style_cell={"fontFamily": "DejaVu Sans, Segoe UI, Arial, sans-serif", "fontSize": "0.9rem", "padding": "4px 8px",
                     "textAlign": "left", "whiteSpace": "normal", "height": "auto"},
         style_header={"fontWeight": "700", "backgroundColor": "#f5f5f3"},
         markdown_options={"html": False},

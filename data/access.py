@@ -423,3 +423,180 @@ def _scheme_geometries_cached(ver) -> pd.DataFrame:
 
 def scheme_geometries() -> pd.DataFrame:
     return _scheme_geometries_cached(version())
+
+
+# --- Fiche territoire ---
+
+def parents(level: str, code: str) -> list[dict]:
+    """Parent territories (commune(s), EPCI, département, région) with their names."""
+    t = territory(level, code)
+    if t is None:
+        return []
+    out = []
+    if level == "qpv":
+        for c, n in _con().execute(
+                "SELECT l.commune_code, t.name FROM qpv_commune l JOIN territory t "
+                "ON t.level = 'commune' AND t.code = l.commune_code WHERE l.qpv_code = ? ORDER BY t.name",
+                [code]).fetchall():
+            out.append({"level": "commune", "code": c, "name": n})
+    elif level == "arrondissement" and t.get("commune"):
+        out.append({"level": "commune", "code": t["commune"], "name": (territory("commune", t["commune"]) or {}).get("name")})
+    for lvl in ("epci", "departement", "region"):
+        if lvl != level and t.get(lvl):
+            p = territory(lvl, t[lvl])
+            out.append({"level": lvl, "code": t[lvl], "name": p["name"] if p else t[lvl]})
+    return out
+
+
+def schemes_covering(level: str, code: str) -> pd.DataFrame:
+    """Schemes covering a territory: a QPV directly or through its communes; a commune
+    directly or through one of its QPVs."""
+    if level == "qpv":
+        sql = """SELECT DISTINCT sc.scheme_id, sc.kind, sc.name, sc.porteur, sc.year_created, sc.status
+                 FROM scheme sc JOIN scheme_territory st USING (scheme_id)
+                 WHERE (st.level = 'qpv' AND st.code = ?)
+                    OR (st.level = 'commune' AND st.code IN (SELECT commune_code FROM qpv_commune WHERE qpv_code = ?))"""
+        params = [code, code]
+    else:
+        sql = """SELECT DISTINCT sc.scheme_id, sc.kind, sc.name, sc.porteur, sc.year_created, sc.status
+                 FROM scheme sc JOIN scheme_territory st USING (scheme_id)
+                 WHERE (st.level = 'commune' AND st.code = ?)
+                    OR (st.level = 'qpv' AND st.code IN (SELECT qpv_code FROM qpv_commune WHERE commune_code = ?))"""
+        params = [code, code]
+    return _df(sql + " ORDER BY kind, name", params)
+
+
+def action_counts(level: str, code: str, by: str = "theme") -> pd.DataFrame:
+    """Number of actions located in a territory (QPV, commune or scheme), by theme axis or public."""
+    if level == "qpv":
+        where, params = "a.qpv_code = ?", [code]
+    elif level == "scheme":
+        where, params = "a.scheme_id = ?", [code]
+    else:
+        where, params = "a.commune_code = ?", [code]
+    if by == "public":
+        return _df(f"""SELECT p.label, p.sort, count(DISTINCT a.action_id) AS n FROM action a
+                       JOIN action_public x USING (action_id) JOIN public_group p USING (public_id)
+                       WHERE {where} GROUP BY ALL ORDER BY p.sort""", params)
+    return _df(f"""SELECT ax.label, ax.sort, count(DISTINCT a.action_id) AS n FROM action a
+                   JOIN action_theme x USING (action_id) JOIN theme th USING (theme_id)
+                   JOIN theme ax ON ax.theme_id = coalesce(th.parent_id, th.theme_id)
+                   WHERE {where} GROUP BY ALL ORDER BY ax.sort""", params)
+
+
+def scheme_qpvs(scheme_id: str) -> pd.DataFrame:
+    """2024 QPVs covered by a scheme, directly or through its communes."""
+    return _df("""
+        SELECT DISTINCT q.code, q.name, q.population FROM territory q
+        WHERE q.level = 'qpv' AND q.generation = '2024' AND (
+            q.code IN (SELECT code FROM scheme_territory WHERE scheme_id = ? AND level = 'qpv')
+            OR q.code IN (SELECT l.qpv_code FROM qpv_commune l JOIN scheme_territory st
+                          ON st.level = 'commune' AND st.code = l.commune_code WHERE st.scheme_id = ?))
+        ORDER BY q.name""", [scheme_id, scheme_id])
+
+
+def latest_values(pairs: list[tuple[str, str]], indicator_ids: list[str] | None = None) -> pd.DataFrame:
+    """Latest row of each indicator for each (level, code) in `pairs`, in one query."""
+    if not pairs:
+        return pd.DataFrame(columns=["level", "code", "indicator_id", "year", "value", "status", "geography",
+                                     "perimeter", "derived_from", "source_id", "source_title", "vintage"])
+    keys = pd.DataFrame(pairs, columns=["level", "code"])
+    con = _con()
+    con.register("_pairs", keys)
+    try:
+        sql = """
+            SELECT v.level, v.code, v.indicator_id, v.year, v.value, v.status, v.geography, v.perimeter,
+                   v.derived_from, v.source_id, s.title AS source_title, s.vintage
+            FROM indicator_value v JOIN _pairs p ON p.level = v.level AND p.code = v.code
+            LEFT JOIN source s ON s.source_id = v.source_id
+            {filter}
+            QUALIFY row_number() OVER (PARTITION BY v.level, v.code, v.indicator_id ORDER BY v.year DESC) = 1"""
+        if indicator_ids:
+            return con.execute(sql.format(filter="WHERE v.indicator_id IN (SELECT unnest(?))"),
+                               [list(indicator_ids)]).fetchdf()
+        return con.execute(sql.format(filter="")).fetchdf()
+    finally:
+        con.unregister("_pairs")
+
+
+# --- Actions page ---
+
+def action_record(action_id: str) -> dict | None:
+    """One action with what its fiche shows: texts, years, porteur, themes, publics,
+    location (QPV, commune, point), linked scheme, funders, source and import."""
+    df = _df("""
+        SELECT a.action_id, a.title, a.description, a.year_start, a.year_end, a.porteur, a.qpv_code,
+               q.name AS qpv_name, a.commune_code, c.name AS commune_name, a.lon, a.lat, a.location_method,
+               a.scheme_id, sc.name AS scheme_name, sc.kind AS scheme_kind, a.funders, a.source_id,
+               s.title AS source_title, s.vintage AS source_vintage, i.file_name AS import_file,
+               i.imported_at,
+               (SELECT string_agg(th.label, ' ; ' ORDER BY th.sort) FROM action_theme x JOIN theme th USING (theme_id)
+                 WHERE x.action_id = a.action_id) AS themes,
+               (SELECT string_agg(p.label, ' ; ' ORDER BY p.sort) FROM action_public x
+                 JOIN public_group p USING (public_id) WHERE x.action_id = a.action_id) AS publics
+        FROM action a
+        LEFT JOIN territory q ON q.level = 'qpv' AND q.code = a.qpv_code
+        LEFT JOIN territory c ON c.level = 'commune' AND c.code = a.commune_code
+        LEFT JOIN scheme sc ON sc.scheme_id = a.scheme_id
+        LEFT JOIN source s ON s.source_id = a.source_id
+        LEFT JOIN import_log i ON i.import_id = a.import_id
+        WHERE a.action_id = ?""", [action_id])
+    return None if df.empty else df.iloc[0].to_dict()
+
+
+def population_sources(level: str) -> pd.DataFrame:
+    """Where the populations of a level's territories come from (2024 QPVs only), with how
+    many territories have a known population and how many have none."""
+    gen = "AND t.generation = '2024'" if level == "qpv" else ""
+    return _df(f"""
+        SELECT t.source_id, s.title, s.publisher, s.vintage,
+               count(t.population) AS n_known, count(*) - count(t.population) AS n_unknown
+        FROM territory t LEFT JOIN source s USING (source_id)
+        WHERE t.level = ? {gen}
+        GROUP BY ALL ORDER BY n_known DESC""", [level])
+
+
+def action_sources() -> pd.DataFrame:
+    """Where the actions come from: source (file, vintage) and user import, with counts."""
+    return _df("""
+        SELECT a.source_id, s.title, s.publisher, s.vintage, s.file_name, s.fictional,
+               i.file_name AS import_file, i.imported_at, count(*) AS n_actions
+        FROM action a LEFT JOIN source s USING (source_id) LEFT JOIN import_log i USING (import_id)
+        GROUP BY ALL ORDER BY n_actions DESC""")
+
+
+# --- Inégalités page ---
+
+def reference_values_at(indicator_id: str, ref_level: str, codes: list[str], year: int | None = None) -> pd.DataFrame:
+    """Value of an indicator on reference territories, for the year of the QPV figures when
+    the reference has it, else its closest earlier year, else its closest later year."""
+    codes = [c for c in codes if c is not None]
+    if not codes:
+        return pd.DataFrame(columns=["code", "name", "year", "value", "status", "geography", "source_id",
+                                     "source_title", "publisher", "vintage"])
+    y = int(year) if year is not None else 9999
+    return _df("""
+        SELECT v.code, t.name, v.year, v.value, v.status, v.geography, v.source_id, s.title AS source_title,
+               s.publisher, s.vintage
+        FROM indicator_value v JOIN territory t ON t.level = v.level AND t.code = v.code
+        LEFT JOIN source s ON s.source_id = v.source_id
+        WHERE v.indicator_id = ? AND v.level = ? AND v.code IN (SELECT unnest(?))
+        QUALIFY row_number() OVER (PARTITION BY v.code
+                                   ORDER BY (v.year = ?) DESC, (v.year <= ?) DESC,
+                                            CASE WHEN v.year <= ? THEN v.year ELSE -v.year END DESC) = 1
+        ORDER BY v.code""", [indicator_id, ref_level, list(codes), y, y, y])
+
+
+def latest_action_year() -> int | None:
+    """The latest year in which an action started (planned end years lie in the future)."""
+    return _one("SELECT max(year_start) FROM action")
+
+
+def qpv_lineage(qpv2024: str) -> dict | None:
+    """Status of a 2024 QPV in the ANCT correspondence and its 2015 predecessors."""
+    rows = _con().execute(
+        "SELECT statut, qpv2015, label2015 FROM qpv_correspondence WHERE qpv2024 = ? ORDER BY rank",
+        [qpv2024]).fetchall()
+    if not rows:
+        return None
+    return {"statut": rows[0][0], "predecessors": [(c, n) for _, c, n in rows if c]}

@@ -187,3 +187,518 @@ def fmt_status(value, status: str, decimals: int = 1, unit: str = "") -> str:
     if status == "ok":
         return fmt(value, decimals, unit)
     return "secret" if status == "secret" else "n.d."
+
+
+# --- Actions page ---
+
+QUADRANT_LABELS = {
+    "besoin_eleve_peu_actions": "Besoin élevé, peu d'actions",
+    "besoin_eleve_actions": "Besoin élevé, actions nombreuses",
+    "besoin_faible_peu_actions": "Besoin moindre, peu d'actions",
+    "besoin_faible_actions": "Besoin moindre, actions nombreuses",
+}
+
+
+def theme_groups(action_themes: pd.DataFrame, parent_of: dict, selected=None) -> pd.DataFrame:
+    """Distinct (action_id, group) pairs counted per theme.
+
+    `action_themes` holds (action_id, theme_id) rows; `parent_of` maps a theme id to its axis
+    (None for an axis). With no selection, an action counts once for each axis it carries
+    (a sub-theme counts for its axis). With a selection, it counts for each selected theme it
+    carries; a selected axis also matches the action's sub-themes of that axis."""
+    cols = ["action_id", "group"]
+    if action_themes is None or action_themes.empty:
+        return pd.DataFrame(columns=cols)
+    at = action_themes[["action_id", "theme_id"]].dropna()
+    axis = at.theme_id.map(lambda t: parent_of.get(t) or t)
+    if not selected:
+        out = pd.DataFrame({"action_id": at.action_id.to_numpy(), "group": axis.to_numpy()})
+    else:
+        parts = []
+        for sel in selected:
+            hit = (at.theme_id == sel) | (axis == sel) if parent_of.get(sel) is None else (at.theme_id == sel)
+            parts.append(pd.DataFrame({"action_id": at.action_id[hit].to_numpy(), "group": sel}))
+        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    return out.drop_duplicates().reset_index(drop=True)
+
+
+def action_density(action_codes: pd.DataFrame, territories: pd.DataFrame,
+                   groups: pd.DataFrame | None = None, group_order=None) -> pd.DataFrame:
+    """Actions and actions per 10,000 inhabitants for every territory.
+
+    `action_codes`: (action_id, code) — the territory each action is counted in (code may be
+    missing: such actions are not counted). `territories`: (code, name, population).
+    Every territory is returned, with n = 0 when it has no action; density is NaN (never 0)
+    where the population is unknown or 0. An action counts once per territory.
+    With `groups` ((action_id, group), see theme_groups), one row per territory and group,
+    in `group_order` (default: groups in order of appearance)."""
+    terr = territories[["code", "name", "population"]].drop_duplicates("code").reset_index(drop=True)
+    ac = action_codes[["action_id", "code"]].dropna().drop_duplicates()
+    ac = ac[ac.code.isin(terr.code)]
+    if groups is None:
+        n = ac.groupby("code").action_id.nunique()
+        out = terr.copy()
+        out["n"] = out.code.map(n).fillna(0).astype(int)
+    else:
+        order = list(group_order) if group_order is not None else list(dict.fromkeys(groups.group))
+        g = ac.merge(groups[["action_id", "group"]].drop_duplicates(), on="action_id")
+        n = g.groupby(["code", "group"]).action_id.nunique()
+        grid = pd.MultiIndex.from_product([terr.code, order], names=["code", "group"])
+        counts = n.reindex(grid, fill_value=0).rename("n").reset_index()
+        out = counts.merge(terr, on="code", how="left")[["code", "name", "population", "group", "n"]]
+        out["n"] = out["n"].astype(int)
+    out["density"] = density_per_10000(out["n"], out["population"])
+    return out
+
+
+def _valid_lonlat(lon, lat) -> bool:
+    try:
+        lon, lat = float(lon), float(lat)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90
+
+
+def place_points(actions: pd.DataFrame, qpv_points: dict, commune_points: dict) -> pd.DataFrame:
+    """Where to draw each action: its own coordinates when valid, else the centroid of its QPV,
+    else the centroid of its commune. Returns action_id, lon, lat and `placement` in
+    'coordonnees' | 'qpv' | 'commune', or None (and NaN coordinates) when the action cannot be placed.
+    `qpv_points` / `commune_points` map a code to (lon, lat)."""
+    rows = []
+    for aid, lon, lat, q, c in zip(actions.action_id, actions.lon, actions.lat,
+                                   actions.qpv_code, actions.commune_code):
+        if _valid_lonlat(lon, lat):
+            rows.append((aid, float(lon), float(lat), "coordonnees"))
+        elif isinstance(q, str) and q in qpv_points:
+            rows.append((aid, *qpv_points[q], "qpv"))
+        elif isinstance(c, str) and c in commune_points:
+            rows.append((aid, *commune_points[c], "commune"))
+        else:
+            rows.append((aid, float("nan"), float("nan"), None))
+    return pd.DataFrame(rows, columns=["action_id", "lon", "lat", "placement"])
+
+
+@dataclass
+class Quadrants:
+    frame: pd.DataFrame        # code, need, density, high_need, low_action, quadrant (None if incomplete)
+    need_median: float | None
+    density_median: float | None
+
+    def target(self) -> pd.DataFrame:
+        """The high-need, low-action territories (proportionate universalism's first look)."""
+        return self.frame[self.frame.quadrant == "besoin_eleve_peu_actions"]
+
+
+def need_action_quadrants(codes, need, density, high_is_bad=True) -> Quadrants:
+    """Split territories by the medians of a need indicator and of action density.
+
+    High need: beyond the median on the unfavourable side (above it when a high value is
+    unfavourable or neutral, below it when a high value is favourable). Low action: density at
+    or below the median (so that, when most territories have no action, "no action" is low).
+    Territories with a missing need value or density (secret, unknown population) get no
+    quadrant and do not enter the medians."""
+    df = pd.DataFrame({"code": list(codes), "need": pd.Series(list(need), dtype="float64"),
+                       "density": pd.Series(list(density), dtype="float64")})
+    ok = df.need.notna() & df.density.notna()
+    if not ok.any():
+        df["high_need"] = df["low_action"] = pd.Series([None] * len(df), dtype="object")
+        df["quadrant"] = None
+        return Quadrants(df, None, None)
+    mn = float(df.need[ok].median())
+    md = float(df.density[ok].median())
+    high = df.need < mn if high_is_bad is False else df.need > mn
+    low = df.density <= md
+    df["high_need"] = high.where(ok)
+    df["low_action"] = low.where(ok)
+    quad = np.where(high, np.where(low, "besoin_eleve_peu_actions", "besoin_eleve_actions"),
+                    np.where(low, "besoin_faible_peu_actions", "besoin_faible_actions"))
+    df["quadrant"] = pd.Series(quad, index=df.index).where(ok, None)
+    return Quadrants(df, mn, md)
+
+
+# --- Couverture ASV ---
+
+COVERAGE_CATEGORIES = ("asv", "cls", "none")
+COVERAGE_LABELS = {"asv": "Couvert par un ASV", "cls": "CLS seulement (pas d'ASV)",
+                   "none": "Ni ASV ni CLS"}
+
+
+def _truthy(flag) -> bool:
+    """True only for a real True (NULL/NaN/NA from an outer join means 'not covered')."""
+    try:
+        return bool(flag) and not pd.isna(flag)
+    except (TypeError, ValueError):
+        return False
+
+
+def coverage_category(has_asv, has_cls) -> str:
+    """'asv' when an ASV covers the QPV, 'cls' when only a CLS does, else 'none'."""
+    if _truthy(has_asv):
+        return "asv"
+    if _truthy(has_cls):
+        return "cls"
+    return "none"
+
+
+def coverage_categories(has_asv, has_cls) -> list[str]:
+    return [coverage_category(a, c) for a, c in zip(has_asv, has_cls)]
+
+
+def coverage_counts(categories) -> dict[str, int]:
+    cats = list(categories)
+    return {c: cats.count(c) for c in COVERAGE_CATEGORIES}
+
+
+STATUS_ORDER = {"ok": 0, "secret": 1, "missing": 2}
+
+
+def rank_by_need(df: pd.DataFrame, high_is_bad) -> pd.DataFrame:
+    """Order territories by a need indicator: available values first, the highest need
+    first (descending when a high value is unfavourable or the indicator is neutral,
+    ascending when a high value is favourable), then secret values, then missing ones.
+    Ties are broken by name. `df` needs columns value, status, name. Adds `rank`
+    (1..n for available values, <NA> for secret/missing)."""
+    out = df.copy()
+    out["status"] = out["status"].fillna("missing")
+    vals = pd.to_numeric(out["value"], errors="coerce")
+    out.loc[(out["status"] == "ok") & vals.isna(), "status"] = "missing"
+    vals = vals.where(out["status"] == "ok")
+    out["_order"] = out["status"].map(STATUS_ORDER).fillna(2)
+    out["_key"] = vals if high_is_bad is False else -vals
+    out = out.sort_values(["_order", "_key", "name"], kind="mergesort", na_position="last")
+    n_ok = int((out["status"] == "ok").sum())
+    out["rank"] = pd.array(list(range(1, n_ok + 1)) + [None] * (len(out) - n_ok), dtype="Int64")
+    return out.drop(columns=["_order", "_key"]).reset_index(drop=True)
+
+
+# --- Inégalités page ---
+
+# More ColorBrewer schemes, all marked colour-blind safe on colorbrewer2.org. Sequential ones go
+# light -> dark. Diverging ones are stored so that the LAST colour is the warm "unfavourable"
+# end when a high value is unfavourable (as PuOr above): RdBu and BrBG are therefore stored
+# reversed (blue -> red, green -> brown); palette() reverses again when high is favourable.
+PALETTES.update({
+    "YlGnBu": {
+        3: ["#edf8b1", "#7fcdbb", "#2c7fb8"],
+        4: ["#ffffcc", "#a1dab4", "#41b6c4", "#225ea8"],
+        5: ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"],
+        6: ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"],
+        7: ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"],
+    },
+    "Oranges": {
+        3: ["#fee6ce", "#fdae6b", "#e6550d"],
+        4: ["#feedde", "#fdbe85", "#fd8d3c", "#d94701"],
+        5: ["#feedde", "#fdbe85", "#fd8d3c", "#e6550d", "#a63603"],
+        6: ["#feedde", "#fdd0a2", "#fdae6b", "#fd8d3c", "#e6550d", "#a63603"],
+        7: ["#feedde", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#8c2d04"],
+    },
+    "RdBu": {  # stored blue -> red
+        3: ["#67a9cf", "#f7f7f7", "#ef8a62"],
+        4: ["#0571b0", "#92c5de", "#f4a582", "#ca0020"],
+        5: ["#0571b0", "#92c5de", "#f7f7f7", "#f4a582", "#ca0020"],
+        6: ["#2166ac", "#67a9cf", "#d1e5f0", "#fddbc7", "#ef8a62", "#b2182b"],
+        7: ["#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62", "#b2182b"],
+    },
+    "BrBG": {  # stored green -> brown
+        3: ["#5ab4ac", "#f5f5f5", "#d8b365"],
+        4: ["#018571", "#80cdc1", "#dfc27d", "#a6611a"],
+        5: ["#018571", "#80cdc1", "#f5f5f5", "#dfc27d", "#a6611a"],
+        6: ["#01665e", "#5ab4ac", "#c7eae5", "#f6e8c3", "#d8b365", "#8c510a"],
+        7: ["#01665e", "#5ab4ac", "#c7eae5", "#f5f5f5", "#f6e8c3", "#d8b365", "#8c510a"],
+    },
+})
+PALETTE_LABELS.update({"YlGnBu": "Jaune-vert-bleu", "Oranges": "Oranges",
+                       "RdBu": "Bleu-rouge (divergente)", "BrBG": "Vert-brun (divergente)"})
+SEQUENTIAL_PALETTES = ["YlOrRd", "Blues", "Purples", "YlGnBu", "Oranges"]
+DIVERGING_PALETTES = ["PuOr", "RdBu", "BrBG"]
+
+REFERENCE_LEVELS = {"commune": "commune", "epci": "EPCI", "departement": "département",
+                    "region": "région", "france": "France"}
+GAP_TYPES = {"ratio": "Rapport (quartier ÷ référence)", "difference": "Différence (quartier − référence)"}
+
+
+def palettes_for(mode: str) -> list[str]:
+    """Palettes offered in a mode: sequential for values, diverging for gaps."""
+    return DIVERGING_PALETTES if mode == "ecart" else SEQUENTIAL_PALETTES
+
+
+def parse_breaks(text) -> list[float]:
+    """Manual class breaks typed by a user, French or English style:
+    "10 ; 20,5 ; 1 000" or "10, 20.5" -> [10.0, 20.5, 1000.0] (sorted, unique).
+    Raises ValueError naming the first item that is not a number."""
+    if text is None:
+        return []
+    if isinstance(text, (list, tuple)):
+        items = [str(t) for t in text]
+    else:
+        s = str(text).strip()
+        if not s:
+            return []
+        # ';' or '|' separate items; a ',' followed by a space separates items too,
+        # otherwise it is a decimal comma ("20,5").
+        s = s.replace("|", ";")
+        if ";" not in s:
+            s = s.replace(", ", ";") if ", " in s else s
+            if ";" not in s and s.count(",") > 1:
+                s = s.replace(",", ";")
+        items = s.split(";")
+    out = []
+    for item in items:
+        raw = item.strip().replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", ".")
+        if not raw:
+            continue
+        try:
+            v = float(raw)
+        except ValueError:
+            raise ValueError(f"« {item.strip()} » n'est pas un nombre") from None
+        if not math.isfinite(v):
+            raise ValueError(f"« {item.strip()} » n'est pas un nombre")
+        out.append(v)
+    return sorted(set(out))
+
+
+def format_breaks(breaks) -> str:
+    """Inverse of parse_breaks, French style ("10 ; 20,5")."""
+    return " ; ".join(("%g" % b).replace(".", ",") for b in breaks or [])
+
+
+def france_reference(departement, available: list[str]) -> str | None:
+    """Which 'france' territory a QPV is compared with: France métropolitaine (FRM) for a
+    metropolitan département, France entière (FR) overseas; else whatever is available."""
+    overseas = str(departement or "").startswith("97")
+    prefs = ["FR", "FRM"] if overseas else ["FRM", "FR"]
+    for code in prefs + sorted(available):
+        if code in available:
+            return code
+    return None
+
+
+def reference_codes(qpvs: pd.DataFrame, ref_level: str, france_available: list[str] = ()) -> dict:
+    """Reference territory of each QPV at `ref_level`: its own (main) commune, EPCI,
+    département, région, or France. `qpvs` has code and the parent columns of `territory`."""
+    out = {}
+    for row in qpvs.itertuples(index=False):
+        if ref_level == "france":
+            out[row.code] = france_reference(getattr(row, "departement", None), list(france_available))
+        else:
+            v = getattr(row, ref_level, None)
+            out[row.code] = None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+    return out
+
+
+def gap_frame(values: pd.DataFrame, ref_of: dict, refs: pd.DataFrame, mode: str = "ratio",
+              ref_names: dict | None = None) -> pd.DataFrame:
+    """QPV values against their references.
+
+    values: one row per QPV with code, value, status. ref_of: QPV code -> reference code (or None).
+    refs: one row per reference territory with code, name, value, status, year (territories
+    without any value are absent; `ref_names` (code -> name) still names them).
+    Adds ref_code, ref_name, ref_value, ref_status, ref_year, gap and gap_status:
+    'ok' (gap computed), 'secret' / 'missing' (the QPV's own value), 'noref' (the QPV has a
+    value but its reference is secret, missing, absent, or 0 for a ratio). A gap is NaN
+    unless gap_status is 'ok': a secret value never becomes a number."""
+    df = values.copy()
+    df["ref_code"] = df["code"].map(lambda c: ref_of.get(c))
+    r = refs.set_index("code") if len(refs) else pd.DataFrame(columns=["name", "value", "status", "year"])
+    def pick(col, default=None):
+        return df["ref_code"].map(lambda c: r[col].get(c, default) if c is not None and c in r.index else default)
+    df["ref_name"] = pick("name")
+    if ref_names:
+        df["ref_name"] = df["ref_name"].where(df["ref_name"].notna(), df["ref_code"].map(
+            lambda c: ref_names.get(c) if c is not None else None))
+    df["ref_value"] = pd.to_numeric(pick("value"), errors="coerce").astype("float64")
+    df["ref_status"] = pick("status", "missing").fillna("missing")
+    df["ref_year"] = pick("year")
+    ok_value = df["status"].eq("ok")
+    ok_ref = df["ref_status"].eq("ok")
+    df.loc[~ok_ref, "ref_value"] = np.nan
+    own = pd.to_numeric(df["value"], errors="coerce").astype("float64").where(ok_value)
+    g = gap(own.to_numpy(), df["ref_value"].to_numpy(), mode)
+    df["gap"] = g
+    df["gap_status"] = np.where(~ok_value, df["status"].where(df["status"].isin(["secret", "missing"]), "missing"),
+                                np.where(np.isnan(g), "noref", "ok"))
+    df.loc[df["gap_status"] != "ok", "gap"] = np.nan
+    return df
+
+
+def fmt_gap(value, mode: str, decimals: int = 1, unit: str = "") -> str:
+    """A gap for display: "× 1,35" for a ratio, "+4,2 pts" for a difference."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n.d."
+    if mode == "ratio":
+        return "×\u00a0" + fmt(value, 2)
+    u = "pts" if unit == "%" else unit
+    s = fmt(value, decimals, u)
+    return s if s.startswith("-") or float(value) == 0 else "+" + s
+
+
+def tooltip_lines(indicator_label: str, year, value, status: str, unit: str, decimals: int,
+                  ref_label: str | None = None, ref_value=None, ref_status: str = "missing",
+                  ref_year=None, gap_value=None, gap_status: str = "missing", mode: str = "ratio",
+                  perimeter: str = "exact") -> list[str]:
+    """Plain-text tooltip lines (the QPV name comes from the geometry's properties).
+    They are data, never markup: assets/atlas.js escapes every line before showing it."""
+    yr = f" ({year})" if year is not None and not (isinstance(year, float) and math.isnan(year)) else ""
+    if status == "ok":
+        val = fmt(value, decimals, unit)
+    elif status == "secret":
+        val = "secret (non diffusé)"
+    else:
+        val = "n.d. (pas de donnée)"
+    lines = [f"{indicator_label}{yr} : {val}"]
+    if ref_label:
+        ryr = f" ({int(ref_year)})" if ref_year is not None and not pd.isna(ref_year) else ""
+        rval = fmt_status(ref_value, ref_status, decimals, unit) if ref_status in ("ok", "secret") else "n.d."
+        lines.append(f"Référence, {ref_label}{ryr} : {rval}")
+        if gap_status == "ok":
+            lines.append(f"Écart : {fmt_gap(gap_value, mode, decimals, unit)}")
+        elif gap_status == "noref":
+            lines.append("Écart : non calculable (référence non disponible)")
+        else:
+            lines.append("Écart : non calculable")
+    if perimeter == "perimetre_2015":
+        lines.append("Valeur calculée sur le périmètre 2015 du quartier")
+    return lines
+
+
+def choropleth_hideout(classes: dict, colors: list[str], status: dict, tooltips: dict,
+                       selected: str | None = None) -> dict:
+    """The `hideout` read by atlas.choropleth.style/onEachFeature (assets/atlas.js).
+    `status` holds only codes drawn apart ('secret' or 'missing'); such codes never have a class."""
+    apart = {c: s for c, s in status.items() if s in ("secret", "missing")}
+    return {"classes": {c: int(i) for c, i in classes.items() if c not in apart},
+            "colors": list(colors), "status": apart,
+            "tooltips": {c: [str(x) for x in lines] for c, lines in tooltips.items()},
+            "selected": selected}
+
+
+# 11-class ColorBrewer diverging schemes (colour-blind safe), oriented like the diverging
+# entries of PALETTES: favourable (cool) end first, unfavourable (warm) end last.
+DIVERGING_11 = {
+    "PuOr": ["#2d004b", "#542788", "#8073ac", "#b2abd2", "#d8daeb", "#f7f7f7",
+             "#fee0b6", "#fdb863", "#e08214", "#b35806", "#7f3b08"],
+    "RdBu": ["#053061", "#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7",
+             "#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#67001f"],
+    "BrBG": ["#003c30", "#01665e", "#35978f", "#80cdc1", "#c7eae5", "#f5f5f5",
+             "#f6e8c3", "#dfc27d", "#bf812d", "#8c510a", "#543005"],
+}
+MAX_CLASSES_PER_SIDE = 5
+_SIDE_PICKS = {1: [2], 2: [1, 3], 3: [0, 2, 4], 4: [0, 1, 3, 4], 5: [0, 1, 2, 3, 4]}
+GAP_METHODS = {"quantiles": "effectifs égaux de chaque côté de la parité",
+               "jenks": "seuils naturels de chaque côté de la parité",
+               "equal": "intervalles égaux, symétriques autour de la parité",
+               "manual": "seuils manuels"}
+
+
+@dataclass
+class GapClasses:
+    """Classes of gaps around parity: `sides[i]` is 'below' or 'above' parity for class i, or
+    'neutral' for a class that contains parity (symmetric classes with an odd k)."""
+    classification: Classification
+    sides: list[str]
+    message: str | None = None
+
+
+def _side_bins(y: np.ndarray, k: int, method: str) -> list[float]:
+    """Upper bounds of k classes of y (one side of parity), k >= 1."""
+    uniq = np.unique(y)
+    if k <= 1 or len(uniq) <= 1:
+        return [float(y.max())]
+    if len(uniq) <= k:
+        return [float(u) for u in uniq]
+    if method == "jenks":
+        bins = _jenks(y, k).bins
+    else:
+        bins = mapclassify.Quantiles(y, k=k).bins
+    return sorted({float(b) for b in bins})
+
+
+def gap_classes(codes, gaps, mode: str, k: int = 5, method: str = "quantiles",
+                manual_breaks: list[float] | None = None) -> GapClasses | None:
+    """Classes of gaps centred on parity (1 for a ratio, 0 for a difference): parity is always
+    a class boundary, classes below it are drawn with the favourable hues of a diverging
+    palette and classes above it with the unfavourable ones (see diverging_colors).
+
+    - quantiles / jenks: the k classes are shared between the two sides in proportion to the
+      number of QPVs on each side (at least one per non-empty side, at most 5 per side), then
+      each side is cut by its own quantiles or natural breaks. No class is wasted on a range
+      where no QPV lies (QPVs are usually all above or all below their commune).
+    - equal: gap_classification (equal intervals symmetric around parity); for a ratio the
+      symmetry is taken on the logarithm, so x0.5 and x2 are equally far from parity.
+    - manual: the user's breaks, with parity added as a boundary.
+    Ratios are classified on their logarithm, and the bounds given back as ratios."""
+    s = pd.Series(list(gaps), index=list(codes), dtype="float64").dropna()
+    if mode == "ratio":
+        s = s[s > 0]
+    if s.empty:
+        return None
+    k = max(3, min(7, int(k)))
+    ratio = mode == "ratio"
+    t = np.log(s.to_numpy()) if ratio else s.to_numpy()
+    back = np.exp if ratio else (lambda x: x)
+    message = None
+    if method == "equal":
+        c = gap_classification(s.index, t, "difference", k)
+        bins = [float(b) for b in c.bins]
+        lower = c.lower
+    else:
+        if method == "manual":
+            try:
+                edges = sorted({float(b) for b in (manual_breaks or [])})
+                if ratio and any(b <= 0 for b in edges):
+                    raise ValueError("un rapport est toujours positif")
+                edges = [float(np.log(b)) if ratio else b for b in edges]
+                if not edges:
+                    raise ValueError("aucun seuil saisi")
+                edges = sorted(set(edges) | {0.0})
+                if edges[-1] < t.max():
+                    edges.append(float(t.max()))
+                below = sum(1 for b in edges if b <= 0)
+                if below > MAX_CLASSES_PER_SIDE or len(edges) - below > MAX_CLASSES_PER_SIDE:
+                    raise ValueError(f"{MAX_CLASSES_PER_SIDE} classes au plus de chaque côté de la parité")
+                bins = edges
+            except ValueError as exc:
+                message = f"Seuils manuels non utilisés ({exc}) : effectifs égaux de chaque côté de la parité."
+                method = "quantiles"
+        if method != "manual":
+            lo, hi = t[t <= 0], t[t > 0]
+            n = len(t)
+            if len(lo) and len(hi):
+                k_lo = max(1, int(round(k * len(lo) / n)))
+                k_lo = min(k_lo, k - 1)
+                k_hi = k - k_lo
+            else:
+                k_lo, k_hi = (k, 0) if len(lo) else (0, k)
+            k_lo, k_hi = min(k_lo, MAX_CLASSES_PER_SIDE), min(k_hi, MAX_CLASSES_PER_SIDE)
+            bins = []
+            if len(lo):
+                lo_bins = _side_bins(lo, k_lo, method)   # its last bound, max(lo), becomes parity
+                bins += [b for b in lo_bins[:-1] if b < 0] + [0.0]
+            if len(hi):
+                bins += _side_bins(hi, k_hi, method)
+            bins = sorted(set(bins))
+        lower = float(min(t.min(), 0.0))
+    edges = np.asarray(bins)
+    yb = np.clip(np.searchsorted(edges, t, side="left"), 0, len(bins) - 1)
+    counts = [int((yb == i).sum()) for i in range(len(bins))]
+    lows = [lower] + list(bins[:-1])
+    sides = ["below" if b <= 1e-12 else "neutral" if lo < -1e-12 else "above" for lo, b in zip(lows, bins)]
+    cls = Classification(f"gap-{method}", [float(back(b)) for b in bins], float(back(lower)),
+                         {c: int(b) for c, b in zip(s.index, yb)}, counts)
+    return GapClasses(cls, sides, message)
+
+
+def diverging_colors(name: str, sides: list[str], high_is_bad=None) -> list[str]:
+    """Colours of gap classes: favourable hues below parity, unfavourable hues above it
+    (reversed when a high value is favourable), darker the farther from parity."""
+    arr = list(DIVERGING_11.get(name, DIVERGING_11["PuOr"]))
+    if high_is_bad is False:
+        arr = arr[::-1]
+    left = arr[:5][::-1]      # light -> dark, below parity
+    right = arr[6:]           # light -> dark, above parity
+    n_lo = sum(1 for s in sides if s == "below")
+    n_mid = sum(1 for s in sides if s == "neutral")
+    n_hi = len(sides) - n_lo - n_mid
+    lo = [left[i] for i in _SIDE_PICKS[min(n_lo, 5)]][::-1] if n_lo else []   # far -> near
+    hi = [right[i] for i in _SIDE_PICKS[min(n_hi, 5)]] if n_hi else []        # near -> far
+    return lo + [arr[5]] * n_mid + hi

@@ -47,10 +47,14 @@ def print_summary(db_path: Path, out=sys.stdout, detail: bool = True, limit: int
         w(f"Dispositifs : {counts[3]} · actions : {counts[4]} · zonage ARS : {counts[5]} QPV · "
           f"correspondance 2024-2015 : {counts[6]} lignes")
         w()
-        w("Sources")
+        if detail:
+            w("Sources")
+        else:
+            n = con.execute("SELECT count(*) FROM source").fetchone()[0]
+            w(f"Sources : {n} fichiers (détail : python -m etl report)")
         for sid, title, publisher, vintage, geo, fname, retrieved in con.execute(
                 "SELECT source_id, title, publisher, vintage, geography, file_name, retrieved_at "
-                "FROM source ORDER BY source_id").fetchall():
+                "FROM source ORDER BY source_id").fetchall() if detail else []:
             n = con.execute("SELECT count(*) FROM indicator_value WHERE source_id = ?", [sid]).fetchone()[0]
             extra = f", {n} valeurs" if n else ""
             got = f", récupéré le {retrieved}" if retrieved else ""

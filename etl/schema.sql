@@ -164,7 +164,9 @@ CREATE TABLE action (
     scheme_id    VARCHAR,
     funders      VARCHAR,
     source_id    VARCHAR,
-    import_id    INTEGER
+    import_id    INTEGER,
+    address      VARCHAR,                -- postal address as given (geocoded through the BAN when online)
+    qpv_code_given VARCHAR               -- QPV code as written in the file when it was mapped (2015 -> 2024)
 );
 
 CREATE TABLE action_theme (

@@ -19,8 +19,7 @@ def key_figures(scope) -> dict:
     pop = float(known.population.sum()) if len(known) else None
     covered = float(known[known.has_asv.fillna(False)].population.sum()) if len(known) else None
     share = (covered / pop * 100) if pop else None
-    years = access.action_years()
-    last_year = years[1] if years else None
+    last_year = access.latest_action_year()
     n_actions = len(access.actions(years=(last_year, last_year), within=scope)) if last_year else None
     return {"n_qpv": n_qpv, "pop": pop, "pop_known": len(known), "share_asv": share,
             "n_asv_qpv": int(cov.has_asv.fillna(False).sum()), "last_year": last_year,

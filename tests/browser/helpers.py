@@ -21,3 +21,19 @@ def screenshot(pg, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     pg.screenshot(path=str(path), full_page=True)
     return path
+
+
+def wait_search(pg, fragment: str, timeout: int = 15000) -> None:
+    """Wait until the URL's query string contains `fragment` (Dash updates it with
+    history.pushState, which fires no load event for Playwright's wait_for_url)."""
+    pg.wait_for_function("(f) => decodeURIComponent(location.search).includes(f)", arg=fragment,
+                         timeout=timeout)
+
+
+def choose(pg, dropdown_id: str, option_text: str, search: str | None = None) -> None:
+    """Open a Dash 4 dropdown, optionally type in its search box, click an option."""
+    pg.locator(f"#{dropdown_id}").click()
+    if search:
+        pg.get_by_placeholder("Rechercher").last.fill(search)
+    pg.get_by_role("option", name=option_text).first.click()
+    pg.keyboard.press("Escape")

@@ -1,5 +1,5 @@
 """Accueil in Chromium: banner, key figures, scope change written to the URL."""
-from tests.browser.helpers import screenshot, wait_dash
+from tests.browser.helpers import screenshot, choose, wait_dash, wait_search
 
 
 def test_home_shows_demo_banner_and_figures(page):
@@ -18,10 +18,8 @@ def test_home_scope_change_updates_url_and_survives_reload(page):
     page.goto(page.base_url + "/")
     wait_dash(page)
     before = page.locator("#card-qpv .figure").inner_text()
-    page.locator("#home-scope").click()
-    page.keyboard.type("Département")
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/?scope=departement:*")
+    choose(page, "home-scope", "Département — Hautes-Chimères (96)", search="Hautes")
+    wait_search(page, "scope=departement:")
     wait_dash(page)
     title = page.locator("#home-scope-title").inner_text()
     assert title.startswith("Département")

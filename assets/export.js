@@ -1,0 +1,401 @@
+/* Atlas ASV — exports and presentation (issue 5).
+
+   Modes, from the page's query string at load time (classes on <html>, which React never touches):
+     ?export=1   a finished figure: no navigation or controls; on a map page, only the map,
+                 its legend(s), source line(s), notes and the page title are kept (prepare()).
+     ?present=1  the same, large type, for a slide of the presentation (inside an iframe);
+                 navigation keys are forwarded to the presentation player.
+     ?print=1    screen preview of the print layout (fiche PDF).
+   When the page, its maps and its charts are drawn, <html> gets the class "atlas-ready"
+   (the server-side renderer waits for it).
+
+   Also: an "Exporter" control on every map (PNG/PDF through /export/png and /export/pdf),
+   the handler of the chart export buttons (components/export.py: POST /export/chart.<fmt>),
+   CSV/XLSX buttons under simple HTML tables, and the presentation player's keyboard.
+   Every text written into the page goes through textContent (never innerHTML). */
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  var params = new URLSearchParams(window.location.search);
+  var MODES = {"export": "atlas-export", "present": "atlas-present", "print": "atlas-print"};
+  var mode = null;
+  Object.keys(MODES).forEach(function (k) {
+    if (params.get(k) === "1") { root.classList.add(MODES[k]); mode = mode || k; }
+  });
+  var FIGURE_MODES = {"export": true, "present": true};
+
+  function $all(sel, el) { return Array.prototype.slice.call((el || document).querySelectorAll(sel)); }
+  function visible(el) { return !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length)); }
+
+  /* --- Readiness ------------------------------------------------------------------------ */
+  function dashIdle() {
+    var content = document.getElementById("_pages_content");
+    return !!(content && content.children.length && !document.querySelector('[data-dash-is-loading="true"]'));
+  }
+  function mapsDrawn() {
+    return $all(".leaflet-container").every(function (m) {
+      return m.querySelector(".leaflet-overlay-pane path, .leaflet-marker-pane > *");
+    });
+  }
+  function chartsDrawn() {
+    return $all(".dash-graph").every(function (g) { return g.querySelector(".main-svg"); });
+  }
+
+  function whenReady(cb) {
+    var start = Date.now(), idleSince = null, stable = 0;
+    (function poll() {
+      var now = Date.now();
+      if (!dashIdle()) { idleSince = null; stable = 0; return setTimeout(poll, 150); }
+      idleSince = idleSince || now;
+      var waited = now - idleSince > 6000 || now - start > 25000;
+      if ((mapsDrawn() && chartsDrawn()) || waited) {
+        stable += 1;
+        if (stable >= 3 || waited) { return cb(); }
+      } else {
+        stable = 0;
+      }
+      setTimeout(poll, 150);
+    })();
+  }
+
+  /* --- Figure view (export / present) ----------------------------------------------------- */
+  function figureRoot(map, container) {
+    var el = map.parentElement;
+    while (el && el !== container) {
+      if (el.querySelector(".legend") && el.querySelector(".source-line")) { return el; }
+      el = el.parentElement;
+    }
+    return null;
+  }
+
+  function hide(el) { el.classList.add("atlas-export-hidden"); }
+
+  function prune(el, keeps) {
+    Array.prototype.slice.call(el.children).forEach(function (child) {
+      if (keeps.indexOf(child) >= 0) { return; }
+      if (keeps.some(function (k) { return child.contains(k); })) { prune(child, keeps); return; }
+      hide(child);
+    });
+  }
+
+  function isNoteBlock(el) {
+    if (el.matches(".note")) { return true; }
+    return !!(el.querySelector(".note") &&
+              !el.querySelector("input, button, select, table, .leaflet-container, .dash-graph, .dash-dropdown"));
+  }
+
+  function prepare() {
+    var container = document.getElementById("_pages_content");
+    if (!container || root.classList.contains("atlas-prepared")) { return; }
+    root.classList.add("atlas-prepared");
+    var map = $all(".leaflet-container", container).filter(visible)[0];
+    var fig = map ? figureRoot(map, container) : null;
+    if (fig) {
+      var keeps = [map].concat($all(".legend, .source-line, .note", fig).filter(function (el) {
+        return !el.closest(".leaflet-container");
+      }));
+      prune(fig, keeps);
+      fig.classList.add("atlas-export-figure");
+      var node = fig;
+      while (node && node !== container) {
+        var parent = node.parentElement;
+        var siblings = Array.prototype.slice.call(parent.children);
+        var idx = siblings.indexOf(node);
+        var heading = null;
+        siblings.slice(0, idx).forEach(function (s) { if (/^H[2-3]$/.test(s.tagName) && visible(s)) { heading = s; } });
+        siblings.forEach(function (s) {
+          if (s === node || s === heading || s.tagName === "H1" || isNoteBlock(s)) { return; }
+          hide(s);
+        });
+        if (parent !== container) { parent.classList.add("atlas-export-path"); }
+        node = parent;
+      }
+    }
+    var stamp = document.createElement("p");
+    stamp.className = "atlas-export-stamp";
+    var url = new URL(window.location.href);
+    ["export", "present", "print"].forEach(function (k) { url.searchParams.delete(k); });
+    var d = new Date();
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    stamp.textContent = "Atlas ASV — " + (document.title || "").replace(/^Atlas ASV — /, "") +
+      " — vue exportée le " + pad(d.getDate()) + "/" + pad(d.getMonth() + 1) + "/" + d.getFullYear() +
+      " — " + url.pathname + url.search;
+    (container.firstElementChild || container).appendChild(stamp);
+    window.dispatchEvent(new Event("resize"));
+  }
+
+  function mapBox() {
+    var map = $all(".leaflet-container").filter(visible)[0];
+    if (!map) { return null; }
+    var r = map.getBoundingClientRect();
+    return {x: Math.round(r.left + window.scrollX), y: Math.round(r.top + window.scrollY),
+            width: Math.round(r.width), height: Math.round(r.height)};
+  }
+
+  function markReady() {
+    requestAnimationFrame(function () {
+      requestAnimationFrame(function () { setTimeout(function () { root.classList.add("atlas-ready"); }, 250); });
+    });
+  }
+
+  if (mode) {
+    whenReady(function () {
+      if (FIGURE_MODES[mode]) { prepare(); }
+      // Leaflet redraws its paths after the resize event: give it a moment.
+      setTimeout(markReady, FIGURE_MODES[mode] ? 400 : 0);
+    });
+  }
+
+  /* --- Downloads -------------------------------------------------------------------------- */
+  function announce(text) {
+    var box = document.getElementById("atlas-export-status");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "atlas-export-status";
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      document.body.appendChild(box);
+    }
+    box.textContent = text;
+    box.classList.toggle("is-visible", !!text);
+    clearTimeout(box._timer);
+    if (text) { box._timer = setTimeout(function () { box.classList.remove("is-visible"); }, 6000); }
+  }
+
+  function fileName(disposition, fallback) {
+    var m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition || "");
+    return m ? decodeURIComponent(m[1]) : fallback;
+  }
+
+  function download(url, options, btn, fallback) {
+    if (btn.getAttribute("aria-busy") === "true") { return; }
+    var label = btn.textContent;
+    btn.setAttribute("aria-busy", "true");
+    btn.textContent = "Export…";
+    announce("Export en cours…");
+    return fetch(url, options || {}).then(function (r) {
+      if (!r.ok) { return r.text().then(function (t) { throw new Error(t || ("erreur " + r.status)); }); }
+      return r.blob().then(function (blob) {
+        var a = document.createElement("a");
+        a.href = URL.createObjectURL(blob);
+        a.download = fileName(r.headers.get("Content-Disposition"), fallback);
+        document.body.appendChild(a);
+        a.click();
+        setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 2000);
+        announce("Fichier téléchargé : " + a.download);
+      });
+    }).catch(function (err) {
+      announce("L'export a échoué : " + String(err.message || err).slice(0, 300));
+    }).then(function () {
+      btn.textContent = label;
+      btn.removeAttribute("aria-busy");
+    });
+  }
+
+  function currentView() {
+    var url = new URL(window.location.href);
+    ["export", "present", "print"].forEach(function (k) { url.searchParams.delete(k); });
+    return url.pathname + url.search;
+  }
+
+  /* Map export control: added to every map, in the top-left corner under the zoom buttons. */
+  function addMapControls() {
+    if (mode) { return; }
+    $all(".leaflet-container").forEach(function (map) {
+      if (map.getAttribute("data-atlas-export") || map.closest("#fiche-body, .no-map-export")) { return; }
+      var corner = map.querySelector(".leaflet-top.leaflet-left");
+      if (!corner) { return; }
+      map.setAttribute("data-atlas-export", "1");
+      var box = document.createElement("div");
+      box.className = "leaflet-control leaflet-bar atlas-map-export no-print";
+      box.setAttribute("role", "group");
+      box.setAttribute("aria-label", "Exporter la carte");
+      [["png", "PNG", "Exporter la carte (titre, légende, échelle et source) en image PNG"],
+       ["pdf", "PDF", "Exporter la carte (titre, légende, échelle et source) en PDF A4"]].forEach(function (f) {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "atlas-map-export-btn";
+        b.setAttribute("data-format", f[0]);
+        b.setAttribute("title", f[2]);
+        b.setAttribute("aria-label", f[2]);
+        b.textContent = f[1];
+        box.appendChild(b);
+      });
+      if (window.L && L.DomEvent) { L.DomEvent.disableClickPropagation(box); L.DomEvent.disableScrollPropagation(box); }
+      corner.appendChild(box);
+    });
+  }
+
+  function addTableExports() {
+    $all("table.simple").forEach(function (t) {
+      if (t.getAttribute("data-atlas-export") || t.closest(".atlas-export, .data-table-wrap")) { return; }
+      t.setAttribute("data-atlas-export", "1");
+      var box = document.createElement("div");
+      box.className = "simple-table-exports no-print";
+      [["csv", "CSV"], ["xlsx", "XLSX"]].forEach(function (f) {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "btn btn-secondary btn-small simple-table-export";
+        b.setAttribute("data-format", f[0]);
+        b.textContent = "Télécharger " + f[1];
+        box.appendChild(b);
+      });
+      t.insertAdjacentElement("afterend", box);
+    });
+  }
+
+  function tableData(t) {
+    var rows = $all("tr", t).map(function (tr) {
+      return $all("th, td", tr).map(function (c) { return c.textContent.trim(); });
+    });
+    var head = rows.length ? rows[0] : [];
+    return {columns: head, rows: rows.slice(1)};
+  }
+
+  function nearestTitle(el) {
+    var node = el;
+    while (node && node !== document.body) {
+      var prev = node.previousElementSibling;
+      while (prev) {
+        if (/^H[1-4]$/.test(prev.tagName)) { return prev.textContent.trim(); }
+        var inner = prev.querySelectorAll && prev.querySelectorAll("h1, h2, h3, h4");
+        if (inner && inner.length) { return inner[inner.length - 1].textContent.trim(); }
+        prev = prev.previousElementSibling;
+      }
+      node = node.parentElement;
+    }
+    return document.title;
+  }
+
+  function chartFigure(block) {
+    var gd = block.querySelector(".js-plotly-plot");
+    if (!gd) { return null; }
+    if (window.Plotly && Plotly.Plots && Plotly.Plots.graphJson) {
+      return JSON.parse(Plotly.Plots.graphJson(gd, false, "keepdata"));
+    }
+    return {data: gd.data, layout: gd.layout};
+  }
+
+  document.addEventListener("click", function (e) {
+    var t = e.target;
+    if (!t || !t.closest) { return; }
+    var mb = t.closest(".atlas-map-export-btn");
+    if (mb) {
+      e.preventDefault();
+      var fmt = mb.getAttribute("data-format");
+      download("/export/" + fmt + "?url=" + encodeURIComponent(currentView()), null, mb, "carte." + fmt);
+      return;
+    }
+    var link = t.closest("a.export-link");
+    if (link && !e.ctrlKey && !e.metaKey && !e.shiftKey) {
+      e.preventDefault();
+      download(link.href, null, link, "export.pdf");
+      return;
+    }
+    var cb = t.closest(".chart-export");
+    if (cb) {
+      e.preventDefault();
+      var block = cb.closest(".graph-block");
+      var fig = block && chartFigure(block);
+      if (!fig) { announce("Graphique introuvable."); return; }
+      var src = block.querySelector(".source-line");
+      var body = {figure: fig, filename: cb.getAttribute("data-filename") || "graphique",
+                  title: cb.getAttribute("data-title") || nearestTitle(block),
+                  source: src ? src.textContent.trim() : (cb.getAttribute("data-source") || "")};
+      var f = cb.getAttribute("data-format");
+      download("/export/chart." + f, {method: "POST", headers: {"Content-Type": "application/json"},
+                                      body: JSON.stringify(body)}, cb, "graphique." + f);
+      return;
+    }
+    var tb = t.closest(".simple-table-export");
+    if (tb) {
+      e.preventDefault();
+      var table = tb.parentElement.previousElementSibling;
+      var data = tableData(table);
+      data.filename = (nearestTitle(table) || "tableau").slice(0, 60);
+      var tf = tb.getAttribute("data-format");
+      download("/export/table." + tf, {method: "POST", headers: {"Content-Type": "application/json"},
+                                       body: JSON.stringify(data)}, tb, "tableau." + tf);
+    }
+  });
+
+  var pending = false;
+  function scan() {
+    if (pending) { return; }
+    pending = true;
+    setTimeout(function () { pending = false; addMapControls(); addTableExports(); }, 200);
+  }
+  function startObserver() {
+    new MutationObserver(scan).observe(document.body, {childList: true, subtree: true});
+    scan();
+  }
+  if (document.body) { startObserver(); } else { document.addEventListener("DOMContentLoaded", startObserver); }
+
+  /* --- Presentation ----------------------------------------------------------------------- */
+  var NAV_KEYS = {"ArrowRight": "next", "ArrowDown": "next", "PageDown": "next", " ": "next", "Spacebar": "next",
+                  "ArrowLeft": "prev", "ArrowUp": "prev", "PageUp": "prev", "Home": "first", "End": "last",
+                  "Escape": "quit"};
+  var BUTTONS = {"next": "present-next", "prev": "present-prev", "first": "present-first",
+                 "last": "present-last", "quit": "present-quit"};
+
+  function typing(target) {
+    return !!(target && target.closest && target.closest("input, textarea, select, [contenteditable], .dash-dropdown"));
+  }
+
+  if (mode === "present" && window.parent !== window) {
+    // A slide inside the player: hand the navigation keys to the player.
+    document.addEventListener("keydown", function (e) {
+      var action = NAV_KEYS[e.key];
+      if (!action || typing(e.target)) { return; }
+      if (/^Arrow/.test(e.key) && e.target.closest && e.target.closest(".leaflet-container")) { return; }
+      e.preventDefault();
+      window.parent.postMessage({atlasPresent: action}, window.location.origin);
+    }, true);
+  }
+
+  function playerOpen() {
+    var p = document.getElementById("present-player");
+    return !!(p && !p.hidden && visible(p));
+  }
+  function act(action) {
+    var b = document.getElementById(BUTTONS[action]);
+    if (b) { b.click(); }
+  }
+  document.addEventListener("keydown", function (e) {
+    if (!playerOpen() || typing(e.target)) { return; }
+    var action = NAV_KEYS[e.key];
+    if (!action) { return; }
+    e.preventDefault();
+    act(action);
+  });
+  window.addEventListener("message", function (e) {
+    if (e.origin !== window.location.origin || !e.data || !e.data.atlasPresent) { return; }
+    if (playerOpen() && BUTTONS[e.data.atlasPresent]) { act(e.data.atlasPresent); }
+  });
+
+  /* The player's source line: the slide's own source lines, read from the (same-origin) frame. */
+  document.addEventListener("load", function (e) {
+    var frame = e.target;
+    if (!frame || frame.id !== "present-frame") { return; }
+    var out = document.getElementById("present-sources");
+    if (!out) { return; }
+    out.textContent = "Sources : chargement…";
+    var tries = 0;
+    (function read() {
+      var doc = null;
+      try { doc = frame.contentDocument; } catch (err) { doc = null; }
+      var ready = doc && doc.documentElement.classList.contains("atlas-ready");
+      if (!ready && tries++ < 120) { return setTimeout(read, 250); }
+      var seen = {};
+      var texts = doc ? $all(".source-line, .card .source", doc).filter(visible).map(function (el) {
+        return el.textContent.replace(/\s+/g, " ").trim();
+      }).filter(function (t) { if (!t || seen[t]) { return false; } seen[t] = true; return true; }) : [];
+      out.textContent = texts.length ? texts.join(" · ") :
+        "Sources : voir la page Données de l'atlas (sources, producteurs et millésimes).";
+      var fr = document.getElementById("present-frame-status");
+      if (fr) { fr.textContent = "Vue chargée."; }
+    })();
+  }, true);
+
+  window.atlasExport = {prepare: prepare, mapBox: mapBox, mode: mode, announce: announce};
+})();

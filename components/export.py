@@ -1,0 +1,266 @@
+"""Exports: Flask routes and the buttons that sit next to what they export.
+
+Routes (registered from app.py, like components.geo_routes):
+  GET  /export/png?url=/page?query[&width=1600&scale=1]   an app page as a finished figure (PNG)
+  GET  /export/pdf?url=/page?query                        one landscape A4 page (maps), or the
+                                                          fiche as portrait A4 pages (print CSS)
+  POST /export/chart.{png,svg,pdf}                        a plotly figure (kaleido), with its title
+                                                          and source line drawn on the image
+  POST /export/table.{csv,xlsx}                           a simple HTML table (rows as shown)
+  GET  /export/portrait.pdf?level=qpv&code=QN...          the "portrait de territoire" (etl.portrait)
+
+Only same-app relative URLs of registered pages are rendered (etl.render.check_path, then
+the page registry); rendering is bounded in time and done by one Chromium per process.
+Buttons: `chart_exports` (under every chart: components.charts.graph adds it), map export
+buttons are added on every map by assets/export.js, table CSV/XLSX are in components.tables.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+import textwrap
+import unicodedata
+from urllib.parse import urlencode, urlsplit
+
+import dash
+import pandas as pd
+from dash import Input, Output, State, callback, html
+from flask import Response, request, send_file
+
+from etl import render
+
+MAX_BODY = 6 * 1024 * 1024
+MAX_TABLE_ROWS = 20000
+NOT_RENDERED = {"/presentation"}
+
+
+# --- Helpers ------------------------------------------------------------------------------
+
+def slug(text: str, default: str = "export") -> str:
+    """An ASCII file-name part."""
+    s = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
+    s = re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").lower()[:60]
+    return s or default
+
+
+def dated_name(stem: str, ext: str) -> str:
+    return f"atlas_{slug(stem)}_{dt.date.today().isoformat()}.{ext}"
+
+
+def page_paths() -> set[str]:
+    return {p["path"] for p in dash.page_registry.values()}
+
+
+def check_page_url(url: str | None) -> str:
+    """A same-app page URL ("/inegalites?..."): relative, of a registered page."""
+    path = render.check_path(url or "")
+    page = urlsplit(path).path
+    if page not in page_paths() or page in NOT_RENDERED:
+        raise render.RenderError(f"Page inconnue ou non exportable : {page[:80]}")
+    return path
+
+
+def _error(exc: Exception) -> Response:
+    status = 503 if isinstance(exc, render.RenderBusy) else 504 if isinstance(exc, render.RenderTimeout) else (
+        400 if isinstance(exc, render.RenderError) else 500)
+    text = str(exc) if isinstance(exc, render.RenderError) else "Erreur interne pendant l'export."
+    resp = Response(text, status=status, mimetype="text/plain")
+    resp.headers["Cache-Control"] = "no-store"
+    if status == 503:
+        resp.headers["Retry-After"] = "5"
+    return resp
+
+
+def _file(data: bytes, mime: str, name: str, headers: dict | None = None) -> Response:
+    resp = send_file(io.BytesIO(data), mimetype=mime, as_attachment=True, download_name=name)
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def _json_body() -> dict:
+    if (request.content_length or 0) > MAX_BODY:
+        raise render.RenderError("Contenu trop volumineux pour être exporté.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise render.RenderError("Contenu invalide : JSON attendu.")
+    return body
+
+
+def _plotly_text(text: str) -> str:
+    """Plotly reads a subset of HTML in titles and annotations: escape it."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def figure_for_export(fig_json: dict, title: str | None = None, source: str | None = None):
+    """A plotly Figure from the browser's JSON, with a title (when it has none) and the
+    source line drawn under the plot, French separators."""
+    import plotly.io as pio
+
+    if not isinstance(fig_json, dict) or not isinstance(fig_json.get("data", []), list):
+        raise render.RenderError("Graphique invalide.")
+    try:
+        fig = pio.from_json(json.dumps({"data": fig_json.get("data") or [], "layout": fig_json.get("layout") or {}}),
+                            skip_invalid=True)
+    except (ValueError, TypeError) as exc:
+        raise render.RenderError("Graphique invalide.") from exc
+    has_title = bool(fig.layout.title and fig.layout.title.text)
+    if title and not has_title:
+        fig.update_layout(title={"text": _plotly_text(title[:200]), "x": 0, "xanchor": "left"})
+    margin_t = max(int(fig.layout.margin.t or 0), 60)
+    margin_b = int(fig.layout.margin.b or 20)
+    if source:
+        lines = textwrap.wrap(str(source)[:1200], width=150) or [""]
+        fig.add_annotation(text="<br>".join(_plotly_text(x) for x in lines), xref="paper", yref="paper",
+                           x=0, y=0, xanchor="left", yanchor="top", yshift=-45, showarrow=False, align="left",
+                           font={"size": 11, "color": "#4a4a4f"})
+        margin_b += 45 + 15 * len(lines)
+    fig.update_layout(margin={"t": margin_t, "b": margin_b}, paper_bgcolor="white")
+    return fig
+
+
+# --- Routes -------------------------------------------------------------------------------
+
+def register(server) -> None:
+    @server.route("/export/png")
+    def export_png():
+        try:
+            url = check_page_url(request.args.get("url"))
+            width = int(request.args.get("width", 1600))
+            scale = float(request.args.get("scale", 1))
+            out = render.get_renderer(server).page_png(url, width=width, scale=scale)
+        except (ValueError, render.RenderError) as exc:
+            return _error(exc if isinstance(exc, render.RenderError) else render.RenderError("Paramètre invalide."))
+        except Exception as exc:  # noqa: BLE001
+            server.logger.exception("export png")
+            return _error(exc)
+        box = out.meta.get("map_box")
+        headers = {"X-Atlas-Map-Box": ",".join(str(box[k]) for k in ("x", "y", "width", "height"))} if box else {}
+        return _file(out.data, out.mime, dated_name(urlsplit(url).path.strip("/") or "accueil", "png"), headers)
+
+    @server.route("/export/pdf")
+    def export_pdf():
+        try:
+            url = check_page_url(request.args.get("url"))
+            layout = "document" if urlsplit(url).path == "/fiche" else "figure"
+            out = render.get_renderer(server).page_pdf(url, layout=layout)
+        except render.RenderError as exc:
+            return _error(exc)
+        except Exception as exc:  # noqa: BLE001
+            server.logger.exception("export pdf")
+            return _error(exc)
+        return _file(out.data, out.mime, dated_name(urlsplit(url).path.strip("/") or "accueil", "pdf"))
+
+    @server.route("/export/chart.<fmt>", methods=["POST"])
+    def export_chart(fmt: str):
+        try:
+            if fmt not in render.CHART_FORMATS:
+                raise render.RenderError("Format inconnu : png, svg ou pdf.")
+            body = _json_body()
+            fig = figure_for_export(body.get("figure"), body.get("title"), body.get("source"))
+            width = min(max(int(body.get("width") or 1000), 400), 2400)
+            data = render.chart_bytes(fig, fmt, width=width)
+        except (ValueError, TypeError) as exc:
+            return _error(render.RenderError(f"Paramètre invalide ({type(exc).__name__})."))
+        except render.RenderError as exc:
+            return _error(exc)
+        except Exception as exc:  # noqa: BLE001
+            server.logger.exception("export chart")
+            return _error(exc)
+        return _file(data, render.CHART_FORMATS[fmt], dated_name(body.get("filename") or "graphique", fmt))
+
+    @server.route("/export/table.<fmt>", methods=["POST"])
+    def export_table(fmt: str):
+        from components.tables import to_csv_bytes, to_xlsx_bytes
+
+        try:
+            if fmt not in ("csv", "xlsx"):
+                raise render.RenderError("Format inconnu : csv ou xlsx.")
+            body = _json_body()
+            df = table_frame(body)
+        except render.RenderError as exc:
+            return _error(exc)
+        name = dated_name(body.get("filename") or "tableau", fmt)
+        if fmt == "csv":
+            return _file(to_csv_bytes(df), "text/csv", name)
+        return _file(to_xlsx_bytes(df), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", name)
+
+    @server.route("/export/portrait.pdf")
+    def export_portrait():
+        from etl import portrait
+
+        level, code = request.args.get("level", ""), request.args.get("code", "")
+        try:
+            doc = portrait.portrait_html(level, code)
+            out = render.get_renderer(server).html_pdf(doc)
+        except portrait.PortraitError as exc:
+            return _error(render.RenderError(str(exc)))
+        except render.RenderError as exc:
+            return _error(exc)
+        except Exception as exc:  # noqa: BLE001
+            server.logger.exception("export portrait")
+            return _error(exc)
+        return _file(out.data, out.mime, dated_name(f"portrait_{level}_{code}", "pdf"))
+
+
+def table_frame(body: dict) -> pd.DataFrame:
+    """A DataFrame from {"columns": [...], "rows": [[...], ...]} (texts as shown on screen)."""
+    cols, rows = body.get("columns"), body.get("rows")
+    if not isinstance(cols, list) or not isinstance(rows, list) or len(rows) > MAX_TABLE_ROWS \
+            or len(cols) > 200 or any(not isinstance(r, list) or len(r) != len(cols) for r in rows):
+        raise render.RenderError("Tableau invalide.")
+    clean = [[None if v is None else str(v)[:5000] for v in r] for r in rows]
+    names = [str(c)[:200] for c in cols]
+    return pd.DataFrame(clean, columns=pd.Index(names))
+
+
+# --- Buttons ------------------------------------------------------------------------------
+
+def chart_exports(graph_id, filename: str | None = None, title: str | None = None) -> html.Div:
+    """PNG / SVG / PDF buttons under a chart (handled by assets/export.js): the figure as
+    currently shown, with its title and the source line of its block."""
+    stem = filename or (graph_id if isinstance(graph_id, str) else "graphique")
+    extra = {"data-title": title} if title else {}
+    return html.Div(
+        [html.Span("Exporter le graphique :", className="export-label")]
+        + [html.Button(label, type="button", className="btn btn-secondary btn-small chart-export",
+                       title=f"Exporter le graphique en {label}",
+                       **{"data-format": fmt, "data-filename": stem, "aria-label": f"Exporter le graphique en {label}"},
+                       **extra)
+           for fmt, label in (("png", "PNG"), ("svg", "SVG"), ("pdf", "PDF"))],
+        className="chart-exports no-print")
+
+
+def graph_with_exports(graph_id, fig, source: str | None = None, filename: str | None = None, **kwargs) -> html.Div:
+    """components.charts.graph, whose block carries the export buttons."""
+    from components.charts import graph
+
+    return graph(graph_id, fig, source=source, export_name=filename, **kwargs)
+
+
+def fiche_urls(level: str | None, code: str | None) -> tuple[str, str]:
+    """(fiche PDF, portrait PDF) download URLs of a territory."""
+    q = urlencode({"level": level or "qpv", "code": code or ""})
+    return (f"/export/pdf?{urlencode({'url': f'/fiche?{q}'})}", f"/export/portrait.pdf?{q}")
+
+
+def fiche_exports(level: str | None, code: str | None) -> html.Div:
+    """Download links of the Fiche page: the fiche as A4 PDF and the portrait de territoire."""
+    fiche, portrait = fiche_urls(level, code)
+    return html.Div([
+        html.A("Fiche en PDF (A4)", href=fiche, id="fiche-pdf-link", className="btn btn-secondary export-link",
+               title="La fiche telle qu'affichée, en une ou deux pages A4"),
+        html.A("Portrait de territoire (PDF)", href=portrait, id="fiche-portrait-link",
+               className="btn btn-secondary export-link",
+               title="Base d'un diagnostic partagé : déterminants et références, couverture, actions, sources"),
+    ], className="export-actions")
+
+
+@callback(Output("fiche-pdf-link", "href"), Output("fiche-portrait-link", "href"),
+          Input("fiche-code", "value"), State("fiche-level", "value"), prevent_initial_call=True)
+def update_fiche_links(code, level):
+    return fiche_urls(level, code)

@@ -1,0 +1,95 @@
+"""Single-writer updates of the DuckDB file that the app reads.
+
+The app opens the DB read-only, and DuckDB allows either one read-write process or
+many read-only ones on a file, never both. A writer therefore never opens the live
+file for writing: it copies it to a temporary file next to it, changes the copy, and
+renames the copy over the live file (`os.replace`, atomic on one filesystem). A lock
+file (`<db>.lock`, held with `flock`) makes sure that two writers never run at once;
+the kernel releases it if the writer dies, so it never goes stale.
+
+Readers that opened the old file keep reading it (its inode stays alive) until they
+close it; they see the new file when they reopen the path (see docs/import.md).
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from .db import connect
+from .errors import InputError
+
+
+class DatabaseBusy(InputError):
+    """Another import (or build) holds the writer lock."""
+
+
+def lock_path(db_path: Path) -> Path:
+    db_path = Path(db_path)
+    return db_path.with_name(db_path.name + ".lock")
+
+
+@contextmanager
+def writer_lock(db_path: str | os.PathLike, timeout: float = 30.0):
+    """Hold the exclusive writer lock of `db_path`, waiting up to `timeout` seconds."""
+    path = lock_path(Path(db_path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + max(timeout, 0.0)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise DatabaseBusy(db_path, None, None,
+                                   "un autre import (ou une construction) est en cours sur cette base ; "
+                                   "réessayez dans quelques instants") from None
+            time.sleep(0.2)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield path
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+@contextmanager
+def updated_copy(db_path: str | os.PathLike, spatial: bool = True):
+    """Yield a read-write connection on a copy of `db_path`; on normal exit the copy is
+    checkpointed and renamed over `db_path`. On any exception the copy is deleted and
+    `db_path` is left untouched. Call it while holding `writer_lock(db_path)`."""
+    db_path = Path(db_path)
+    tmp = db_path.with_name(f".{db_path.name}.import-{os.getpid()}")
+    tmp_wal = Path(str(tmp) + ".wal")
+    live_wal = Path(str(db_path) + ".wal")
+    for p in (tmp, tmp_wal):
+        p.unlink(missing_ok=True)
+    shutil.copyfile(db_path, tmp)
+    had_wal = live_wal.exists()
+    if had_wal:  # a WAL left by an unclean shutdown: DuckDB replays it on open
+        shutil.copyfile(live_wal, tmp_wal)
+    try:
+        con = connect(tmp, spatial=spatial)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        tmp_wal.unlink(missing_ok=True)
+        raise
+    try:
+        yield con
+        con.execute("CHECKPOINT")
+        con.close()
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        tmp_wal.unlink(missing_ok=True)
+        raise
+    tmp_wal.unlink(missing_ok=True)
+    os.replace(tmp, db_path)
+    if had_wal:  # its content is now inside the new file
+        live_wal.unlink(missing_ok=True)

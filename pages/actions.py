@@ -1,0 +1,1018 @@
+"""Actions: local health actions per theme per 10,000 inhabitants (QPV or commune).
+
+Filters (theme and sub-theme, public, years, porteur, scheme, scope) drive a density
+choropleth with the actions as clustered points, a theme x territory heatmap, the list of
+actions with their fiche, and the "besoins / actions" scatter (proportionate universalism).
+Every filter, the level, the need indicator and the selected action live in the URL.
+"""
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import urlencode
+
+import dash
+import dash_leaflet as dl
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import shapely
+from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+from dash_extensions.javascript import Namespace
+from dash.dash_table.Format import Format, Group, Scheme
+
+from components.charts import french_layout, graph
+from components.geo_routes import layer_url
+from components.maps import atlas_map, legend, ns, ns_points
+from components.scope import parse_scope, scope_dropdown, scope_label, scope_value
+from components.tables import data_table, table_ref
+from data import access
+from data.analysis import (QUADRANT_LABELS, action_density, classify, fmt, need_action_quadrants,
+                           palette, place_points, theme_groups)
+
+ns_actions = Namespace("atlas", "actions")
+
+dash.register_page(__name__, path="/actions", name="Actions", title="Atlas ASV — Actions", order=3)
+
+LEVELS = {"qpv": "Quartiers prioritaires (QPV)", "commune": "Communes"}
+LEVEL_SHORT = {"qpv": "QPV", "commune": "commune"}
+HEAT_MODES = {"count": "Nombre d'actions", "density": "Actions pour 10 000 habitants"}
+# Okabe-Ito colours (colour-blind safe); the tooltip and the list always name the themes.
+AXIS_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
+MULTI_AXIS = "plusieurs"
+MULTI_COLOR = "#3d3d3d"
+ZERO_COLOR = "#fdd0a2"   # "no action" stands apart from the blue density classes
+PLACEMENT_TEXT = {
+    "coordonnees": "Position : coordonnées de l'action",
+    "qpv": "Position approchée : centre du QPV",
+    "commune": "Position approchée : centre de la commune",
+}
+COMMUNE_LIMIT = 3000     # above this, commune densities need a narrower scope (never all of France)
+HEATMAP_MAX = 30         # territories shown as heatmap columns (the table holds them all)
+DEFAULT_NEED = ("taux_pauvrete_60", "part_c2s", "part_allocataires_rsa")
+
+
+# --- Reference data, cached per DB version ----------------------------------------------------
+
+@lru_cache(maxsize=64)
+def _cached(ver, name: str, *args):
+    return getattr(access, name)(*args)
+
+
+def ref(name: str, *args):
+    """access.<name>(*args), cached until the DB file is replaced. Callers must not mutate it."""
+    return _cached(access.version(), name, *args)
+
+
+# --- URL state --------------------------------------------------------------------------------
+
+@dataclass
+class ViewState:
+    level: str = "qpv"
+    scope: tuple[str, str] | None = None
+    themes: list[str] = field(default_factory=list)
+    publics: list[str] = field(default_factory=list)
+    years: tuple[int, int] | None = None
+    porteurs: list[str] = field(default_factory=list)
+    scheme: str | None = None
+    need: str | None = None
+    heat: str = "count"
+    action: str | None = None
+
+
+def _as_list(v) -> list[str]:
+    if v is None or v == "":
+        return []
+    if isinstance(v, str):
+        return [v]
+    return [x for x in v if x not in (None, "")]
+
+
+def _first(v):
+    lst = _as_list(v)
+    return lst[0] if lst else None
+
+
+def parse_years(raw, bounds: tuple[int, int] | None) -> tuple[int, int] | None:
+    """'2019-2023' (or a list of two years) clipped to the years present; None = all years."""
+    if not bounds:
+        return None
+    vals = raw if isinstance(raw, (list, tuple)) else str(raw or "").replace("–", "-").split("-")
+    try:
+        a, b = (int(vals[0]), int(vals[-1])) if len(vals) >= 1 and str(vals[0]).strip() else (None, None)
+    except (TypeError, ValueError):
+        return None
+    if a is None:
+        return None
+    a, b = sorted((a, b))
+    a, b = max(a, bounds[0]), min(b, bounds[1])
+    if a > b or (a, b) == tuple(bounds):
+        return None
+    return (a, b)
+
+
+def theme_ids() -> list[str]:
+    return list(ref("themes").theme_id)
+
+
+def need_options() -> pd.DataFrame:
+    """Catalogue indicators that have QPV values (candidates for the need axis)."""
+    ind = ref("indicators")
+    has_qpv = ind.levels.map(lambda lv: isinstance(lv, (list, tuple, np.ndarray)) and "qpv" in list(lv))
+    return ind[has_qpv].reset_index(drop=True)
+
+
+def default_need(options: pd.DataFrame) -> str | None:
+    if options.empty:
+        return None
+    for pref in DEFAULT_NEED:
+        if pref in set(options.indicator_id):
+            return pref
+    bad = options[options.high_is_bad.fillna(False).astype(bool)]
+    return (bad if len(bad) else options).indicator_id.iloc[0]
+
+
+def parse_state(query: dict) -> ViewState:
+    """URL query -> validated view state; unknown values are dropped, never trusted."""
+    level = _first(query.get("level"))
+    themes_ok = set(theme_ids())
+    publics_ok = set(ref("publics").public_id)
+    porteurs_ok = set(ref("porteurs"))
+    schemes_ok = set(ref("schemes").scheme_id)
+    needs = need_options()
+    need = _first(query.get("need"))
+    heat = _first(query.get("heat"))
+    action = _first(query.get("action"))
+    themes = [t for raw in _as_list(query.get("theme")) for t in raw.split(",") if t in themes_ok]
+    publics = [p for raw in _as_list(query.get("public")) for p in raw.split(",") if p in publics_ok]
+    return ViewState(
+        level=level if level in LEVELS else "qpv",
+        scope=parse_scope(_first(query.get("scope"))),
+        themes=list(dict.fromkeys(themes)),
+        publics=list(dict.fromkeys(publics)),
+        years=parse_years(_first(query.get("years")), ref("action_years")),
+        porteurs=[p for p in _as_list(query.get("porteur")) if p in porteurs_ok],
+        scheme=s if (s := _first(query.get("scheme"))) in schemes_ok else None,
+        need=need if need in set(needs.indicator_id) else default_need(needs),
+        heat=heat if heat in HEAT_MODES else "count",
+        action=action if action and access.action_record(action) is not None else None,
+    )
+
+
+def state_search(st: ViewState) -> str:
+    """View state -> URL query string (defaults left out)."""
+    pairs: list[tuple[str, str]] = []
+    if st.level != "qpv":
+        pairs.append(("level", st.level))
+    if st.scope:
+        pairs.append(("scope", scope_value(st.scope)))
+    pairs += [("theme", t) for t in st.themes]
+    pairs += [("public", p) for p in st.publics]
+    if st.years:
+        pairs.append(("years", f"{st.years[0]}-{st.years[1]}"))
+    pairs += [("porteur", p) for p in st.porteurs]
+    if st.scheme:
+        pairs.append(("scheme", st.scheme))
+    if st.need and st.need != default_need(need_options()):
+        pairs.append(("need", st.need))
+    if st.heat != "count":
+        pairs.append(("heat", st.heat))
+    if st.action:
+        pairs.append(("action", st.action))
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+def state_from_controls(level, scope, themes, publics, years, porteurs, scheme, need, heat, action) -> ViewState:
+    return ViewState(level=level if level in LEVELS else "qpv", scope=parse_scope(scope),
+                     themes=_as_list(themes), publics=_as_list(publics),
+                     years=parse_years(years, ref("action_years")), porteurs=_as_list(porteurs),
+                     scheme=scheme or None, need=need or None, heat=heat if heat in HEAT_MODES else "count",
+                     action=action or None)
+
+
+# --- Computations -----------------------------------------------------------------------------
+
+def theme_parents() -> dict[str, str | None]:
+    th = ref("themes")
+    return {t: (p if isinstance(p, str) else None) for t, p in zip(th.theme_id, th.parent_id)}
+
+
+def theme_labels() -> dict[str, str]:
+    th = ref("themes")
+    return dict(zip(th.theme_id, th.label))
+
+
+def axes() -> list[str]:
+    return [t for t, p in theme_parents().items() if p is None]
+
+
+def axis_colors() -> dict[str, str]:
+    cols = {a: AXIS_COLORS[i % len(AXIS_COLORS)] for i, a in enumerate(axes())}
+    cols[MULTI_AXIS] = MULTI_COLOR
+    return cols
+
+
+def in_scope(acts: pd.DataFrame, scope) -> pd.DataFrame:
+    """Actions located in the scope by their commune or by their QPV (an action known only by
+    its QPV is kept when the QPV lies in the scope)."""
+    if not scope:
+        return acts
+    communes = set(ref("territories", "commune", scope).code)
+    qpvs = set(ref("territories", "qpv", scope).code)
+    keep = acts.commune_code.isin(communes) | acts.qpv_code.isin(qpvs)
+    return acts[keep].reset_index(drop=True)
+
+
+def action_codes(acts: pd.DataFrame, level: str, qpv_commune: dict[str, str]) -> pd.DataFrame:
+    """(action_id, code): the territory of `level` each action is counted in. At commune level an
+    action known only by its QPV counts in the QPV's (main) commune."""
+    if level == "qpv":
+        codes = acts.qpv_code
+    else:
+        codes = acts.commune_code.where(acts.commune_code.notna(), acts.qpv_code.map(qpv_commune))
+    return pd.DataFrame({"action_id": acts.action_id, "code": codes})
+
+
+POP_INDICATOR = "population"
+
+
+def resolve_population(vals: pd.DataFrame) -> pd.DataFrame:
+    """Population per territory from access.values("population", ...) rows: the indicator's
+    latest value when it is known ('ok'), else the territory's own population, else unknown
+    (NaN, never 0). Keeps where each figure comes from: pop_origin 'indicateur' | 'referentiel'
+    | None, with the indicator's perimeter, source and vintage."""
+    ok = vals.status.eq("ok") & vals.value.notna()
+    own = pd.to_numeric(vals.population, errors="coerce").astype("float64")
+    out = pd.DataFrame({"code": vals.code, "name": vals.name})
+    out["population"] = np.where(ok, vals.value.astype("float64"), own)
+    out["pop_origin"] = np.where(ok, "indicateur", np.where(own.notna(), "referentiel", None))
+    out["pop_perimeter"] = vals.perimeter.where(ok, "exact")
+    out["pop_source"] = vals.source_title.where(ok)
+    out["pop_publisher"] = vals.publisher.where(ok)
+    out["pop_vintage"] = vals.vintage.where(ok)
+    out.loc[out.pop_origin.isna(), "pop_origin"] = None
+    return out
+
+
+def population_frame(level: str, scope) -> pd.DataFrame:
+    return resolve_population(ref("values", POP_INDICATOR, level, scope, None))
+
+
+def match_themes(acts: pd.DataFrame, selected: list[str], parents: dict) -> pd.Series:
+    """True for actions carrying a selected theme; a selected axis matches its sub-themes."""
+    if not selected:
+        return pd.Series(True, index=acts.index)
+    hit = theme_groups(exploded_themes(acts), parents, selected).action_id
+    return acts.action_id.isin(set(hit))
+
+
+def exploded_themes(acts: pd.DataFrame) -> pd.DataFrame:
+    at = acts[["action_id", "theme_ids"]].explode("theme_ids").rename(columns={"theme_ids": "theme_id"})
+    return at.dropna()
+
+
+def action_axis(acts: pd.DataFrame, parents: dict) -> pd.Series:
+    """One colour key per action: its axis, or MULTI_AXIS when it spans several axes."""
+    out = []
+    for ids in acts.theme_ids:
+        ax = sorted({parents.get(t) or t for t in (ids if ids is not None else [])})
+        out.append(ax[0] if len(ax) == 1 else (MULTI_AXIS if ax else MULTI_AXIS))
+    return pd.Series(out, index=acts.index, dtype="object")
+
+
+def centroids(level: str, scope=None) -> dict[str, tuple[float, float]]:
+    return _centroids(access.version(), level, scope)
+
+
+@lru_cache(maxsize=32)
+def _centroids(ver, level: str, scope) -> dict[str, tuple[float, float]]:
+    g = access.geometries(level, scope)
+    if g.empty:
+        return {}
+    pts = shapely.centroid(g.geometry.values)
+    return {c: (round(float(p.x), 5), round(float(p.y), 5)) for c, p in zip(g.code, pts)}
+
+
+def years_text(y0, y1) -> str:
+    if y0 is None or (isinstance(y0, float) and math.isnan(y0)):
+        return "n.d."
+    y0 = int(y0)
+    if y1 is None or pd.isna(y1) or int(y1) == y0:
+        return str(y0)
+    return f"{y0}–{int(y1)}"
+
+
+def _clean(v):
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else v
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    """DataFrame -> JSON-safe records (NaN/NA -> None, numpy scalars -> Python)."""
+    out = df.astype(object).where(df.notna(), None)
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in out.to_dict("records")]
+
+
+def point_features(acts: pd.DataFrame, placed: pd.DataFrame, parents: dict) -> dict:
+    """GeoJSON points (small: only actions) with the text the escaped tooltip shows."""
+    df = acts.merge(placed, on="action_id", suffixes=("_own", ""))
+    df = df[df.placement.notna()]
+    axis = action_axis(df, parents)
+    feats = []
+    for (_, r), ax in zip(df.iterrows(), axis):
+        where = PLACEMENT_TEXT[r.placement]
+        if r.placement == "qpv" and isinstance(r.qpv_name, str):
+            where += f" « {r.qpv_name} »"
+        elif r.placement == "commune" and isinstance(r.commune_name, str):
+            where += f" « {r.commune_name} »"
+        detail = " · ".join(x for x in [years_text(r.year_start, r.year_end), _clean(r.porteur),
+                                         _clean(r.themes), where] if x)
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+                      "properties": {"action_id": r.action_id, "title": r.title, "detail": detail,
+                                     "axis": ax, "placement": r.placement}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def density_classes(dens: pd.DataFrame):
+    """Zero actions get their own class (0); positive densities are classed by quantiles
+    (1..k); an unknown population gives status 'missing' (never a class, never 0)."""
+    known = dens[dens.density.notna()]
+    pos = known[known.density > 0]
+    cl = classify(pos.code, pos.density, "quantiles", 5) if len(pos) else None
+    k = cl.k if cl else 0
+    colors = [ZERO_COLOR] + palette("Blues", k + 1)[1:k + 1]
+    classes = {c: 0 for c in known.code[known.density == 0]}
+    if cl:
+        classes.update({c: i + 1 for c, i in cl.classes.items()})
+    status = {c: "missing" for c in dens.code[dens.density.isna()]}
+    return cl, colors, classes, status
+
+
+@dataclass
+class View:
+    state: ViewState
+    acts: pd.DataFrame          # filtered actions in scope
+    n_total: int                # all actions in the DB
+    terr: pd.DataFrame          # territories of the level in scope
+    dens: pd.DataFrame          # per territory: n, density
+    by_theme: pd.DataFrame      # per territory and group: n, density
+    groups: list[str]           # heatmap rows (theme ids)
+    placed: pd.DataFrame        # action_id, lon, lat, placement
+    qpv_dens: pd.DataFrame      # QPV densities (for the scatter)
+    too_many: bool = False      # commune level over too large a scope
+
+
+def compute(st: ViewState) -> View:
+    # Themes are matched here, not through access.actions(themes_=...): that SQL filter fails
+    # (alias "at" is a DuckDB keyword), see the report.
+    acts = access.actions(publics_=st.publics or None, years=st.years,
+                          porteurs=st.porteurs or None, scheme_id=st.scheme)
+    parents = theme_parents()
+    acts = in_scope(acts[match_themes(acts, st.themes, parents)].reset_index(drop=True), st.scope)
+    qpvs = population_frame("qpv", st.scope)
+    all_qpvs = ref("territories", "qpv")
+    qpv_commune = dict(zip(all_qpvs.code, all_qpvs.commune))
+    terr = qpvs if st.level == "qpv" else population_frame("commune", st.scope)
+    too_many = st.level == "commune" and len(terr) > COMMUNE_LIMIT
+    codes = action_codes(acts, st.level, qpv_commune)
+    dens = action_density(codes, terr)
+    groups_order = st.themes or axes()
+    grp = theme_groups(exploded_themes(acts), parents, st.themes or None)
+    by_theme = action_density(codes, terr, grp, groups_order)
+    placed = place_points(acts, centroids("qpv", st.scope), centroids("commune", st.scope))
+    qpv_dens = dens if st.level == "qpv" else action_density(action_codes(acts, "qpv", qpv_commune), qpvs)
+    return View(st, acts, ref("counts")["actions"], terr, dens, by_theme, groups_order, placed,
+                qpv_dens, too_many)
+
+
+# --- Pieces of the view ----------------------------------------------------------------------
+
+def _plotly_text(s) -> str:
+    """Plotly reads a few HTML tags in labels: escape data so names show as typed."""
+    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def count_summary(v: View) -> list:
+    placed = v.placed.placement.value_counts().to_dict()
+    n = len(v.acts)
+    located = int(v.dens.n.sum()) if len(v.dens) else 0
+    parts = [html.Strong(f"{fmt(n, 0)} action{'s' if n > 1 else ''}", id="act-count-n"),
+             f" correspond{'ent' if n > 1 else ''} aux filtres (sur {fmt(v.n_total, 0)} actions chargées). "
+             f"{fmt(located, 0)} sont rattachées à un {'QPV' if v.state.level == 'qpv' else 'territoire communal'} "
+             f"du territoire choisi. Sur la carte : {fmt(placed.get('coordonnees', 0), 0)} par leurs coordonnées, "
+             f"{fmt(placed.get('qpv', 0), 0)} au centre de leur QPV, "
+             f"{fmt(placed.get('commune', 0), 0)} au centre de leur commune"]
+    unplaced = n - sum(placed.values())
+    if unplaced:
+        parts.append(f" ; {fmt(unplaced, 0)} sans localisation (seulement dans la liste)")
+    parts.append(".")
+    return parts
+
+
+def territory_hideout(v: View) -> dict:
+    cl, colors, classes, status = density_classes(v.dens)
+    perim = dict(zip(v.terr.code, v.terr.pop_perimeter))
+    tips = {}
+    for r in v.dens.itertuples():
+        pop = _clean(r.population)
+        p15 = " (périmètre 2015 du quartier)" if perim.get(r.code) == "perimetre_2015" else ""
+        lines = [f"{fmt(r.n, 0)} action{'s' if r.n > 1 else ''}",
+                 f"Population : {fmt(pop, 0)}{p15}" if pop is not None else "Population inconnue",
+                 (f"{fmt(r.density, 1)} pour 10 000 habitants" if not pd.isna(r.density)
+                  else "Densité non calculable (population inconnue)")]
+        tips[r.code] = lines
+    return {"classes": classes, "colors": colors, "status": status, "tooltips": tips}
+
+
+def territory_legend(v: View) -> html.Div:
+    cl, colors, classes, status = density_classes(v.dens)
+    n_zero = sum(1 for i in classes.values() if i == 0)
+    items = [(ZERO_COLOR, "Aucune action", fmt(n_zero, 0))]
+    if cl:
+        items += [(colors[i + 1], lab, fmt(cnt, 0)) for i, (lab, cnt) in enumerate(zip(cl.labels(1), cl.counts))]
+    items.append(("missing", "Population inconnue : densité non calculable", fmt(len(status), 0)))
+    note = ("Classes par quantiles des densités non nulles. Blanc hachuré : la population du territoire "
+            "n'est pas connue, sa densité n'est donc pas calculée ; ce n'est pas « 0 action » (ses actions "
+            "restent sur la carte et dans la liste).")
+    n15 = int((v.terr.pop_perimeter == "perimetre_2015").sum())
+    if n15:
+        note += (f" Pour {fmt(n15, 0)} {LEVEL_SHORT[v.state.level]}, la population est celle du périmètre 2015 "
+                 "du quartier : densité approchée.")
+    return legend(items, f"Actions pour 10 000 habitants, par {LEVEL_SHORT[v.state.level]}", note,
+                  legend_id="act-legend")
+
+
+def points_legend(v: View) -> html.Div:
+    acts = v.acts.merge(v.placed, on="action_id", suffixes=("_own", ""))
+    acts = acts[acts.placement.notna()]
+    ax = action_axis(acts, theme_parents()).value_counts().to_dict() if len(acts) else {}
+    labels = theme_labels()
+    cols = axis_colors()
+    items = [(cols[a], labels.get(a, a), fmt(ax.get(a, 0), 0)) for a in axes()]
+    items.append((MULTI_COLOR, "Plusieurs axes", fmt(ax.get(MULTI_AXIS, 0), 0)))
+    approx = int(acts.placement.isin(["qpv", "commune"]).sum()) if len(acts) else 0
+    note = (f"Points regroupés quand ils sont proches (cliquer pour zoomer). {fmt(approx, 0)} action(s) sans "
+            "coordonnées sont placées au centre de leur QPV ou de leur commune : l'infobulle l'indique.")
+    return legend(items, "Actions (couleur : axe du référentiel ASV)", note, legend_id="act-points-legend")
+
+
+def source_line(v: View, line_id: str = "act-sources") -> html.P:
+    """Where the actions and the populations come from (title, publisher, vintage)."""
+    parts = []
+    src = ref("action_sources")
+    for r in src.itertuples():
+        t = f"{r.title or 'source inconnue'}"
+        if isinstance(r.publisher, str):
+            t += f" ({r.publisher}"
+            t += f", millésime {r.vintage})" if isinstance(r.vintage, str) else ")"
+        if isinstance(r.import_file, str):
+            t += f", import du fichier {r.import_file} le {str(r.imported_at)[:10]}"
+        parts.append(f"{t} : {fmt(r.n_actions, 0)} actions")
+    pop_txt = population_source_text(v.terr, v.state.level)
+    return html.P([
+        html.Span("Sources — actions : " + (" ; ".join(parts) or "aucune action chargée") + ". "),
+        html.Span(pop_txt),
+    ], className="source-line", id=line_id)
+
+
+def _wrap(label: str, width: int = 16) -> str:
+    """Wrap an axis label on several lines (plotly line breaks)."""
+    words, lines, cur = label.split(), [], ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}".strip()
+    lines.append(cur)
+    return "<br>".join(lines)
+
+
+def population_source_text(terr: pd.DataFrame, level: str) -> str:
+    """Population: which source and vintage for how many territories, 2015-perimeter figures
+    and unknown populations stated."""
+    unit = "QPV" if level == "qpv" else "communes"
+    parts = []
+    ind = terr[terr.pop_origin == "indicateur"]
+    for (title, pub, vint), grp in ind.groupby(["pop_source", "pop_publisher", "pop_vintage"], dropna=False):
+        n15 = int((grp.pop_perimeter == "perimetre_2015").sum())
+        t = f"{title} ({pub}, millésime {vint}) pour {fmt(len(grp), 0)} {unit}"
+        if n15:
+            t += f", dont {fmt(n15, 0)} sur le périmètre 2015 du quartier (valeur approchée)"
+        parts.append(t)
+    n_ref = int((terr.pop_origin == "referentiel").sum())
+    if n_ref:
+        srcs = ref("population_sources", level)
+        names = " ; ".join(f"{r.title} ({r.publisher}, millésime {r.vintage})"
+                           for r in srcs[srcs.n_known > 0].itertuples()) or "référentiel géographique"
+        parts.append(f"{names} pour {fmt(n_ref, 0)} {unit}")
+    n_unknown = int(terr.pop_origin.isna().sum())
+    txt = "Population : " + (" ; ".join(parts) or "non disponible")
+    if n_unknown:
+        txt += f". Population inconnue pour {fmt(n_unknown, 0)} {unit} : densité non calculée"
+    return txt + "."
+
+
+def heatmap_figure(v: View) -> go.Figure:
+    """Territories (rows, the most active first) x themes (columns); counts or densities."""
+    labels = theme_labels()
+    bt = v.by_theme
+    mode = v.state.heat
+    totals = v.dens.set_index("code").n
+    rows = [c for c in totals.sort_values(ascending=False, kind="stable").index if totals[c] > 0][:HEATMAP_MAX]
+    fig = go.Figure()
+    if not rows or not v.groups:
+        fig.add_annotation(text="Aucune action rattachée à un territoire pour ces filtres", showarrow=False,
+                           x=0.5, y=0.5, xref="paper", yref="paper")
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return french_layout(fig, height=220)
+    names = v.dens.set_index("code").name
+    piv_n = bt.pivot(index="code", columns="group", values="n").reindex(index=rows, columns=v.groups)
+    piv_d = bt.pivot(index="code", columns="group", values="density").reindex(index=rows, columns=v.groups)
+    z = piv_n if mode == "count" else piv_d
+    text = [[(fmt(n, 0) if mode == "count" else fmt(d, 1)) for n, d in zip(rn, rd)]
+            for rn, rd in zip(piv_n.to_numpy(), piv_d.to_numpy())]
+    y = [_plotly_text(f"{names[c]} ({c})") for c in rows]
+    x_full = [_plotly_text(labels.get(g, g)) for g in v.groups]
+    hover = [[f"{yy}<br>{xx}<br>{fmt(n, 0)} action(s)<br>" +
+              (f"{fmt(d, 1)} pour 10 000 hab." if not pd.isna(d) else "densité n.d. (population inconnue)")
+              for xx, n, d in zip(x_full, rn, rd)] for yy, rn, rd in zip(y, piv_n.to_numpy(), piv_d.to_numpy())]
+    fig.add_trace(go.Heatmap(
+        z=z.to_numpy(dtype="float64"), x=[_wrap(t) for t in x_full], y=y, colorscale="Blues",
+        hoverongaps=False, text=text, texttemplate="%{text}" if len(rows) * len(v.groups) <= 600 else None,
+        customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+        colorbar={"title": {"text": "Nombre" if mode == "count" else "Pour<br>10 000 hab."}, "thickness": 14},
+        xgap=2, ygap=2))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(side="top", tickangle=0)
+    n_pos = int((totals > 0).sum())
+    title = (HEAT_MODES[mode] + " par thème et par territoire"
+             + (f" ({HEATMAP_MAX} territoires les plus dotés sur {n_pos})" if n_pos > HEATMAP_MAX else ""))
+    fig = french_layout(fig, title, height=170 + 30 * len(rows))
+    fig.update_layout(margin={"t": 110})
+    return fig
+
+
+NUM1 = Format(precision=1, scheme=Scheme.fixed, group=Group.yes, group_delimiter="\u202f",
+              decimal_delimiter=",").nully("n.d.")
+NUM0 = Format(precision=0, scheme=Scheme.fixed, group=Group.yes, group_delimiter="\u202f",
+              decimal_delimiter=",").nully("n.d.")
+
+
+def density_table(v: View) -> tuple[list[dict], list[dict]]:
+    """The accessible alternative to the map and the heatmap: one row per territory."""
+    labels = theme_labels()
+    df = v.dens[["name", "code", "population", "n", "density"]].copy()
+    cols = [{"name": LEVEL_SHORT[v.state.level].capitalize(), "id": "name"}, {"name": "Code", "id": "code"},
+            {"name": "Population", "id": "population", "type": "numeric", "format": NUM0},
+            {"name": "Actions", "id": "n", "type": "numeric", "format": NUM0},
+            {"name": "Pour 10 000 hab.", "id": "density", "type": "numeric", "format": NUM1}]
+    val = "n" if v.state.heat == "count" else "density"
+    if len(v.by_theme):
+        piv = v.by_theme.pivot(index="code", columns="group", values=val)
+        for i, g in enumerate(v.groups):
+            key = f"g{i}"
+            df[key] = df.code.map(piv[g]) if g in piv.columns else np.nan
+            unit = "" if val == "n" else " /10 000"
+            cols.append({"name": f"{labels.get(g, g)}{unit}", "id": key, "type": "numeric",
+                         "format": NUM0 if val == "n" else NUM1})
+    df = df.sort_values(["n", "name"], ascending=[False, True])
+    return _records(df), cols
+
+
+ACTION_COLUMNS = [{"name": "Titre", "id": "title"}, {"name": "Années", "id": "years"},
+                  {"name": "Porteur", "id": "porteur"}, {"name": "Thématiques", "id": "themes"},
+                  {"name": "Publics", "id": "publics"}, {"name": "QPV", "id": "qpv_name"},
+                  {"name": "Commune", "id": "commune_name"}, {"name": "Dispositif", "id": "scheme_name"},
+                  {"name": "Identifiant", "id": "id"}]
+
+
+def action_rows(v: View) -> list[dict]:
+    a = v.acts
+    df = pd.DataFrame({"id": a.action_id, "title": a.title,
+                       "years": [years_text(y0, y1) for y0, y1 in zip(a.year_start, a.year_end)],
+                       "porteur": a.porteur, "themes": a.themes, "publics": a.publics,
+                       "qpv_name": a.qpv_name, "commune_name": a.commune_name, "scheme_name": a.scheme_name})
+    return _records(df)
+
+
+def selected_style(action_id: str | None) -> list[dict]:
+    if not action_id:
+        return []
+    safe = str(action_id).replace('"', "")
+    return [{"if": {"filter_query": f'{{id}} = "{safe}"'}, "backgroundColor": "#fff4d6", "fontWeight": "700"}]
+
+
+def need_source_text(ind: dict | None, vals: pd.DataFrame) -> str:
+    if ind is None:
+        return "Aucun indicateur de besoin disponible."
+    ok = vals[vals.status == "ok"]
+    srcs = ok.drop_duplicates(["source_title", "vintage"]) if len(ok) else ok
+    txt = " ; ".join(f"{r.source_title} ({r.publisher}, millésime {r.vintage})" for r in srcs.itertuples()) \
+        or "n.d."
+    return f"Besoin : {ind['label']} — {txt}."
+
+
+def scatter(v: View):
+    """(figure, quadrant list, note, source text) of the besoins / actions view, per QPV."""
+    st = v.state
+    ind = access.indicator(st.need) if st.need else None
+    ind = None if ind is None else dict(ind)
+    qd = v.qpv_dens
+    if ind is None or qd.empty:
+        fig = french_layout(go.Figure(), height=300)
+        fig.add_annotation(text="Aucun indicateur de besoin disponible au niveau QPV", showarrow=False,
+                           x=0.5, y=0.5, xref="paper", yref="paper")
+        return fig, [], "", need_source_text(ind, pd.DataFrame(columns=["status"]))
+    vals = access.values(st.need, "qpv", st.scope)
+    need = qd.code.map(vals.set_index("code").value)
+    status = qd.code.map(vals.set_index("code").status).fillna("missing")
+    high_is_bad = ind.get("high_is_bad")
+    high_is_bad = None if high_is_bad is None or pd.isna(high_is_bad) else bool(high_is_bad)
+    q = need_action_quadrants(qd.code, need.where(status == "ok"), qd.density, high_is_bad)
+    df = q.frame.merge(qd[["code", "name", "n", "population"]], on="code")
+    unit = ind.get("unit") or ""
+    dec = int(ind.get("decimals") or 1)
+    fig = go.Figure()
+    ok = df[df.quadrant.notna()]
+    if len(ok) and q.need_median is not None:
+        xmin, xmax = float(ok.need.min()), float(ok.need.max())
+        ymax = float(ok.density.max())
+        pad = (xmax - xmin) * 0.05 or 1.0
+        x0, x1 = (q.need_median, xmax + pad) if high_is_bad is not False else (xmin - pad, q.need_median)
+        fig.add_shape(type="rect", x0=x0, x1=x1, y0=-0.02 * (ymax or 1), y1=q.density_median,
+                      fillcolor="rgba(213,94,0,0.13)", line={"width": 0}, layer="below")
+        fig.add_annotation(x=(x0 + x1) / 2, y=q.density_median, yanchor="bottom", showarrow=False,
+                           text="Besoin élevé, peu d'actions", font={"color": "#8a3b00", "size": 13})
+        fig.add_vline(x=q.need_median, line_dash="dash", line_color="#555",
+                      annotation_text=f"médiane {fmt(q.need_median, dec)}", annotation_position="top")
+        fig.add_hline(y=q.density_median, line_dash="dot", line_color="#555",
+                      annotation_text=f"médiane {fmt(q.density_median, 1)}", annotation_position="bottom left")
+    for key, name, sym, col, size in [
+            ("other", "Autres QPV", "circle", "#0072B2", 10),
+            ("target", "Besoin élevé, peu d'actions", "diamond", "#D55E00", 14)]:
+        part = ok[(ok.quadrant == "besoin_eleve_peu_actions") == (key == "target")]
+        fig.add_trace(go.Scatter(
+            x=part.need, y=part.density, mode="markers", name=name,
+            marker={"symbol": sym, "color": col, "size": size, "line": {"color": "#fff", "width": 1}},
+            customdata=[[_plotly_text(n), fmt(x, dec, unit), fmt(d, 1), f"{fmt(k, 0)} action{'s' if k > 1 else ''}",
+                         QUADRANT_LABELS[qq]]
+                        for n, x, d, k, qq in zip(part.name, part.need, part.density, part.n, part.quadrant)],
+            hovertemplate="<b>%{customdata[0]}</b><br>Besoin : %{customdata[1]}<br>"
+                          "%{customdata[2]} actions pour 10 000 hab. (%{customdata[3]})<br>"
+                          "%{customdata[4]}<extra></extra>"))
+    direction = {True: "une valeur élevée est défavorable", False: "une valeur basse est défavorable",
+                 None: "indicateur sans sens défini : une valeur élevée est lue comme un besoin"}[high_is_bad]
+    fig.update_xaxes(title_text=_plotly_text(f"{ind['label']} ({unit})"))
+    fig.update_yaxes(title_text="Actions pour 10 000 habitants", rangemode="tozero")
+    fig.update_layout(legend={"orientation": "h", "y": -0.2})
+    french_layout(fig, "Besoins et actions par QPV", height=460)
+    target = df[df.quadrant == "besoin_eleve_peu_actions"].sort_values(
+        "need", ascending=high_is_bad is False)
+    items = [html.Li(f"{r.name} ({r.code}) — besoin : {fmt(r.need, dec, unit)} ; "
+                     f"{fmt(r.density, 1)} actions pour 10 000 hab. ({fmt(r.n, 0)} action{'s' if r.n > 1 else ''})")
+             for r in target.itertuples()]
+    excluded = df[df.quadrant.isna()]
+    ex_secret = int((status == "secret").sum())
+    note = (f"Lecture : {direction}. Quadrants séparés par les médianes des QPV placés. "
+            f"{fmt(len(ok), 0)} QPV placés ; {fmt(len(excluded), 0)} non placés"
+            + (f" (dont {fmt(ex_secret, 0)} valeur(s) secrète(s))" if ex_secret else "")
+            + " : indicateur secret ou manquant, ou population inconnue.")
+    perim = vals[(vals.perimeter == "perimetre_2015") & (vals.status == "ok")]
+    if len(perim):
+        note += (f" Attention : pour {fmt(len(perim), 0)} QPV, la valeur est calculée sur le périmètre 2015 "
+                 "du quartier.")
+    return fig, items, note, need_source_text(ind, vals)
+
+
+def fiche(rec: dict | None, placement: str | None) -> list:
+    """The fiche of one action. Every string from data goes through Dash components (escaped)."""
+    if not rec:
+        return [html.P("Cliquez sur une action (carte ou liste) pour afficher sa fiche.", className="muted",
+                       id="act-fiche-empty")]
+
+    def row(label, value):
+        value = _clean(value)
+        return [html.Dt(label), html.Dd(value if value not in (None, "") else "n.d.")]
+
+    where = PLACEMENT_TEXT.get(placement, "Non placée sur la carte (aucune localisation)")
+    if placement == "coordonnees":
+        where += f" ({fmt(rec['lon'], 5)} ; {fmt(rec['lat'], 5)})"
+    qpv = f"{rec['qpv_name']} ({rec['qpv_code']})" if _clean(rec.get("qpv_code")) else None
+    commune = f"{rec['commune_name']} ({rec['commune_code']})" if _clean(rec.get("commune_code")) else None
+    scheme = None
+    if _clean(rec.get("scheme_id")):
+        scheme = [f"{rec.get('scheme_kind') or ''} {rec.get('scheme_name') or rec['scheme_id']}".strip(), " — ",
+                  dcc.Link("ses actions", href="/actions?" + urlencode({"scheme": rec["scheme_id"]}))]
+    source = _clean(rec.get("source_title"))
+    if source and _clean(rec.get("source_vintage")):
+        source += f" (millésime {rec['source_vintage']})"
+    if _clean(rec.get("import_file")):
+        source = f"{source or ''} — import {rec['import_file']} du {str(rec['imported_at'])[:10]}"
+    dl_rows = (row("Années", years_text(rec.get("year_start"), rec.get("year_end"))) + row("Porteur", rec.get("porteur"))
+               + row("Thématiques", rec.get("themes")) + row("Publics", rec.get("publics"))
+               + row("Quartier (QPV)", qpv) + row("Commune", commune) + row("Sur la carte", where)
+               + row("Dispositif", scheme) + row("Financeurs", rec.get("funders"))
+               + row("Identifiant", rec.get("action_id")) + row("Source", source))
+    return [
+        html.H3(rec["title"], id="act-fiche-title"),
+        html.P(_clean(rec.get("description")) or "Pas de description.", id="act-fiche-description"),
+        html.Dl(dl_rows, className="fiche-dl"),
+    ]
+
+
+def placement_of(action_id: str | None) -> str | None:
+    if not action_id:
+        return None
+    rec = access.action_record(action_id)
+    if rec is None:
+        return None
+    p = place_points(pd.DataFrame([rec])[["action_id", "lon", "lat", "qpv_code", "commune_code"]],
+                     centroids("qpv"), centroids("commune"))
+    return p.placement.iloc[0]
+
+
+def fiche_for(action_id: str | None) -> list:
+    rec = access.action_record(action_id) if action_id else None
+    return fiche(rec, placement_of(action_id) if rec else None)
+
+
+def scope_bbox(scope) -> tuple | None:
+    """(minx, miny, maxx, maxy) of the scope, or of everything loaded."""
+    b = access.bounds(*scope) if scope else None
+    if b is None:
+        for level in ("departement", "qpv"):
+            g = access.geometries(level)
+            if not g.empty:
+                return tuple(shapely.union_all(g.geometry.values).bounds)
+    return b
+
+
+def map_bounds(scope) -> list | None:
+    b = scope_bbox(scope)
+    return None if b is None else [[b[1], b[0]], [b[3], b[2]]]
+
+
+def territory_url(st: ViewState, too_many: bool = False) -> str:
+    """Geometry URL of the density layer; an empty layer when the scope holds too many communes."""
+    if too_many:
+        return layer_url("commune", ("commune", "-"))
+    return layer_url(st.level, st.scope)
+
+
+# --- Layout -----------------------------------------------------------------------------------
+
+def _shown(visible: bool) -> dict:
+    """Inline display toggle (the `hidden` attribute loses against classes that set display)."""
+    return {} if visible else {"display": "none"}
+
+
+def _control(label: str, component, cid: str, **kw) -> html.Div:
+    return html.Div([html.Label(label, htmlFor=cid), component], className="control", **kw)
+
+
+def _radio_group(label: str, cid: str, value: str, options: dict) -> html.Fieldset:
+    """Radio buttons grouped under a legend (read out by screen readers)."""
+    return html.Fieldset([
+        html.Legend(label, className="control-label", style={"padding": 0}),
+        dcc.RadioItems(id=cid, value=value, inline=True,
+                       options=[{"label": lab, "value": k} for k, lab in options.items()],
+                       inputStyle={"marginRight": ".3rem"}, labelStyle={"marginRight": "1rem"}),
+    ], className="control", style={"border": "none", "padding": 0, "margin": 0})
+
+
+def theme_options() -> list[dict]:
+    th = ref("themes")
+    labels = dict(zip(th.theme_id, th.label))
+    return [{"label": labels[t] if not isinstance(p, str) else f"{labels[p]} › {labels[t]}", "value": t}
+            for t, p in zip(th.theme_id, th.parent_id)]
+
+
+def controls(st: ViewState) -> html.Div:
+    yb = ref("action_years") or (2020, 2024)
+    years = list(st.years or yb)
+    pub = ref("publics")
+    sch = ref("schemes")
+    step = 1 if yb[1] - yb[0] <= 6 else (2 if yb[1] - yb[0] <= 14 else 5)
+    marks = {y: str(y) for y in range(yb[0], yb[1] + 1, step)} | {yb[1]: str(yb[1])}
+    return html.Div([
+        _radio_group("Niveau", "act-level", st.level, LEVELS),
+        scope_dropdown("act-scope", scope_value(st.scope)),
+        _control("Thèmes et sous-thèmes (référentiel ASV)",
+                 dcc.Dropdown(id="act-themes", options=theme_options(), value=st.themes, multi=True,
+                              placeholder="Tous les thèmes", style={"minWidth": "300px"}), "act-themes"),
+        _control("Publics", dcc.Dropdown(id="act-publics", value=st.publics, multi=True,
+                                         options=[{"label": lab, "value": p} for p, lab in zip(pub.public_id, pub.label)],
+                                         placeholder="Tous les publics", style={"minWidth": "240px"}), "act-publics"),
+        _control("Porteur", dcc.Dropdown(id="act-porteurs", value=st.porteurs, multi=True,
+                                         options=[{"label": p, "value": p} for p in ref("porteurs")],
+                                         placeholder="Tous les porteurs", style={"minWidth": "240px"}), "act-porteurs"),
+        _control("Dispositif (ASV, CLS…)",
+                 dcc.Dropdown(id="act-scheme", value=st.scheme,
+                              options=[{"label": f"{k} — {n}", "value": s}
+                                       for s, k, n in zip(sch.scheme_id, sch.kind, sch.name)],
+                              placeholder="Tous les dispositifs", style={"minWidth": "240px"}), "act-scheme"),
+        html.Div([html.Span(f"Années (actions en cours) : {years[0]}–{years[1]}", className="control-label",
+                            id="act-years-label"),
+                  dcc.RangeSlider(id="act-years", min=yb[0], max=yb[1], step=1, value=years, marks=marks,
+                                  allowCross=False, tooltip={"placement": "bottom"})],
+                 className="control", style={"minWidth": "320px", "flex": "1"}),
+        html.Div(dcc.Link("Réinitialiser les filtres", href="/actions", refresh=True), className="control",
+                 style={"minWidth": "auto"}),
+    ], className="controls", role="group", **{"aria-label": "Filtres des actions"})
+
+
+def layout(**query):
+    try:
+        access.meta()
+    except FileNotFoundError as exc:
+        return html.Div([html.H1("Actions"), html.P(str(exc), className="note")])
+    st = parse_state(query)
+    v = compute(st)
+    heat_fig = heatmap_figure(v)
+    sc_fig, sc_items, sc_note, sc_source = scatter(v)
+    rows, cols = density_table(v)
+    needs = need_options()
+    return html.Div([
+        dcc.Store(id="act-selected", data=st.action),
+        html.H1("Actions de santé par thème"),
+        html.P("Combien d'actions de santé sont menées pour 10 000 habitants dans chaque quartier prioritaire ou "
+               "chaque commune, sur quels thèmes, et là où les besoins sont les plus forts ?", className="lead"),
+        controls(st),
+        html.P(count_summary(v), id="act-count", role="status"),
+        html.H2(["Densité d'actions — ", html.Span(scope_label(st.scope), id="act-scope-title")]),
+        html.Div([
+            html.Div([
+                atlas_map("act-map", [
+                    ("Densité d'actions", dl.GeoJSON(
+                        id="act-territories", url=territory_url(st, v.too_many), format="geobuf", style=ns("style"), onEachFeature=ns("onEachFeature"),
+                        hideout=territory_hideout(v)), True),
+                    ("Actions (points)", dl.GeoJSON(
+                        id="act-points", data=point_features(v.acts, v.placed, theme_parents()),
+                        cluster=True, zoomToBoundsOnClick=True, spiderfyOnMaxZoom=True,
+                        superClusterOptions={"radius": 45, "maxZoom": 17},
+                        pointToLayer=ns_points("pointToLayer"), onEachFeature=ns_points("onEachFeature"),
+                        clusterToLayer=ns_actions("clusterToLayer"),
+                        hideout={"colors": axis_colors()}), True),
+                ], within=st.scope, bounds=scope_bbox(st.scope), height="580px"),
+                html.P("Trop de communes pour ce territoire : choisissez un département ou un EPCI.",
+                       className="note", id="act-too-many", hidden=not v.too_many),
+                source_line(v),
+            ]),
+            html.Div([
+                html.Section([
+                    html.Div([html.H2("Fiche de l'action", style={"margin": 0}),
+                              html.Button("Fermer la fiche", id="act-fiche-close", className="btn btn-secondary",
+                                          n_clicks=0, style=_shown(bool(st.action)))],
+                             style={"display": "flex", "justifyContent": "space-between", "alignItems": "center"}),
+                    html.Div(fiche_for(st.action), id="act-fiche"),
+                ], className="card fiche-panel", id="act-fiche-panel", tabIndex="-1",
+                    **{"aria-live": "polite", "aria-label": "Fiche de l'action"}),
+                html.Div(territory_legend(v), id="act-legend-wrap"),
+                html.Div(points_legend(v), id="act-points-legend-wrap", style={"marginTop": ".6rem"}),
+            ]),
+        ], className="grid-2"),
+        html.H2("Thèmes et territoires"),
+        html.Div([
+            _radio_group("Valeurs affichées", "act-heat", st.heat, HEAT_MODES),
+        ], className="controls"),
+        graph("act-heatmap", heat_fig, None),
+        source_line(v, "act-heat-sources"),
+        html.P("Mêmes chiffres en tableau (tous les territoires) :", className="muted"),
+        data_table("act-density", pd.DataFrame(rows), columns=cols, page_size=10, filename="densite_actions"),
+        html.H2("Besoins et actions (universalisme proportionné)"),
+        html.P("Chaque point est un QPV : en abscisse un indicateur de besoin, en ordonnée le nombre d'actions pour "
+               "10 000 habitants. La zone orangée regroupe les quartiers où le besoin dépasse la médiane et où les "
+               "actions sont au plus à la médiane : ceux vers lesquels renforcer l'effort en priorité.",
+               className="lead"),
+        html.Div([_control("Indicateur de besoin (dernière année disponible)",
+                           dcc.Dropdown(id="act-need", value=st.need, clearable=False,
+                                        options=[{"label": f"{r.label} ({r.unit})", "value": r.indicator_id}
+                                                 for r in needs.itertuples()], style={"minWidth": "420px"}),
+                           "act-need")], className="controls"),
+        html.Div([
+            graph("act-scatter", sc_fig, None),
+            html.Div([html.H3("QPV à besoin élevé et peu d'actions"),
+                      html.Ol(sc_items or [html.Li("Aucun QPV dans ce quadrant.")], id="act-quadrant-list",
+                              className="quadrant-list")]),
+        ], className="grid-2"),
+        html.P(sc_note, className="muted", id="act-scatter-note"),
+        html.P(sc_source, className="source-line", id="act-scatter-source"),
+        html.H2("Liste des actions"),
+        html.P("Cliquez sur une ligne pour ouvrir la fiche de l'action (à côté de la carte), ou choisissez-la "
+               "ci-dessous au clavier.", className="muted"),
+        html.Div([_control("Ouvrir la fiche de l'action",
+                           dcc.Dropdown(id="act-pick", value=None, options=pick_options(v),
+                                        placeholder="Rechercher une action par son titre",
+                                        style={"minWidth": "420px"}), "act-pick")], className="controls"),
+        data_table("act-list", pd.DataFrame(action_rows(v), columns=[c["id"] for c in ACTION_COLUMNS]),
+                   columns=ACTION_COLUMNS, page_size=12, filename="actions",
+                   style_data_conditional=selected_style(st.action)),
+    ], className="actions-page")
+
+
+def pick_options(v: View) -> list[dict]:
+    return [{"label": f"{t} ({years_text(y0, y1)})", "value": a}
+            for a, t, y0, y1 in zip(v.acts.action_id, v.acts.title, v.acts.year_start, v.acts.year_end)]
+
+
+# --- Callbacks --------------------------------------------------------------------------------
+
+FILTER_INPUTS = [Input("act-level", "value"), Input("act-scope", "value"), Input("act-themes", "value"),
+                 Input("act-publics", "value"), Input("act-years", "value"), Input("act-porteurs", "value"),
+                 Input("act-scheme", "value"), Input("act-need", "value"), Input("act-heat", "value")]
+
+
+@callback(
+    Output("act-territories", "url"), Output("act-territories", "hideout"),
+    Output("act-points", "data"), Output("act-map-base-communes", "url"), Output("act-map", "viewport"),
+    Output("act-legend-wrap", "children"), Output("act-points-legend-wrap", "children"),
+    Output("act-count", "children"), Output("act-scope-title", "children"), Output("act-too-many", "hidden"),
+    Output("act-sources", "children"), Output("act-heat-sources", "children"), Output("act-heatmap", "figure"),
+    Output(table_ref("act-density"), "data"), Output(table_ref("act-density"), "columns"),
+    Output("act-scatter", "figure"), Output("act-quadrant-list", "children"), Output("act-scatter-note", "children"),
+    Output("act-scatter-source", "children"), Output(table_ref("act-list"), "data"), Output("act-pick", "options"),
+    Output("act-years-label", "children"), Output("url-state", "search", allow_duplicate=True),
+    *FILTER_INPUTS, State("act-selected", "data"), State("act-map-base-communes", "url"),
+    prevent_initial_call=True)
+def update_view(level, scope, themes, publics, years, porteurs, scheme, need, heat, selected, base_url):
+    if initial_call():
+        raise PreventUpdate  # the layout already shows this state
+    st = state_from_controls(level, scope, themes, publics, years, porteurs, scheme, need, heat, selected)
+    v = compute(st)
+    sc_fig, sc_items, sc_note, sc_source = scatter(v)
+    rows, cols = density_table(v)
+    new_base = layer_url("commune", st.scope)
+    viewport = {"bounds": map_bounds(st.scope), "transition": "flyToBounds"} if new_base != base_url else no_update
+    yb = years or list(ref("action_years") or (None, None))
+    return (
+        territory_url(st, v.too_many),
+        territory_hideout(v),
+        point_features(v.acts, v.placed, theme_parents()),
+        new_base if new_base != base_url else no_update,
+        viewport,
+        territory_legend(v), points_legend(v), count_summary(v), scope_label(st.scope), not v.too_many,
+        source_line(v).children, source_line(v).children, heatmap_figure(v), rows, cols,
+        sc_fig, sc_items or [html.Li("Aucun QPV dans ce quadrant.")], sc_note, sc_source,
+        action_rows(v), pick_options(v),
+        f"Années (actions en cours) : {yb[0]}–{yb[1]}",
+        state_search(st),
+    )
+
+
+def initial_call() -> bool:
+    """Dash calls a page's callbacks when the page is inserted, with every input marked as
+    triggered (prevent_initial_call does not stop it for outputs outside the page, such as
+    url-state). A user changes one control at a time."""
+    return len(dash.ctx.triggered_prop_ids) > 1
+
+
+def chosen_action(trigger, active_cell, click, pick) -> str | None | bool:
+    """The action a click designates; False when the event selects nothing (e.g. a cluster)."""
+    if trigger == "act-fiche-close":
+        return None
+    if trigger == "act-pick":
+        return pick or False
+    if trigger == "act-points":
+        props = (click or {}).get("properties") or {}
+        if props.get("cluster"):
+            return False
+        return props.get("action_id") or False
+    if isinstance(trigger, dict) and trigger.get("table") == "act-list":
+        return (active_cell or {}).get("row_id") or False
+    return False
+
+
+@callback(
+    Output("act-fiche", "children"), Output("act-selected", "data"), Output("act-fiche-close", "style"),
+    Output(table_ref("act-list"), "style_data_conditional"), Output("url-state", "search", allow_duplicate=True),
+    Output(table_ref("act-list"), "active_cell"), Output("act-pick", "value"),
+    Input(table_ref("act-list"), "active_cell"), Input("act-points", "clickData"), Input("act-pick", "value"),
+    Input("act-fiche-close", "n_clicks"),
+    State("act-level", "value"), State("act-scope", "value"), State("act-themes", "value"),
+    State("act-publics", "value"), State("act-years", "value"), State("act-porteurs", "value"),
+    State("act-scheme", "value"), State("act-need", "value"), State("act-heat", "value"),
+    prevent_initial_call=True)
+def select_action(active_cell, click, pick, _close, level, scope, themes, publics, years, porteurs, scheme,
+                  need, heat):
+    if initial_call():
+        raise PreventUpdate
+    aid = chosen_action(dash.ctx.triggered_id, active_cell, click, pick)
+    if aid is False or (aid is not None and access.action_record(aid) is None):
+        return (no_update,) * 7
+    st = state_from_controls(level, scope, themes, publics, years, porteurs, scheme, need, heat, aid)
+    # Closing clears the table's active cell and the picker, so the same action can be reopened.
+    reset = (None, None) if aid is None else (no_update, no_update)
+    return (fiche_for(aid), aid, _shown(aid is not None), selected_style(aid), state_search(st)) + reset
+
+
+# Bring the fiche into view when it changes (a row far down the list was clicked).
+clientside_callback(
+    """function (children, selected) {
+        const el = document.getElementById('act-fiche-panel');
+        if (el && selected) { el.scrollIntoView({block: 'nearest'}); el.focus({preventScroll: true}); }
+        return window.dash_clientside.no_update;
+    }""",
+    Output("act-fiche-panel", "className"), Input("act-fiche", "children"), State("act-selected", "data"),
+    prevent_initial_call=True)

@@ -1,0 +1,220 @@
+"""Comparer: 2 to 6 territories (QPVs, communes, EPCIs) side by side on chosen indicators,
+with their references, as dots or bars and a table; plain language and large type."""
+from __future__ import annotations
+
+import dash
+import pandas as pd
+import plotly.graph_objects as go
+from dash import Input, Output, State, callback, dcc, html
+from plotly.subplots import make_subplots
+
+from components.charts import french_layout, graph
+from components.scope import LEVEL_LABELS
+from components.tables import data_table
+from data import access
+from data.analysis import fmt, fmt_status
+
+dash.register_page(__name__, path="/comparer", name="Comparer", title="Atlas ASV — Comparer", order=5)
+
+DEFAULT_INDICATORS = ["taux_pauvrete_60", "revenu_median_uc", "taux_emploi_15_64", "part_c2s",
+                      "part_familles_monoparentales"]
+REFERENCE_LEVELS = [("", "Aucune"), ("commune", "Commune de chaque territoire"), ("epci", "EPCI"),
+                    ("departement", "Département"), ("region", "Région"), ("france", "France")]
+MAX_TERRITORIES = 6
+
+
+def territory_options() -> list[dict]:
+    opts = []
+    for level in ("qpv", "commune", "epci"):
+        df = access.territories(level)
+        opts += [{"label": f"{LEVEL_LABELS[level]} — {n}", "value": f"{level}:{c}"} for c, n in zip(df.code, df.name)]
+    return opts
+
+
+def parse_territories(values) -> list[tuple[str, str]]:
+    out = []
+    for v in values or []:
+        if isinstance(v, str) and ":" in v:
+            lvl, code = v.split(":", 1)
+            if lvl in ("qpv", "commune", "epci") and (lvl, code) not in out:
+                out.append((lvl, code))
+    return out
+
+
+def with_references(terrs: list[tuple[str, str]], ref_level: str | None) -> list[tuple[str, str, bool]]:
+    """The selected territories, then each one's reference at `ref_level` (deduplicated)."""
+    rows = [(lvl, code, False) for lvl, code in terrs]
+    if not ref_level:
+        return rows
+    seen = set(terrs)
+    for lvl, code in terrs:
+        for rl, rc in access.reference_chain(lvl, code):
+            if rl == ref_level and (rl, rc) not in seen:
+                seen.add((rl, rc))
+                rows.append((rl, rc, True))
+    return rows
+
+
+def comparison_frame(terrs, indicator_ids, ref_level) -> pd.DataFrame:
+    rows = with_references(terrs, ref_level)
+    vals = access.latest_values([(l, c) for l, c, _ in rows], indicator_ids)
+    cat = access.indicators().set_index("indicator_id")
+    names = {}
+    for l, c, is_ref in rows:
+        t = access.territory(l, c)
+        suffix = f" ({LEVEL_LABELS[l].lower()})" if l not in ("qpv", "france") else ""
+        names[(l, c)] = (t["name"] if t else c) + suffix
+    out = []
+    for ind in indicator_ids:
+        if ind not in cat.index:
+            continue
+        info = cat.loc[ind]
+        for l, c, is_ref in rows:
+            v = vals[(vals.level == l) & (vals.code == c) & (vals.indicator_id == ind)]
+            r = v.iloc[0] if len(v) else None
+            out.append({
+                "indicator_id": ind, "indicator": info.short_label, "unit": info.unit,
+                "decimals": int(info.decimals) if not pd.isna(info.decimals) else 1,
+                "high_is_bad": info.high_is_bad, "level": l, "code": c, "territory": names[(l, c)],
+                "is_reference": is_ref,
+                "value": float(r.value) if r is not None and r.status == "ok" else None,
+                "status": r.status if r is not None else "missing",
+                "year": int(r.year) if r is not None else None,
+                "perimeter": r.perimeter if r is not None else None,
+                "source": f"{r.source_title} ({r.vintage})" if r is not None and r.source_title else None,
+            })
+    return pd.DataFrame(out)
+
+
+def comparison_figure(df: pd.DataFrame, view: str = "dots") -> go.Figure:
+    inds = list(dict.fromkeys(df.indicator_id))
+    fig = make_subplots(rows=len(inds), cols=1, vertical_spacing=0.08 if len(inds) > 1 else 0.1,
+                        subplot_titles=[f"{df[df.indicator_id == i].indicator.iloc[0]} ({df[df.indicator_id == i].unit.iloc[0]})"
+                                        for i in inds])
+    for n, ind in enumerate(inds, start=1):
+        d = df[df.indicator_id == ind]
+        colors = ["#8a8a8a" if ref else "#0b5e7e" for ref in d.is_reference]
+        text = [fmt_status(v, s, dec) for v, s, dec in zip(d.value, d.status, d.decimals)]
+        if view == "bars":
+            fig.add_trace(go.Bar(x=d.value, y=d.territory, orientation="h", marker_color=colors, text=text,
+                                 textposition="outside", showlegend=False, hoverinfo="skip"), row=n, col=1)
+        else:
+            fig.add_trace(go.Scatter(x=d.value, y=d.territory, mode="markers+text", text=text,
+                                     textposition="middle right",
+                                     marker={"size": 16, "color": colors,
+                                             "symbol": ["diamond" if r else "circle" for r in d.is_reference]},
+                                     showlegend=False, hoverinfo="skip"), row=n, col=1)
+        fig.update_yaxes(autorange="reversed", row=n, col=1)
+    french_layout(fig, height=max(300, sum(70 + 34 * len(df[df.indicator_id == i]) for i in inds)))
+    fig.update_layout(font={"size": 17})
+    fig.update_annotations(font={"size": 17})
+    return fig
+
+
+def plain_sentences(df: pd.DataFrame) -> list[str]:
+    """One sentence per indicator, for elected officials: who is most and least favourable."""
+    out = []
+    for ind in dict.fromkeys(df.indicator_id):
+        d = df[(df.indicator_id == ind) & (~df.is_reference)]
+        ok = d[d.value.notna()]
+        label = d.indicator.iloc[0]
+        unit, dec, bad = d.unit.iloc[0], int(d.decimals.iloc[0]), d.high_is_bad.iloc[0]
+        missing = d[d.value.isna()]
+        if len(ok) >= 2:
+            hi, lo = ok.loc[ok.value.idxmax()], ok.loc[ok.value.idxmin()]
+            s = (f"{label} : de {fmt(lo.value, dec, unit)} ({lo.territory}) à {fmt(hi.value, dec, unit)} "
+                 f"({hi.territory}).")
+            if bad is True:
+                s += f" La situation la plus défavorable est à {hi.territory}."
+            elif bad is False:
+                s += f" La situation la plus défavorable est à {lo.territory}."
+        elif len(ok) == 1:
+            s = f"{label} : {fmt(ok.value.iloc[0], dec, unit)} à {ok.territory.iloc[0]} ; pas d'autre valeur à comparer."
+        else:
+            s = f"{label} : aucune valeur disponible pour ces territoires."
+        if len(missing):
+            s += " Non disponible (secret ou absent) : " + ", ".join(missing.territory) + "."
+        out.append(s)
+    return out
+
+
+def table_frame(df: pd.DataFrame) -> pd.DataFrame:
+    if df.empty:
+        return df
+    t = df.assign(shown=[fmt_status(v, s, dec) + (" *" if p == "perimetre_2015" else "")
+                         for v, s, dec, p in zip(df.value, df.status, df.decimals, df.perimeter)])
+    return pd.DataFrame({"Indicateur": t.indicator, "Unité": t.unit, "Territoire": t.territory,
+                         "Valeur": t.shown, "Année": t.year, "Source": t.source})
+
+
+def body(terrs, indicator_ids, ref_level, view):
+    if len(terrs) < 2:
+        return html.P("Choisissez au moins deux territoires à comparer.", className="note", id="compare-msg")
+    if len(terrs) > MAX_TERRITORIES:
+        return html.P(f"Six territoires au plus : retirez-en {len(terrs) - MAX_TERRITORIES}.", className="note",
+                      id="compare-msg")
+    if not indicator_ids:
+        return html.P("Choisissez au moins un indicateur.", className="note", id="compare-msg")
+    df = comparison_frame(terrs, indicator_ids, ref_level)
+    notes = []
+    if (df.perimeter == "perimetre_2015").any():
+        notes.append(html.P("* Valeur calculée sur le périmètre 2015 du quartier (contour modifié en 2024).",
+                            className="note"))
+    sources = sorted({s for s in df.source.dropna()})
+    return html.Div([
+        html.H2("En clair"),
+        html.Ul([html.Li(s) for s in plain_sentences(df)], id="compare-sentences", className="big-type"),
+        graph("compare-graph", comparison_figure(df, view),
+              source="Sources : " + " ; ".join(sources) if sources else None),
+        html.P("Losanges gris : territoires de référence.", className="muted") if ref_level else None,
+        *notes,
+        html.H2("Tableau"),
+        data_table("compare-table", table_frame(df), filename="comparaison", page_size=40),
+    ], id="compare-body")
+
+
+def layout(t: str | None = None, ind: str | None = None, ref: str | None = "france", view: str = "dots", **_):
+    opts = territory_options()
+    valid = {o["value"] for o in opts}
+    selected = [v for v in (t.split(",") if t else []) if v in valid]
+    if not selected:  # default: the first two QPVs that have a poverty rate
+        v = access.values("taux_pauvrete_60", "qpv")
+        selected = [f"qpv:{c}" for c in v[v.status == "ok"].code][:2] or \
+            [o["value"] for o in opts if o["value"].startswith("qpv:")][:2]
+    cat = access.indicators()
+    available = cat[cat.levels.map(lambda l: l is not None and len(l) > 0)]
+    ind_opts = [{"label": r.label, "value": r.indicator_id} for r in available.itertuples()]
+    inds = [i for i in (ind.split(",") if ind else DEFAULT_INDICATORS) if i in set(available.indicator_id)]
+    ref = ref if ref in dict(REFERENCE_LEVELS) else "france"
+    return html.Div([
+        html.H1("Comparer des territoires"),
+        html.P("Choisissez de deux à six quartiers, communes ou intercommunalités et les indicateurs à mettre "
+               "côte à côte, avec une référence.", className="lead big-type"),
+        html.Div([
+            html.Div([html.Label("Territoires (2 à 6)", htmlFor="compare-territories"),
+                      dcc.Dropdown(id="compare-territories", options=opts, value=selected, multi=True,
+                                   style={"minWidth": "420px"})], className="control"),
+            html.Div([html.Label("Indicateurs", htmlFor="compare-indicators"),
+                      dcc.Dropdown(id="compare-indicators", options=ind_opts, value=inds, multi=True,
+                                   style={"minWidth": "420px"})], className="control"),
+            html.Div([html.Label("Référence", htmlFor="compare-ref"),
+                      dcc.Dropdown(id="compare-ref", options=[{"label": l, "value": v} for v, l in REFERENCE_LEVELS],
+                                   value=ref, clearable=False)], className="control"),
+            html.Fieldset([html.Legend("Affichage", className="control-label"),
+                      dcc.RadioItems(id="compare-view", options=[{"label": " Points", "value": "dots"},
+                                                                 {"label": " Barres", "value": "bars"}],
+                                     value=view if view in ("dots", "bars") else "dots", inline=True,
+                                     inputStyle={"marginLeft": "0.6rem"})], className="control"),
+        ], className="controls big-type"),
+        html.Div(body(parse_territories(selected), inds, ref, view), id="compare-content"),
+    ], className="big-type")
+
+
+@callback(Output("compare-content", "children"), Output("url-state", "search", allow_duplicate=True),
+          Input("compare-territories", "value"), Input("compare-indicators", "value"),
+          Input("compare-ref", "value"), Input("compare-view", "value"), prevent_initial_call=True)
+def update(terr_values, inds, ref, view):
+    terrs = parse_territories(terr_values)
+    search = (f"?t={','.join(f'{l}:{c}' for l, c in terrs)}&ind={','.join(inds or [])}"
+              f"&ref={ref or ''}&view={view}")
+    return body(terrs, inds or [], ref, view), search

@@ -1,0 +1,678 @@
+"""Couverture ASV (like the OSCARS map): 2024 QPVs coloured by coverage (ASV; CLS only;
+none), toggleable layers for ASV, CLS, CLSM and CPTS territories and the ARS GP zoning
+(ZIP/ZAC); a scheme's fiche in a side panel; the QPVs without an ASV ranked by a need
+indicator.
+
+URL state: ?scope=level:code&layers=qpv,asv,...&need=<indicator_id>&scheme=<scheme_id>.
+Geometry comes once from /geo/*.pbf; callbacks only change urls (scope) and hideouts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote, urlencode
+
+import dash
+import dash_leaflet as dl
+import numpy as np
+import pandas as pd
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.dash_table.Format import Format, Group, Scheme
+from dash_extensions.javascript import Namespace
+
+from components.charts import graph
+from components.geo_routes import layer_url
+from components.maps import atlas_map, legend
+from components.portrait import bar_counts
+from components.scope import parse_scope, scope_dropdown, scope_label, scope_value
+from components.tables import data_table
+from data import access
+from data.analysis import COVERAGE_LABELS, coverage_categories, coverage_counts, fmt, rank_by_need
+
+dash.register_page(__name__, path="/couverture", name="Couverture ASV", title="Atlas ASV — Couverture ASV",
+                   order=2)
+
+ns_cov = Namespace("atlas", "coverage")
+ns_tip = Namespace("atlas", "choropleth")
+
+KINDS = ("ASV", "CLS", "CLSM", "CPTS")
+KIND_LABELS = {"ASV": "Atelier santé ville", "CLS": "Contrat local de santé",
+               "CLSM": "Conseil local de santé mentale",
+               "CPTS": "Communauté professionnelle territoriale de santé"}
+
+# Layer keys (URL) -> names shown in the map's layer control.
+LAYERS = {
+    "qpv": "QPV 2024 selon leur couverture",
+    "asv": "Territoires des ASV",
+    "cls": "Territoires des CLS",
+    "clsm": "Territoires des CLSM",
+    "cpts": "Territoires des CPTS",
+    "zonage": "Zonage ARS médecins (ZIP / ZAC)",
+}
+DEFAULT_LAYERS = ["qpv", "asv"]
+DEFAULT_NEED = "taux_pauvrete_60"
+
+# QPV fills: a solid colour, stripes and dots (patterns defined in assets/atlas.js),
+# each with its own border style, so the categories do not rest on colour alone.
+COVERAGE_STYLES = {
+    "asv": {"fill": "#1f5f8b", "color": "#0b2f4a", "dash": None, "weight": 1.5},
+    "cls": {"fill": "url(#atlas-pat-cls)", "color": "#1d5f91", "dash": "5 3", "weight": 1.8},
+    "none": {"fill": "url(#atlas-pat-none)", "color": "#9c1426", "dash": "2 3", "weight": 1.8},
+}
+COVERAGE_SWATCHES = {
+    "asv": "#1f5f8b",
+    "cls": "repeating-linear-gradient(45deg, #2c7bb6 0 3px, #d1e5f0 3px 7px)",
+    "none": "radial-gradient(circle, #b2182b 1.4px, #fddbc7 1.8px) 0 0 / 6px 6px",
+}
+SCHEME_STYLES = {
+    "ASV": {"color": "#0b5e7e", "dash": None, "weight": 3},
+    "CLS": {"color": "#6a3d9a", "dash": "9 5", "weight": 3},
+    "CLSM": {"color": "#1b7837", "dash": "2 5", "weight": 3.5},
+    "CPTS": {"color": "#a34a00", "dash": "12 4 3 4", "weight": 3},
+}
+ZONING_STYLES = {
+    "ZIP": {"color": "#40004b", "dash": None, "weight": 4},
+    "ZAC": {"color": "#c51b7d", "dash": "6 4", "weight": 3},
+}
+ZONING_LABELS = {"ZIP": "ZIP — zone d'intervention prioritaire",
+                 "ZAC": "ZAC — zone d'action complémentaire"}
+
+
+# --- State in the URL ---------------------------------------------------------------------
+
+def parse_layers(raw: str | None) -> list[str]:
+    """'qpv,asv' -> ['qpv', 'asv']; None -> the default layers; '' -> no layer."""
+    if raw is None:
+        return list(DEFAULT_LAYERS)
+    keys = {k.strip() for k in str(raw).split(",")}
+    return [k for k in LAYERS if k in keys]
+
+
+def layers_from_overlays(names) -> list[str]:
+    shown = set(names or [])
+    return [k for k, name in LAYERS.items() if name in shown]
+
+
+def need_options() -> list[dict]:
+    ind = access.indicators()
+    opts = []
+    for r in ind.itertuples():
+        levels = list(r.levels) if isinstance(r.levels, (list, tuple, np.ndarray)) else []
+        if "qpv" not in levels:
+            continue
+        sens = {True: "élevé = défavorable", False: "faible = défavorable"}.get(
+            None if pd.isna(r.high_is_bad) else bool(r.high_is_bad), "sens neutre")
+        opts.append({"label": f"{r.label} ({r.unit}, {sens})", "value": r.indicator_id})
+    return opts
+
+
+def valid_need(need: str | None, options: list[dict]) -> str | None:
+    values = [o["value"] for o in options]
+    if need in values:
+        return need
+    if DEFAULT_NEED in values:
+        return DEFAULT_NEED
+    return values[0] if values else None
+
+
+def state_search(scope, layers: list[str], need: str | None, scheme: str | None) -> str:
+    params = {"scope": scope_value(scope), "layers": ",".join(layers)}
+    if need:
+        params["need"] = need
+    if scheme:
+        params["scheme"] = scheme
+    return "?" + urlencode(params, safe=":,")
+
+
+# --- Data for the view ------------------------------------------------------------------
+
+def _names(level: str) -> dict[str, str]:
+    df = access.territories(level)
+    return dict(zip(df.code, df.name))
+
+
+def _as_list(v) -> list:
+    """A DuckDB list cell as a Python list (NULL -> [])."""
+    return list(v) if isinstance(v, (list, tuple, np.ndarray)) else []
+
+
+def coverage_frame(scope) -> pd.DataFrame:
+    """One row per 2024 QPV in scope: coverage category ('asv', 'cls', 'none'), the
+    schemes covering it (directly or through its communes) and its ARS GP zone."""
+    cov = access.qpv_coverage(scope)
+    cov["category"] = coverage_categories(cov.has_asv, cov.has_cls)
+    zoning = access.gp_zoning()
+    cov["zone"] = cov.code.map(dict(zip(zoning.qpv_code, zoning.zone)))
+    cov["scheme_ids"] = [_as_list(v) for v in cov.scheme_ids]
+    return cov
+
+
+def qpv_tooltips(cov: pd.DataFrame) -> dict[str, list[str]]:
+    """Tooltip lines per QPV (plain text: assets/atlas.js escapes them)."""
+    sch = access.schemes()
+    info = {r.scheme_id: (r.kind, r.name) for r in sch.itertuples()}
+    order = {k: i for i, k in enumerate(KINDS)}
+    out = {}
+    for r in cov.itertuples():
+        lines = [COVERAGE_LABELS[r.category]]
+        covering = sorted((info[s] for s in r.scheme_ids if s in info), key=lambda x: (order.get(x[0], 9), x[1]))
+        lines += [f"{kind} : {name}" for kind, name in covering]
+        if isinstance(r.zone, str):
+            lines.append(f"Zonage ARS médecins : {r.zone}")
+        if r.population is not None and not pd.isna(r.population):
+            lines.append(f"Population : {fmt(r.population, 0)} hab.")
+        out[r.code] = lines
+    return out
+
+
+def scheme_tooltips(kind: str) -> dict[str, list[str]]:
+    sch = access.schemes(kind)
+    return {r.scheme_id: [KIND_LABELS[kind] + (f" — porteur : {r.porteur}" if isinstance(r.porteur, str) else ""),
+                          "Cliquer pour ouvrir sa fiche"] for r in sch.itertuples()}
+
+
+def schemes_in_scope(scope, cov: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Schemes covering a commune or a QPV of the scope (all schemes without scope)."""
+    sch = access.schemes()
+    if not scope:
+        return sch
+    st = access.scheme_territories()
+    communes = set(access.territories("commune", scope).code)
+    qpvs = set(access.territories("qpv", scope).code)
+    ids = set(st[((st.level == "commune") & st.code.isin(communes))
+                 | ((st.level == "qpv") & st.code.isin(qpvs))].scheme_id)
+    if cov is not None:
+        ids |= {s for lst in cov.scheme_ids for s in lst}
+    return sch[sch.scheme_id.isin(ids)]
+
+
+def scope_bounds(scope):
+    if scope:
+        b = access.bounds(*scope)
+        if b:
+            return b
+    import shapely
+
+    for level in ("departement", "commune", "qpv"):
+        g = access.geometries(level)
+        if len(g):
+            return tuple(shapely.total_bounds(g.geometry.values))
+    return None
+
+
+def _padded(b, pad: float = 0.02):
+    return None if b is None else (b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad)
+
+
+def _source_label(source_id, sources: pd.DataFrame) -> str | None:
+    if source_id is None or (isinstance(source_id, float) and pd.isna(source_id)):
+        return None
+    row = sources[sources.source_id == source_id]
+    if row.empty:
+        return str(source_id)
+    r = row.iloc[0]
+    out = f"{r.title} ({r.publisher})"
+    if isinstance(r.vintage, str) and r.vintage:
+        out += f", millésime {r.vintage}"
+    return out
+
+
+def fr_date(iso) -> str:
+    try:
+        return dt.date.fromisoformat(str(iso)[:10]).strftime("%d/%m/%Y")
+    except ValueError:
+        return str(iso)
+
+
+def registry_sources() -> list[str]:
+    """Where the schemes come from: their source(s), and the import(s) that loaded them."""
+    sch = access.schemes()
+    src = access.sources()
+    out = []
+    for sid in sorted({s for s in sch.source_id if isinstance(s, str)}):
+        lbl = _source_label(sid, src)
+        row = src[src.source_id == sid]
+        if len(row) and isinstance(row.iloc[0].file_name, str):
+            lbl += f", fichier {row.iloc[0].file_name}"
+        out.append(lbl)
+    try:
+        log = access.import_log()
+        log = log[log.kind == "schemes"]
+        out += [f"import du {fr_date(r.imported_at)} ({r.file_name})" for r in log.itertuples()]
+    except Exception:  # noqa: BLE001 - an older DB without import_log
+        pass
+    return out
+
+
+def map_sources(cov: pd.DataFrame) -> str:
+    src = access.sources()
+    parts = []
+    if len(cov):
+        t = access.territory("qpv", cov.code.iloc[0])
+        lbl = _source_label(t.get("source_id") if t else None, src)
+        if lbl:
+            parts.append(f"Contours des QPV 2024 : {lbl}")
+    reg = registry_sources()
+    parts.append("Dispositifs : " + (" ; ".join(reg) if reg else "aucun registre chargé"))
+    zoning = access.gp_zoning()
+    if len(zoning):
+        mill = ", ".join(sorted({str(m) for m in zoning.millesime.dropna()})) or "n.d."
+        titles = ", ".join(sorted({str(t) for t in zoning.source_title.dropna()}))
+        parts.append(f"Zonage ARS médecins généralistes : {titles or 'ARS'}, millésime {mill}")
+    else:
+        parts.append("Zonage ARS : non chargé")
+    return "Sources — " + " · ".join(parts) + "."
+
+
+# --- Map --------------------------------------------------------------------------------
+
+def qpv_hideout(cov: pd.DataFrame) -> dict:
+    return {"cats": dict(zip(cov.code, cov.category)), "styles": COVERAGE_STYLES, "tooltips": qpv_tooltips(cov)}
+
+
+def zoning_hideout(cov: pd.DataFrame) -> dict:
+    return {"zones": {c: z for c, z in zip(cov.code, cov.zone) if isinstance(z, str)}, "styles": ZONING_STYLES}
+
+
+def scheme_hideout(kind: str, selected: str | None) -> dict:
+    return dict(SCHEME_STYLES[kind], selected=selected, tooltips=scheme_tooltips(kind))
+
+
+def coverage_map(scope, layers: list[str], selected: str | None, cov: pd.DataFrame) -> dl.Map:
+    def pane(key: str, child):
+        # One pane per layer: schemes below QPVs (CSS z-index), so a QPV's tooltip stays reachable.
+        return dl.Pane(child, name=f"cov-pane-{key}", className=f"cov-pane cov-pane-{key}")
+
+    qpv = dl.GeoJSON(id="cov-qpv", url=layer_url("qpv", scope), format="geobuf", style=ns_cov("style"),
+                     onEachFeature=ns_tip("onEachFeature"), hideout=qpv_hideout(cov))
+    zoning = dl.GeoJSON(id="cov-zoning", url=layer_url("qpv", scope), format="geobuf",
+                        style=ns_cov("zoningStyle"), hideout=zoning_hideout(cov), interactive=False)
+    overlays = []
+    for kind in KINDS:
+        key = kind.lower()
+        layer = dl.GeoJSON(id={"type": "cov-scheme-layer", "kind": kind}, url=layer_url("scheme", kind=kind),
+                           format="geobuf", style=ns_cov("schemeStyle"), onEachFeature=ns_tip("onEachFeature"),
+                           hideout=scheme_hideout(kind, selected))
+        overlays.append((LAYERS[key], pane(key, layer), key in layers))
+    overlays.append((LAYERS["qpv"], pane("qpv", qpv), "qpv" in layers))
+    overlays.append((LAYERS["zonage"], pane("zonage", zoning), "zonage" in layers))
+    m = atlas_map("cov-map", overlays, within=scope, bounds=_padded(scope_bounds(scope)), height="600px")
+    # dash-leaflet's overlayremove handler filters the control's initial `overlays`: give it one.
+    m.children[0].overlays = [name for name, _, checked in overlays if checked]
+    return m
+
+
+def _dash_background(color: str, dash: str | None) -> str:
+    """A CSS background drawing a line with the map's dash pattern (legend swatch)."""
+    if not dash:
+        return color
+    stops, pos, on = [], 0, True
+    for seg in (float(x) for x in dash.split()):
+        stops.append(f"{color if on else 'transparent'} {pos:g}px {pos + seg:g}px")
+        pos += seg
+        on = not on
+    return f"repeating-linear-gradient(90deg, {', '.join(stops)})"
+
+
+def _line_legend(rows: list[tuple[dict, str, str]], title: str, legend_id: str) -> html.Div:
+    items = [html.Li([html.Span(className="swatch swatch-line", **{"aria-hidden": "true"},
+                                style={"background": _dash_background(s["color"], s.get("dash")),
+                                       "height": f"{max(3, s.get('weight', 3))}px"}),
+                      html.Span(label, className="legend-label"), html.Span(count, className="legend-count")])
+             for s, label, count in rows]
+    return html.Div([html.Div(title, className="legend-title"), html.Ul(items, className="legend-list")],
+                    className="legend", id=legend_id, role="group", **{"aria-label": title})
+
+
+def legends(cov: pd.DataFrame, sch: pd.DataFrame) -> list:
+    counts = coverage_counts(cov.category)
+    pop = cov.groupby("category").population.sum(min_count=1) if len(cov) else pd.Series(dtype=float)
+
+    def label(cat):
+        p = pop.get(cat)
+        return COVERAGE_LABELS[cat] + (f" — {fmt(p, 0)} hab." if p is not None and not pd.isna(p) else "")
+
+    cov_legend = legend([(COVERAGE_SWATCHES[c], label(c), f"{counts[c]} QPV") for c in ("asv", "cls", "none")],
+                        "Couverture des QPV 2024",
+                        note="Un QPV est couvert par un dispositif qui le cite ou qui couvre sa commune. "
+                             "Rayures : CLS seulement ; points : ni ASV ni CLS.",
+                        legend_id="cov-legend")
+    kind_counts = sch.kind.value_counts() if len(sch) else {}
+    scheme_legend = _line_legend(
+        [(SCHEME_STYLES[k], f"{k} — {KIND_LABELS[k]}", f"{int(kind_counts.get(k, 0))}") for k in KINDS],
+        "Territoires des dispositifs (contours)", "cov-legend-schemes")
+    zc = cov.zone.value_counts()
+    zoning_legend = _line_legend([(ZONING_STYLES[z], ZONING_LABELS[z], f"{int(zc.get(z, 0))} QPV") for z in ZONING_STYLES],
+                                 "Zonage ARS médecins généralistes", "cov-legend-zoning")
+    return [cov_legend, scheme_legend, zoning_legend]
+
+
+# --- Schemes: list and fiche --------------------------------------------------------------------
+
+def scheme_list(sch: pd.DataFrame, selected: str | None) -> html.Div:
+    if sch.empty:
+        return html.P("Aucun dispositif recensé sur ce territoire.", id="cov-scheme-items")
+    order = {k: i for i, k in enumerate(KINDS)}
+    sch = sch.assign(_o=sch.kind.map(order)).sort_values(["_o", "name"])
+    items = [html.Li(html.Button(
+        [html.Span(r.kind, className="kind-badge"), html.Span(r.name)],
+        id={"type": "cov-scheme-item", "scheme": r.scheme_id}, className="scheme-item", n_clicks=0,
+        title=f"Ouvrir la fiche : {KIND_LABELS.get(r.kind, r.kind)}",
+        **{"aria-pressed": "true" if r.scheme_id == selected else "false"}))
+        for r in sch.itertuples()]
+    return html.Div([html.P(f"{len(sch)} dispositifs — cliquez sur l'un d'eux (ou sur son territoire "
+                            "sur la carte) pour ouvrir sa fiche.", className="muted"),
+                     html.Ul(items, className="scheme-list", id="cov-scheme-items")])
+
+
+def scheme_fiche_data(scheme_id: str) -> dict | None:
+    """Everything the scheme fiche shows: identity, QPVs and communes covered, actions by theme."""
+    s = access.scheme(scheme_id)
+    if s is None:
+        return None
+    qpvs = access.scheme_qpvs(scheme_id)
+    terr = access.scheme_territories(scheme_id)
+    communes = terr[terr.level == "commune"][["code", "name"]].reset_index(drop=True)
+    communes_via_qpv = False
+    if communes.empty and len(qpvs):
+        qc = access.qpv_communes(list(qpvs.code)).drop_duplicates("commune_code")
+        communes = pd.DataFrame({"code": qc.commune_code, "name": qc.commune_name}).reset_index(drop=True)
+        communes_via_qpv = True
+    by_theme = access.action_counts("scheme", scheme_id, "theme")
+    n_actions = len(access.actions(scheme_id=scheme_id))
+    src = access.sources()
+    source = _source_label(s.get("source_id"), src)
+    imp = s.get("import_id")
+    if imp is not None and not pd.isna(imp):
+        log = access.import_log()
+        row = log[log.import_id == imp]
+        if len(row):
+            source = (source + " ; " if source else "") + \
+                f"import du {fr_date(row.iloc[0].imported_at)} ({row.iloc[0].file_name})"
+    year = s.get("year_created")
+    return {
+        "scheme_id": scheme_id, "kind": s["kind"], "kind_label": KIND_LABELS.get(s["kind"], s["kind"]),
+        "name": s["name"], "porteur": s.get("porteur"),
+        "year_created": None if year is None or pd.isna(year) else int(year),
+        "status": s.get("status"), "url": s.get("contact_url"),
+        "qpvs": qpvs, "communes": communes, "communes_via_qpv": communes_via_qpv,
+        "actions_by_theme": by_theme, "n_actions": n_actions, "source": source,
+    }
+
+
+def themes_figure(by_theme: pd.DataFrame):
+    """Actions by theme axis (the fiche page's bar chart), with room for the counts."""
+    fig = bar_counts(by_theme, None)
+    fig.update_traces(cliponaxis=False)
+    fig.update_xaxes(range=[0, max(1, int(by_theme.n.max())) * 1.18], title_text="Nombre d'actions")
+    return fig
+
+
+def _text(v) -> str:
+    return "n.d." if v is None or (isinstance(v, float) and pd.isna(v)) or v == "" else str(v)
+
+
+def _safe_url(url) -> str | None:
+    return url if isinstance(url, str) and url.lower().startswith(("https://", "http://")) else None
+
+
+def qpv_fiche_href(code: str) -> str:
+    return f"/fiche?level=qpv&code={quote(str(code), safe='')}"
+
+
+def scheme_fiche(scheme_id: str | None) -> list:
+    if not scheme_id:
+        return [html.H2("Fiche du dispositif"),
+                html.P("Choisissez un dispositif dans la liste ou cliquez sur son territoire sur la carte "
+                       "(couches ASV, CLS, CLSM, CPTS).", className="muted", id="cov-fiche-empty")]
+    d = scheme_fiche_data(scheme_id)
+    if d is None:
+        return [html.H2("Fiche du dispositif"), html.P("Dispositif introuvable.", className="note")]
+    url = _safe_url(d["url"])
+    rows = [("Type", f"{d['kind']} — {d['kind_label']}"), ("Porteur", _text(d["porteur"])),
+            ("Année de création", _text(d["year_created"])), ("Statut", _text(d["status"]))]
+    dl_items = []
+    for k, v in rows:
+        dl_items += [html.Dt(k), html.Dd(v)]
+    if url:
+        dl_items += [html.Dt("Site"), html.Dd(html.A(url, href=url, target="_blank", rel="noopener noreferrer"))]
+    qpvs, communes = d["qpvs"], d["communes"]
+    by_theme = d["actions_by_theme"]
+    actions_href = f"/actions?scheme={quote(scheme_id, safe='')}"
+    return [
+        html.Div([
+            html.H2([html.Span(d["kind"], className="kind-badge"), " ", d["name"]], id="cov-fiche-title"),
+            html.Button("Fermer la fiche", id={"type": "cov-fiche-close", "id": "close"}, n_clicks=0,
+                        className="btn btn-secondary"),
+        ], style={"display": "flex", "justifyContent": "space-between", "alignItems": "start", "gap": ".5rem"}),
+        html.Dl(dl_items, id="cov-fiche-identity"),
+        html.H3(f"QPV 2024 couverts ({len(qpvs)})"),
+        html.Ul([html.Li(dcc.Link(f"{r.name} ({r.code})", href=qpv_fiche_href(r.code))) for r in qpvs.itertuples()],
+                className="compact", id="cov-fiche-qpvs") if len(qpvs)
+        else html.P("Aucun QPV 2024 couvert.", id="cov-fiche-qpvs"),
+        html.H3(("Communes de ses QPV" if d["communes_via_qpv"] else "Communes couvertes") + f" ({len(communes)})"),
+        html.Ul([html.Li(f"{_text(r.name)} ({r.code})") for r in communes.itertuples()], className="compact",
+                id="cov-fiche-communes") if len(communes) else html.P("Aucune commune.", id="cov-fiche-communes"),
+        html.H3("Actions par axe thématique"),
+        graph("cov-fiche-themes", themes_figure(by_theme),
+              source="Source : actions importées rattachées à ce dispositif (une action peut relever de "
+                     "plusieurs axes).") if len(by_theme)
+        else html.P("Aucune action rattachée à ce dispositif.", id="cov-fiche-no-actions"),
+        html.P(dcc.Link(f"Voir ses {d['n_actions']} actions sur la page Actions", href=actions_href,
+                        id="cov-fiche-actions-link")),
+        html.P(f"Source du dispositif : {d['source'] or 'n.d.'}.", className="source-line"),
+    ]
+
+
+# --- Ranking of QPVs without an ASV -----------------------------------------------------------
+
+def ranking_frame(scope, need: str, cov: pd.DataFrame | None = None) -> pd.DataFrame:
+    """QPVs of the scope without an ASV, ranked by `need` (latest value; secret and missing last)."""
+    cov = coverage_frame(scope) if cov is None else cov
+    no_asv = cov[cov.category != "asv"][["code", "name", "commune", "population", "category"]]
+    vals = access.values(need, "qpv", scope)[["code", "year", "value", "status", "perimeter", "source_title",
+                                              "publisher", "vintage"]]
+    df = no_asv.merge(vals, on="code", how="left")
+    info = access.indicator(need) or {}
+    hib = info.get("high_is_bad")
+    hib = None if hib is None or pd.isna(hib) else bool(hib)
+    return rank_by_need(df, hib)
+
+
+def ranking_table_frame(ranked: pd.DataFrame) -> pd.DataFrame:
+    communes = _names("commune")
+    display = []
+    for r in ranked.itertuples():
+        if r.status == "ok":
+            display.append(float(r.value))
+        else:
+            display.append("secret" if r.status == "secret" else "n.d.")
+    return pd.DataFrame({
+        "rang": [int(x) if x is not None and not pd.isna(x) else "—" for x in ranked["rank"]],
+        "qpv": ranked.name, "code": ranked.code,
+        "commune": [communes.get(c, c) if isinstance(c, str) else "" for c in ranked.commune],
+        "couverture": ranked.category.map({"cls": "CLS seulement", "none": "Ni ASV ni CLS"}),
+        "valeur": display,
+        "annee": [int(y) if y is not None and not pd.isna(y) else "—" for y in ranked.year],
+        "note": ["périmètre 2015" if p == "perimetre_2015" else "" for p in ranked.perimeter],
+        "fiche": [f"[Fiche du quartier]({qpv_fiche_href(c)})" for c in ranked.code],
+    })
+
+
+def ranking_block(scope, need: str | None, cov: pd.DataFrame | None = None) -> list:
+    if not need:
+        return [html.P("Aucun indicateur disponible à l'échelle des QPV.", className="note")]
+    info = access.indicator(need) or {}
+    ranked = ranking_frame(scope, need, cov)
+    table = ranking_table_frame(ranked)
+    dec = int(info.get("decimals") or 0) if not pd.isna(info.get("decimals")) else 1
+    unit = info.get("unit", "")
+    hib = info.get("high_is_bad")
+    hib = None if hib is None or pd.isna(hib) else bool(hib)
+    order = {True: "des valeurs les plus élevées (besoin le plus fort) aux plus faibles",
+             False: "des valeurs les plus faibles (besoin le plus fort) aux plus élevées",
+             None: "par valeur décroissante (indicateur sans sens favorable ou défavorable)"}[hib]
+    n_cls = int((ranked.category == "cls").sum())
+    n_hidden = int((ranked.status != "ok").sum())
+    columns = [
+        {"name": "Rang", "id": "rang", "type": "numeric"},
+        {"name": "Quartier (QPV)", "id": "qpv"},
+        {"name": "Code", "id": "code"},
+        {"name": "Commune", "id": "commune"},
+        {"name": "Couverture", "id": "couverture"},
+        {"name": f"{info.get('short_label') or info.get('label', need)} ({unit})", "id": "valeur", "type": "numeric",
+         "format": Format(precision=dec, scheme=Scheme.fixed, group=Group.yes, groups=3,
+                          group_delimiter="\u202f", decimal_delimiter=",", nully="n.d.")},
+        {"name": "Année", "id": "annee", "type": "numeric"},
+        {"name": "Note", "id": "note"},
+        {"name": "Fiche", "id": "fiche", "presentation": "markdown"},
+    ]
+    ok = ranked[ranked.status == "ok"]
+    srcs = sorted({f"{t} ({p}), millésime {v}" for t, p, v in zip(ok.source_title, ok.publisher, ok.vintage)
+                   if isinstance(t, str)})
+    years = sorted({int(y) for y in ok.year.dropna()})
+    notes = []
+    if (ranked.perimeter == "perimetre_2015").any():
+        notes.append(html.P("« périmètre 2015 » : valeur calculée sur le contour 2015 du quartier, modifié en 2024 ; "
+                            "à comparer avec prudence.", className="note", id="cov-ranking-2015"))
+    if ranked.empty:
+        summary = "Tous les QPV de ce territoire sont couverts par un ASV."
+    else:
+        summary = (f"{len(ranked)} QPV sans ASV dans ce territoire (dont {n_cls} couverts par un CLS seulement), "
+                   f"classés {order}. ")
+    return [
+        html.P([summary,
+                f"{n_hidden} QPV sans valeur disponible (secret statistique ou donnée manquante) sont listés en "
+                "dernier, sans rang." if n_hidden else ""], id="cov-ranking-summary"),
+        data_table("cov-ranking", table, columns, page_size=20, filename=f"qpv_sans_asv_{need}",
+                   sort_as_null=["secret", "n.d.", "—", ""],
+                   style_data_conditional=[{"if": {"filter_query": '{valeur} = "secret" || {valeur} = "n.d."',
+                                                   "column_id": "valeur"},
+                                            "fontStyle": "italic", "color": "#4a4a4f"}]),
+        *notes,
+        html.P(f"Indicateur : {info.get('label', need)} — dernière année disponible"
+               f"{' (' + ', '.join(map(str, years)) + ')' if years else ''}. Source : "
+               f"{' ; '.join(srcs) if srcs else 'n.d'}.", className="source-line", id="cov-ranking-source"),
+    ]
+
+
+# --- Layout ----------------------------------------------------------------------------------
+
+def layout(scope: str | None = None, layers: str | None = None, need: str | None = None,
+           scheme: str | None = None, **_):
+    try:
+        access.meta()
+    except FileNotFoundError as exc:
+        return html.Div([html.H1("Couverture ASV"), html.P(str(exc), className="note")])
+    sc = parse_scope(scope)
+    lay = parse_layers(layers)
+    opts = need_options()
+    need = valid_need(need, opts)
+    selected = scheme if scheme and access.scheme(scheme) is not None else None
+    cov = coverage_frame(sc)
+    sch = schemes_in_scope(sc, cov)
+    return html.Div([
+        html.H1("Couverture des quartiers prioritaires par les dispositifs locaux de santé"),
+        html.P("Quels quartiers prioritaires (QPV) bénéficient d'un Atelier santé ville (ASV), d'un Contrat local "
+               "de santé (CLS) seulement, ou d'aucun des deux ? Affichez aussi les territoires des CLSM et des "
+               "CPTS et le zonage de l'ARS pour l'accès aux médecins généralistes.", className="lead"),
+        html.Div([
+            scope_dropdown("cov-scope", scope_value(sc)),
+            html.Div([html.Label("Indicateur de besoin (classement des QPV sans ASV)", htmlFor="cov-need"),
+                      dcc.Dropdown(id="cov-need", options=opts, value=need, clearable=False,
+                                   style={"minWidth": "420px"})], className="control"),
+        ], className="controls"),
+        dcc.Store(id="cov-scheme", data=selected),
+        # Names of the checked overlays, written by assets/atlas.js when a layer is toggled.
+        dcc.Store(id="cov-layers", data=[LAYERS[k] for k in lay]),
+        html.H2(scope_label(sc), id="cov-scope-title"),
+        html.Div([
+            html.Div([
+                html.Div(coverage_map(sc, lay, selected, cov), id="cov-map-wrap"),
+                html.P("Cochez ou décochez les couches dans le panneau de la carte. La liste des QPV sans ASV "
+                       "ci-dessous présente les mêmes informations sous forme de tableau.", className="muted"),
+                html.Div(legends(cov, sch), id="cov-legends", className="cov-legends"),
+                html.P(map_sources(cov), className="source-line", id="cov-map-source"),
+            ]),
+            html.Div([
+                html.Section(scheme_fiche(selected), id="cov-scheme-fiche", className="scheme-fiche",
+                             **{"aria-live": "polite", "aria-label": "Fiche du dispositif"}),
+                html.Section([html.H2("Dispositifs du territoire"),
+                              html.Div(scheme_list(sch, selected), id="cov-scheme-list")],
+                             **{"aria-label": "Liste des dispositifs"}),
+            ], className="cov-side"),
+        ], className="grid-2"),
+        html.H2("Quartiers prioritaires sans ASV, classés par besoin"),
+        html.Div(ranking_block(sc, need, cov), id="cov-ranking-block"),
+    ])
+
+
+# --- Callbacks ---------------------------------------------------------------------------------
+
+@callback(Output("cov-qpv", "url"), Output("cov-qpv", "hideout"),
+          Output("cov-zoning", "url"), Output("cov-zoning", "hideout"),
+          Output("cov-map-base-communes", "url"), Output("cov-map", "viewport"),
+          Output("cov-legends", "children"), Output("cov-map-source", "children"),
+          Output("cov-scope-title", "children"),
+          Input("cov-scope", "value"), prevent_initial_call=True)
+def change_scope(scope_raw):
+    """A new scope changes layer urls and hideouts only; the geometry is fetched by the browser."""
+    sc = parse_scope(scope_raw)
+    cov = coverage_frame(sc)
+    sch = schemes_in_scope(sc, cov)
+    b = _padded(scope_bounds(sc))
+    viewport = {"bounds": [[b[1], b[0]], [b[3], b[2]]], "transition": "fitBounds"} if b else no_update
+    return (layer_url("qpv", sc), qpv_hideout(cov), layer_url("qpv", sc), zoning_hideout(cov),
+            layer_url("commune", sc), viewport, legends(cov, sch), map_sources(cov), scope_label(sc))
+
+
+@callback(Output("cov-ranking-block", "children"),
+          Input("cov-scope", "value"), Input("cov-need", "value"), prevent_initial_call=True)
+def update_ranking(scope_raw, need):
+    return ranking_block(parse_scope(scope_raw), need)
+
+
+@callback(Output("cov-scheme", "data"),
+          Input({"type": "cov-scheme-item", "scheme": ALL}, "n_clicks"),
+          Input({"type": "cov-scheme-layer", "kind": ALL}, "n_clicks"),
+          Input({"type": "cov-fiche-close", "id": ALL}, "n_clicks"),
+          State({"type": "cov-scheme-layer", "kind": ALL}, "clickData"),
+          prevent_initial_call=True)
+def select_scheme(_items, layer_clicks, _close, click_data):
+    """A click on a scheme in the list or on its territory on the map selects it."""
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict) or not ctx.triggered or not ctx.triggered[0].get("value"):
+        return no_update
+    if trig.get("type") == "cov-fiche-close":
+        return None
+    if trig.get("type") == "cov-scheme-item":
+        return trig["scheme"]
+    if trig.get("type") == "cov-scheme-layer":
+        kinds = [o["id"]["kind"] for o in ctx.inputs_list[1]]
+        feat = click_data[kinds.index(trig["kind"])] if trig["kind"] in kinds else None
+        code = ((feat or {}).get("properties") or {}).get("code")
+        return code or no_update
+    return no_update
+
+
+@callback(Output("cov-scheme-fiche", "children"),
+          Output({"type": "cov-scheme-layer", "kind": ALL}, "hideout"),
+          Input("cov-scheme", "data"), prevent_initial_call=True)
+def show_scheme(scheme_id):
+    """Open (or close) the fiche and highlight the scheme's territory on the map."""
+    kinds = [o["id"]["kind"] for o in ctx.outputs_list[1]]
+    return scheme_fiche(scheme_id), [scheme_hideout(k, scheme_id) for k in kinds]
+
+
+@callback(Output("cov-scheme-list", "children"),
+          Input("cov-scheme", "data"), Input("cov-scope", "value"), prevent_initial_call=True)
+def update_scheme_list(scheme_id, scope_raw):
+    sc = parse_scope(scope_raw)
+    return scheme_list(schemes_in_scope(sc, coverage_frame(sc)), scheme_id)
+
+
+@callback(Output("url-state", "search", allow_duplicate=True),
+          Input("cov-scope", "value"), Input("cov-need", "value"), Input("cov-layers", "data"),
+          Input("cov-scheme", "data"), prevent_initial_call=True)
+def write_url(scope_raw, need, layer_names, scheme_id):
+    layers = layers_from_overlays(layer_names) if layer_names is not None else DEFAULT_LAYERS
+    return state_search(parse_scope(scope_raw), layers, need, scheme_id)

@@ -1,0 +1,62 @@
+"""Fiche territoire: a one-page portrait of a QPV, a commune, an EPCI or a scheme territory,
+printable on A4 (print CSS in assets/style.css)."""
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from components.export import fiche_exports
+from components.portrait import territory_portrait
+from data import access
+
+dash.register_page(__name__, path="/fiche", name="Fiche territoire", title="Atlas ASV — Fiche territoire",
+                   order=6)
+
+LEVELS = [("qpv", "QPV"), ("commune", "Commune"), ("epci", "EPCI")]
+
+
+def picker_options(level: str) -> list[dict]:
+    df = access.territories(level)
+    return [{"label": f"{n} ({c})", "value": c} for c, n in zip(df.code, df.name)]
+
+
+def layout(level: str = "qpv", code: str | None = None, **_):
+    level = level if level in dict(LEVELS) else "qpv"
+    opts = picker_options(level)
+    if code is None and opts:  # default: the first territory that has figures
+        v = access.values("taux_pauvrete_60", level)
+        with_data = [c for c in v[v.status == "ok"].code]
+        code = with_data[0] if with_data else opts[0]["value"]
+    return html.Div([
+        html.Div([
+            html.Div([html.Label("Niveau", htmlFor="fiche-level"),
+                      dcc.Dropdown(id="fiche-level", options=[{"label": l, "value": v} for v, l in LEVELS],
+                                   value=level, clearable=False)], className="control"),
+            html.Div([html.Label("Territoire", htmlFor="fiche-code"),
+                      dcc.Dropdown(id="fiche-code", options=opts, value=code, clearable=False,
+                                   style={"minWidth": "340px"})], className="control"),
+            html.Button("Imprimer / PDF", id="fiche-print", className="btn", n_clicks=0),
+            fiche_exports(level, code),
+        ], className="controls no-print"),
+        html.Div(territory_portrait(level, code) if code else html.P("Aucun territoire."), id="fiche-content"),
+    ])
+
+
+@callback(Output("fiche-code", "options"), Output("fiche-code", "value"),
+          Input("fiche-level", "value"), prevent_initial_call=True)
+def change_level(level):
+    opts = picker_options(level)
+    return opts, (opts[0]["value"] if opts else None)
+
+
+@callback(Output("fiche-content", "children"), Output("url-state", "search", allow_duplicate=True),
+          Input("fiche-code", "value"), State("fiche-level", "value"), prevent_initial_call=True)
+def show(code, level):
+    if not code:
+        return html.P("Aucun territoire."), dash.no_update
+    return territory_portrait(level, code), f"?level={level}&code={code}"
+
+
+dash.clientside_callback(
+    "function(n) { if (n) { window.print(); } return ''; }",
+    Output("fiche-print", "title"), Input("fiche-print", "n_clicks"), prevent_initial_call=True)

@@ -1,0 +1,135 @@
+"""Couverture ASV in Chromium: coverage map and legend, layer toggle, scheme fiche from the
+list and from the map, need indicator changing the ranking, shared URL restored on reload."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+from tests.browser.helpers import screenshot, wait_dash
+
+
+def _query(page) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query, keep_blank_values=True).items()}
+
+
+def _layer_checkbox(page, name: str):
+    return page.locator(".leaflet-control-layers-overlays").get_by_role("checkbox", name=name, exact=True)
+
+
+def _paths(page, key: str):
+    return page.locator(f".cov-pane-{key} path")
+
+
+def _valeurs(page) -> list[str]:
+    return [c.strip() for c in page.locator('#cov-ranking-block td[data-dash-column="valeur"]').all_inner_texts()]
+
+
+def _number(text: str) -> float:
+    return float(text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", "."))
+
+
+def test_map_legend_and_layer_toggle(page):
+    page.goto(page.base_url + "/couverture")
+    wait_dash(page)
+    _paths(page, "qpv").first.wait_for(state="attached")
+    legend = page.locator("#cov-legend").inner_text()
+    for label in ("Couvert par un ASV", "CLS seulement", "Ni ASV ni CLS"):
+        assert label in legend
+    counts = [int(t.split()[0]) for t in page.locator("#cov-legend .legend-count").all_inner_texts()]
+    assert sum(counts) == _paths(page, "qpv").count() > 0      # every QPV drawn is counted once
+    assert _paths(page, "cls").count() == 0                       # CLS layer off by default
+    _layer_checkbox(page, "Territoires des CLS").check()
+    _paths(page, "cls").first.wait_for(state="attached")
+    assert _paths(page, "cls").count() > 0
+    page.wait_for_function("() => new URLSearchParams(location.search).get('layers') === 'qpv,asv,cls'")
+    assert "Zonage ARS" in page.locator("#cov-map-source").inner_text()
+    screenshot(page, "couverture")
+    assert page.js_errors == []
+
+
+def test_scheme_fiche_from_list_and_from_map(page):
+    page.goto(page.base_url + "/couverture")
+    wait_dash(page)
+    first = page.locator("#cov-scheme-items button").first
+    name = first.locator("span").nth(1).inner_text()
+    first.click()
+    page.wait_for_function("() => new URLSearchParams(location.search).get('scheme')")
+    wait_dash(page)
+    title = page.locator("#cov-fiche-title").inner_text()
+    assert name in title
+    identity = page.locator("#cov-fiche-identity").inner_text()
+    assert "Porteur" in identity and "Année de création" in identity and "Statut" in identity
+    assert page.locator("#cov-fiche-qpvs a").count() > 0
+    assert page.locator("#cov-fiche-qpvs a").first.get_attribute("href").startswith("/fiche?level=qpv&code=QN")
+    scheme_id = _query(page)["scheme"]
+    assert page.locator("#cov-fiche-actions-link").get_attribute("href") == f"/actions?scheme={scheme_id}"
+    assert page.locator("#cov-fiche-themes .js-plotly-plot").count() == 1
+    assert first.get_attribute("aria-pressed") == "true"
+    screenshot(page, "couverture-fiche-liste")
+    # On the map: show the CPTS territories and click one of them.
+    _layer_checkbox(page, "Territoires des CPTS").check()
+    cpts = _paths(page, "cpts").first
+    cpts.wait_for(state="attached")
+    cpts.dispatch_event("click")
+    page.wait_for_function(f"() => new URLSearchParams(location.search).get('scheme') !== '{scheme_id}'")
+    wait_dash(page)
+    assert page.locator("#cov-fiche-title").inner_text().startswith("CPTS")
+    assert "Communauté professionnelle territoriale de santé" in page.locator("#cov-fiche-identity").inner_text()
+    screenshot(page, "couverture-fiche-carte")
+    assert page.js_errors == []
+
+
+def test_need_indicator_changes_the_ranking(page):
+    page.goto(page.base_url + "/couverture?need=taux_pauvrete_60")
+    wait_dash(page)
+    header = page.locator('#cov-ranking-block th[data-dash-column="valeur"]').inner_text()
+    assert "pauvreté" in header
+    before = _valeurs(page)
+    ok = [_number(v) for v in before if v not in ("secret", "n.d.")]
+    assert ok == sorted(ok, reverse=True)                  # high poverty = high need first
+    tail = before[len(ok):]
+    assert all(v in ("secret", "n.d.") for v in tail)      # secret / missing last, shown as such
+    page.locator("#cov-need").click()
+    page.keyboard.type("Revenu disponible médian")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('need') === 'revenu_median_uc'")
+    wait_dash(page)
+    page.wait_for_function(
+        "() => document.querySelector('#cov-ranking-block th[data-dash-column=\"valeur\"]').innerText.includes('Revenu')")
+    after = _valeurs(page)
+    ok = [_number(v) for v in after if v not in ("secret", "n.d.")]
+    assert ok == sorted(ok)                                # low income = high need first
+    assert "plus faibles" in page.locator("#cov-ranking-summary").inner_text()
+    assert "Revenu disponible" in page.locator("#cov-ranking-source").inner_text()
+    screenshot(page, "couverture-classement")
+    assert page.js_errors == []
+
+
+def test_shared_url_restores_the_same_view(page):
+    page.goto(page.base_url + "/couverture")
+    wait_dash(page)
+    page.locator("#cov-scope").click()
+    page.keyboard.type("Département")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => (new URLSearchParams(location.search).get('scope') || '').startsWith('departement:')")
+    wait_dash(page)
+    _layer_checkbox(page, "Zonage ARS médecins (ZIP / ZAC)").check()
+    _layer_checkbox(page, "Territoires des ASV").uncheck()
+    page.wait_for_function("() => new URLSearchParams(location.search).get('layers') === 'qpv,zonage'")
+    page.locator("#cov-scheme-items button").last.click()
+    page.wait_for_function("() => new URLSearchParams(location.search).get('scheme')")
+    wait_dash(page)
+    state = _query(page)
+    title = page.locator("#cov-fiche-title").inner_text()
+    scope_title = page.locator("#cov-scope-title").inner_text()
+    ranking = _valeurs(page)
+    page.reload()
+    wait_dash(page)
+    assert _query(page) == state
+    assert page.locator("#cov-fiche-title").inner_text() == title
+    assert page.locator("#cov-scope-title").inner_text() == scope_title
+    assert _layer_checkbox(page, "Zonage ARS médecins (ZIP / ZAC)").is_checked()
+    assert not _layer_checkbox(page, "Territoires des ASV").is_checked()
+    assert _valeurs(page) == ranking
+    _paths(page, "zonage").first.wait_for(state="attached")
+    screenshot(page, "couverture-url-partagee")
+    assert page.js_errors == []

@@ -1,0 +1,187 @@
+"""Inégalités in Chromium: legend follows the indicator and the classes without refetching the
+QPV geometry, écart mode, click on a QPV -> panel -> fiche, a shared URL restores the view,
+secret values written as text in the table, hostile names escaped in tooltips."""
+from urllib.parse import parse_qs, urlparse
+
+from playwright.sync_api import expect
+
+from tests.browser.helpers import screenshot, wait_dash
+
+HOSTILE = '<img src=x onerror=alert(1)>'
+
+
+def _open(page, query: str = ""):
+    qpv_requests = []
+    page.on("request", lambda r: qpv_requests.append(r.url) if "/geo/qpv.pbf" in r.url else None)
+    page.goto(page.base_url + "/inegalites" + query)
+    wait_dash(page)
+    page.wait_for_selector("path[data-code]", state="attached")
+    return qpv_requests
+
+
+def _pick(page, dropdown_id: str, text: str):
+    page.locator(f"#{dropdown_id}").click()
+    page.locator(".dash-dropdown-option", has_text=text).first.click()
+
+
+def _class_rows(page) -> list[str]:
+    """Legend rows of classes (those with a coloured swatch, not the secret/missing ones)."""
+    return page.locator("#ineg-legend li:has(.swatch:not(.swatch-secret):not(.swatch-missing))").all_inner_texts()
+
+
+def _point_in(page, code: str):
+    """Screen coordinates of a point inside the QPV's polygon (not just its bounding box)."""
+    point = page.evaluate("""(code) => {
+        const p = document.querySelector(`path[data-code="${code}"]`);
+        p.scrollIntoView({block: 'center'});
+        const box = p.getBBox(), m = p.getScreenCTM();
+        for (let i = 1; i < 12; i++) for (let j = 1; j < 12; j++) {
+            const pt = new DOMPoint(box.x + box.width * i / 12, box.y + box.height * j / 12);
+            if (p.isPointInFill(pt)) { const s = pt.matrixTransform(m); return [s.x, s.y]; }
+        }
+        return null;
+    }""", code)
+    assert point, f"no point inside {code}"
+    return point
+
+
+def _click_qpv(page, code: str):
+    x, y = _point_in(page, code)
+    page.mouse.click(x, y)
+
+
+def _query(page) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def test_indicator_and_classes_change_legend_not_geometry(page):
+    qpv_requests = _open(page, "?indicator=taux_pauvrete_60&k=5&method=quantiles")
+    assert len(qpv_requests) == 1
+    expect(page.locator("#ineg-legend .legend-title")).to_contain_text("Taux de pauvreté")
+    assert len(_class_rows(page)) == 5
+    counts = sum(int(r.split("\n")[-1].split()[0]) for r in _class_rows(page))
+    assert counts > 0
+    # fewer classes
+    page.locator("#ineg-k").get_by_text("3", exact=True).click()
+    expect(page.locator("#ineg-legend li:has(.swatch:not(.swatch-secret):not(.swatch-missing))")).to_have_count(3)
+    assert sum(int(r.split("\n")[-1].split()[0]) for r in _class_rows(page)) == counts   # same QPVs
+    # natural breaks
+    _pick(page, "ineg-method", "Seuils naturels")
+    expect(page.locator("#ineg-legend .legend-note")).to_contain_text("seuils naturels")
+    # another indicator: new title, new classes, still no geometry request
+    before = page.locator("#ineg-legend").inner_text()
+    _pick(page, "ineg-indicator", "Revenu disponible médian")
+    expect(page.locator("#ineg-legend .legend-title")).to_contain_text("Revenu médian")
+    assert page.locator("#ineg-legend").inner_text() != before
+    expect(page.locator("#ineg-source")).to_contain_text("millésime")
+    q = _query(page)
+    assert q["indicator"] == "revenu_median_uc" and q["method"] == "jenks" and q["k"] == "3"
+    # manual breaks
+    _pick(page, "ineg-method", "Seuils manuels")
+    page.fill("#ineg-breaks", "12 000 ; 14 000")
+    page.press("#ineg-breaks", "Enter")
+    expect(page.locator("#ineg-legend li").first).to_contain_text("12\u202f000")
+    wait_dash(page)
+    assert len(qpv_requests) == 1, qpv_requests       # the QPV geometry was fetched once
+    screenshot(page, "inegalites-valeur")
+    assert page.js_errors == []
+
+
+def test_ecart_mode_click_qpv_panel_and_fiche(page):
+    _open(page, "?indicator=taux_pauvrete_60")
+    page.locator("#ineg-mode").get_by_text("Écart à la référence").click()
+    expect(page.locator("#ineg-legend .legend-title")).to_contain_text("écart")
+    expect(page.locator("#ineg-legend .legend-note")).to_contain_text("parité")
+    expect(page.locator("#ineg-palette")).to_contain_text("divergente")
+    # the table shows the reference and the gap
+    expect(page.locator(".dash-header", has_text="Écart (rapport)")).to_have_count(1)
+    code = page.locator("path[data-code]").first.get_attribute("data-code")
+    name = page.locator(f'path[data-code="{code}"]').get_attribute("aria-label")
+    _click_qpv(page, code)
+    expect(page.locator("#ineg-panel-title")).to_have_text(name)
+    expect(page.locator("#ineg-panel-table")).to_contain_text("Commune")
+    expect(page.locator("#ineg-panel-table")).to_contain_text("France")
+    page.wait_for_function("(c) => window.location.search.includes('qpv=' + c)", arg=code)
+    # the selected QPV is outlined (hideout.selected) and its table row highlighted
+    expect(page.locator(f'path[data-code="{code}"]')).to_have_attribute("stroke-width", "4")
+    screenshot(page, "inegalites-ecart-selection")
+    page.locator("#ineg-fiche-link").click()
+    page.wait_for_url(f"**/fiche?level=qpv&code={code}")
+    wait_dash(page)
+    content = page.locator("#_pages_content").inner_text()
+    assert "404" not in content and name in content
+    assert page.js_errors == []
+
+
+def test_shared_url_restores_the_view(page):
+    _open(page, "?indicator=revenu_median_uc&mode=ecart&ref=epci&gap=difference&method=jenks&k=4")
+    code = page.locator("path[data-code]").nth(1).get_attribute("data-code")
+    _click_qpv(page, code)
+    expect(page.locator("#ineg-panel-title")).not_to_be_empty()
+    title = page.locator("#ineg-panel-title").inner_text()
+    page.wait_for_function("(c) => window.location.search.includes('qpv=' + c)", arg=code)
+    # zoom in: the map view goes into the URL too
+    page.locator(".leaflet-control-zoom-in").click()
+    page.wait_for_function("() => /view=[^&]*%2C1[0-9]/.test(window.location.search) || "
+                           "/view=[^&]*,1[0-9]/.test(window.location.search)")
+    wait_dash(page)
+    shared = page.url
+    q = _query(page)
+    legend = page.locator("#ineg-legend").inner_text()
+    page.goto("about:blank")
+    _open(page, "?" + urlparse(shared).query)
+    assert _query(page)["indicator"] == "revenu_median_uc"
+    expect(page.locator("#ineg-method")).to_contain_text("Seuils naturels")
+    expect(page.locator("#ineg-k input[value='4']")).to_be_checked()
+    expect(page.locator("#ineg-mode input[value='ecart']")).to_be_checked()
+    expect(page.locator("#ineg-gap input[value='difference']")).to_be_checked()
+    expect(page.locator("#ineg-panel-title")).to_have_text(title)
+    expect(page.locator("#ineg-legend")).to_have_text(legend)
+    zoom = page.evaluate("() => { const m = document.querySelector('#ineg-map'); "
+                         "return m && m._leaflet_id !== undefined; }")
+    assert zoom is not None
+    assert _query(page)["view"].split(",")[2] == q["view"].split(",")[2]     # same zoom
+    screenshot(page, "inegalites-restored")
+    assert page.js_errors == []
+
+
+def test_table_writes_secret_as_text(page, app_module):
+    from data import access
+
+    # a QPV whose latest poverty rate is secret, and its commune: a small table to read
+    vals = access.values("taux_pauvrete_60", "qpv", None, access.indicator_years("taux_pauvrete_60")[-1])
+    secret = vals[vals.status == "secret"]
+    assert len(secret), "the demo has secret cells"
+    code = secret.code.iloc[0]
+    commune = access.territory("qpv", code)["commune"]
+    _open(page, f"?indicator=taux_pauvrete_60&scope=commune:{commune}&qpv={code}")
+    row = page.locator(f"tr:has(td[data-dash-column='code']:has-text('{code}'))")
+    expect(row.locator("td[data-dash-column='value']")).to_have_text("secret")
+    expect(row.locator("td[data-dash-column='statut']")).to_have_text("secret statistique")
+    expect(row.locator("td[data-dash-column='classe']")).to_contain_text("hors classes")
+    expect(page.locator("#ineg-panel-value")).to_have_text("secret")
+    expect(page.locator("#ineg-legend")).to_contain_text("Secret statistique")
+    # the map draws it apart: grey fill, never a class colour
+    expect(page.locator(f'path[data-code="{code}"]')).to_have_attribute("fill", "#9e9e9e")
+    screenshot(page, "inegalites-secret")
+    assert page.js_errors == []
+
+
+def test_tooltip_escapes_hostile_names(page):
+    _open(page)
+    html = page.evaluate("""(hostile) => {
+        let bound = null;
+        const layer = {bindTooltip: (h) => { bound = h; }, on: () => {}, getElement: () => null};
+        window.atlas.qpvmap.onEachFeature({properties: {code: 'X', name: hostile}}, layer,
+            {hideout: {tooltips: {X: ['Référence, commune ' + hostile + ' : n.d.']}}});
+        return bound;
+    }""", HOSTILE)
+    assert "<img" not in html and html.count("&lt;img src=x onerror=alert(1)&gt;") == 2
+    # a real tooltip on the map: plain text
+    code = page.locator("path[data-code]").first.get_attribute("data-code")
+    x, y = _point_in(page, code)
+    page.mouse.move(x, y)
+    tip = page.locator(".atlas-tooltip")
+    expect(tip).to_contain_text("Référence, commune")
+    expect(tip).to_contain_text("Écart")
+    assert page.js_errors == []

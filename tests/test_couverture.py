@@ -1,0 +1,344 @@
+"""Couverture ASV: coverage categories, ranking by need (secret/missing last), scheme fiche,
+URL state and the callbacks, on a small fictional DB written by the test."""
+from __future__ import annotations
+
+import contextvars
+
+import pandas as pd
+import pytest
+
+from data import analysis
+from etl.build import create_schema, load_reference_tables
+from etl.db import connect
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def _square(x: float, y: float, size: float = 0.01) -> str:
+    return f"POLYGON(({x} {y}, {x + size} {y}, {x + size} {y + size}, {x} {y + size}, {x} {y}))"
+
+
+def make_db(path) -> None:
+    """A fictional territory: 3 communes, 5 QPVs 2024, an ASV, a CLS given by commune only,
+    a CLSM, a CPTS with its own shape, a hostile scheme name, actions and GP zoning."""
+    con = connect(path, spatial=True)
+    create_schema(con)
+    load_reference_tables(con)
+    con.execute("INSERT INTO meta VALUES ('fictional', 'true'), ('built_at', '2024-11-25T00:00:00')")
+    con.execute("""INSERT INTO source VALUES
+        ('src_geo', 'Contours fictifs', 'Atlas test', NULL, NULL, '2024', 'QPV2024', 'qpv.geojson', NULL, NULL, TRUE),
+        ('src_ind', 'Indicateurs fictifs', 'ONPV fictif', NULL, NULL, '2021', 'QPV2024', 'REVN.csv', NULL, NULL, TRUE),
+        ('src_zon', 'Zonage fictif', 'ARS fictive', NULL, NULL, '2025', 'QPV2024', 'zonage.json', NULL, NULL, TRUE),
+        ('src_sch', 'Registre fictif des dispositifs', 'Atlas test', NULL, NULL, '2024', NULL, 'dispositifs.csv',
+         NULL, NULL, TRUE)""")
+    terr = [
+        ("region", "99", "Région Fictive", None, None, None, 1000, 0.0, 0.0, 1.0),
+        ("departement", "96", "Département Imaginaire", "99", None, None, 1000, 0.0, 0.0, 1.0),
+        ("commune", "96001", "Bourg-Fictif", "99", "96", None, 500, 0.0, 0.0, 0.1),
+        ("commune", "96002", "Ville-des-Licornes", "99", "96", None, 300, 0.2, 0.0, 0.1),
+        ("commune", "96003", "Val-Imaginaire", "99", "96", None, 200, 0.4, 0.0, 0.1),
+        ("qpv", "QN09601M", "Quartier des Licornes", "99", "96", "96001", 100, 0.01, 0.01, 0.01),
+        ("qpv", "QN09602N", "Cité des Chimères", "99", "96", "96002", 90, 0.21, 0.01, 0.01),
+        ("qpv", "QN09603I", "Les Hauts-Fictifs", "99", "96", "96003", 80, 0.41, 0.01, 0.01),
+        ("qpv", "QN09604C", "Quartier du Secret", "99", "96", "96003", 70, 0.43, 0.01, 0.01),
+        ("qpv", "QN09605M", "Quartier Sans-Donnée", "99", "96", "96003", None, 0.45, 0.01, 0.01),
+    ]
+    for level, code, name, reg, dep, com, pop, x, y, size in terr:
+        gen = "2024" if level == "qpv" else "COG2024"
+        wkt = _square(x, y, size)
+        con.execute("INSERT INTO territory VALUES (?,?,?,?,?,?,NULL,?,?,ST_GeomFromText(?),ST_GeomFromText(?),"
+                    "'src_geo')", [level, code, name, gen, reg, dep, com, pop, wkt, wkt])
+        if level == "qpv":
+            con.execute("INSERT INTO qpv_commune VALUES (?, ?)", [code, com])
+    schemes = [
+        ("ASV1", "ASV", "ASV de Bourg-Fictif", "Ville de Bourg-Fictif", 2008, "actif", "https://bourg.example/asv"),
+        ("CLS1", "CLS", "CLS de Ville-des-Licornes", "Ville-des-Licornes", 2015, "actif", "javascript:alert(1)"),
+        ("CLSM1", "CLSM", "CLSM du Val", "Collectif du Val", 2019, "actif", None),
+        ("CPTS1", "CPTS", HOSTILE, HOSTILE, None, None, None),
+    ]
+    for sid, kind, name, porteur, year, status, url in schemes:
+        con.execute("INSERT INTO scheme VALUES (?,?,?,?,?,?,?,NULL,NULL,'src_sch',NULL)",
+                    [sid, kind, name, porteur, year, status, url])
+    # Own shape for the CPTS; the others get the union of what they cover, as the importer does.
+    for sid, (x, y, size) in {"CPTS1": (0.0, 0.0, 0.6), "ASV1": (0.01, 0.01, 0.01), "CLS1": (0.0, 0.0, 0.3),
+                              "CLSM1": (0.4, 0.0, 0.1)}.items():
+        con.execute("UPDATE scheme SET geom = ST_GeomFromText(?), geom_display = ST_GeomFromText(?) "
+                    "WHERE scheme_id = ?", [_square(x, y, size), _square(x, y, size), sid])
+    con.executemany("INSERT INTO scheme_territory VALUES (?,?,?)", [
+        ("ASV1", "qpv", "QN09601M"),          # ASV: the QPV directly
+        ("CLS1", "commune", "96002"),         # CLS: only the commune -> its QPV covered through it
+        ("CLS1", "commune", "96001"),         # also Bourg-Fictif (QPV already under an ASV)
+        ("CLSM1", "commune", "96003"),        # CLSM alone does not count as ASV/CLS coverage
+        ("CPTS1", "commune", "96003"),
+    ])
+    vals = [  # taux_pauvrete_60: high is bad; revenu_median_uc: high is good
+        ("QN09601M", "taux_pauvrete_60", 2021, 45.0, "ok"),
+        ("QN09602N", "taux_pauvrete_60", 2021, 35.0, "ok"),
+        ("QN09603I", "taux_pauvrete_60", 2019, 41.0, "ok"),
+        ("QN09603I", "taux_pauvrete_60", 2021, 50.0, "ok"),
+        ("QN09604C", "taux_pauvrete_60", 2021, None, "secret"),
+        ("QN09602N", "revenu_median_uc", 2021, 12000.0, "ok"),
+        ("QN09603I", "revenu_median_uc", 2021, 15000.0, "ok"),
+        ("QN09604C", "revenu_median_uc", 2021, 9000.0, "ok"),
+    ]
+    for code, ind, year, value, status in vals:
+        con.execute("INSERT INTO indicator_value VALUES ('qpv',?,?,?,?,NULL,NULL,?,'QPV2024','exact',NULL,"
+                    "'src_ind')", [code, ind, year, value, status])
+    con.executemany("INSERT INTO gp_zoning VALUES (?,?,'2025','src_zon')",
+                    [("QN09602N", "ZIP"), ("QN09603I", "ZAC")])
+    con.executemany("INSERT INTO action (action_id, title, year_start, qpv_code, commune_code, scheme_id) "
+                    "VALUES (?,?,?,?,?,?)", [
+                        ("A1", "Ateliers nutrition", 2023, "QN09601M", "96001", "ASV1"),
+                        ("A2", "Dépistage bucco-dentaire", 2024, "QN09601M", "96001", "ASV1"),
+                        ("A3", "Groupe de parole", 2024, "QN09601M", "96001", "ASV1"),
+                    ])
+    con.executemany("INSERT INTO action_theme VALUES (?,?)", [
+        ("A1", "nutrition"), ("A2", "sante_bucco_dentaire"), ("A3", "sante_mentale")])
+    con.execute("CHECKPOINT")
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def cov_db(tmp_path_factory):
+    import app  # noqa: F401  (the one Dash app of the process; importing it configures $ATLAS_DB)
+    from data import access
+
+    path = tmp_path_factory.mktemp("cov") / "cov.duckdb"
+    make_db(path)
+    previous = access.db_path()
+    access.configure(path)
+    yield path
+    access.configure(previous)
+
+
+@pytest.fixture(scope="module")
+def page(cov_db):
+    from pages import couverture
+
+    return couverture
+
+
+# --- Pure functions (data/analysis.py) ----------------------------------------------------------
+
+def test_coverage_category_handles_nulls_from_outer_joins():
+    assert analysis.coverage_category(True, True) == "asv"
+    assert analysis.coverage_category(True, None) == "asv"
+    assert analysis.coverage_category(None, True) == "cls"
+    assert analysis.coverage_category(False, True) == "cls"
+    assert analysis.coverage_category(None, None) == "none"
+    assert analysis.coverage_category(pd.NA, pd.NA) == "none"
+    assert analysis.coverage_category(float("nan"), False) == "none"
+    assert analysis.coverage_counts(["asv", "none", "none"]) == {"asv": 1, "cls": 0, "none": 2}
+
+
+def test_rank_by_need_puts_secret_then_missing_last_in_both_directions():
+    df = pd.DataFrame({"name": ["A", "B", "C", "D", "E", "F"],
+                       "value": [10.0, None, 30.0, 20.0, None, None],
+                       "status": ["ok", "secret", "ok", "ok", None, "ok"]})  # F: ok without value -> missing
+    bad_high = analysis.rank_by_need(df, True)
+    assert list(bad_high.name) == ["C", "D", "A", "B", "E", "F"]
+    assert list(bad_high["rank"])[:3] == [1, 2, 3]
+    assert all(pd.isna(r) for r in list(bad_high["rank"])[3:])
+    assert list(bad_high.status) == ["ok", "ok", "ok", "secret", "missing", "missing"]
+    good_high = analysis.rank_by_need(df, False)
+    assert list(good_high.name) == ["A", "D", "C", "B", "E", "F"]
+    neutral = analysis.rank_by_need(df, None)
+    assert list(neutral.name)[:3] == ["C", "D", "A"]
+
+
+def test_rank_by_need_breaks_ties_by_name():
+    df = pd.DataFrame({"name": ["Zèbre", "Alpha"], "value": [5.0, 5.0], "status": ["ok", "ok"]})
+    assert list(analysis.rank_by_need(df, True).name) == ["Alpha", "Zèbre"]
+
+
+# --- Page functions on the fictional DB ----------------------------------------------------------
+
+def test_coverage_categories_including_qpv_covered_only_through_its_commune_cls(page):
+    cov = page.coverage_frame(None).set_index("code")
+    assert cov.loc["QN09601M", "category"] == "asv"      # ASV lists the QPV (CLS too, ASV wins)
+    assert cov.loc["QN09602N", "category"] == "cls"      # only the commune is listed by the CLS
+    assert cov.loc["QN09603I", "category"] == "none"     # CLSM and CPTS do not count
+    assert cov.loc["QN09605M", "category"] == "none"
+    assert set(cov.loc["QN09603I", "scheme_ids"]) == {"CLSM1", "CPTS1"}
+    assert cov.loc["QN09602N", "zone"] == "ZIP"
+    tips = page.qpv_tooltips(cov.reset_index())
+    assert tips["QN09602N"][0] == "CLS seulement (pas d'ASV)"
+    assert "CLS : CLS de Ville-des-Licornes" in tips["QN09602N"]
+    assert "Zonage ARS médecins : ZIP" in tips["QN09602N"]
+    # the hostile name is passed as plain text (atlas.js escapes tooltip lines)
+    assert f"CPTS : {HOSTILE}" in tips["QN09603I"]
+
+
+def test_coverage_scoped_to_a_commune(page):
+    cov = page.coverage_frame(("commune", "96003"))
+    assert sorted(cov.code) == ["QN09603I", "QN09604C", "QN09605M"]
+    sch = page.schemes_in_scope(("commune", "96003"), cov)
+    assert sorted(sch.scheme_id) == ["CLSM1", "CPTS1"]
+    legend_text = str(page.legends(cov, sch)[0])
+    assert "3 QPV" in legend_text and "0 QPV" in legend_text
+
+
+def test_ranking_without_asv_secret_and_missing_last(page):
+    ranked = page.ranking_frame(None, "taux_pauvrete_60")
+    assert list(ranked.code) == ["QN09603I", "QN09602N", "QN09604C", "QN09605M"]
+    assert "QN09601M" not in set(ranked.code)            # covered by an ASV
+    assert list(ranked.status) == ["ok", "ok", "secret", "missing"]
+    assert ranked.value.iloc[0] == 50.0                   # latest year (2021), not 2019
+    table = page.ranking_table_frame(ranked)
+    assert list(table.valeur) == [50.0, 35.0, "secret", "n.d."]
+    assert list(table.rang) == [1, 2, "—", "—"]
+    assert table.fiche.iloc[0] == "[Fiche du quartier](/fiche?level=qpv&code=QN09603I)"
+    assert list(table.couverture) == ["Ni ASV ni CLS", "CLS seulement", "Ni ASV ni CLS", "Ni ASV ni CLS"]
+
+
+def test_ranking_changes_with_the_need_indicator(page):
+    ranked = page.ranking_frame(None, "revenu_median_uc")  # low income = high need
+    assert list(ranked.code) == ["QN09604C", "QN09602N", "QN09603I", "QN09605M"]
+    block = str(page.ranking_block(None, "revenu_median_uc"))
+    assert "des valeurs les plus faibles" in block
+    assert "Indicateurs fictifs (ONPV fictif), millésime 2021" in block
+
+
+def test_scheme_fiche_content(page):
+    d = page.scheme_fiche_data("CLS1")
+    assert d["kind"] == "CLS" and d["porteur"] == "Ville-des-Licornes" and d["year_created"] == 2015
+    assert sorted(d["qpvs"].code) == ["QN09601M", "QN09602N"]
+    assert sorted(d["communes"].code) == ["96001", "96002"] and not d["communes_via_qpv"]
+    assert "Registre fictif des dispositifs" in d["source"]
+    asv = page.scheme_fiche_data("ASV1")
+    assert list(asv["qpvs"].code) == ["QN09601M"]
+    assert asv["communes_via_qpv"] and list(asv["communes"].code) == ["96001"]
+    assert asv["n_actions"] == 3
+    by_theme = dict(zip(asv["actions_by_theme"].label, asv["actions_by_theme"].n))
+    assert by_theme == {"Prévention et promotion de la santé": 2, "Santé mentale": 1}
+    text = str(page.scheme_fiche("ASV1"))
+    assert "/actions?scheme=ASV1" in text
+    assert "/fiche?level=qpv&code=QN09601M" in text
+    assert "Ville de Bourg-Fictif" in text and "2008" in text and "actif" in text
+    assert "https://bourg.example/asv" in text
+    assert page.scheme_fiche_data("nope") is None
+
+
+def test_scheme_fiche_never_links_unsafe_urls_and_keeps_hostile_names_as_text(page):
+    cls = page.scheme_fiche("CLS1")
+    assert "javascript:" not in str(cls)
+    fiche = page.scheme_fiche("CPTS1")
+    title = fiche[0].children[0]
+    assert title.children[-1] == HOSTILE          # a plain string child: React escapes it
+    assert "Aucune action rattachée" in str(fiche)
+    assert "n.d." in str(fiche)                  # unknown year / status shown as n.d.
+    items = page.scheme_list(page.schemes_in_scope(None), "CPTS1")
+    assert "aria-pressed='true'" in str(items) and str(items).count("aria-pressed='true'") == 1
+    assert HOSTILE in str(items)
+
+
+def test_url_state_round_trip(page):
+    assert page.parse_layers(None) == ["qpv", "asv"]
+    assert page.parse_layers("") == []
+    assert page.parse_layers("zonage,cls,bogus,qpv") == ["qpv", "cls", "zonage"]
+    names = [page.LAYERS["cpts"], page.LAYERS["qpv"]]
+    assert page.layers_from_overlays(names) == ["qpv", "cpts"]
+    s = page.state_search(("departement", "96"), ["qpv", "cls"], "revenu_median_uc", "CLS1")
+    assert s == "?scope=departement:96&layers=qpv,cls&need=revenu_median_uc&scheme=CLS1"
+    opts = page.need_options()
+    assert page.valid_need("bogus", opts) == "taux_pauvrete_60"
+    assert {o["value"] for o in opts} == {"taux_pauvrete_60", "revenu_median_uc"}
+
+
+def test_layout_restores_the_view_from_the_url(page):
+    view = page.layout(scope="commune:96003", layers="qpv,cpts,zonage", need="revenu_median_uc",
+                       scheme="CLSM1")
+    text = str(view)
+    assert "CLSM du Val" in text and "Collectif du Val" in text          # fiche open
+    assert "/geo/qpv.pbf?scope=commune:96003" in text
+    assert "/geo/scheme.pbf?kind=CPTS" in text
+    overlays = {o.name: o.checked for o in _find_all(view, "Overlay")}
+    assert overlays[page.LAYERS["cpts"]] and overlays[page.LAYERS["zonage"]]
+    assert not overlays[page.LAYERS["asv"]]
+    assert "revenu_median_uc" in text
+    bad = str(page.layout(scheme="nope", layers="bogus"))
+    assert "Choisissez un dispositif" in bad
+
+
+def _find_all(component, type_name):
+    out = []
+    if getattr(component, "_type", None) == type_name:
+        out.append(component)
+    children = getattr(component, "children", None)
+    if isinstance(children, (list, tuple)):
+        for c in children:
+            out += _find_all(c, type_name)
+    elif children is not None and hasattr(children, "_type"):
+        out += _find_all(children, type_name)
+    return out
+
+
+def _run(fn, *args, triggered=None, inputs_list=None, outputs_list=None):
+    from dash._callback_context import context_value
+    from dash._utils import AttributeDict
+
+    def go():
+        context_value.set(AttributeDict(
+            triggered_inputs=triggered or [], inputs_list=inputs_list or [], outputs_list=outputs_list or [],
+            states_list=[]))
+        return fn(*args)
+
+    return contextvars.copy_context().run(go)
+
+
+def test_select_scheme_callback_from_list_map_and_close(page):
+    item = {"type": "cov-scheme-item", "scheme": "CLS1"}
+    res = _run(page.select_scheme, [1], [None] * 4, [], [None] * 4,
+               triggered=[{"prop_id": '{"scheme":"CLS1","type":"cov-scheme-item"}.n_clicks', "value": 1}],
+               inputs_list=[[{"id": item, "property": "n_clicks"}], [], []])
+    assert res == "CLS1"
+    layers = [{"id": {"type": "cov-scheme-layer", "kind": k}, "property": "n_clicks"} for k in page.KINDS]
+    feature = {"type": "Feature", "properties": {"code": "CPTS1", "name": HOSTILE}}
+    res = _run(page.select_scheme, [], [None, None, None, 1], [], [None, None, None, feature],
+               triggered=[{"prop_id": '{"kind":"CPTS","type":"cov-scheme-layer"}.n_clicks', "value": 1}],
+               inputs_list=[[], layers, []])
+    assert res == "CPTS1"
+    res = _run(page.select_scheme, [], [None] * 4, [1], [None] * 4,
+               triggered=[{"prop_id": '{"id":"close","type":"cov-fiche-close"}.n_clicks', "value": 1}],
+               inputs_list=[[], layers, [{"id": {"type": "cov-fiche-close", "id": "close"}, "property": "n_clicks"}]])
+    assert res is None
+
+
+def test_change_scope_callback_changes_urls_and_hideouts_only(page):
+    out = page.change_scope("commune:96002")
+    qpv_url, qpv_hideout, zon_url, zon_hideout, communes_url, viewport, legends, source, title = out
+    assert qpv_url == "/geo/qpv.pbf?scope=commune:96002" and zon_url == qpv_url
+    assert qpv_hideout["cats"] == {"QN09602N": "cls"}
+    assert zon_hideout["zones"] == {"QN09602N": "ZIP"}
+    assert viewport["transition"] == "fitBounds"
+    assert "Zonage fictif, millésime 2025" in source
+    assert "Registre fictif des dispositifs" in source
+    assert title.endswith("Ville-des-Licornes")
+    assert all("geometry" not in str(x) for x in (qpv_hideout, zon_hideout))
+
+
+def test_write_url_callback(page):
+    names = [page.LAYERS["zonage"], page.LAYERS["qpv"]]
+    s = page.write_url("departement:96", "revenu_median_uc", names, None)
+    assert s == "?scope=departement:96&layers=qpv,zonage&need=revenu_median_uc"
+
+
+def test_scheme_geobuf_route_filters_by_kind(cov_db):
+    import geobuf
+    from flask import Flask
+
+    from components import geo_routes
+
+    app = Flask(__name__)
+    geo_routes.register(app)
+    client = app.test_client()
+    r = client.get("/geo/scheme.pbf?kind=CPTS")
+    assert r.status_code == 200
+    fc = geobuf.decode(r.data)
+    assert [f["properties"]["code"] for f in fc["features"]] == ["CPTS1"]
+    all_ = geobuf.decode(client.get("/geo/scheme.pbf").data)
+    assert {f["properties"]["code"] for f in all_["features"]} == {"ASV1", "CLS1", "CLSM1", "CPTS1"}
+    assert client.get("/geo/scheme.pbf?kind=XYZ").status_code == 400
+    assert client.get("/geo/qpv.pbf?kind=ASV").status_code == 400
+    assert geo_routes.layer_url("scheme", kind="ASV") == "/geo/scheme.pbf?kind=ASV"
+    assert geo_routes.layer_url("qpv", ("commune", "96001")) == "/geo/qpv.pbf?scope=commune:96001"
