@@ -244,9 +244,9 @@ def test_update_view_filters_and_writes_url(page_mod):
     search = out[-1]
     assert search == "?theme=sante_mentale"
     count_text = " ".join(c if isinstance(c, str) else str(c.children) for c in out[8])
-    assert count_text.startswith("3 actions")               # A04, A07 (addictions), none other
+    assert count_text.startswith("2 actions")               # A04 (estime de soi), A07 (addictions)
     rows = out[20]
-    assert {r["id"] for r in rows} == {"A04", "A07", "A09"} - {"A09"} | set()  # A09 is prevention
+    assert {r["id"] for r in rows} == {"A04", "A07"}
     assert out[4] is dash_no_update() and out[5] is dash_no_update()     # same scope: map view kept
 
 
