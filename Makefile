@@ -28,9 +28,12 @@ demo-files: $(VENV)/.installed
 run: $(DB)
 	ATLAS_DB=$(DB) $(PY) app.py --host $(HOST) --port $(PORT)
 
-# Production-style serving: gunicorn, several workers, read-only DB.
-serve: $(DB)
-	ATLAS_DB=$(DB) $(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --timeout 120 app:server
+# Production-style serving: gunicorn, several workers, read-only DB (docs/deployment.md).
+# Never (re)builds the DB: a base built from real data must not be replaced by the demo
+# because some ETL file is newer than it.
+serve: $(VENV)/.installed
+	@test -f "$(DB)" || { echo "Base absente : $(DB). Construisez-la d'abord : make data (démo) ou python -m etl build --from DOSSIER."; exit 1; }
+	ATLAS_DB=$(DB) exec $(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --timeout 120 app:server
 
 # Debian's chromium drives the browser tests; install it when missing and we may.
 system-deps:
@@ -43,7 +46,8 @@ system-deps:
 test: $(VENV)/.installed system-deps
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
-bench: $(DB) system-deps
+# Benchmarks (under 10 minutes on 2 cores): builds its own DBs in a temp folder, writes docs/benchmarks.md.
+bench: $(VENV)/.installed system-deps
 	$(PY) tests/benchmarks/run.py
 
 clean:

@@ -143,6 +143,16 @@ window.atlas.qpvmap = {
       if (!el) { return; }
       el.setAttribute("data-code", String(feature.properties.code));
       el.setAttribute("aria-label", String(feature.properties.name));
+      /* keyboard: Tab reaches each QPV, Enter or Space selects it like a click */
+      el.setAttribute("tabindex", "0");
+      el.setAttribute("role", "button");
+      el.addEventListener("keydown", function (ev) {
+        if (ev.key === "Enter" || ev.key === " ") {
+          ev.preventDefault();
+          const c = layer.getBounds ? layer.getBounds().getCenter() : null;
+          layer.fire("click", {latlng: c, originalEvent: ev}, true);
+        }
+      });
     });
   }
 };

@@ -119,7 +119,7 @@
     var pad = function (n) { return (n < 10 ? "0" : "") + n; };
     stamp.textContent = "Atlas ASV — " + (document.title || "").replace(/^Atlas ASV — /, "") +
       " — vue exportée le " + pad(d.getDate()) + "/" + pad(d.getMonth() + 1) + "/" + d.getFullYear() +
-      " — " + url.pathname + url.search;
+      " — " + url.pathname + decodeURIComponent(url.search);
     (container.firstElementChild || container).appendChild(stamp);
     window.dispatchEvent(new Event("resize"));
   }

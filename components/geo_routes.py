@@ -18,6 +18,7 @@ from data import access
 LEVELS = {"qpv", "commune", "epci", "departement", "region", "arrondissement", "scheme"}
 SCOPE_LEVELS = {"region", "departement", "epci", "commune"}
 SCHEME_KINDS = {"ASV", "CLS", "CLSM", "CPTS"}
+EMPTY_FEATURE_COLLECTION = b"\x22\x00"   # protobuf field 4 (feature_collection), length 0
 
 
 def layer_url(level: str, within: tuple[str, str] | None = None, kind: str | None = None) -> str:
@@ -44,7 +45,12 @@ def _encode(ver, level: str, within, kind: str | None = None) -> bytes:
          "properties": {"code": c, "name": n}}
         for i, (c, n, g) in enumerate(zip(df.code, df.name, df.geometry)) if g is not None
     ]
-    return geobuf.encode({"type": "FeatureCollection", "features": features}, 5)
+    data = geobuf.encode({"type": "FeatureCollection", "features": features}, 5)
+    if not features:
+        # geobuf omits an empty collection, which the browser's decoder turns into an object
+        # without `features` (dash-leaflet then fails on .map): write the empty field 4 explicitly.
+        data += EMPTY_FEATURE_COLLECTION
+    return data
 
 
 def geobuf_bytes(level: str, within: tuple[str, str] | None = None, kind: str | None = None) -> bytes:

@@ -43,6 +43,12 @@ def version() -> tuple:
 
 
 def _con() -> duckdb.DuckDBPyConnection:
+    """This thread's connection to the current DB file.
+
+    The file is ATTACHed read-only to a fresh in-memory instance rather than opened
+    with duckdb.connect(path): DuckDB caches instances by path within a process, so
+    reopening the path after a swap would return the old file while any connection to
+    it is still open (for instance in another thread)."""
     path = db_path()
     if not path.exists():
         raise FileNotFoundError(
@@ -52,7 +58,11 @@ def _con() -> duckdb.DuckDBPyConnection:
     if con is None or getattr(_local, "sig", None) != sig:
         if con is not None:
             con.close()
-        _local.con = duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(":memory:")
+        escaped = str(path).replace("'", "''")
+        con.execute(f"ATTACH '{escaped}' AS atlas (READ_ONLY)")
+        con.execute("USE atlas")
+        _local.con = con
         _local.sig = sig
     return _local.con
 
@@ -339,7 +349,7 @@ def actions(themes_: list[str] | None = None, publics_: list[str] | None = None,
     """Actions matching the filters. A theme filter matches the theme and its sub-themes."""
     where, params = ["TRUE"], []
     if themes_:
-        where.append("""a.action_id IN (SELECT at.action_id FROM action_theme at JOIN theme th USING (theme_id)
+        where.append("""a.action_id IN (SELECT xt.action_id FROM action_theme xt JOIN theme th USING (theme_id)
                          WHERE th.theme_id IN (SELECT unnest(?)) OR th.parent_id IN (SELECT unnest(?)))""")
         params += [list(themes_), list(themes_)]
     if publics_:
@@ -357,12 +367,13 @@ def actions(themes_: list[str] | None = None, publics_: list[str] | None = None,
     if within and within[0] not in (None, "france"):
         lvl, code = within
         if lvl == "commune":
-            where.append("a.commune_code = ?")
-            params.append(code)
+            where.append("(a.commune_code = ? OR a.qpv_code IN (SELECT qpv_code FROM qpv_commune WHERE commune_code = ?))")
+            params += [code, code]
         else:
             col = _PARENT_COLUMN[lvl]
-            where.append(f"a.commune_code IN (SELECT code FROM territory WHERE level = 'commune' AND {col} = ?)")
-            params.append(code)
+            where.append(f"""(a.commune_code IN (SELECT code FROM territory WHERE level = 'commune' AND {col} = ?)
+                             OR a.qpv_code IN (SELECT code FROM territory WHERE level = 'qpv' AND {col} = ?))""")
+            params += [code, code]
     return _df(f"""
         SELECT a.action_id, a.title, a.description, a.year_start, a.year_end, a.porteur, a.qpv_code,
                q.name AS qpv_name, a.commune_code, c.name AS commune_name, a.lon, a.lat, a.location_method,

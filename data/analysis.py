@@ -702,3 +702,12 @@ def diverging_colors(name: str, sides: list[str], high_is_bad=None) -> list[str]
     lo = [left[i] for i in _SIDE_PICKS[min(n_lo, 5)]][::-1] if n_lo else []   # far -> near
     hi = [right[i] for i in _SIDE_PICKS[min(n_hi, 5)]] if n_hi else []        # near -> far
     return lo + [arr[5]] * n_mid + hi
+
+
+def class_labels(c: Classification, decimals: int = 1, unit: str = "") -> list[str]:
+    """Classification.labels, except that a first class whose upper bound lies below the
+    smallest value (a manual break under the minimum) reads "≤ bound" instead of an inverted range."""
+    labels = c.labels(decimals, unit)
+    if labels and c.bins[0] < c.lower:
+        labels[0] = f"≤ {fmt(c.bins[0], decimals)}" + (f" {unit}" if unit else "")
+    return labels

@@ -1,4 +1,4 @@
-"""Command line: python -m etl {build,download,report,import,demo} ..."""
+"""Command line: python -m etl {build,download,report,import,demo,portrait,export-site} ..."""
 from __future__ import annotations
 
 import argparse
@@ -66,6 +66,57 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _open_db(args):
+    from data import access
+
+    db = resolve_db_path(args.db)
+    if not db.exists():
+        raise FileNotFoundError(f"Base introuvable : {db}. Lancez `python -m etl build --demo`.")
+    access.configure(db)
+    return access
+
+
+def _cmd_portrait(args) -> int:
+    from .portrait import PortraitError, portrait_html
+
+    try:
+        _open_db(args)
+        doc = portrait_html(args.level, args.code)
+    except (FileNotFoundError, PortraitError) as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if args.html:
+        out.write_text(doc, encoding="utf-8")
+    else:
+        from .render import Renderer, RenderError
+
+        renderer = Renderer(None)
+        try:
+            out.write_bytes(renderer.html_pdf(doc).data)
+        except RenderError as exc:
+            print(f"Erreur : {exc}", file=sys.stderr)
+            return 2
+        finally:
+            renderer.close()
+    print(f"Portrait écrit : {out}")
+    return 0
+
+
+def _cmd_export_site(args) -> int:
+    from .export_site import ExportError, export_site
+
+    try:
+        _open_db(args)
+        info = export_site(Path(args.dest), args.scope, progress=lambda m: print(m))
+    except (FileNotFoundError, ExportError) as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+    print(f"Atlas hors ligne écrit dans {info['dest']} : {info['maps']} cartes, {info['fiches']} fiches. "
+          f"Ouvrez {Path(info['dest']) / 'index.html'} dans un navigateur.")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m etl", description="Atlas ASV : chargement des données")
     p.add_argument("--db", help="chemin de la base DuckDB (défaut : $ATLAS_DB ou data/atlas.duckdb)")
@@ -105,6 +156,19 @@ def make_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("demo", help="(ré)écrire les fichiers du jeu de démonstration fictif")
     m.add_argument("--dest", default=str(DEMO_DIR))
     m.set_defaults(func=_cmd_demo)
+    po = sub.add_parser("portrait", help="portrait de territoire en PDF (base d'un diagnostic partagé)")
+    po.add_argument("--level", required=True, choices=["qpv", "commune", "epci", "asv"])
+    po.add_argument("--code", required=True, help="code du territoire (QPV, INSEE, SIREN) ou identifiant de l'ASV")
+    po.add_argument("--out", required=True, help="fichier PDF à écrire")
+    po.add_argument("--html", action="store_true", help="écrire le document HTML au lieu du PDF")
+    po.add_argument("--db", default=argparse.SUPPRESS)
+    po.set_defaults(func=_cmd_portrait)
+
+    es = sub.add_parser("export-site", help="atlas hors ligne : cartes et fiches lisibles sans serveur ni réseau")
+    es.add_argument("dest", metavar="DIR")
+    es.add_argument("--scope", help="périmètre, ex. departement:96 (défaut : tout le territoire chargé)")
+    es.add_argument("--db", default=argparse.SUPPRESS)
+    es.set_defaults(func=_cmd_export_site)
     return p
 
 

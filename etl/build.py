@@ -14,6 +14,7 @@ from pathlib import Path
 from .config import SCHEMA_FILE
 from .context import BuildContext
 from .db import connect
+from .dbswap import writer_lock
 from .errors import InputError
 
 # Order matters: territories before QPVs (commune links), QPVs before indicators,
@@ -45,21 +46,21 @@ def create_schema(con) -> None:
 def load_reference_tables(con) -> None:
     """ASV taxonomy and indicator catalogue, from the TOML files beside this module."""
     tax = tomllib.loads(TAXONOMY_FILE.read_text(encoding="utf-8"))
-    sort = 0
+    themes, sort = [], 0
     for axis in tax["theme"]:
         sort += 10
-        con.execute("INSERT INTO theme VALUES (?,?,NULL,?)", [axis["id"], axis["label"], sort])
-        for i, (cid, label) in enumerate(axis.get("children", []), start=1):
-            con.execute("INSERT INTO theme VALUES (?,?,?,?)", [cid, label, axis["id"], sort + i])
-    for i, (pid, label) in enumerate(tax["publics"]["items"], start=1):
-        con.execute("INSERT INTO public_group VALUES (?,?,?)", [pid, label, i])
+        themes.append((axis["id"], axis["label"], None, sort))
+        themes += [(cid, label, axis["id"], sort + i)
+                   for i, (cid, label) in enumerate(axis.get("children", []), start=1)]
+    con.executemany("INSERT INTO theme VALUES (?,?,?,?)", themes)
+    con.executemany("INSERT INTO public_group VALUES (?,?,?)",
+                    [(pid, label, i) for i, (pid, label) in enumerate(tax["publics"]["items"], start=1)])
     cat = tomllib.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
-    for i, ind in enumerate(cat["indicator"], start=1):
-        con.execute(
-            "INSERT INTO indicator VALUES (?,?,?,?,?,?,?,?,?)",
-            [ind["id"], ind["label"], ind.get("short_label", ind["label"]), ind["unit"], ind["family"],
-             ind.get("high_is_bad"), ind.get("definition"), ind.get("decimals", 1), i],
-        )
+    con.executemany(
+        "INSERT INTO indicator VALUES (?,?,?,?,?,?,?,?,?)",
+        [(ind["id"], ind["label"], ind.get("short_label", ind["label"]), ind["unit"], ind["family"],
+          ind.get("high_is_bad"), ind.get("definition"), ind.get("decimals", 1), i)
+         for i, ind in enumerate(cat["indicator"], start=1)])
 
 
 def input_files(folder: Path) -> list[Path]:
@@ -125,5 +126,11 @@ def build(folder: Path, db_path: Path, *, fictional: bool = False, kind: str = "
         tmp.unlink(missing_ok=True)
         Path(str(tmp) + ".wal").unlink(missing_ok=True)
         raise
-    os.replace(tmp, db_path)
+    # Same lock as user imports: a build never swaps in while an import is writing.
+    try:
+        with writer_lock(db_path):
+            os.replace(tmp, db_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return db_path

@@ -36,7 +36,7 @@ import unicodedata
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import pandas as pd
 
@@ -74,9 +74,10 @@ COLUMNS: dict[str, list[ColumnSpec]] = {
         ColumnSpec("porteur", False, "Structure porteuse (mairie, CCAS, association...)."),
         ColumnSpec("annee_creation", False, "Année de création : 2012, ou une date (01/09/2012)."),
         ColumnSpec("statut", False, "actif, en projet ou terminé."),
-        ColumnSpec("communes", False, "Codes INSEE des communes couvertes, séparés par | ou par des virgules."),
+        ColumnSpec("communes", False, "Codes INSEE des communes couvertes, séparés par | ou par des virgules.",
+                   100_000),
         ColumnSpec("qpv", False, "Codes des QPV couverts (2024 : QN..., ou 2015 : QP..., convertis en 2024), "
-                   "séparés par | ou par des virgules."),
+                   "séparés par | ou par des virgules.", 100_000),
         ColumnSpec("site_web", False, "Adresse du site (https://... ou www....).", 500),
     ],
     "actions": [
@@ -325,7 +326,7 @@ class ImportReport:
 body{{font-family:system-ui,sans-serif;margin:2rem;color:#1a1a1a}} table{{border-collapse:collapse;margin:1rem 0}}
 th,td{{border:1px solid #999;padding:.3rem .5rem;text-align:left;vertical-align:top}}
 tr.error td:first-child{{color:#a00000;font-weight:bold}} tr.locate td:first-child{{color:#7a4b00}}
-td{{white-space:pre-wrap;word-break:break-word}}
+td{{white-space:pre-wrap;overflow-wrap:break-word}} td:nth-child(2),td:nth-child(3){{white-space:nowrap}}
 </style></head><body>
 <h1>Rapport d'import des {e(KIND_FR[self.kind])}</h1>
 <p><strong>{e(self.status_text())}</strong></p>
@@ -1401,17 +1402,23 @@ def _locate_actions(con, recs: list[dict], rows: dict[int, _RowCtx], lk: _Lookup
                 rec["_geocode_reason"] = reason
     pts = [r for r in recs if r["lon"] is not None]
     found = _point_territories(con, [(r["lon"], r["lat"]) for r in pts])
-    for rec, (pq, pc) in zip(pts, found):
+    # points in no loaded territory: would they fall into one with longitude and latitude swapped?
+    lost = [i for i, (pq, pc) in enumerate(found) if pq is None and pc is None]
+    swapped = _point_territories(con, [(pts[i]["lat"], pts[i]["lon"]) for i in lost])
+    swapped_in_db = {i: sw != (None, None) for i, sw in zip(lost, swapped)}
+    for i, (rec, (pq, pc)) in enumerate(zip(pts, found)):
         row = rows[rec["_row"]]
         given = "adresse" if rec.get("_geocoded") else "longitude"
         shown = f"{rec['lon']} ; {rec['lat']}"
         if pc is None and pq is None:
+            if swapped_in_db[i] or (not in_france(rec["lon"], rec["lat"]) and in_france(rec["lat"], rec["lon"])):
+                row.error(given, shown, "longitude et latitude semblent inversées : le point "
+                          f"(longitude {rec['lat']}, latitude {rec['lon']}) "
+                          + ("tombe dans le territoire chargé" if swapped_in_db[i] else "serait en France"))
+                continue
             if not in_france(rec["lon"], rec["lat"]):
-                if in_france(rec["lat"], rec["lon"]):
-                    row.error(given, shown, "longitude et latitude semblent inversées : le point "
-                              f"(longitude {rec['lat']}, latitude {rec['lon']}) serait en France")
-                else:
-                    row.error(given, shown, "point situé hors de France (métropole et outre-mer)")
+                row.error(given, shown, "point situé hors de France (métropole et outre-mer) et hors des "
+                                        "communes chargées dans la base")
                 continue
             row.warn(given, shown, "point hors des communes chargées dans la base : action conservée avec "
                                    "ses coordonnées, sans commune ni QPV")
@@ -1801,6 +1808,7 @@ def validate(source, kind: str, *, db: str | os.PathLike | None = None, con=None
     finally:
         if own:
             con.close()
+        report.__dict__.pop("_rows", None)
     return report
 
 
@@ -1840,9 +1848,13 @@ def apply(source, kind: str, *, db: str | os.PathLike | None = None, filename: s
         finally:
             con.close()
         if not report.loadable(quarantine):
+            report.__dict__.pop("_rows", None)
             return report
-        with updated_copy(db_path, spatial=False) as wcon:   # spatial loaded on demand
-            _write(wcon, report, recs, source_id=None, ctx=None)
+        try:
+            with updated_copy(db_path, spatial=False) as wcon:   # spatial loaded on demand
+                _write(wcon, report, recs, source_id=None, ctx=None)
+        finally:
+            report.__dict__.pop("_rows", None)
         if archive:
             _archive(db_path, data, report, mapping)
     return report
@@ -1877,6 +1889,7 @@ def import_into(con, source, kind: str, *, filename: str | None = None,
     recs = _run_prepare(con, data, report, mapping, geocoder)
     if report.loadable(quarantine):
         _write(con, report, recs, source_id=source_id, ctx=ctx)
+    report.__dict__.pop("_rows", None)
     return report
 
 
@@ -1886,8 +1899,8 @@ def import_into(con, source, kind: str, *, filename: str | None = None,
 
 def cli_import(args) -> int:
     """`python -m etl import {actions,schemes} FILE [--mapping M] [--quarantine] [--report DIR]
-    [--dry-run] [--offline] [--db PATH]`. Exit code 0 when imported (or valid in a dry run),
-    2 when rejected."""
+    [--dry-run] [--offline] [--db PATH]`. Exit code 0 when imported (or importable in a dry
+    run), 2 when rejected or when no row at all could be loaded."""
     db = resolve_db_path(getattr(args, "db", None))
     kind = _kind(args.kind)
     mapping = load_mapping(args.mapping, kind) if getattr(args, "mapping", None) else None
@@ -1901,9 +1914,9 @@ def cli_import(args) -> int:
     folder = Path(args.report) if getattr(args, "report", None) else db.parent / "imports" / "rapports"
     csv_path, html_path = report.write(folder)
     print(f"Rapport détaillé : {csv_path}\n                   {html_path}")
-    if report.applied:
+    if report.applied and (report.n_valid > 0 or not report.errors):
         return 0
-    if getattr(args, "dry_run", False) and report.loadable():
+    if getattr(args, "dry_run", False) and report.loadable() and (report.n_valid > 0 or not report.errors):
         return 0
     return 2
 
@@ -1914,12 +1927,12 @@ def cli_import(args) -> int:
 
 EXAMPLE_ROWS: dict[str, list[list[str]]] = {
     "schemes": [
-        ["ASV-96-001", "ASV", "Atelier santé ville de Bourg-Fictif", "Mairie de Bourg-Fictif", "2008", "actif",
-         "96001", "QN09601M|QN09603I", "https://asv-bourg-fictif.example.org"],
-        ["CLS-96-001", "CLS", "Contrat local de santé du Val des Licornes",
-         "Communauté d'agglomération du Val des Licornes", "2019", "actif", "96001|96002", "", ""],
-        ["CLSM-96-001", "CLSM", "Conseil local de santé mentale de Bourg-Fictif", "CCAS de Bourg-Fictif",
-         "2021", "en projet", "96001", "", ""],
+        ["ASV-96-001", "ASV", "Atelier santé ville de Bourg-Fictif (exemple)", "Mairie de Bourg-Fictif", "2008",
+         "actif", "96003", "QN09601M|QN09602I", "https://asv-bourg-fictif.example.org"],
+        ["CLS-96-001", "CLS", "Contrat local de santé du Pays de Bourg-Fictif (exemple)",
+         "Communauté de communes du Pays de Bourg-Fictif", "2019", "actif", "96003|96009", "", ""],
+        ["CLSM-96-001", "CLSM", "Conseil local de santé mentale de Bourg-Fictif (exemple)", "CCAS de Bourg-Fictif",
+         "2021", "en projet", "96003", "", ""],
     ],
     "actions": [
         ["ACT-2024-001", "Ateliers cuisine à petit budget",
@@ -1931,11 +1944,11 @@ EXAMPLE_ROWS: dict[str, list[list[str]]] = {
          "CCAS de Bourg-Fictif", "Accès aux droits et aux soins", "Personnes isolées|precarite",
          "QP096002", "", "", "", "", "ASV-96-001", "CPAM"],
         ["ACT-2024-003", "Parcours sport-santé au parc des Chimères", "", "2024", "",
-         "Association Cœur Vaillant", "activite_physique", "vieillissement", "", "", "4,85", "44,05", "",
+         "Association Cœur Vaillant", "activite_physique", "vieillissement", "", "", "-6,7917", "45,9014", "",
          "CLS-96-001", ""],
         ["ACT-2024-004", "Semaine d'information sur la santé mentale", "Ciné-débat et stands.", "2024", "2024",
-         "CLSM de Bourg-Fictif", "sante mentale|SISM", "Enfants et jeunes", "", "96002", "", "",
-         "1 place de la Mairie, Val-des-Licornes", "CLSM-96-001", "Ville"],
+         "CLSM de Bourg-Fictif", "sante mentale|SISM", "Enfants et jeunes", "", "96009", "", "",
+         "1 place de la Mairie, Fictif-la-Rivière", "CLSM-96-001", "Ville"],
     ],
 }
 
@@ -1948,11 +1961,11 @@ EXAMPLE_EXPORT_HEADER = ["N° de l'action", "Intitulé", "Résumé", "Date de d�
                          "Quartier prioritaire (code)", "Adresse", "Code postal", "Ville", "Financeur(s)", "Contact"]
 EXAMPLE_EXPORT_ROWS = [
     ["OSC-1201", "Marche santé du mardi", "Marche encadrée d'une heure.", "15/03/2024", "", "Maison des Licornes",
-     "Sport santé", "", "Seniors ; Personnes isolées", "96001", "QN09601M", "", "", "", "Ville", "accueil@example.org"],
+     "Sport santé", "", "Seniors ; Personnes isolées", "96003", "QN09601M", "", "", "", "Ville", "accueil@example.org"],
     ["OSC-1202", "Ateliers « bien manger »", "", "2023", "2024", "Centre social des Chimères", "Alimentation",
-     "Éducation pour la santé", "Tout public", "96002", "", "", "", "", "ARS ; CAF", ""],
+     "Éducation pour la santé", "Tout public", "96009", "", "", "", "", "ARS ; CAF", ""],
     ["OSC-1203", "Point écoute jeunes", "Permanence d'une psychologue.", "01/10/2024", "", "Association Écoute Fictive",
-     "Bien-être psychique", "", "Jeunes 12-25 ans", "96002", "", "3 rue des Fées", "96200", "Val-des-Licornes",
+     "Bien-être psychique", "", "Jeunes 12-25 ans", "96009", "", "3 rue des Fées", "96090", "Fictif-la-Rivière",
      "ARS", ""],
 ]
 EXAMPLE_MAPPING = """\
@@ -1992,6 +2005,21 @@ separateur = ";"                # séparateur des valeurs multiples dans vos cel
 "Jeunes 12-25 ans" = "enfants_jeunes"
 "Seniors" = "vieillissement"
 """
+
+
+def _save_reproducible(wb, path: Path) -> None:
+    """Save a workbook byte-for-byte reproducibly (fixed dates in the properties and the
+    zip entries), so that regenerating the templates does not change them."""
+    buf = io.BytesIO()
+    wb.save(buf)
+    fixed = "2024-01-01T00:00:00Z"
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + fixed.encode(), data)
+            out.writestr(zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0)), data,
+                         compress_type=zipfile.ZIP_DEFLATED)
 
 
 def write_templates(dest: str | os.PathLike) -> list[Path]:
@@ -2058,9 +2086,8 @@ def write_templates(dest: str | os.PathLike) -> list[Path]:
             for letter, width in (("A", 26), ("B", 50), ("C", 36), ("E", 24), ("F", 46)):
                 vals.column_dimensions[letter].width = width
         wb.properties.creator = "Atlas ASV"
-        wb.properties.created = dt.datetime(2024, 1, 1)
         xlsx_path = dest / f"{TEMPLATE_NAMES[kind]}.xlsx"
-        wb.save(xlsx_path)
+        _save_reproducible(wb, xlsx_path)
         written.append(xlsx_path)
     export = dest / "exemple_export_oscars.csv"
     with open(export, "w", encoding="utf-8", newline="") as f:

@@ -32,6 +32,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 # A4 at 96 CSS px per inch, 12 mm margins (the @page rule of assets/style.css).
 MM = 96 / 25.4
 A4_PORTRAIT_CONTENT_PX = round((210 - 24) * MM)    # 703
+A4_PORTRAIT_CONTENT_H = (297 - 24) * MM             # 1032
 A4_LANDSCAPE_CONTENT = ((297 - 24) * MM, (210 - 24) * MM)
 
 
@@ -199,6 +200,7 @@ class Renderer:
                 ctx = self._context(browser, width, 900, 1.0, self.base_url())
                 try:
                     page = self._open_app_page(ctx, path, "export")
+                    page.add_style_tag(content="@page { size: A4 landscape; margin: 12mm; }")
                     page.emulate_media(media="print")
                     h = page.evaluate("() => document.documentElement.scrollHeight")
                     w = page.evaluate("() => document.documentElement.scrollWidth")
@@ -208,18 +210,31 @@ class Renderer:
                     return Rendered(pdf, "application/pdf", {"scale": s})
                 finally:
                     ctx.close()
+            # Shrink to fit `max_pages`: measure the parts between page breaks in the print
+            # layout, scale so that the tallest part fits a page, and lay the page out again at
+            # the width the scaled print needs (maps and charts follow the window's size).
             ctx = self._context(browser, A4_PORTRAIT_CONTENT_PX, 1000, 1.0, self.base_url())
             try:
                 page = self._open_app_page(ctx, path, "print")
                 page.emulate_media(media="print")
-                pdf, s = b"", 1.0
-                for s in (1.0, 0.85, 0.72, 0.62):
-                    pdf = page.pdf(format="A4", print_background=True, scale=s, prefer_css_page_size=True)
-                    if pdf_pages(pdf) <= max_pages:
+                s = 1.0
+                for _ in range(2):
+                    parts = page.evaluate(PARTS_JS)
+                    if len(parts) > max_pages:
                         break
-                return Rendered(pdf, "application/pdf", {"scale": s})
+                    need = min(1.0, A4_PORTRAIT_CONTENT_H / max(parts) * 0.96)
+                    if need >= s - 0.01:
+                        break
+                    s = max(need, 0.5)
+                    relayout(page, round(A4_PORTRAIT_CONTENT_PX / s))
+                pdf = page.pdf(format="A4", print_background=True, scale=s, prefer_css_page_size=True)
+                while pdf_pages(pdf) > max_pages and s > 0.55:
+                    s = round(s * 0.9, 3)
+                    relayout(page, round(A4_PORTRAIT_CONTENT_PX / s))
+                    pdf = page.pdf(format="A4", print_background=True, scale=s, prefer_css_page_size=True)
             finally:
                 ctx.close()
+            return Rendered(pdf, "application/pdf", {"scale": s})
 
         return self.run(job)
 
@@ -272,6 +287,23 @@ def wait_ready(page, timeout: float) -> None:
     then two animation frames."""
     page.wait_for_selector("#_pages_content > *", timeout=timeout * 1000)
     page.wait_for_function(READY_JS, timeout=timeout * 1000)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+# Heights (CSS px) of the parts of a page between its forced page breaks (.page-break).
+PARTS_JS = """() => {
+  const cuts = Array.from(document.querySelectorAll('.page-break'))
+    .filter(e => e.offsetParent !== null)
+    .map(e => e.getBoundingClientRect().top + window.scrollY);
+  const all = [0].concat(cuts, [document.documentElement.scrollHeight]);
+  return all.slice(1).map((c, i) => Math.max(c - all[i], 1));
+}"""
+
+
+def relayout(page, width: int) -> None:
+    """Resize the window (Leaflet and plotly follow) and let the page settle."""
+    page.set_viewport_size({"width": int(width), "height": 1000})
+    page.wait_for_timeout(700)
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 

@@ -398,7 +398,7 @@ def count_summary(v: View) -> list:
     located = int(v.dens.n.sum()) if len(v.dens) else 0
     parts = [html.Strong(f"{fmt(n, 0)} action{'s' if n > 1 else ''}", id="act-count-n"),
              f" correspond{'ent' if n > 1 else ''} aux filtres (sur {fmt(v.n_total, 0)} actions chargées). "
-             f"{fmt(located, 0)} sont rattachées à un {'QPV' if v.state.level == 'qpv' else 'territoire communal'} "
+             f"{fmt(located, 0)} sont rattachées à {'un QPV' if v.state.level == 'qpv' else 'une commune'} "
              f"du territoire choisi. Sur la carte : {fmt(placed.get('coordonnees', 0), 0)} par leurs coordonnées, "
              f"{fmt(placed.get('qpv', 0), 0)} au centre de leur QPV, "
              f"{fmt(placed.get('commune', 0), 0)} au centre de leur commune"]
@@ -406,6 +406,10 @@ def count_summary(v: View) -> list:
     if unplaced:
         parts.append(f" ; {fmt(unplaced, 0)} sans localisation (seulement dans la liste)")
     parts.append(".")
+    if v.n_total == 0:
+        parts.append(html.Span(" Aucune action n'est chargée dans cette base : importez le registre des actions "
+                               "(commande « python -m etl import actions FICHIER ») pour remplir cette page.",
+                               className="note", style={"display": "block", "marginTop": ".4rem"}))
     return parts
 
 
@@ -456,8 +460,8 @@ def points_legend(v: View) -> html.Div:
     return legend(items, "Actions (couleur : axe du référentiel ASV)", note, legend_id="act-points-legend")
 
 
-def source_line(v: View, line_id: str = "act-sources") -> html.P:
-    """Where the actions and the populations come from (title, publisher, vintage)."""
+def action_source_text() -> str:
+    """Where the actions come from: source file, vintage, import."""
     parts = []
     src = ref("action_sources")
     for r in src.itertuples():
@@ -468,11 +472,14 @@ def source_line(v: View, line_id: str = "act-sources") -> html.P:
         if isinstance(r.import_file, str):
             t += f", import du fichier {r.import_file} le {str(r.imported_at)[:10]}"
         parts.append(f"{t} : {fmt(r.n_actions, 0)} actions")
-    pop_txt = population_source_text(v.terr, v.state.level)
-    return html.P([
-        html.Span("Sources — actions : " + (" ; ".join(parts) or "aucune action chargée") + ". "),
-        html.Span(pop_txt),
-    ], className="source-line", id=line_id)
+    return "Sources — actions : " + (" ; ".join(parts) or "aucune action chargée") + "."
+
+
+def source_line(v: View, line_id: str = "act-sources") -> html.P:
+    """Where the actions and the populations come from (title, publisher, vintage)."""
+    return html.P([html.Span(action_source_text() + " "),
+                   html.Span(population_source_text(v.terr, v.state.level))],
+                  className="source-line", id=line_id)
 
 
 def _wrap(label: str, width: int = 16) -> str:
@@ -620,10 +627,13 @@ def scatter(v: View):
     ind = access.indicator(st.need) if st.need else None
     ind = None if ind is None else dict(ind)
     qd = v.qpv_dens
-    if ind is None or qd.empty:
+    if ind is None or qd.empty or v.n_total == 0:
         fig = french_layout(go.Figure(), height=300)
-        fig.add_annotation(text="Aucun indicateur de besoin disponible au niveau QPV", showarrow=False,
+        fig.add_annotation(text="Aucune action chargée" if v.n_total == 0 and ind is not None
+                           else "Aucun indicateur de besoin disponible au niveau QPV", showarrow=False,
                            x=0.5, y=0.5, xref="paper", yref="paper")
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
         return fig, [], "", need_source_text(ind, pd.DataFrame(columns=["status"]))
     vals = access.values(st.need, "qpv", st.scope)
     need = qd.code.map(vals.set_index("code").value)
@@ -683,7 +693,9 @@ def scatter(v: View):
     if len(perim):
         note += (f" Attention : pour {fmt(len(perim), 0)} QPV, la valeur est calculée sur le périmètre 2015 "
                  "du quartier.")
-    return fig, items, note, need_source_text(ind, vals)
+    src = " ".join([need_source_text(ind, vals), action_source_text(),
+                    population_source_text(population_frame("qpv", st.scope), "qpv")])
+    return fig, items, note, src
 
 
 def fiche(rec: dict | None, placement: str | None) -> list:
@@ -692,9 +704,9 @@ def fiche(rec: dict | None, placement: str | None) -> list:
         return [html.P("Cliquez sur une action (carte ou liste) pour afficher sa fiche.", className="muted",
                        id="act-fiche-empty")]
 
-    def row(label, value):
+    def row(label, value, empty="n.d."):
         value = _clean(value)
-        return [html.Dt(label), html.Dd(value if value not in (None, "") else "n.d.")]
+        return [html.Dt(label), html.Dd(value if value not in (None, "") else empty)]
 
     where = PLACEMENT_TEXT.get(placement, "Non placée sur la carte (aucune localisation)")
     if placement == "coordonnees":
@@ -712,8 +724,10 @@ def fiche(rec: dict | None, placement: str | None) -> list:
         source = f"{source or ''} — import {rec['import_file']} du {str(rec['imported_at'])[:10]}"
     dl_rows = (row("Années", years_text(rec.get("year_start"), rec.get("year_end"))) + row("Porteur", rec.get("porteur"))
                + row("Thématiques", rec.get("themes")) + row("Publics", rec.get("publics"))
-               + row("Quartier (QPV)", qpv) + row("Commune", commune) + row("Sur la carte", where)
-               + row("Dispositif", scheme) + row("Financeurs", rec.get("funders"))
+               + row("Quartier (QPV)", qpv, "aucun (action rattachée à la commune)" if commune else "n.d.")
+               + row("Commune", commune) + row("Sur la carte", where)
+               + row("Dispositif", scheme, "aucun dispositif renseigné")
+               + row("Financeurs", rec.get("funders"), "non renseignés")
                + row("Identifiant", rec.get("action_id")) + row("Source", source))
     return [
         html.H3(rec["title"], id="act-fiche-title"),
@@ -795,7 +809,7 @@ def controls(st: ViewState) -> html.Div:
     pub = ref("publics")
     sch = ref("schemes")
     step = 1 if yb[1] - yb[0] <= 6 else (2 if yb[1] - yb[0] <= 14 else 5)
-    marks = {y: str(y) for y in range(yb[0], yb[1] + 1, step)} | {yb[1]: str(yb[1])}
+    marks = {y: str(y) for y in range(yb[0], yb[1] + 1, step)}
     return html.Div([
         _radio_group("Niveau", "act-level", st.level, LEVELS),
         scope_dropdown("act-scope", scope_value(st.scope)),
@@ -838,7 +852,7 @@ def layout(**query):
         dcc.Store(id="act-selected", data=st.action),
         html.H1("Actions de santé par thème"),
         html.P("Combien d'actions de santé sont menées pour 10 000 habitants dans chaque quartier prioritaire ou "
-               "chaque commune, sur quels thèmes, et là où les besoins sont les plus forts ?", className="lead"),
+               "chaque commune, sur quels thèmes, et là où les besoins sont les plus forts\u202f?", className="lead"),
         controls(st),
         html.P(count_summary(v), id="act-count", role="status"),
         html.H2(["Densité d'actions — ", html.Span(scope_label(st.scope), id="act-scope-title")]),
@@ -909,6 +923,7 @@ def layout(**query):
         data_table("act-list", pd.DataFrame(action_rows(v), columns=[c["id"] for c in ACTION_COLUMNS]),
                    columns=ACTION_COLUMNS, page_size=12, filename="actions",
                    style_data_conditional=selected_style(st.action)),
+        html.P(action_source_text(), className="source-line", id="act-list-source"),
     ], className="actions-page")
 
 

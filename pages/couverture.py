@@ -15,6 +15,7 @@ import dash
 import dash_leaflet as dl
 import numpy as np
 import pandas as pd
+import shapely
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.dash_table.Format import Format, Group, Scheme
 from dash_extensions.javascript import Namespace
@@ -149,13 +150,14 @@ def coverage_frame(scope) -> pd.DataFrame:
 def qpv_tooltips(cov: pd.DataFrame) -> dict[str, list[str]]:
     """Tooltip lines per QPV (plain text: assets/atlas.js escapes them)."""
     sch = access.schemes()
-    info = {r.scheme_id: (r.kind, r.name) for r in sch.itertuples()}
+    info = {r.scheme_id: (r.kind, r.name, r.status) for r in sch.itertuples()}
     order = {k: i for i, k in enumerate(KINDS)}
     out = {}
     for r in cov.itertuples():
         lines = [COVERAGE_LABELS[r.category]]
         covering = sorted((info[s] for s in r.scheme_ids if s in info), key=lambda x: (order.get(x[0], 9), x[1]))
-        lines += [f"{kind} : {name}" for kind, name in covering]
+        lines += [f"{kind} : {name}" + (f" ({status})" if isinstance(status, str) and status != "actif" else "")
+                  for kind, name, status in covering]
         if isinstance(r.zone, str):
             lines.append(f"Zonage ARS médecins : {r.zone}")
         if r.population is not None and not pd.isna(r.population):
@@ -190,8 +192,6 @@ def scope_bounds(scope):
         b = access.bounds(*scope)
         if b:
             return b
-    import shapely
-
     for level in ("departement", "commune", "qpv"):
         g = access.geometries(level)
         if len(g):
@@ -251,6 +251,9 @@ def map_sources(cov: pd.DataFrame) -> str:
         lbl = _source_label(t.get("source_id") if t else None, src)
         if lbl:
             parts.append(f"Contours des QPV 2024 : {lbl}")
+    pop = population_source(cov)
+    if pop:
+        parts.append(pop)
     reg = registry_sources()
     parts.append("Dispositifs : " + (" ; ".join(reg) if reg else "aucun registre chargé"))
     zoning = access.gp_zoning()
@@ -323,6 +326,24 @@ def _line_legend(rows: list[tuple[dict, str, str]], title: str, legend_id: str) 
                     className="legend", id=legend_id, role="group", **{"aria-label": title})
 
 
+def population_note(cov: pd.DataFrame) -> str:
+    """For how many QPVs the inhabitants counted in the legend are known."""
+    if cov.empty:
+        return ""
+    n_known = int(cov.population.notna().sum())
+    return f"Habitants : population connue pour {n_known} QPV sur {len(cov)}."
+
+
+def population_source(cov: pd.DataFrame) -> str | None:
+    known = cov[cov.population.notna()]
+    if known.empty:
+        return None
+    vals = access.latest_values([("qpv", c) for c in known.code], ["population"])
+    vals = vals[vals.status == "ok"]
+    src = sorted({f"{t}, {int(y)}" for t, y in zip(vals.source_title, vals.year) if isinstance(t, str)})
+    return "Population des QPV : " + " ; ".join(src) if src else None
+
+
 def legends(cov: pd.DataFrame, sch: pd.DataFrame) -> list:
     counts = coverage_counts(cov.category)
     pop = cov.groupby("category").population.sum(min_count=1) if len(cov) else pd.Series(dtype=float)
@@ -331,11 +352,10 @@ def legends(cov: pd.DataFrame, sch: pd.DataFrame) -> list:
         p = pop.get(cat)
         return COVERAGE_LABELS[cat] + (f" — {fmt(p, 0)} hab." if p is not None and not pd.isna(p) else "")
 
+    note = ("Un QPV est couvert par un dispositif qui le cite ou qui couvre sa commune. "
+            "Rayures : CLS seulement ; points : ni ASV ni CLS. ") + population_note(cov)
     cov_legend = legend([(COVERAGE_SWATCHES[c], label(c), f"{counts[c]} QPV") for c in ("asv", "cls", "none")],
-                        "Couverture des QPV 2024",
-                        note="Un QPV est couvert par un dispositif qui le cite ou qui couvre sa commune. "
-                             "Rayures : CLS seulement ; points : ni ASV ni CLS.",
-                        legend_id="cov-legend")
+                        "Couverture des QPV 2024", note=note, legend_id="cov-legend")
     kind_counts = sch.kind.value_counts() if len(sch) else {}
     scheme_legend = _line_legend(
         [(SCHEME_STYLES[k], f"{k} — {KIND_LABELS[k]}", f"{int(kind_counts.get(k, 0))}") for k in KINDS],
@@ -403,8 +423,18 @@ def themes_figure(by_theme: pd.DataFrame):
     """Actions by theme axis (the fiche page's bar chart), with room for the counts."""
     fig = bar_counts(by_theme, None)
     fig.update_traces(cliponaxis=False)
-    fig.update_xaxes(range=[0, max(1, int(by_theme.n.max())) * 1.18], title_text="Nombre d'actions")
+    top = max(1, int(by_theme.n.max()))
+    fig.update_xaxes(range=[0, top * 1.18], title_text="Nombre d'actions", tickformat="d",
+                     dtick=max(1, round(top / 5)))
     return fig
+
+
+def actions_link_text(n: int) -> str:
+    if n == 0:
+        return "Ouvrir la page Actions filtrée sur ce dispositif"
+    if n == 1:
+        return "Voir son action sur la page Actions"
+    return f"Voir ses {fmt(n, 0)} actions sur la page Actions"
 
 
 def _text(v) -> str:
@@ -457,8 +487,7 @@ def scheme_fiche(scheme_id: str | None) -> list:
               source="Source : actions importées rattachées à ce dispositif (une action peut relever de "
                      "plusieurs axes).") if len(by_theme)
         else html.P("Aucune action rattachée à ce dispositif.", id="cov-fiche-no-actions"),
-        html.P(dcc.Link(f"Voir ses {d['n_actions']} actions sur la page Actions", href=actions_href,
-                        id="cov-fiche-actions-link")),
+        html.P(dcc.Link(actions_link_text(d["n_actions"]), href=actions_href, id="cov-fiche-actions-link")),
         html.P(f"Source du dispositif : {d['source'] or 'n.d.'}.", className="source-line"),
     ]
 
@@ -494,7 +523,7 @@ def ranking_table_frame(ranked: pd.DataFrame) -> pd.DataFrame:
         "valeur": display,
         "annee": [int(y) if y is not None and not pd.isna(y) else "—" for y in ranked.year],
         "note": ["périmètre 2015" if p == "perimetre_2015" else "" for p in ranked.perimeter],
-        "fiche": [f"[Fiche du quartier]({qpv_fiche_href(c)})" for c in ranked.code],
+        "fiche": [f"[Fiche]({qpv_fiche_href(c)})" for c in ranked.code],
     })
 
 
@@ -502,6 +531,7 @@ def ranking_block(scope, need: str | None, cov: pd.DataFrame | None = None) -> l
     if not need:
         return [html.P("Aucun indicateur disponible à l'échelle des QPV.", className="note")]
     info = access.indicator(need) or {}
+    cov = coverage_frame(scope) if cov is None else cov
     ranked = ranking_frame(scope, need, cov)
     table = ranking_table_frame(ranked)
     dec = int(info.get("decimals") or 0) if not pd.isna(info.get("decimals")) else 1
@@ -524,7 +554,7 @@ def ranking_block(scope, need: str | None, cov: pd.DataFrame | None = None) -> l
                           group_delimiter="\u202f", decimal_delimiter=",", nully="n.d.")},
         {"name": "Année", "id": "annee", "type": "numeric"},
         {"name": "Note", "id": "note"},
-        {"name": "Fiche", "id": "fiche", "presentation": "markdown"},
+        {"name": "Fiche du quartier", "id": "fiche", "presentation": "markdown"},
     ]
     ok = ranked[ranked.status == "ok"]
     srcs = sorted({f"{t} ({p}), millésime {v}" for t, p, v in zip(ok.source_title, ok.publisher, ok.vintage)
@@ -534,7 +564,9 @@ def ranking_block(scope, need: str | None, cov: pd.DataFrame | None = None) -> l
     if (ranked.perimeter == "perimetre_2015").any():
         notes.append(html.P("« périmètre 2015 » : valeur calculée sur le contour 2015 du quartier, modifié en 2024 ; "
                             "à comparer avec prudence.", className="note", id="cov-ranking-2015"))
-    if ranked.empty:
+    if cov.empty:
+        summary = "Aucun quartier prioritaire (géographie 2024) dans ce territoire."
+    elif ranked.empty:
         summary = "Tous les QPV de ce territoire sont couverts par un ASV."
     else:
         summary = (f"{len(ranked)} QPV sans ASV dans ce territoire (dont {n_cls} couverts par un CLS seulement), "

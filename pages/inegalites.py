@@ -205,13 +205,18 @@ def classification(st: ViewState, df: pd.DataFrame):
     return an.classify(df.code, vals, method, st.k, breaks), None, message
 
 
+def _decimals(ind: dict) -> int:
+    d = ind.get("decimals")
+    return 1 if _nan(d) else int(d)
+
+
 def units(st: ViewState, ind: dict) -> tuple[str, int]:
     """(unit, decimals) of what is mapped."""
     if st.mode == "ecart":
         if st.gap == "ratio":
             return "", 2
-        return ("pts" if ind["unit"] == "%" else ind["unit"]), int(ind.get("decimals") or 1)
-    return ind["unit"], int(ind.get("decimals") or 1)
+        return ("pts" if ind["unit"] == "%" else ind["unit"]), _decimals(ind)
+    return ind["unit"], _decimals(ind)
 
 
 def compute_view(st: ViewState) -> dict:
@@ -230,9 +235,9 @@ def compute_view(st: ViewState) -> dict:
     else:
         colors = an.palette(pal, cls.k, high_is_bad)
     unit, decimals = units(st, ind)
-    labels = cls.labels(decimals, unit) if cls else []
+    labels = an.class_labels(cls, decimals, unit) if cls else []
     ref_label_lvl = an.REFERENCE_LEVELS[st.ref]
-    decimals_ind = int(ind.get("decimals") or 1)
+    decimals_ind = _decimals(ind)
 
     tooltips = {}
     for r in df.itertuples(index=False):
@@ -246,7 +251,18 @@ def compute_view(st: ViewState) -> dict:
     hideout = an.choropleth_hideout(classes, colors, apart, tooltips, st.qpv)
     return {"indicator": ind, "frame": df, "status": status, "classification": cls, "colors": colors,
             "labels": labels, "hideout": hideout, "message": message, "palette": pal,
-            "unit": unit, "decimals": decimals}
+            "unit": unit, "decimals": decimals, "ref_levels": reference_levels_with_values(st.indicator)}
+
+
+def reference_levels_with_values(indicator: str) -> list[str]:
+    """Reference levels (commune ... France) that have values of the indicator."""
+    cat = access.indicators()
+    row = cat[cat.indicator_id == indicator]
+    if row.empty:
+        return []
+    lv = row.iloc[0]["levels"]
+    lv = [] if lv is None or pd.api.types.is_scalar(lv) else list(lv)
+    return [level for level in an.REFERENCE_LEVELS if level in lv]
 
 
 def legend_block(st: ViewState, v: dict) -> html.Div:
@@ -265,11 +281,7 @@ def legend_block(st: ViewState, v: dict) -> html.Div:
     year = f" ({st.year})" if st.year else ""
     if st.mode == "ecart":
         kind = "rapport" if st.gap == "ratio" else "différence"
-        title = f"{ind['short_label']}{year} : écart à la {an.REFERENCE_LEVELS[st.ref]} ({kind})" \
-            if st.ref in ("commune", "region") else \
-            f"{ind['short_label']}{year} : écart au {an.REFERENCE_LEVELS[st.ref]} ({kind})" \
-            if st.ref in ("departement",) else \
-            f"{ind['short_label']}{year} : écart à la référence {an.REFERENCE_LEVELS[st.ref]} ({kind})"
+        title = f"{ind['short_label']}{year} : écart à la référence « {an.REFERENCE_LEVELS[st.ref]} » ({kind})"
         centre = ("1 = même niveau que la référence ; 1,5 = une fois et demie la référence."
                   if st.gap == "ratio" else "0 = même niveau que la référence.")
         method = st.method if not v["message"] else "quantiles"
@@ -300,7 +312,7 @@ def _direction_text(ind: dict, gap: bool = False) -> str:
 
 def table_columns(st: ViewState, v: dict) -> list[dict]:
     ind = v["indicator"]
-    d = int(ind.get("decimals") or 1)
+    d = _decimals(ind)
     gap_unit = "" if st.gap == "ratio" else (" (pts)" if ind["unit"] == "%" else f" ({ind['unit']})")
     return [
         {"name": "Quartier (QPV)", "id": "name"},
@@ -377,6 +389,15 @@ def notes(st: ViewState, v: dict) -> list:
                            f"pour {len(same)} quartier(s), la valeur a été publiée sur la géographie {geos} ; "
                            "leur périmètre n'a pas changé en 2024."],
                           className="note", id="ineg-geography-note"))
+    refs = df.attrs.get("refs")
+    if refs is None or refs.empty:
+        avail = [an.REFERENCE_LEVELS[x] for x in v.get("ref_levels", [])]
+        out.append(html.P([html.Strong("Référence : "),
+                           f"aucune valeur de cet indicateur à l'échelle « {an.REFERENCE_LEVELS[st.ref]} » ; "
+                           + (f"niveaux disponibles : {', '.join(avail)}." if avail else
+                              "cet indicateur n'a de valeur de référence à aucune échelle, l'écart ne peut "
+                              "pas être calculé.")],
+                          className="note", id="ineg-reference-note"))
     if st.ref == "commune" and (df.communes.str.contains(" ; ")).any():
         out.append(html.P("Un quartier qui s'étend sur plusieurs communes est comparé à sa commune principale.",
                           className="muted"))
@@ -403,7 +424,8 @@ def source_line(st: ViewState, v: dict) -> list:
             + f", année(s) {', '.join(map(str, years))}.")
     else:
         parts.append(f"Référence ({an.REFERENCE_LEVELS[st.ref]}) : aucune valeur disponible.")
-    parts.append("Fond de carte : contours des communes et départements de la base (sans serveur de tuiles).")
+    parts.append("Fond de carte : contours des communes et départements de la base (hors ligne) ; "
+                 "tuiles OpenStreetMap en option.")
     return [html.Span(p + " ") for p in parts]
 
 
@@ -418,7 +440,7 @@ def panel(st: ViewState, code: str | None) -> list:
     if t is None:
         return [html.P("Quartier inconnu.", className="muted")]
     ind = access.indicator(st.indicator)
-    d, unit = int(ind.get("decimals") or 1), ind["unit"]
+    d, unit = _decimals(ind), ind["unit"]
     own = access.values(st.indicator, "qpv", None, st.year)
     own = own[own.code == code]
     r = own.iloc[0] if len(own) else None
@@ -435,8 +457,9 @@ def panel(st: ViewState, code: str | None) -> list:
         name = rr["name"] if rr is not None else (access.territory(level, ref_code) or {}).get("name", ref_code)
         rows.append(html.Tr([
             html.Td(f"{LEVEL_LABELS.get(level, level)} — {name}"),
-            html.Td(an.fmt_status(rval, rstat, d, unit), className="num"),
-            html.Td("" if rr is None else str(int(rr.year)), className="num"),
+            html.Td([an.fmt_status(rval, rstat, d, unit)]
+                    + ([html.Span(f"({int(rr.year)})", className="ref-year")] if rr is not None else []),
+                    className="num"),
             html.Td(an.fmt_gap(g, st.gap, d, unit), className="num"),
         ]))
     val_text = an.fmt_status(value, status, d, unit)
@@ -452,8 +475,7 @@ def panel(st: ViewState, code: str | None) -> list:
     if r is not None and r.perimeter == "perimetre_2015":
         out.append(html.P("Valeur calculée sur le périmètre 2015 du quartier (modifié en 2024).", className="note"))
     out.append(html.Table([
-        html.Thead(html.Tr([html.Th("Référence"), html.Th("Valeur", className="num"),
-                            html.Th("Année", className="num"),
+        html.Thead(html.Tr([html.Th("Référence"), html.Th("Valeur (année)", className="num"),
                             html.Th("Écart" + (" (rapport)" if st.gap == "ratio" else " (différence)"),
                                     className="num")])),
         html.Tbody(rows)], className="simple", id="ineg-panel-table"))
@@ -491,6 +513,16 @@ def palette_options(mode: str, high_is_bad=None) -> list[dict]:
     return opts
 
 
+def reference_options(indicator: str | None) -> list[dict]:
+    """Reference levels; those without any value of the indicator say so."""
+    avail = reference_levels_with_values(indicator) if indicator else []
+    out = []
+    for k, v in an.REFERENCE_LEVELS.items():
+        label = f"Sa {v}" if k in ("commune", "region") else f"Son {v}" if k in ("epci", "departement") else v
+        out.append({"label": label if k in avail else f"{label} (pas de valeur)", "value": k})
+    return out
+
+
 def indicator_options(cat: pd.DataFrame) -> list[dict]:
     return [{"label": f"{r.family.capitalize()} — {r.label}", "value": r.indicator_id}
             for r in cat.itertuples(index=False)]
@@ -513,6 +545,29 @@ def scope_bounds(scope) -> tuple | None:
         if len(g):
             import shapely
             return tuple(shapely.union_all(g.geometry.values).bounds)
+    return None
+
+
+def commune_layer_url(scope) -> str | None:
+    """Communes are a context layer loaded per scope, never all of France at once: with no
+    scope, they are drawn only when the DB holds a single région (None: no commune layer)."""
+    if scope:
+        return layer_url("commune", scope)
+    regions = access.territories("region")
+    if len(regions) == 1:
+        return layer_url("commune", ("region", regions.code.iloc[0]))
+    return None
+
+
+def _find(component, cid: str):
+    if getattr(component, "id", None) == cid:
+        return component
+    kids = getattr(component, "children", None)
+    for k in (kids if isinstance(kids, (list, tuple)) else [kids]):
+        if hasattr(k, "to_plotly_json"):
+            found = _find(k, cid)
+            if found is not None:
+                return found
     return None
 
 
@@ -541,10 +596,7 @@ def controls(st: ViewState, cat: pd.DataFrame) -> html.Div:
         html.Div([
             _radio("ineg-mode", "Afficher", MODES, st.mode),
             html.Div([
-                _dropdown("ineg-ref", "Référence de chaque quartier",
-                          [{"label": f"Sa {v}" if k in ("commune", "region") else
-                            f"Son {v}" if k in ("epci", "departement") else v, "value": k}
-                           for k, v in an.REFERENCE_LEVELS.items()], st.ref),
+                _dropdown("ineg-ref", "Référence de chaque quartier", reference_options(st.indicator), st.ref),
                 _radio("ineg-gap", "Écart calculé en", an.GAP_TYPES, st.gap),
             ], className=gap_cls, id="ineg-gap-controls"),
         ], className="control-row"),
@@ -584,6 +636,9 @@ def layout(**query):
     m = atlas_map(MAP_ID, [("Quartiers prioritaires (2024)", qpv_layer, True)], within=scope, bounds=bounds,
                   height="560px", base_prefix=BASE_PREFIX)
     _fix_view(m, bounds, st.view)
+    communes = _find(m, f"{BASE_PREFIX}-communes")
+    if communes is not None:
+        communes.url = commune_layer_url(scope)
     return html.Div([
         html.H1("Inégalités entre quartiers prioritaires"),
         html.P("Chaque quartier prioritaire (géographie 2024) est coloré selon la valeur d'un indicateur, ou "
@@ -637,13 +692,18 @@ def _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, q
                         "qpv": qpv, "view": view})
 
 
-@callback(Output("ineg-year", "options"), Output("ineg-year", "value"),
-          Input("ineg-indicator", "value"), State("ineg-year", "value"), prevent_initial_call=True)
-def on_indicator(indicator, year):
-    """Years of the new indicator; keep the chosen year when it exists, else the latest."""
+@callback(Output("ineg-year", "options"), Output("ineg-year", "value"), Output("ineg-ref", "options"),
+          Input("ineg-indicator", "value"), State("ineg-year", "value"), State("ineg-year", "options"),
+          prevent_initial_call=True)
+def on_indicator(indicator, year, previous_options):
+    """Years of the new indicator: its latest year, unless an earlier year was chosen and the
+    new indicator has it too. Reference levels say which ones have values."""
     opts = year_options(indicator)
     years = [o["value"] for o in opts]
-    return opts, (year if year in years else (years[-1] if years else None))
+    previous = [o["value"] for o in previous_options or []]
+    was_latest = not previous or year == max(previous)
+    keep = year in years and not was_latest
+    return opts, (year if keep else (years[-1] if years else None)), reference_options(indicator)
 
 
 @callback(Output("ineg-palette", "options"), Output("ineg-palette", "value"),
@@ -669,7 +729,7 @@ def on_scope(scope_val, picked):
     viewport = {"bounds": [[b[1], b[0]], [b[3], b[2]]], "transition": "fitBounds"} if b else no_update
     opts = qpv_options(scope)
     keep = picked if picked in {o["value"] for o in opts} else None
-    return layer_url("qpv", scope), layer_url("commune", scope), viewport, opts, keep
+    return layer_url("qpv", scope), commune_layer_url(scope), viewport, opts, keep
 
 
 @callback(Output(QPV_LAYER, "hideout"), Output("ineg-legend", "children"),

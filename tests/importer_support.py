@@ -1,8 +1,10 @@
 """Fictional territory and helpers for the importer tests (not a test module).
 
 Three square communes side by side, three 2024 QPVs and a 2015 -> 2024 correspondence,
-all invented ("Bourg-Fictif", "Quartier des Licornes"...), placed in a corner of
-metropolitan France so that the "outside France" checks are meaningful.
+all invented. Codes and names follow the conventions of the fictional demo (département
+96: "Bourg-Fictif" 96003, QPV QN09601M...) so that the documented templates import into
+this territory as into the demo; like the demo, it lies off the French coast (lon -6.9 to
+-6.3, lat 45.85 to 45.95), i.e. outside France's bounding boxes.
 """
 from __future__ import annotations
 
@@ -25,26 +27,26 @@ def _box(x0, y0, x1, y1) -> str:
 
 
 COMMUNES = [
-    ("96001", "Bourg-Fictif", _box(4.80, 44.00, 4.90, 44.10)),
-    ("96002", "Val-des-Licornes", _box(4.90, 44.00, 5.00, 44.10)),
-    ("96003", "Pont-Imaginaire", _box(5.00, 44.00, 5.10, 44.10)),
+    ("96003", "Bourg-Fictif", _box(-6.90, 45.85, -6.70, 45.95)),
+    ("96009", "Fictif-la-Rivière", _box(-6.70, 45.85, -6.50, 45.95)),
+    ("96015", "Licorneville", _box(-6.50, 45.85, -6.30, 45.95)),
 ]
 QPVS = [
-    ("QN09601M", "Quartier des Licornes", "96001", _box(4.82, 44.02, 4.86, 44.06)),
-    ("QN09602N", "Les Hauts-Fictifs", "96002", _box(4.92, 44.02, 4.96, 44.06)),
-    ("QN09603I", "Cité des Chimères", "96001", _box(4.86, 44.07, 4.89, 44.09)),
+    ("QN09601M", "Plateau des Fées", "96003", _box(-6.80, 45.89, -6.78, 45.91)),
+    ("QN09602I", "Les Hippogriffes", "96003", _box(-6.77, 45.87, -6.75, 45.89)),
+    ("QN09605I", "Les Dryades", "96009", _box(-6.62, 45.88, -6.58, 45.92)),
 ]
 # (qpv2024, statut, rank, qpv2015)
 CORRESPONDENCE = [
     ("QN09601M", "modifie", 1, "QP096001"),
-    ("QN09601M", "modifie", 2, "QP096003"),
-    ("QN09602N", "modifie", 1, "QP096003"),   # QP096003 was split in two
-    ("QN09603I", "inchange", 1, "QP096002"),
+    ("QN09601M", "modifie", 2, "QP096009"),
+    ("QN09605I", "modifie", 1, "QP096009"),   # QP096009 was split in two
+    ("QN09602I", "inchange", 1, "QP096002"),
 ]
 
-POINT_IN_QPV1 = (4.84, 44.04)       # Quartier des Licornes, Bourg-Fictif
-POINT_IN_QPV2 = (4.94, 44.04)       # Les Hauts-Fictifs, Val-des-Licornes
-POINT_IN_COMMUNE3 = (5.05, 44.05)   # Pont-Imaginaire, no QPV
+POINT_IN_QPV1 = (-6.79, 45.90)      # Plateau des Fées, Bourg-Fictif
+POINT_IN_QPV2 = (-6.60, 45.90)      # Les Dryades, Fictif-la-Rivière
+POINT_IN_COMMUNE3 = (-6.40, 45.90)  # Licorneville, no QPV
 
 
 def make_territory_db(path: Path) -> Path:
@@ -87,7 +89,7 @@ def action_row(**kw) -> dict:
 def scheme_row(**kw) -> dict:
     row = {h: "" for h in SCHEME_HEADER}
     row.update(id_dispositif="ASV-96-001", type="ASV", nom="Atelier santé ville de Bourg-Fictif",
-               communes="96001", qpv="QN09601M")
+               communes="96003", qpv="QN09601M")
     row.update({k: str(v) for k, v in kw.items()})
     return row
 

@@ -88,7 +88,7 @@ def test_point_placement_fallback():
     assert tuple(p.loc["own", ["lon", "lat", "placement"]]) == (5.5, 43.2, "coordonnees")
     assert tuple(p.loc["qpv", ["lon", "lat", "placement"]]) == (5.1, 43.1, "qpv")
     assert tuple(p.loc["commune", ["lon", "lat", "placement"]]) == (5.0, 43.0, "commune")
-    assert p.loc["none", "placement"] is None and math.isnan(p.loc["none", "lon"])
+    assert pd.isna(p.loc["none", "placement"]) and math.isnan(p.loc["none", "lon"])
     assert p.loc["bad_coords", "placement"] == "qpv"          # coordinates out of range: fall back
     assert p.loc["unknown_qpv", "placement"] == "commune"     # QPV without shape: its commune
 
@@ -170,7 +170,7 @@ def test_population_from_indicator_then_territory():
     assert out.loc["Q1", "population"] == 1200 and out.loc["Q1", "pop_origin"] == "indicateur"
     assert out.loc["Q1", "pop_perimeter"] == "perimetre_2015"
     assert out.loc["Q2", "population"] == 800 and out.loc["Q2", "pop_origin"] == "referentiel"
-    assert math.isnan(out.loc["Q3", "population"]) and out.loc["Q3", "pop_origin"] is None
+    assert math.isnan(out.loc["Q3", "population"]) and pd.isna(out.loc["Q3", "pop_origin"])
 
 
 def test_scatter_quadrant_lists_high_need_low_action_qpv(page_mod):
@@ -243,11 +243,11 @@ def test_update_view_filters_and_writes_url(page_mod):
                None, "/geo/commune.pbf")
     search = out[-1]
     assert search == "?theme=sante_mentale"
-    count_text = " ".join(c if isinstance(c, str) else str(c.children) for c in out[8])
+    count_text = " ".join(c if isinstance(c, str) else str(c.children) for c in out[7])
     assert count_text.startswith("2 actions")               # A04 (estime de soi), A07 (addictions)
-    rows = out[20]
+    rows = out[19]
     assert {r["id"] for r in rows} == {"A04", "A07"}
-    assert out[4] is dash_no_update() and out[5] is dash_no_update()     # same scope: map view kept
+    assert out[3] is dash_no_update() and out[4] is dash_no_update()     # same scope: map view kept
 
 
 def dash_no_update():
@@ -278,3 +278,13 @@ def test_select_action_from_row_point_and_close(page_mod):
     assert all(o is dash_no_update() for o in out)
     out = _run(page_mod.select_action, ["act-fiche-close.n_clicks"], None, None, None, 1, *states)
     assert out[1] is None and "action=" not in out[4] and out[2] == {"display": "none"}
+
+
+def test_select_action_with_keyboard_picker(page_mod):
+    states = ("qpv", "france", [], [], [2019, 2024], [], None, "taux_pauvrete_60", "count")
+    out = _run(page_mod.select_action, ["act-pick.value"], None, None, "A04", 0, *states)
+    assert out[1] == "A04" and out[4] == "?action=A04"
+    assert "Groupe de parole des Dragons" in str(out[0][0].children)
+    # An id that is not in the DB opens nothing.
+    out = _run(page_mod.select_action, ["act-pick.value"], None, None, "ZZZ", 0, *states)
+    assert all(o is dash_no_update() for o in out)

@@ -58,7 +58,7 @@ def test_failed_build_leaves_previous_db_untouched(demo_db, tmp_path):
     shutil.copytree(DEMO_DIR, bad)
     rev = sorted(bad.glob("REVN_*.csv"))[-1]
     # Saved again by Excel in Windows-1252: the official format is UTF-8.
-    rev.write_bytes((rev.read_text(encoding="utf-8-sig") + "QP096999;Cité des Chimères\r\n").encode("cp1252"))
+    rev.write_bytes((rev.read_text(encoding="utf-8-sig") + "QP096999;Cité des Chimères\r\n").encode("cp1252", errors="replace"))
     with pytest.raises(InputError) as e:
         build(bad, target, fictional=True, progress=lambda *_: None)
     assert rev.name in str(e.value)

@@ -80,6 +80,7 @@ def make_db(path) -> None:
         ("QN09602N", "revenu_median_uc", 2021, 12000.0, "ok"),
         ("QN09603I", "revenu_median_uc", 2021, 15000.0, "ok"),
         ("QN09604C", "revenu_median_uc", 2021, 9000.0, "ok"),
+        ("QN09602N", "population", 2021, 90.0, "ok"),
     ]
     for code, ind, year, value, status in vals:
         con.execute("INSERT INTO indicator_value VALUES ('qpv',?,?,?,?,NULL,NULL,?,'QPV2024','exact',NULL,"
@@ -176,6 +177,7 @@ def test_coverage_scoped_to_a_commune(page):
     assert sorted(sch.scheme_id) == ["CLSM1", "CPTS1"]
     legend_text = str(page.legends(cov, sch)[0])
     assert "3 QPV" in legend_text and "0 QPV" in legend_text
+    assert "population connue pour 2 QPV sur 3" in legend_text      # QN09605M has no population
 
 
 def test_ranking_without_asv_secret_and_missing_last(page):
@@ -187,8 +189,15 @@ def test_ranking_without_asv_secret_and_missing_last(page):
     table = page.ranking_table_frame(ranked)
     assert list(table.valeur) == [50.0, 35.0, "secret", "n.d."]
     assert list(table.rang) == [1, 2, "—", "—"]
-    assert table.fiche.iloc[0] == "[Fiche du quartier](/fiche?level=qpv&code=QN09603I)"
+    assert table.fiche.iloc[0] == "[Fiche](/fiche?level=qpv&code=QN09603I)"
     assert list(table.couverture) == ["Ni ASV ni CLS", "CLS seulement", "Ni ASV ni CLS", "Ni ASV ni CLS"]
+
+
+def test_ranking_summary_for_empty_and_fully_covered_scopes(page):
+    covered = str(page.ranking_block(("commune", "96001"), "taux_pauvrete_60"))
+    assert "Tous les QPV de ce territoire sont couverts par un ASV." in covered
+    empty = page.coverage_frame(("commune", "96099")).iloc[0:0]
+    assert "Aucun quartier prioritaire" in str(page.ranking_block(("commune", "96099"), "taux_pauvrete_60", empty))
 
 
 def test_ranking_changes_with_the_need_indicator(page):
@@ -212,7 +221,8 @@ def test_scheme_fiche_content(page):
     by_theme = dict(zip(asv["actions_by_theme"].label, asv["actions_by_theme"].n))
     assert by_theme == {"Prévention et promotion de la santé": 2, "Santé mentale": 1}
     text = str(page.scheme_fiche("ASV1"))
-    assert "/actions?scheme=ASV1" in text
+    assert "/actions?scheme=ASV1" in text and "Voir ses 3 actions sur la page Actions" in text
+    assert page.actions_link_text(1) == "Voir son action sur la page Actions"
     assert "/fiche?level=qpv&code=QN09601M" in text
     assert "Ville de Bourg-Fictif" in text and "2008" in text and "actif" in text
     assert "https://bourg.example/asv" in text
@@ -242,7 +252,7 @@ def test_url_state_round_trip(page):
     assert s == "?scope=departement:96&layers=qpv,cls&need=revenu_median_uc&scheme=CLS1"
     opts = page.need_options()
     assert page.valid_need("bogus", opts) == "taux_pauvrete_60"
-    assert {o["value"] for o in opts} == {"taux_pauvrete_60", "revenu_median_uc"}
+    assert {o["value"] for o in opts} == {"taux_pauvrete_60", "revenu_median_uc", "population"}
 
 
 def test_layout_restores_the_view_from_the_url(page):
@@ -255,6 +265,8 @@ def test_layout_restores_the_view_from_the_url(page):
     overlays = {o.name: o.checked for o in _find_all(view, "Overlay")}
     assert overlays[page.LAYERS["cpts"]] and overlays[page.LAYERS["zonage"]]
     assert not overlays[page.LAYERS["asv"]]
+    control = _find_all(view, "LayersControl")[0]       # dash-leaflet needs the initial list (see atlas.js)
+    assert set(control.overlays) == {page.LAYERS["qpv"], page.LAYERS["cpts"], page.LAYERS["zonage"]}
     assert "revenu_median_uc" in text
     bad = str(page.layout(scheme="nope", layers="bogus"))
     assert "Choisissez un dispositif" in bad
@@ -313,6 +325,7 @@ def test_change_scope_callback_changes_urls_and_hideouts_only(page):
     assert viewport["transition"] == "fitBounds"
     assert "Zonage fictif, millésime 2025" in source
     assert "Registre fictif des dispositifs" in source
+    assert "Population des QPV : Indicateurs fictifs, 2021" in source
     assert title.endswith("Ville-des-Licornes")
     assert all("geometry" not in str(x) for x in (qpv_hideout, zon_hideout))
 
@@ -338,6 +351,8 @@ def test_scheme_geobuf_route_filters_by_kind(cov_db):
     assert [f["properties"]["code"] for f in fc["features"]] == ["CPTS1"]
     all_ = geobuf.decode(client.get("/geo/scheme.pbf").data)
     assert {f["properties"]["code"] for f in all_["features"]} == {"ASV1", "CLS1", "CLSM1", "CPTS1"}
+    empty = client.get("/geo/qpv.pbf?scope=commune:96099")      # no QPV there: an empty, decodable layer
+    assert empty.status_code == 200 and geobuf.decode(empty.data) == {"type": "FeatureCollection", "features": []}
     assert client.get("/geo/scheme.pbf?kind=XYZ").status_code == 400
     assert client.get("/geo/qpv.pbf?kind=ASV").status_code == 400
     assert geo_routes.layer_url("scheme", kind="ASV") == "/geo/scheme.pbf?kind=ASV"

@@ -82,6 +82,14 @@ def test_templates_have_the_documented_columns(templates):
     assert "nutrition" in themes and "sante_mentale" in themes
 
 
+def test_committed_templates_are_up_to_date(templates):
+    """docs/modeles holds exactly what `python -m etl.importer templates docs/modeles` writes."""
+    committed = Path(__file__).resolve().parent.parent / "docs" / "modeles"
+    for name, generated in templates.items():
+        assert (committed / name).read_bytes() == generated.read_bytes(), \
+            f"docs/modeles/{name} is stale: run python -m etl.importer templates docs/modeles"
+
+
 @pytest.mark.parametrize("ext", ["csv", "xlsx"])
 def test_template_examples_import(db, templates, tmp_path, ext):
     rs = apply(templates[f"modele_dispositifs.{ext}"], "schemes", db=db, geocoder=offline_geocoder(tmp_path))
@@ -90,10 +98,10 @@ def test_template_examples_import(db, templates, tmp_path, ext):
     assert ra.applied and ra.n_inserted == 4, ra.summary()
     got = dict((r[0], r[1:]) for r in rows_of(
         db, "SELECT action_id, qpv_code, commune_code, location_method, qpv_code_given FROM action"))
-    assert got["ACT-2024-001"] == ("QN09601M", "96001", "qpv", None)
-    assert got["ACT-2024-002"] == ("QN09603I", "96001", "qpv", "QP096002")   # 2015 code mapped
-    assert got["ACT-2024-003"] == ("QN09601M", "96001", "coordinates", None)  # point in polygon
-    assert got["ACT-2024-004"] == (None, "96002", "commune", None)
+    assert got["ACT-2024-001"] == ("QN09601M", "96003", "qpv", None)
+    assert got["ACT-2024-002"] == ("QN09602I", "96003", "qpv", "QP096002")   # 2015 code mapped
+    assert got["ACT-2024-003"] == ("QN09601M", "96003", "coordinates", None)  # point in polygon
+    assert got["ACT-2024-004"] == (None, "96009", "commune", None)
     # the address of ACT-2024-004 could not be geocoded offline: listed as "to locate"
     assert [p.row for p in ra.needs_coordinates] == [5]
     themes = rows_of(db, "SELECT theme_id FROM action_theme WHERE action_id = 'ACT-2024-001' ORDER BY 1")
@@ -120,7 +128,7 @@ def test_mapping_file_imports_an_oscars_like_export(db, templates, tmp_path):
     assert "Contact" in rep.ignored_columns
     got = {r[0]: r[1:] for r in rows_of(db, "SELECT action_id, title, year_start, year_end, address FROM action")}
     assert got["OSC-1201"] == ("Marche santé du mardi", 2024, None, None)
-    assert got["OSC-1203"][3] == "3 rue des Fées 96200 Val-des-Licornes"
+    assert got["OSC-1203"][3] == "3 rue des Fées 96090 Fictif-la-Rivière"
     th = rows_of(db, "SELECT action_id, theme_id FROM action_theme ORDER BY 1, 2")
     assert ("OSC-1201", "activite_physique") in th
     assert ("OSC-1202", "nutrition") in th and ("OSC-1202", "education_sante") in th
@@ -166,7 +174,7 @@ def test_utf8_with_bom(db):
 
 
 def test_semicolon_and_comma_separators_give_the_same_rows(base_db, tmp_path):
-    rows = [action_row(id_action="A1", titre="Un, deux; trois", longitude="4,84", latitude="44,04", qpv=""),
+    rows = [action_row(id_action="A1", titre="Un, deux; trois", longitude="-6,79", latitude="45,9", qpv=""),
             action_row(id_action="A2", thematiques="nutrition|activite_physique")]
     dumps = []
     for delim in (";", ","):
@@ -176,7 +184,8 @@ def test_semicolon_and_comma_separators_give_the_same_rows(base_db, tmp_path):
         dumps.append(table_dump(db, ("action", "action_theme")))
     strip = lambda d: [r[:13] for r in d["action"]]   # noqa: E731  (source/import ids differ per sha)
     assert strip(dumps[0]) == strip(dumps[1]) and dumps[0]["action_theme"] == dumps[1]["action_theme"]
-    assert dumps[0]["action"][0][7:10] == ("96001", 4.84, 44.04) or dumps[0]["action"][0][8:10] == (4.84, 44.04)
+    first = dumps[0]["action"][0]
+    assert first[0] == "A1" and first[6:10] == ("QN09601M", "96003", -6.79, 45.9)
 
 
 def test_xlsx_with_merged_and_blank_header_rows(db, tmp_path):
@@ -264,7 +273,7 @@ def test_unknown_qpv_and_commune_codes(db):
     rows = [
         action_row(id_action="Q1", qpv="QN09699M"),            # well formed, unknown
         action_row(id_action="Q2", qpv="QP096999"),            # 2015 code without successor
-        action_row(id_action="Q3", qpv="QP096003"),            # 2015 code split in two 2024 QPVs
+        action_row(id_action="Q3", qpv="QP096009"),            # 2015 code split in two 2024 QPVs
         action_row(id_action="Q4", qpv="quartier nord"),       # malformed
         action_row(id_action="C1", qpv="", commune="96999"),   # unknown commune
         action_row(id_action="C2", qpv="", commune="9600"),    # malformed (4 digits padded -> 09600 unknown)
@@ -274,13 +283,13 @@ def test_unknown_qpv_and_commune_codes(db):
     by_row = {p.row: p for p in rep.errors}
     assert "QPV 2024 inconnu" in by_row[2].reason and by_row[2].value == "QN09699M"
     assert "sans successeur" in by_row[3].reason
-    assert "plusieurs QPV 2024 (QN09601M, QN09602N)" in by_row[4].reason
+    assert "plusieurs QPV 2024 (QN09601M, QN09605I)" in by_row[4].reason
     assert "mal formé" in by_row[5].reason
     assert "commune inconnu" in by_row[6].reason and by_row[6].column == "commune"
     assert "commune inconnu" in by_row[7].reason
     assert 8 not in by_row
     # a split 2015 QPV is resolved by coordinates
-    rep = validate(csv_bytes([action_row(qpv="QP096003", longitude=POINT_IN_QPV2[0], latitude=POINT_IN_QPV2[1])]),
+    rep = validate(csv_bytes([action_row(qpv="QP096009", longitude=POINT_IN_QPV2[0], latitude=POINT_IN_QPV2[1])]),
                    "actions", db=db, filename="split.csv", offline=True)
     assert rep.ok, rep.summary()
 
@@ -292,12 +301,12 @@ def test_coordinates_swapped_outside_france_or_in_metres(db):
         action_row(id_action="S3", qpv="", longitude="893000", latitude="6250000"),                  # Lambert-93
         action_row(id_action="S4", qpv="", longitude="4.84", latitude=""),                           # half
         action_row(id_action="S5", qpv="", longitude="2.35", latitude="48.85"),    # France, outside the DB
-        action_row(id_action="S6", qpv="", longitude="4,84", latitude="44,04"),    # French decimal comma
+        action_row(id_action="S6", qpv="", longitude="-6,79", latitude="45,90"),   # French decimal comma
     ]
     rep = validate(csv_bytes(rows), "actions", db=db, filename="coords.csv", offline=True)
     errs = {p.row: p for p in rep.errors}
     assert "inversées" in errs[2].reason
-    assert "hors de France" in errs[3].reason
+    assert "hors de France" in errs[3].reason and "inversées" not in errs[3].reason
     assert "Lambert-93" in errs[4].reason
     assert errs[5].column == "latitude" and "manque" in errs[5].reason
     assert 6 not in errs and any(p.row == 6 and "hors des communes" in p.reason for p in rep.warnings)
@@ -311,8 +320,8 @@ def test_point_in_polygon_fills_qpv_and_commune(db):
     rep = apply(csv_bytes(rows), "actions", db=db, filename="pip.csv", offline=True)
     assert rep.applied, rep.summary()
     got = {r[0]: r[1:] for r in rows_of(db, "SELECT action_id, qpv_code, commune_code, location_method FROM action")}
-    assert got["P1"] == ("QN09602N", "96002", "coordinates")
-    assert got["P2"] == (None, "96003", "coordinates")
+    assert got["P1"] == ("QN09605I", "96009", "coordinates")
+    assert got["P2"] == (None, "96015", "coordinates")
     assert got["P3"][0] == "QN09601M"    # the given code wins, with a warning
     assert any(p.row == 4 and "pas dans ce QPV" in p.reason for p in rep.warnings)
 
@@ -349,12 +358,12 @@ def test_unknown_scheme_and_missing_required_values(db):
 
 def test_scheme_validation(db):
     rows = [
-        scheme_row(id_dispositif="S1", type="contrat local de santé", statut="Terminé", qpv="QP096003",
+        scheme_row(id_dispositif="S1", type="contrat local de santé", statut="Terminé", qpv="QP096009",
                    site_web="www.cls-fictif.example.org"),
         scheme_row(id_dispositif="S2", type="PMI"),
         scheme_row(id_dispositif="S3", statut="dormant"),
         scheme_row(id_dispositif="S4", site_web="javascript:alert(1)"),
-        scheme_row(id_dispositif="S5", communes="96001|96404"),
+        scheme_row(id_dispositif="S5", communes="96003|96404"),
     ]
     rep = apply(csv_bytes(rows), "schemes", db=db, filename="s.csv", quarantine=True, offline=True)
     errs = {p.row: p for p in rep.errors}
@@ -365,8 +374,13 @@ def test_scheme_validation(db):
     assert rows_of(db, "SELECT scheme_id, kind, status, contact_url FROM scheme") == [
         ("S1", "CLS", "terminé", "www.cls-fictif.example.org")]
     assert rows_of(db, "SELECT level, code FROM scheme_territory ORDER BY 1, 2") == [
-        ("commune", "96001"), ("qpv", "QN09601M"), ("qpv", "QN09602N")]
+        ("commune", "96003"), ("qpv", "QN09601M"), ("qpv", "QN09605I")]
     assert any("successeur" in p.reason for p in rep.warnings)
+    # a scheme may cover many communes: long lists are fine
+    many = "|".join(["96003", "96009", "96015"] * 60)
+    rep = validate(csv_bytes([scheme_row(id_dispositif="S9", communes=many)]), "schemes", db=db,
+                   filename="s.csv", offline=True)
+    assert rep.ok, rep.summary()
 
 
 def test_wrong_kind_gets_a_hint(db, templates):
@@ -555,7 +569,7 @@ def test_corrected_file_updates_rows_by_stable_key(db):
 def test_quarantine_loads_exactly_the_valid_rows(db):
     rows = [action_row(id_action="V1"), action_row(id_action="E1", thematiques="Jardinage"),
             action_row(id_action="V2", qpv="QP096001"), action_row(id_action="E2", annee_debut="vers 2020"),
-            action_row(id_action="V3", qpv="", commune="96003")]
+            action_row(id_action="V3", qpv="", commune="96015")]
     rep = apply(csv_bytes(rows), "actions", db=db, filename="q.csv", quarantine=True, offline=True)
     assert rep.applied and rep.n_inserted == 3 and rep.n_rejected == 2
     assert rows_of(db, "SELECT action_id FROM action ORDER BY 1") == [("V1",), ("V2",), ("V3",)]
@@ -664,7 +678,7 @@ class _BanHandler(BaseHTTPRequestHandler):
         if hit:
             lon, lat, score = hit
             feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                      "properties": {"label": q, "score": score, "citycode": "96002", "type": "housenumber"}}]
+                      "properties": {"label": q, "score": score, "citycode": "96009", "type": "housenumber"}}]
         body = json.dumps({"type": "FeatureCollection", "version": "draft", "features": feats,
                            "attribution": "BAN", "licence": "ETALAB-2.0", "query": q, "limit": 1}).encode()
         self.send_response(200)
@@ -681,7 +695,7 @@ class _BanHandler(BaseHTTPRequestHandler):
 def ban_server(monkeypatch):
     _BanHandler.calls = []
     _BanHandler.answers = {
-        "3 rue des Fées 96200 Val-des-Licornes": (POINT_IN_QPV2[0], POINT_IN_QPV2[1], 0.93),
+        "3 rue des Fées 96090 Fictif-la-Rivière": (POINT_IN_QPV2[0], POINT_IN_QPV2[1], 0.93),
         "Lieu-dit Vague": (4.95, 44.05, 0.21),
     }
     server = ThreadingHTTPServer(("127.0.0.1", 0), _BanHandler)
@@ -695,15 +709,15 @@ def ban_server(monkeypatch):
 
 def test_ban_geocoding_against_a_local_server_with_cache(db, tmp_path, ban_server, monkeypatch):
     monkeypatch.setenv("ATLAS_CACHE", str(tmp_path / "cache"))
-    rows = [action_row(id_action="G1", qpv="", adresse="3 rue des Fées 96200 Val-des-Licornes"),
+    rows = [action_row(id_action="G1", qpv="", adresse="3 rue des Fées 96090 Fictif-la-Rivière"),
             action_row(id_action="G2", qpv="", adresse="Lieu-dit Vague"),
             action_row(id_action="G3", qpv="", adresse="Nulle part fictive")]
     rep = apply(csv_bytes(rows), "actions", db=db, filename="geo.csv", quarantine=True)
     assert all(path == "/search/" for path, _ in ban_server.calls) and len(ban_server.calls) == 3
     got = {r[0]: r[1:] for r in rows_of(db, "SELECT action_id, qpv_code, commune_code, lon, lat, "
                                             "location_method, address FROM action")}
-    assert got["G1"] == ("QN09602N", "96002", POINT_IN_QPV2[0], POINT_IN_QPV2[1], "address",
-                         "3 rue des Fées 96200 Val-des-Licornes")
+    assert got["G1"] == ("QN09605I", "96009", POINT_IN_QPV2[0], POINT_IN_QPV2[1], "address",
+                         "3 rue des Fées 96090 Fictif-la-Rivière")
     assert got["G2"][0:5] == (None, None, None, None, None)          # loaded, but not located
     locate = {p.row: p.reason for p in rep.needs_coordinates}
     assert "imprécise" in locate[3] and "introuvable" in locate[4]
@@ -718,8 +732,8 @@ def test_ban_geocoding_against_a_local_server_with_cache(db, tmp_path, ban_serve
 
 def test_offline_mode_lists_rows_needing_coordinates(db, tmp_path):
     rows = [action_row(id_action="O1", qpv="", adresse="12 rue des Licornes, Bourg-Fictif"),
-            action_row(id_action="O2", qpv="", commune="96001", adresse="5 avenue Imaginaire"),
-            action_row(id_action="O3", qpv="", adresse="8 rue Sans-Nom", longitude="4.84", latitude="44.04")]
+            action_row(id_action="O2", qpv="", commune="96003", adresse="5 avenue Imaginaire"),
+            action_row(id_action="O3", qpv="", adresse="8 rue Sans-Nom", longitude="-6.79", latitude="45.90")]
     rep = apply(csv_bytes(rows), "actions", db=db, filename="off.csv", geocoder=offline_geocoder(tmp_path))
     assert rep.applied, rep.summary()
     need = {p.row: p for p in rep.needs_coordinates}
@@ -728,13 +742,13 @@ def test_offline_mode_lists_rows_needing_coordinates(db, tmp_path):
     assert "commune" in need[3].reason and need[2].column == "adresse"
     assert "à localiser (coordonnées à fournir) : 2" in rep.summary()
     got = {r[0]: r[1:] for r in rows_of(db, "SELECT action_id, commune_code, location_method FROM action")}
-    assert got == {"O1": (None, None), "O2": ("96001", "commune"), "O3": ("96001", "coordinates")}
+    assert got == {"O1": (None, None), "O2": ("96003", "commune"), "O3": ("96003", "coordinates")}
 
 
 def test_unreachable_ban_is_reported_like_offline(db, tmp_path, monkeypatch):
     monkeypatch.setenv("ATLAS_BAN_URL", "http://127.0.0.1:9/search/")      # discard port: refused
     geo = Geocoder(cache_dir=tmp_path / "ban", timeout=2)
-    rows = [action_row(id_action=f"B{i}", qpv="", commune="96001", adresse=f"{i} rue Fictive") for i in range(3)]
+    rows = [action_row(id_action=f"B{i}", qpv="", commune="96003", adresse=f"{i} rue Fictive") for i in range(3)]
     rep = validate(csv_bytes(rows), "actions", db=db, filename="b.csv", geocoder=geo)
     assert rep.ok and len(rep.needs_coordinates) == 3
     assert all("injoignable" in p.reason for p in rep.needs_coordinates)
@@ -774,6 +788,12 @@ def test_cli_import_success_and_rejection(db, tmp_path, capsys, templates):
     assert etl_main(["import", "actions", str(mixed), "--db", str(db), "--quarantine", "--report", str(out),
                      "--offline"]) == 0
     assert rows_of(db, "SELECT count(*) FROM import_quarantine") == [(1,)]
+    # quarantine where no row at all is valid: the rows are kept, but the exit code says so
+    allbad = tmp_path / "allbad.csv"
+    allbad.write_bytes(csv_bytes([action_row(id_action="M3", thematiques="?")]))
+    assert etl_main(["import", "actions", str(allbad), "--db", str(db), "--quarantine", "--report", str(out),
+                     "--offline"]) == 2
+    assert rows_of(db, "SELECT count(*) FROM import_quarantine") == [(2,)]
 
 
 def test_cli_missing_db_or_file(tmp_path, capsys):

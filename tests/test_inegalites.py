@@ -176,6 +176,13 @@ def test_choropleth_hideout_keeps_apart_codes_out_of_classes():
     assert h["selected"] == "B" and h["colors"] == ["#1", "#2", "#3"]
 
 
+def test_class_labels_manual_break_below_minimum():
+    c = an.classify(list("abc"), [12610, 13000, 15200], "manual", 3, manual_breaks=[12000, 14000])
+    labels = an.class_labels(c, 0, "€")
+    assert labels[0] == "≤ 12\u202f000 €" and c.counts[0] == 0
+    assert labels[1].startswith("]12\u202f000 ; 14\u202f000]")
+
+
 def test_fmt_gap():
     assert an.fmt_gap(1.5, "ratio") == "×\u00a01,50"
     assert an.fmt_gap(4.25, "difference", 1, "%") == "+4,2\u00a0pts" or an.fmt_gap(4.25, "difference", 1, "%") == "+4,3\u00a0pts"
@@ -384,4 +391,36 @@ def test_layout_renders_and_restores_view(page_mod):
     assert found["ineg-qpv-pick"].value == "QN09601M"
     assert found["ineg-map"].center == [43.02, 5.1] and found["ineg-map"].zoom == 12
     assert found["ineg-qpv"].url == "/geo/qpv.pbf?scope=departement:96"
+    assert found["ineg-base-communes"].url == "/geo/commune.pbf?scope=departement:96"
+    # no scope: communes of the only région; never every commune of a multi-région DB
+    assert page_mod.commune_layer_url(None) == "/geo/commune.pbf?scope=region:99"
     assert found["ineg-qpv"].hideout["selected"] == "QN09601M"
+
+
+def test_communes_not_loaded_for_a_multi_region_db_without_scope(page_mod, monkeypatch):
+    monkeypatch.setattr(page_mod.access, "territories",
+                        lambda level, within=None: pd.DataFrame({"code": ["93", "94"], "name": ["A", "B"]}))
+    assert page_mod.commune_layer_url(None) is None
+    assert page_mod.commune_layer_url(("departement", "13")) == "/geo/commune.pbf?scope=departement:13"
+
+
+def test_note_when_the_reference_level_has_no_value(page_mod):
+    st = page_mod.parse_state({"indicator": "revenu_median_uc", "mode": "ecart", "ref": "epci"})
+    v = page_mod.compute_view(st)
+    text = str([n.to_plotly_json() for n in page_mod.notes(st, v)])
+    assert "aucune valeur de cet indicateur à l'échelle « EPCI »" in text
+    assert "niveaux disponibles : commune" in text
+    assert v["classification"] is None and v["hideout"]["classes"] == {}
+    assert set(v["hideout"]["status"].values()) == {"missing"}   # drawn apart, never a class
+
+
+def test_indicator_change_goes_to_its_latest_year_unless_a_year_was_chosen(page_mod):
+    prev = [{"label": "2019", "value": 2019}, {"label": "2021", "value": 2021}]
+    opts, year, refs = page_mod.on_indicator("taux_pauvrete_60", 2021, prev)
+    assert [o["value"] for o in opts] == [2019, 2021] and year == 2021
+    assert page_mod.on_indicator("taux_pauvrete_60", 2019, prev)[1] == 2019          # a chosen year is kept
+    assert page_mod.on_indicator("revenu_median_uc", 2019, prev)[1] == 2021          # not available: latest
+    labels = {o["value"]: o["label"] for o in refs}
+    assert labels["commune"] == "Sa commune" and labels["france"] == "France"
+    labels = {o["value"]: o["label"] for o in page_mod.on_indicator("revenu_median_uc", 2021, prev)[2]}
+    assert labels["epci"].endswith("(pas de valeur)")

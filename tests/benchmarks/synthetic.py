@@ -649,5 +649,6 @@ def generate(dest: Path, size: Size = FRANCE, seed: int = SEED) -> dict:
 
 if __name__ == "__main__":
     t = time.perf_counter()
-    print(generate(Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/atlas-synthetic")),
-          f"{time.perf_counter() - t:.1f} s")
+    out = generate(Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/atlas-synthetic"))
+    out["seconds"]["total"] = round(time.perf_counter() - t, 2)
+    print(json.dumps(out, ensure_ascii=False))

@@ -23,6 +23,11 @@ def _valeurs(page) -> list[str]:
     return [c.strip() for c in page.locator('#cov-ranking-block td[data-dash-column="valeur"]').all_inner_texts()]
 
 
+def _choose(page, dropdown_id: str, text: str) -> None:
+    page.locator(f"#{dropdown_id}").click()
+    page.locator("[role=option]", has_text=text).first.click()
+
+
 def _number(text: str) -> float:
     return float(text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", "."))
 
@@ -62,7 +67,8 @@ def test_scheme_fiche_from_list_and_from_map(page):
     assert page.locator("#cov-fiche-qpvs a").first.get_attribute("href").startswith("/fiche?level=qpv&code=QN")
     scheme_id = _query(page)["scheme"]
     assert page.locator("#cov-fiche-actions-link").get_attribute("href") == f"/actions?scheme={scheme_id}"
-    assert page.locator("#cov-fiche-themes .js-plotly-plot").count() == 1
+    page.locator("#cov-fiche-themes .js-plotly-plot").wait_for()
+    assert "Santé mentale" in page.locator("#cov-fiche-themes").inner_text()    # one bar per theme axis
     assert first.get_attribute("aria-pressed") == "true"
     screenshot(page, "couverture-fiche-liste")
     # On the map: show the CPTS territories and click one of them.
@@ -88,9 +94,7 @@ def test_need_indicator_changes_the_ranking(page):
     assert ok == sorted(ok, reverse=True)                  # high poverty = high need first
     tail = before[len(ok):]
     assert all(v in ("secret", "n.d.") for v in tail)      # secret / missing last, shown as such
-    page.locator("#cov-need").click()
-    page.keyboard.type("Revenu disponible médian")
-    page.keyboard.press("Enter")
+    _choose(page, "cov-need", "Revenu disponible médian")
     page.wait_for_function("() => new URLSearchParams(location.search).get('need') === 'revenu_median_uc'")
     wait_dash(page)
     page.wait_for_function(
@@ -107,9 +111,7 @@ def test_need_indicator_changes_the_ranking(page):
 def test_shared_url_restores_the_same_view(page):
     page.goto(page.base_url + "/couverture")
     wait_dash(page)
-    page.locator("#cov-scope").click()
-    page.keyboard.type("Département")
-    page.keyboard.press("Enter")
+    _choose(page, "cov-scope", "Département")
     page.wait_for_function("() => (new URLSearchParams(location.search).get('scope') || '').startsWith('departement:')")
     wait_dash(page)
     _layer_checkbox(page, "Zonage ARS médecins (ZIP / ZAC)").check()

@@ -33,11 +33,13 @@ def _point_in(page, code: str):
     """Screen coordinates of a point inside the QPV's polygon (not just its bounding box)."""
     point = page.evaluate("""(code) => {
         const p = document.querySelector(`path[data-code="${code}"]`);
-        p.scrollIntoView({block: 'center'});
-        const box = p.getBBox(), m = p.getScreenCTM();
-        for (let i = 1; i < 12; i++) for (let j = 1; j < 12; j++) {
-            const pt = new DOMPoint(box.x + box.width * i / 12, box.y + box.height * j / 12);
-            if (p.isPointInFill(pt)) { const s = pt.matrixTransform(m); return [s.x, s.y]; }
+        // scroll the page (not the map's own container) so the map is in view
+        const map = document.getElementById('ineg-map');
+        window.scrollTo(0, map.getBoundingClientRect().top + window.scrollY - 100);
+        const r = p.getBoundingClientRect();
+        for (let i = 1; i < 16; i++) for (let j = 1; j < 16; j++) {
+            const x = r.left + r.width * i / 16, y = r.top + r.height * j / 16;
+            if (document.elementFromPoint(x, y) === p) { return [x, y]; }
         }
         return null;
     }""", code)
@@ -136,7 +138,7 @@ def test_shared_url_restores_the_view(page):
     expect(page.locator("#ineg-mode input[value='ecart']")).to_be_checked()
     expect(page.locator("#ineg-gap input[value='difference']")).to_be_checked()
     expect(page.locator("#ineg-panel-title")).to_have_text(title)
-    expect(page.locator("#ineg-legend")).to_have_text(legend)
+    assert page.locator("#ineg-legend").inner_text() == legend
     zoom = page.evaluate("() => { const m = document.querySelector('#ineg-map'); "
                          "return m && m._leaflet_id !== undefined; }")
     assert zoom is not None
@@ -184,4 +186,17 @@ def test_tooltip_escapes_hostile_names(page):
     tip = page.locator(".atlas-tooltip")
     expect(tip).to_contain_text("Référence, commune")
     expect(tip).to_contain_text("Écart")
+    assert page.js_errors == []
+
+
+def test_keyboard_selects_a_qpv_on_the_map(page):
+    _open(page)
+    path = page.locator("path[data-code]").nth(2)
+    code, name = path.get_attribute("data-code"), path.get_attribute("aria-label")
+    path.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#ineg-panel-title")).to_have_text(name)
+    page.wait_for_function("(c) => window.location.search.includes('qpv=' + c)", arg=code)
+    # the table row of the selection is highlighted too (its cells in bold)
+    expect(page.locator(f"td[data-dash-column='code']:has-text('{code}')")).to_have_css("font-weight", "700")
     assert page.js_errors == []

@@ -1,0 +1,856 @@
+"""Atlas ASV benchmarks: `make bench` runs this script, which writes docs/benchmarks.md.
+
+    .venv/bin/python tests/benchmarks/run.py [--runs 3] [--budget 570] [--port-base 0] [--quick]
+
+What is measured (each figure is the median of several runs; the table gives the count):
+- ETL: the demo build (data/demo), and a synthetic France-scale build (tests/benchmarks/synthetic.py:
+  35,000 communes, 1,600 QPVs, ONPV and Filosofi tables, 100,000 actions in the import template),
+  each in a child process: wall time, CPU time, peak memory, and the time of each loader;
+- map payload: bytes of /geo/qpv.pbf (geobuf, what the app sends) for one région and for all
+  France, against the same layer as plain GeoJSON (full and display geometry);
+- browser (Playwright, Debian's headless Chromium): time from navigation until every QPV path
+  of the Inégalités map is in the DOM, time from an indicator change until the fills change,
+  and the bytes of the Dash callback responses of that change;
+- server: p50 / p95 latency and errors of the page's callbacks replayed by 20 and 50 concurrent
+  simulated users (loopback only, bounded in requests and time) against gunicorn with several
+  workers, the way `make serve` runs it;
+- side by side: the same map drawn the naive way (tests/benchmarks/naive_app.py: full-geometry
+  GeoJSON inline in a plain dl.GeoJSON, the whole GeoJSON re-sent on each indicator change).
+
+Everything runs on 127.0.0.1, in a temporary folder; the synthetic inputs are cached (they are
+deterministic) under $ATLAS_BENCH_CACHE or the system temp folder. Servers started here are
+stopped here, by their process id.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import hashlib
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+PY = sys.executable
+CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+OUT = REPO / "docs" / "benchmarks.md"
+TARGET_BYTES = 1_000_000       # issue 3: all-France QPV layer under 1 MB
+TARGET_FIRST_RENDER = 2.0      # first render under 2 s
+TARGET_RESTYLE = 0.5           # restyle under 0.5 s
+START_INDICATOR = "taux_pauvrete_60"
+CHANGE_INDICATOR = "revenu_median_uc"
+WORKERS = 4                    # as `make serve` (Makefile WORKERS)
+
+
+# ------------------------------------------------------------------------------ statistics
+def percentile(values, p: float) -> float | None:
+    """The p-th percentile (0-100) with linear interpolation between order statistics
+    (numpy's default); None when there is no value."""
+    vals = [float(v) for v in values if v is not None]
+    if not vals:
+        return None
+    if not 0 <= p <= 100:
+        raise ValueError("p must be between 0 and 100")
+    return float(np.percentile(vals, p))
+
+
+def median(values) -> float | None:
+    return percentile(values, 50)
+
+
+@dataclass
+class Row:
+    section: str
+    measure: str
+    values: list
+    unit: str                  # "s", "o" (bytes), "Mo" (RSS), "n", "%", "x", "txt"
+    target: str = ""
+    ok: bool | None = None     # None: no target
+    note: str = ""
+
+    @property
+    def value(self):
+        if self.unit == "txt":
+            return self.values[0] if self.values else ""
+        return median(self.values)
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+    def add(self, *a, **kw) -> Row:
+        r = Row(*a, **kw)
+        self.rows.append(r)
+        print(f"  {r.section} | {r.measure}: {fmt_value(r.value, r.unit)} (n={len(r.values)})"
+              + (f" [{'OK' if r.ok else 'MANQUÉ'} {r.target}]" if r.ok is not None else ""), flush=True)
+        return r
+
+
+# ------------------------------------------------------------------------------ formatting (French)
+def fr(x: float, decimals: int = 0) -> str:
+    s = f"{x:,.{decimals}f}"
+    return s.replace(",", "\u202f").replace(".", ",")
+
+
+def fmt_bytes(n: float) -> str:
+    if n >= 1_000_000:
+        return f"{fr(n)} o ({fr(n / 1_000_000, 2)} Mo)"
+    if n >= 10_000:
+        return f"{fr(n)} o ({fr(n / 1000, 1)} ko)"
+    return f"{fr(n)} o"
+
+
+def fmt_value(v, unit: str) -> str:
+    if v is None:
+        return "n.d."
+    if unit == "txt":
+        return str(v)
+    if unit == "s":
+        return f"{fr(v, 2 if v < 10 else 1)} s"
+    if unit == "ms":
+        return f"{fr(v, 0)} ms"
+    if unit == "o":
+        return fmt_bytes(v)
+    if unit == "Mo":
+        return f"{fr(v, 0)} Mo"
+    if unit == "x":
+        return f"× {fr(v, 1)}"
+    if unit == "%":
+        return f"{fr(v, 1)} %"
+    return fr(v, 0)
+
+
+# ------------------------------------------------------------------------------ machine
+def machine_info() -> dict:
+    info = {"date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+            "nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    try:
+        mem = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
+        info["ram_gib"] = round(int(mem) / 1024 / 1024, 1)
+    except (OSError, IndexError, ValueError):
+        info["ram_gib"] = None
+    try:
+        info["cpu"] = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                           if line.startswith("model name"))
+    except (OSError, StopIteration):
+        info["cpu"] = platform.processor() or "n.d."
+    try:
+        out = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=30).stdout
+        info["chromium"] = out.strip() or "n.d."
+    except (OSError, subprocess.SubprocessError):
+        info["chromium"] = "absent"
+    try:
+        import duckdb
+        info["duckdb"] = duckdb.__version__
+    except ImportError:
+        info["duckdb"] = "n.d."
+    try:
+        info["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                        text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        info["commit"] = "n.d."
+    info["load_start"] = os.getloadavg()
+    return info
+
+
+# ------------------------------------------------------------------------------ ETL (child processes)
+def child_build(src: str, db: str) -> None:
+    """Run in a child process: build `db` from `src`, print one JSON line with wall and CPU
+    time, peak RSS and the seconds spent in each loader (load and finalize)."""
+    import etl.build as build_mod
+
+    spent: dict[str, float] = {}
+    original = build_mod.loader_modules
+
+    def timed(fn, key):
+        def run(*a, **kw):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                spent[key] = spent.get(key, 0.0) + time.perf_counter() - t
+        return run
+
+    def timed_modules():
+        mods = original()
+        for m in mods:
+            name = m.__name__.rsplit(".", 1)[-1]
+            for fn in ("load", "finalize"):
+                if hasattr(m, fn) and not getattr(getattr(m, fn), "_bench", False):
+                    wrapped = timed(getattr(m, fn), f"{name}.{fn}")
+                    wrapped._bench = True
+                    setattr(m, fn, wrapped)
+        return mods
+
+    build_mod.loader_modules = timed_modules
+    t0, c0 = time.perf_counter(), time.process_time()
+    build_mod.build(Path(src), Path(db), fictional=True, kind="benchmark", progress=lambda *_: None)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
+                      "maxrss_mb": ru.ru_maxrss / 1024, "loaders": spent}))
+
+
+def run_child_build(src: Path, db: Path, timeout: float) -> dict:
+    t = time.perf_counter()
+    proc = subprocess.run([PY, __file__, "--child-build", str(src), str(db)], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"build failed ({src}):\n{proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["wall_outer"] = time.perf_counter() - t
+    return out
+
+
+def synthetic_inputs(report: Report) -> Path:
+    """The synthetic France folder, generated once per generator version (cached)."""
+    from tests.benchmarks import synthetic
+
+    key = hashlib.sha1(Path(synthetic.__file__).read_bytes() + (REPO / "etl" / "demo.py").read_bytes()
+                       + str(synthetic.SEED).encode()).hexdigest()[:12]
+    root = Path(os.environ.get("ATLAS_BENCH_CACHE", Path(tempfile.gettempdir()) / "atlas-bench-cache"))
+    dest = root / f"france-{key}"
+    done = dest / "SYNTHETIQUE.txt"
+    if done.exists():
+        counts = json.loads(done.read_text(encoding="utf-8").splitlines()[1])
+        report.notes.append(f"Entrées synthétiques reprises du cache ({dest}) : générées lors d'une exécution "
+                            f"précédente en {fr(counts['seconds']['total'], 0)} s.")
+    else:
+        if dest.exists():
+            shutil.rmtree(dest)
+        tmp = root / f".tmp-{key}-{os.getpid()}"
+        tmp.mkdir(parents=True, exist_ok=True)
+        t = time.perf_counter()
+        proc = subprocess.run([PY, synthetic.__file__, str(tmp)], cwd=REPO, capture_output=True, text=True,
+                              timeout=900)
+        if proc.returncode != 0:
+            raise RuntimeError(f"synthetic generation failed:\n{proc.stderr[-3000:]}")
+        counts = json.loads(proc.stdout.strip().splitlines()[-1])
+        report.add("ETL", "Génération des entrées synthétiques France (une fois, puis cache)",
+                   [time.perf_counter() - t], "s")
+        tmp.rename(dest)
+    report.info["synthetic"] = counts
+    return dest
+
+
+def bench_etl(report: Report, work: Path, runs: int, france_runs: int, deadline: float) -> tuple[Path, Path]:
+    from etl import demo
+    from etl.config import DEMO_DIR
+
+    src = DEMO_DIR
+    if not demo.is_complete(src):
+        src = work / "demo-src"
+        demo.generate(src)
+    demo_db = work / "demo.duckdb"
+    res = [run_child_build(src, demo_db, 600) for _ in range(runs)]
+    report.add("ETL", "Construction de la démo (data/demo → fichier temporaire), durée", [r["wall"] for r in res], "s")
+    report.add("ETL", "Construction de la démo, temps CPU", [r["cpu"] for r in res], "s")
+    report.add("ETL", "Construction de la démo, mémoire maximale (RSS du processus)",
+               [r["maxrss_mb"] for r in res], "Mo")
+
+    fr_src = synthetic_inputs(report)
+    france_db = work / "france.duckdb"
+    res = []
+    for i in range(max(1, france_runs)):
+        if i and time.monotonic() > deadline - 420:
+            report.notes.append(f"Construction France : {i} exécution(s) au lieu de {france_runs} (budget de temps).")
+            break
+        res.append(run_child_build(fr_src, france_db, 1500))
+    c = report.info["synthetic"]
+    what = (f"{fr(c['communes'])} communes, {fr(c['qpv2024'])} QPV 2024 (+{fr(c['qpv2015'])} de 2015), "
+            f"{c['departements']} départements, {fr(c['epci'])} EPCI, tableaux ONPV et Filosofi, "
+            f"{fr(c['actions'])} actions")
+    report.add("ETL", f"Construction France synthétique ({what}), durée", [r["wall"] for r in res], "s")
+    report.add("ETL", "Construction France synthétique, temps CPU", [r["cpu"] for r in res], "s")
+    report.add("ETL", "Construction France synthétique, mémoire maximale (RSS du processus)",
+               [r["maxrss_mb"] for r in res], "Mo")
+    keys = sorted({k for r in res for k in r["loaders"]}, key=lambda k: -res[-1]["loaders"].get(k, 0))
+    for k in keys:
+        loader, fn = k.split(".")
+        label = {"user_files": "import des dispositifs et des 100 000 actions (user_files)"}.get(loader, loader)
+        report.add("ETL", f"  dont chargeur {label}{' (finalize)' if fn == 'finalize' else ''}",
+                   [r["loaders"].get(k, 0.0) for r in res], "s")
+    report.info["france_build"] = res[-1]
+    return demo_db, france_db
+
+
+# ------------------------------------------------------------------------------ servers
+def free_port(preferred: int = 0) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn on 127.0.0.1, as `make serve` starts it; stopped by its own pid."""
+
+    def __init__(self, module: str, db: Path, port: int, workers: int, log: Path):
+        self.base = f"http://127.0.0.1:{port}"
+        env = dict(os.environ, ATLAS_DB=str(db), PYTHONPATH=str(REPO))
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen(
+            [str(Path(PY).with_name("gunicorn")), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+             "--timeout", "120", "--no-control-socket", module], cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait(self, path: str = "/", timeout: float = 120) -> None:
+        import requests
+
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({self.proc.returncode}); see {self.log.name}")
+            try:
+                if requests.get(self.base + path, timeout=10).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"gunicorn not ready after {timeout} s ({self.base})")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.log.close()
+
+
+# ------------------------------------------------------------------------------ map payload
+def _db_counts(db: Path) -> dict:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        q = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+        out = {
+            "qpv": q("SELECT count(*) FROM territory WHERE level='qpv' AND generation='2024' "
+                     "AND geom_display IS NOT NULL"),
+            "communes": q("SELECT count(*) FROM territory WHERE level='commune' AND geom_display IS NOT NULL"),
+            "departements": q("SELECT count(*) FROM territory WHERE level='departement' "
+                              "AND geom_display IS NOT NULL"),
+            "values": q("SELECT count(*) FROM indicator_value"), "actions": q("SELECT count(*) FROM action"),
+            "largest_region": con.execute("SELECT region, count(*) n FROM territory WHERE level='qpv' AND "
+                                          "generation='2024' GROUP BY 1 ORDER BY n DESC, 1 LIMIT 1").fetchone(),
+        }
+        out["qpv_region"] = out["largest_region"][1]
+        out["largest_region"] = out["largest_region"][0]
+        return out
+    finally:
+        con.close()
+
+
+def _geojson_bytes(db: Path, simplified: bool) -> int:
+    """The QPV layer as a plain GeoJSON FeatureCollection (same properties as the geobuf)."""
+    import duckdb
+    import shapely
+
+    con = duckdb.connect(str(db), read_only=True)
+    col = "geom_display" if simplified else "geom"
+    try:
+        rows = con.execute(f"SELECT code, name, {col} FROM territory WHERE level='qpv' AND generation='2024' "
+                           f"AND {col} IS NOT NULL ORDER BY code").fetchall()
+    finally:
+        con.close()
+    geoms = shapely.to_geojson(shapely.from_wkb([bytes(r[2]) for r in rows]))
+    feats = ['{"type":"Feature","id":%d,"geometry":%s,"properties":%s}'
+             % (i, g, json.dumps({"code": c, "name": n}, ensure_ascii=False, separators=(",", ":")))
+             for i, ((c, n, _), g) in enumerate(zip(rows, geoms))]
+    return len(('{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}").encode("utf-8"))
+
+
+def bench_payload(report: Report, servers: dict, dbs: dict, counts: dict, runs: int) -> dict:
+    import requests
+
+    sizes = {}
+    for name, label in (("demo", "démo (1 région)"), ("france", "France synthétique")):
+        base = servers[name].base
+        cases = [("France entière" if name == "france" else "toute la base", "/geo/qpv.pbf")]
+        if name == "france":
+            cases.append((f"une région ({counts[name]['qpv_region']} QPV)",
+                          f"/geo/qpv.pbf?scope=region:{counts[name]['largest_region']}"))
+        else:
+            cases.append(("scope région 99", "/geo/qpv.pbf?scope=region:99"))
+        for case, path in cases:
+            times, body = [], b""
+            for _ in range(runs + 1):
+                t = time.perf_counter()
+                r = requests.get(base + path, timeout=120)
+                times.append(time.perf_counter() - t)
+                r.raise_for_status()
+                body = r.content
+            sizes[(name, path)] = len(body)
+            n_qpv = counts[name]["qpv"] if "scope=region" not in path or name == "demo" else counts[name]["qpv_region"]
+            target = ""
+            ok = None
+            if name == "france" and path == "/geo/qpv.pbf":
+                target, ok = "< 1 Mo", len(body) < TARGET_BYTES
+            report.add("Carte (octets)", f"Couche QPV {label}, {case} : /geo/qpv.pbf (geobuf), {fr(n_qpv)} QPV",
+                       [len(body)], "o", target, ok,
+                       note=f"gzip : {fmt_bytes(len(gzip.compress(body, 6)))} ; 1re requête {fr(times[0], 2)} s, "
+                            f"suivantes {fr(median(times[1:]) or 0, 3)} s")
+        full = _geojson_bytes(dbs[name], simplified=False)
+        disp = _geojson_bytes(dbs[name], simplified=True)
+        sizes[(name, "geojson_full")] = full
+        sizes[(name, "geojson_display")] = disp
+        pbf = sizes[(name, "/geo/qpv.pbf")]
+        report.add("Carte (octets)", f"Même couche ({label}) en GeoJSON, géométrie complète", [full], "o",
+                   note=f"× {fr(full / pbf, 1)} la taille geobuf")
+        report.add("Carte (octets)", f"Même couche ({label}) en GeoJSON, géométrie d'affichage", [disp], "o",
+                   note=f"× {fr(disp / pbf, 1)} la taille geobuf")
+        r = requests.get(base + "/geo/commune.pbf", timeout=300)
+        sizes[(name, "communes")] = len(r.content)
+        report.add("Carte (octets)", f"Fond de carte {label} : toutes les communes (/geo/commune.pbf), "
+                   f"{fr(counts[name]['communes'])} communes", [len(r.content)], "o",
+                   note="chargé par la page Inégalités à l'échelle « France » (fond hors ligne)")
+    return sizes
+
+
+# ------------------------------------------------------------------------------ browser
+JS_COUNT = "([sel, n]) => document.querySelectorAll(sel).length >= n ? performance.now() : false"
+JS_FILLS = "(sel) => Array.from(document.querySelectorAll(sel), p => p.getAttribute('fill')).join(',')"
+JS_FILLS_CHANGED = """([sel, before]) => {
+    const now = Array.from(document.querySelectorAll(sel), p => p.getAttribute('fill')).join(',');
+    return now !== before ? performance.now() : false;
+}"""
+JS_ARM = """() => {
+    window.__benchT0 = null;
+    document.addEventListener('pointerdown', () => { window.__benchT0 = performance.now(); }, true);
+}"""
+JS_RESOURCES = """(t0) => performance.getEntriesByType('resource').filter(e => e.startTime >= t0).map(e => ({
+    name: e.name, start: e.startTime, end: e.responseEnd, bytes: e.encodedBodySize, transfer: e.transferSize}))"""
+JS_BUSY = "() => !!document.querySelector('[data-dash-is-loading=\"true\"]')"
+
+
+def _kind(url: str) -> str:
+    if "_dash-update-component" in url:
+        return "callback"
+    if "/geo/" in url:
+        return "geo"
+    if "_dash-layout" in url:
+        return "layout"
+    return "static"
+
+
+def _wait_quiet(page, since: float, quiet_s: float = 1.0, timeout_s: float = 60) -> list[dict]:
+    """Callback responses after `since`, once none has started for `quiet_s` and none is pending."""
+    end = time.monotonic() + timeout_s
+    last_n, last_change = -1, time.monotonic()
+    entries: list[dict] = []
+    while time.monotonic() < end:
+        entries = page.evaluate(JS_RESOURCES, since)
+        n = len(entries)
+        if n != last_n:
+            last_n, last_change = n, time.monotonic()
+        elif time.monotonic() - last_change >= quiet_s and not page.evaluate(JS_BUSY):
+            break
+        page.wait_for_timeout(150)
+    return entries
+
+
+def _choose(page, dropdown_id: str, label: str) -> None:
+    """Pick an option of a Dash 4 dropdown as a person does: open, type, click."""
+    page.locator(f"#{dropdown_id}").click()
+    search = page.get_by_placeholder("Rechercher")
+    if search.count():
+        search.last.fill(label[:40])
+    page.get_by_role("option", name=label).first.click()
+
+
+def browse_once(browser, url: str, map_sel: str, paths_sel: str, n_paths: int, n_all: int | None,
+                dropdown_id: str, option_label: str, capture: list | None = None, screenshot: Path | None = None,
+                timeout_ms: int = 120_000) -> dict:
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    if capture is not None:
+        page.on("request", lambda r: capture.append(r.post_data)
+                if r.url.endswith("/_dash-update-component") and r.method == "POST" else None)
+    try:
+        page.goto(url, wait_until="commit")
+        first = page.wait_for_function(JS_COUNT, arg=[paths_sel, n_paths], polling="raf",
+                                       timeout=timeout_ms).json_value()
+        full = None
+        if n_all:
+            full = page.wait_for_function(JS_COUNT, arg=[f"{map_sel} path", n_all], polling=200,
+                                          timeout=timeout_ms).json_value()
+        load_entries = _wait_quiet(page, 0.0)
+        loaded = {}
+        for e in load_entries:
+            loaded[_kind(e["name"])] = loaded.get(_kind(e["name"]), 0) + e["bytes"]
+        if screenshot:
+            page.screenshot(path=str(screenshot))
+        before = page.evaluate(JS_FILLS, paths_sel)
+        page.evaluate(JS_ARM)
+        if capture is not None:
+            capture.append("--change--")
+        _choose(page, dropdown_id, option_label)
+        changed = page.wait_for_function(JS_FILLS_CHANGED, arg=[paths_sel, before], polling="raf",
+                                         timeout=timeout_ms).json_value()
+        t0 = page.evaluate("() => window.__benchT0")
+        cb = [e for e in _wait_quiet(page, t0) if _kind(e["name"]) == "callback"]
+        return {"first_render": first / 1000, "full_render": full / 1000 if full else None,
+                "restyle": (changed - t0) / 1000,
+                "callbacks_done": (max(e["end"] for e in cb) - t0) / 1000 if cb else None,
+                "change_bytes": sum(e["bytes"] for e in cb), "change_requests": len(cb),
+                "load_bytes": loaded, "errors": errors}
+    finally:
+        ctx.close()
+
+
+def bench_browser(report: Report, servers: dict, counts: dict, labels: dict, runs: int, deadline: float,
+                  shots: Path) -> tuple[dict, list]:
+    from playwright.sync_api import sync_playwright
+
+    results: dict[str, list[dict]] = {}
+    captured: list = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        report.info["chromium_playwright"] = browser.version
+        try:
+            for name in ("demo", "france"):
+                c = counts[name]
+                cases = {
+                    "atlas": dict(url=f"{servers[name].base}/inegalites?indicator={START_INDICATOR}",
+                                  map_sel="#ineg-map", paths_sel="#ineg-map path[data-code]", n_paths=c["qpv"],
+                                  n_all=c["qpv"] + c["communes"] + c["departements"],
+                                  dropdown_id="ineg-indicator", option_label=labels[CHANGE_INDICATOR]),
+                    "naive": dict(url=f"{servers[name + '-naive'].base}/", map_sel="#naive-map",
+                                  paths_sel="#naive-map path", n_paths=c["qpv"], n_all=None,
+                                  dropdown_id="naive-indicator", option_label=CHANGE_INDICATOR),
+                }
+                for case, kw in cases.items():
+                    key = f"{name}-{case}"
+                    results[key] = []
+                    for i in range(runs + 1):   # the first run warms the server's caches: not counted
+                        if i > 1 and time.monotonic() > deadline:
+                            report.notes.append(f"Navigateur {key} : {i - 1} exécution(s) mesurée(s) au lieu "
+                                                f"de {runs} (budget de temps).")
+                            break
+                        cap = captured if (key == "france-atlas" and i == 1) else None
+                        shot = shots / f"bench-{key}.png" if i == 1 else None
+                        r = browse_once(browser, capture=cap, screenshot=shot, **kw)
+                        if i:
+                            results[key].append(r)
+                        if r["errors"]:
+                            report.notes.append(f"Erreurs JavaScript ({key}) : {r['errors'][:3]}")
+                    print(f"  browser {key}: {[round(r['first_render'], 2) for r in results[key]]}", flush=True)
+        finally:
+            browser.close()
+
+    for name, label in (("demo", "démo"), ("france", "France synthétique")):
+        a, nv = results[f"{name}-atlas"], results[f"{name}-naive"]
+        nq = counts[name]["qpv"]
+        report.add("Navigateur", f"Inégalités ({label}, {fr(nq)} QPV) : 1er rendu, navigation → tous les "
+                   "tracés QPV dans le DOM", [r["first_render"] for r in a], "s", "< 2 s",
+                   median([r["first_render"] for r in a]) < TARGET_FIRST_RENDER)
+        report.add("Navigateur", f"Inégalités ({label}) : carte complète (QPV + fond communes/départements, "
+                   f"{fr(counts[name]['communes'] + counts[name]['departements'])} contours)",
+                   [r["full_render"] for r in a], "s")
+        report.add("Navigateur", f"Inégalités ({label}) : changement d'indicateur → couleurs changées",
+                   [r["restyle"] for r in a], "s", "< 0,5 s", median([r["restyle"] for r in a]) < TARGET_RESTYLE)
+        report.add("Navigateur", f"Inégalités ({label}) : changement d'indicateur → tous les rappels terminés",
+                   [r["callbacks_done"] for r in a], "s")
+        report.add("Carte (octets)", f"Inégalités ({label}) : réponses des rappels Dash pour un changement "
+                   "d'indicateur (hideout, légende, tableau…)", [r["change_bytes"] for r in a], "o",
+                   note=f"{fr(median([r['change_requests'] for r in a]))} requête(s) ; aucune géométrie")
+        report.add("Carte (octets)", f"Inégalités ({label}) : chargement de la page, géométries (/geo/*.pbf)",
+                   [r["load_bytes"].get("geo", 0) for r in a], "o")
+        report.add("Carte (octets)", f"Inégalités ({label}) : chargement de la page, mise en page et rappels Dash",
+                   [r["load_bytes"].get("layout", 0) + r["load_bytes"].get("callback", 0) for r in a], "o")
+        report.add("Naïf", f"Approche naïve ({label}) : 1er rendu", [r["first_render"] for r in nv], "s")
+        report.add("Naïf", f"Approche naïve ({label}) : changement d'indicateur → couleurs changées",
+                   [r["restyle"] for r in nv], "s")
+        report.add("Naïf", f"Approche naïve ({label}) : octets au chargement (mise en page avec GeoJSON en ligne)",
+                   [r["load_bytes"].get("layout", 0) + r["load_bytes"].get("callback", 0) for r in nv], "o")
+        report.add("Naïf", f"Approche naïve ({label}) : octets par changement d'indicateur",
+                   [r["change_bytes"] for r in nv], "o")
+        atlas_load = median([sum(r["load_bytes"].get(k, 0) for k in ("geo", "layout", "callback")) for r in a])
+        naive_load = median([sum(r["load_bytes"].get(k, 0) for k in ("geo", "layout", "callback")) for r in nv])
+        ratios = [
+            ("octets au chargement (données : géométrie + mise en page + rappels)", naive_load, atlas_load),
+            ("octets par changement d'indicateur", median([r["change_bytes"] for r in nv]),
+             median([r["change_bytes"] for r in a])),
+            ("temps du 1er rendu des QPV", median([r["first_render"] for r in nv]),
+             median([r["first_render"] for r in a])),
+            ("temps de changement d'indicateur", median([r["restyle"] for r in nv]),
+             median([r["restyle"] for r in a])),
+        ]
+        for what, naive_v, atlas_v in ratios:
+            if naive_v and atlas_v:
+                report.add("Naïf", f"Rapport naïf / Atlas ({label}) : {what}", [naive_v / atlas_v], "x",
+                           note="> 1 : Atlas fait mieux")
+    return results, captured
+
+
+# ------------------------------------------------------------------------------ load
+def load_test(base: str, page_path: str, posts: list[str], users: int, max_seconds: float = 120) -> dict:
+    """`users` threads start together; each loads the page (HTML, layout, dependencies, QPV
+    geobuf) then replays the recorded callbacks once, in order. Bounded: one pass per user, a
+    60 s timeout per request and a global deadline; 127.0.0.1 only."""
+    import requests
+
+    if not base.startswith("http://127.0.0.1:"):
+        raise ValueError("load tests target 127.0.0.1 only")
+    steps = [("page", "GET", page_path, None), ("page", "GET", "/_dash-layout", None),
+             ("page", "GET", "/_dash-dependencies", None), ("geo", "GET", "/geo/qpv.pbf", None)]
+    steps += [("callback", "POST", "/_dash-update-component", body) for body in posts]
+    lat: dict[str, list[float]] = {"page": [], "geo": [], "callback": []}
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(users)
+    deadline = [0.0]
+
+    def user() -> None:
+        s = requests.Session()
+        try:
+            barrier.wait(timeout=60)
+        except threading.BrokenBarrierError:
+            pass
+        for kind, method, path, body in steps:
+            if time.monotonic() > deadline[0]:
+                with lock:
+                    errors.append("deadline")
+                return
+            t = time.perf_counter()
+            try:
+                r = s.request(method, base + path, data=body, timeout=60,
+                              headers={"Content-Type": "application/json"} if body else None)
+                ok = r.status_code < 400 or (r.status_code == 204)
+                _ = r.content
+                why = None if ok else f"HTTP {r.status_code} {path}"
+            except requests.RequestException as exc:
+                why = f"{type(exc).__name__} {path}"
+            with lock:
+                lat[kind].append(time.perf_counter() - t)
+                if why:
+                    errors.append(why)
+        s.close()
+
+    threads = [threading.Thread(target=user, daemon=True) for _ in range(users)]
+    t0 = time.perf_counter()
+    deadline[0] = time.monotonic() + max_seconds
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=max_seconds + 90)
+    wall = time.perf_counter() - t0
+    n = sum(len(v) for v in lat.values())
+    return {"lat": lat, "errors": errors, "wall": wall, "requests": n, "rps": n / wall if wall else None}
+
+
+def bench_load(report: Report, server: Server, posts: list[str], label: str, user_counts=(20, 50)) -> None:
+    import requests
+
+    body = [p for p in posts if p and p != "--change--"]
+    if not body:
+        report.notes.append("Charge : aucun rappel capturé dans le navigateur, test de charge non fait.")
+        return
+    for p in body[:len(body)]:  # warm-up: one sequential pass
+        requests.post(server.base + "/_dash-update-component", data=p, timeout=120,
+                      headers={"Content-Type": "application/json"})
+    report.info.setdefault("load_steps", len(body) + 4)
+    for users in user_counts:
+        res = load_test(server.base, f"/inegalites?indicator={START_INDICATOR}", body, users)
+        cb = res["lat"]["callback"]
+        report.add("Serveur", f"{users} utilisateurs simultanés ({label}, gunicorn {WORKERS} workers) : "
+                   "latence des rappels, p50", [percentile(cb, 50)], "s",
+                   note=f"{len(cb)} rappels ; {fr(res['requests'])} requêtes en {fr(res['wall'], 1)} s "
+                        f"({fr(res['rps'], 1)} req/s)")
+        report.add("Serveur", f"{users} utilisateurs simultanés ({label}) : latence des rappels, p95",
+                   [percentile(cb, 95)], "s")
+        report.add("Serveur", f"{users} utilisateurs simultanés ({label}) : page + mise en page + geobuf, p95",
+                   [percentile(res["lat"]["page"] + res["lat"]["geo"], 95)], "s")
+        report.add("Serveur", f"{users} utilisateurs simultanés ({label}) : erreurs", [len(res["errors"])], "n",
+                   "0 erreur" if users == 50 else "", len(res["errors"]) == 0 if users == 50 else None,
+                   note=("; ".join(sorted(set(res["errors"]))[:3])) if res["errors"] else "")
+
+
+# ------------------------------------------------------------------------------ output
+def write_markdown(report: Report, path: Path, elapsed: float) -> None:
+    i = report.info
+    load_end = os.getloadavg()
+    lines = [
+        "# Mesures de performance",
+        "",
+        "Produit par `make bench` (`tests/benchmarks/run.py`) ; ne pas modifier à la main, relancer la commande.",
+        "Chaque chiffre est la **médiane** de plusieurs exécutions (colonne « n ») ; « min – max » donne",
+        "l'étendue. Les cibles viennent des tickets (carte : couche QPV France < 1 Mo, 1er rendu < 2 s,",
+        "changement d'indicateur < 0,5 s ; serveur : aucune erreur sous 50 utilisateurs).",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Date | {i['date']} |",
+        f"| Processeurs (nproc) | {i['nproc']} |",
+        f"| Mémoire | {fr(i['ram_gib'], 1) if i.get('ram_gib') else 'n.d.'} Gio |",
+        f"| Processeur | {i['cpu']} |",
+        f"| Chromium | {i.get('chromium_playwright') or i['chromium']} (`{CHROMIUM}`, headless) |",
+        f"| Python / DuckDB | {i['python']} / {i['duckdb']} |",
+        f"| Charge moyenne (1, 5, 15 min) au début / à la fin | "
+        f"{' ; '.join(fr(x, 1) for x in i['load_start'])} / {' ; '.join(fr(x, 1) for x in load_end)} |",
+        f"| Commit | {i['commit']} |",
+        f"| Durée totale de `make bench` | {fr(elapsed, 0)} s |",
+        "",
+    ]
+    busy = max(i["load_start"][0], load_end[0]) > (i["nproc"] or 1)
+    if busy:
+        lines += ["> **Attention** : la machine était chargée par d'autres processus pendant la mesure (charge",
+                  "> moyenne supérieure au nombre de processeurs) ; les durées sont plus longues qu'à vide. Les",
+                  "> tailles en octets ne dépendent pas de la charge.", ""]
+    sections = [("ETL", "Chargement (ETL)"), ("Carte (octets)", "Carte : octets envoyés"),
+                ("Navigateur", "Navigateur (Chromium headless)"), ("Serveur", "Serveur (gunicorn, boucle locale)"),
+                ("Naïf", "Comparaison avec l'approche naïve (GeoJSON complet en ligne dans un dl.GeoJSON)")]
+    for key, title in sections:
+        rows = [r for r in report.rows if r.section == key]
+        if not rows:
+            continue
+        lines += [f"## {title}", "", "| Mesure | Médiane | n | min – max | Cible | Remarque |",
+                  "|---|---|---|---|---|---|"]
+        for r in rows:
+            vals = [v for v in r.values if v is not None]
+            spread = (f"{fmt_value(min(vals), r.unit)} – {fmt_value(max(vals), r.unit)}"
+                      if len(vals) > 1 and r.unit != "txt" else "")
+            target = f"{r.target} : {'atteinte' if r.ok else '**manquée**'}" if r.ok is not None else r.target
+            lines.append(f"| {r.measure} | {fmt_value(r.value, r.unit)} | {len(vals)} | {spread} | {target} | "
+                         f"{r.note} |")
+        lines.append("")
+    missed = [r for r in report.rows if r.ok is False]
+    lines += ["## Constats", ""]
+    if missed:
+        for r in missed:
+            lines.append(f"- Cible **manquée** : {r.measure} = {fmt_value(r.value, r.unit)} (cible {r.target}).")
+    else:
+        lines.append("- Toutes les cibles mesurées sont atteintes.")
+    lines += [f"- {n}" for n in report.notes]
+    lines += ["", "## Méthode", "",
+              "- ETL : `etl.build.build` dans un processus enfant (durée murale, temps CPU, RSS maximal du "
+              "processus), sur `data/demo` et sur un dossier synthétique France aux formats officiels "
+              "(`tests/benchmarks/synthetic.py`, déterministe, entièrement fictif, posé dans l'Atlantique) ; "
+              "le détail par chargeur mesure leurs fonctions `load` et `finalize`.",
+              "- Octets : corps des réponses HTTP de gunicorn (sans compression ; la colonne remarque donne la "
+              "taille gzip qu'un proxy inverse enverrait) ; GeoJSON de comparaison = mêmes entités et propriétés "
+              "(code, nom), géométrie complète ou d'affichage, sans espaces.",
+              "- Navigateur : Playwright et Chromium headless, un contexte neuf par exécution (pas de cache), "
+              "une exécution d'échauffement non comptée ; « 1er rendu » = de la navigation jusqu'à ce que "
+              "tous les tracés SVG de la couche QPV soient dans le DOM ; « changement d'indicateur » = du "
+              "clic sur l'option de la liste jusqu'au changement des couleurs de remplissage ; octets des "
+              "rappels = `encodedBodySize` des réponses `/_dash-update-component` (Resource Timing).",
+              f"- Serveur : `gunicorn --workers {WORKERS} app:server` (comme `make serve`) ; chaque "
+              "utilisateur simulé (un fil Python) charge la page (HTML, mise en page, dépendances, geobuf des "
+              "QPV) puis rejoue une fois, dans l'ordre, les rappels Dash enregistrés dans une vraie session "
+              "(chargement + changement d'indicateur) ; tous partent ensemble ; délai de 60 s par requête et "
+              "de 120 s en tout ; le client tourne sur la même machine à 2 cœurs que le serveur.",
+              "- Approche naïve : `tests/benchmarks/naive_app.py`, même base, mêmes valeurs, 5 classes par "
+              "quantiles, GeoJSON complet dans `dl.GeoJSON(data=…)`, renvoyé en entier à chaque changement.",
+              ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------ main
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Atlas ASV benchmarks -> docs/benchmarks.md")
+    ap.add_argument("--runs", type=int, default=3, help="runs per figure (default 3)")
+    ap.add_argument("--france-builds", type=int, default=1, help="synthetic France builds (default 1)")
+    ap.add_argument("--budget", type=float, default=570, help="seconds; runs are cut to stay within it")
+    ap.add_argument("--port-base", type=int, default=0, help="first port (then +10...); 0: any free port")
+    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--keep", help="keep the work folder (DBs, logs) here")
+    ap.add_argument("--skip-etl", action="store_true",
+                    help="(development) reuse demo.duckdb and france.duckdb of the --keep folder")
+    ap.add_argument("--child-build", nargs=2, metavar=("SRC", "DB"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child_build:
+        child_build(*args.child_build)
+        return 0
+    if not Path(CHROMIUM).exists():
+        print(f"Chromium absent ({CHROMIUM}) : installez le paquet Debian « chromium ».", file=sys.stderr)
+        return 2
+
+    started = time.monotonic()
+    deadline = started + args.budget
+    report = Report(info=machine_info())
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="atlas-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    servers: dict[str, Server] = {}
+    try:
+        print("ETL…", flush=True)
+        if args.skip_etl:
+            demo_db, france_db = work / "demo.duckdb", work / "france.duckdb"
+            report.notes.append("ETL non mesuré dans cette exécution (--skip-etl).")
+        else:
+            demo_db, france_db = bench_etl(report, work, args.runs, args.france_builds, deadline)
+        dbs = {"demo": demo_db, "france": france_db}
+        counts = {k: _db_counts(v) for k, v in dbs.items()}
+        report.info["counts"] = counts
+        print("Servers…", flush=True)
+        ports = iter(range(args.port_base, args.port_base + 100, 10)) if args.port_base else None
+        for name, module, db, workers in (("demo", "app:server", demo_db, WORKERS),
+                                          ("france", "app:server", france_db, WORKERS),
+                                          ("demo-naive", "tests.benchmarks.naive_app:server", demo_db, 2),
+                                          ("france-naive", "tests.benchmarks.naive_app:server", france_db, 2)):
+            port = free_port(next(ports) if ports else 0)
+            servers[name] = Server(module, db, port, workers, work / f"gunicorn-{name}.log")
+        for s in servers.values():
+            s.wait()
+        print("Payload…", flush=True)
+        bench_payload(report, servers, dbs, counts, args.runs)
+
+        from data import access
+        access.configure(france_db)
+        ind = access.indicators()
+        labels = {r.indicator_id: f"{r.family.capitalize()} — {r.label}" for r in ind.itertuples(index=False)}
+        print("Browser…", flush=True)
+        shots = Path(os.environ.get("ATLAS_SCREENSHOTS", "/tmp/atlas-screenshots"))
+        shots.mkdir(parents=True, exist_ok=True)
+        _, captured = bench_browser(report, servers, counts, labels, args.runs, deadline - 150, shots)
+        print("Load…", flush=True)
+        for name in ("demo-naive", "france-naive"):
+            servers.pop(name).stop()
+        bench_load(report, servers["france"], captured, "France synthétique")
+    finally:
+        for s in servers.values():
+            s.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    elapsed = time.monotonic() - started
+    if elapsed > 600:
+        report.notes.append(f"Durée totale {fr(elapsed, 0)} s : au-delà des 10 minutes visées.")
+    write_markdown(report, Path(args.out), elapsed)
+    print(f"Écrit : {args.out} ({fr(elapsed, 0)} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The read-only data-access layer: reopening after a swap, filters."""
+import os
+import shutil
+import threading
+
+import pytest
+
+from data import access
+from etl.build import build
+from etl.config import DEMO_DIR
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    db = tmp_path_factory.mktemp("acc") / "atlas.duckdb"
+    build(DEMO_DIR, db, fictional=True, progress=lambda *_: None)
+    return db
+
+
+def test_reopens_new_file_after_swap_even_with_other_thread_connected(demo_db, tmp_path):
+    live = tmp_path / "atlas.duckdb"
+    shutil.copy(demo_db, live)
+    access.configure(live)
+    n = access.counts()["actions"]
+    # another thread keeps a connection to the old file open
+    held = threading.Event()
+    release = threading.Event()
+
+    def other():
+        access.counts()
+        held.set()
+        release.wait(10)
+
+    t = threading.Thread(target=other)
+    t.start()
+    held.wait(10)
+    # an import writes a new file and renames it over the old one
+    new = tmp_path / "new.duckdb"
+    shutil.copy(demo_db, new)
+    import duckdb
+    con = duckdb.connect(str(new))
+    con.execute("DELETE FROM action_theme WHERE action_id IN (SELECT action_id FROM action LIMIT 5)")
+    con.execute("DELETE FROM action_public WHERE action_id IN (SELECT action_id FROM action LIMIT 5)")
+    con.execute("DELETE FROM action WHERE action_id IN (SELECT action_id FROM action LIMIT 5)")
+    con.close()
+    os.replace(new, live)
+    assert access.counts()["actions"] == n - 5
+    release.set()
+    t.join()
+
+
+def test_theme_filter_includes_sub_themes_and_scope_includes_qpv_located(demo_db):
+    access.configure(demo_db)
+    allp = access.actions()
+    prev = access.actions(themes_=["prevention"])
+    assert 0 < len(prev) < len(allp)
+    sub = access.themes()
+    children = set(sub[sub.parent_id == "prevention"].theme_id)
+    assert all(set(ids) & (children | {"prevention"}) for ids in prev.theme_ids)
+    dep = access.territories("departement").code.iloc[0]
+    scoped = access.actions(within=("departement", dep))
+    qpvs = set(access.territories("qpv", ("departement", dep)).code)
+    communes = set(access.territories("commune", ("departement", dep)).code)
+    assert len(scoped) > 0
+    assert all((c in communes) or (q in qpvs) for c, q in zip(scoped.commune_code, scoped.qpv_code))
