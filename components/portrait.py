@@ -15,7 +15,7 @@ from components.maps import atlas_map, territory_layer
 from components.scope import LEVEL_LABELS
 from components.tables import data_table
 from data import access
-from data.analysis import fmt, fmt_status
+from data.analysis import fmt, fmt_status, short_source
 
 REF_LABELS = {"commune": "Commune", "epci": "EPCI", "departement": "Département", "region": "Région",
               "france": "France"}
@@ -30,6 +30,7 @@ def determinants_frame(level: str, code: str) -> tuple[pd.DataFrame, list[str]]:
     cat = access.indicators().set_index("indicator_id")
     own = vals[(vals.level == level) & (vals.code == code)]
     notes: list[str] = []
+    titles: set[str] = set()
     rows = []
     for ind_id in [i for i in cat.index if i in set(own.indicator_id)]:
         info = cat.loc[ind_id]
@@ -45,12 +46,14 @@ def determinants_frame(level: str, code: str) -> tuple[pd.DataFrame, list[str]]:
             label = REF_LABELS[ref_level]
             row[label] = (fmt_status(rv.iloc[0].value, rv.iloc[0].status, dec) + f" ({int(rv.iloc[0].year)})"
                           if len(rv) else "n.d.")
-        row["Source"] = f"{r.source_title} (millésime {r.vintage})" if r.source_title else ""
+        row["Source"] = short_source(r.publisher, r.vintage)
+        titles.add(f"{r.source_title} (millésime {r.vintage})" if r.source_title else row["Source"])
         rows.append(row)
     df = pd.DataFrame(rows)
     if len(own) and (own.perimeter == "perimetre_2015").any():
         notes.append("* Valeur calculée sur le périmètre 2015 du quartier (contour modifié en 2024) : "
                      "à comparer avec prudence.")
+    df.attrs["sources"] = sorted(titles)
     return df, notes
 
 
@@ -113,6 +116,19 @@ STATUT_TEXT = {"inchange": "inchangé depuis 2015", "modifie": "contour modifié
                "nouveau": "nouveau quartier en 2024", "commune": "quartier d'outre-mer (géographie communale)"}
 
 
+def population_text(level: str, code: str, t: dict) -> str:
+    pop = t.get("population")
+    if pop is not None and not pd.isna(pop):
+        return f"Population : {fmt(pop, 0)} habitants"
+    hist = access.value_history(level, code, ["population"])
+    ok = hist[hist.status == "ok"]
+    if len(ok):
+        last = ok.iloc[-1]
+        where = " sur le périmètre 2015 du quartier" if last.perimeter == "perimetre_2015" else ""
+        return f"Population : n.d. en 2024 ({fmt(last.value, 0)} habitants en {int(last.year)}{where})"
+    return "Population : n.d."
+
+
 def lineage_note(code: str) -> html.P | None:
     """Where the figures of a 2024 QPV come from, or why it has none."""
     lin = access.qpv_lineage(code)
@@ -144,14 +160,13 @@ def territory_portrait(level: str, code: str) -> html.Div:
     by_public = access.action_counts(level, code, "public")
     zoning = access.gp_zoning()
     zone = zoning[zoning.qpv_code == code] if level == "qpv" else zoning.iloc[0:0]
-    srcs = sorted(set(det.Source)) if len(det) else []
+    srcs = det.attrs.get("sources", [])
     table_cols = [c for c in det.columns if c not in ("indicator_id", "value")]
     return html.Div([
         html.H1([t["name"], html.Span(f" — {LEVEL_LABELS.get(level, level)} {code}", className="muted")],
                 id="fiche-title"),
         html.P(subtitle, className="lead"),
-        html.P(f"Population : {fmt(t['population'], 0)} habitants" if t.get("population") is not None
-               and not pd.isna(t.get("population")) else "Population : n.d.", id="fiche-population"),
+        html.P(population_text(level, code, t), id="fiche-population"),
         lineage_note(code) if level == "qpv" else None,
         html.P(f"Zonage ARS médecins généralistes : {zone.iloc[0].zone} (millésime {zone.iloc[0].millesime})"
                if len(zone) else None),

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -328,11 +329,12 @@ def qpv_coverage(within: tuple[str, str] | None = None) -> pd.DataFrame:
         WITH q AS ({sql}),
         direct AS (
             SELECT st.code AS qpv_code, sc.scheme_id, sc.kind, sc.name FROM scheme_territory st
-            JOIN scheme sc USING (scheme_id) WHERE st.level = 'qpv'),
+            JOIN scheme sc USING (scheme_id)
+            WHERE st.level = 'qpv' AND coalesce(sc.status, '') NOT IN ('terminé', 'termine')),
         via_commune AS (
             SELECT l.qpv_code, sc.scheme_id, sc.kind, sc.name FROM qpv_commune l
             JOIN scheme_territory st ON st.level = 'commune' AND st.code = l.commune_code
-            JOIN scheme sc USING (scheme_id)),
+            JOIN scheme sc USING (scheme_id) WHERE coalesce(sc.status, '') NOT IN ('terminé', 'termine')),
         cov AS (SELECT * FROM direct UNION SELECT * FROM via_commune)
         SELECT q.code, q.name, q.population, q.commune,
                bool_or(cov.kind = 'ASV') AS has_asv, bool_or(cov.kind = 'CLS') AS has_cls,
@@ -421,12 +423,12 @@ def _scheme_geometries_cached(ver) -> pd.DataFrame:
         GROUP BY ALL ORDER BY sc.kind, sc.scheme_id""")
     geoms = []
     for own, parts in zip(df.own, df.parts):
-        if own is not None and not (isinstance(own, float)):
+        if isinstance(own, (bytes, bytearray, memoryview)):
             geoms.append(shapely.from_wkb(bytes(own)))
-        elif parts is not None and len(parts):
-            geoms.append(shapely.union_all([shapely.from_wkb(bytes(p)) for p in parts]))
         else:
-            geoms.append(None)
+            wkbs = [bytes(w) for w in (parts if isinstance(parts, (list, tuple, np.ndarray)) else [])
+                    if isinstance(w, (bytes, bytearray, memoryview))]
+            geoms.append(shapely.union_all(shapely.from_wkb(wkbs)) if wkbs else None)
     df = df.drop(columns=["own", "parts"])
     df["geometry"] = geoms
     return df
@@ -510,14 +512,15 @@ def latest_values(pairs: list[tuple[str, str]], indicator_ids: list[str] | None 
     """Latest row of each indicator for each (level, code) in `pairs`, in one query."""
     if not pairs:
         return pd.DataFrame(columns=["level", "code", "indicator_id", "year", "value", "status", "geography",
-                                     "perimeter", "derived_from", "source_id", "source_title", "vintage"])
+                                     "perimeter", "derived_from", "source_id", "source_title", "vintage",
+                                     "publisher"])
     keys = pd.DataFrame(pairs, columns=["level", "code"])
     con = _con()
     con.register("_pairs", keys)
     try:
         sql = """
             SELECT v.level, v.code, v.indicator_id, v.year, v.value, v.status, v.geography, v.perimeter,
-                   v.derived_from, v.source_id, s.title AS source_title, s.vintage
+                   v.derived_from, v.source_id, s.title AS source_title, s.vintage, s.publisher
             FROM indicator_value v JOIN _pairs p ON p.level = v.level AND p.code = v.code
             LEFT JOIN source s ON s.source_id = v.source_id
             {filter}

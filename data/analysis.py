@@ -711,3 +711,14 @@ def class_labels(c: Classification, decimals: int = 1, unit: str = "") -> list[s
     if labels and c.bins[0] < c.lower:
         labels[0] = f"≤ {fmt(c.bins[0], decimals)}" + (f" {unit}" if unit else "")
     return labels
+
+
+FICTIONAL_PUBLISHER_PREFIX = "Atlas ASV, jeu fictif au format "
+
+
+def short_source(publisher, vintage) -> str:
+    """"ONPV / INSEE, millésime 2022" — or "... (fictif)" for the demo's sources."""
+    pub = str(publisher or "source inconnue")
+    if pub.startswith(FICTIONAL_PUBLISHER_PREFIX):
+        pub = pub[len(FICTIONAL_PUBLISHER_PREFIX):] + " (fictif)"
+    return f"{pub}, millésime {vintage}" if vintage else pub

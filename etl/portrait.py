@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from functools import lru_cache
 from html import escape
 
 import pandas as pd
@@ -39,6 +40,16 @@ def _e(v) -> str:
 
 
 # --- Data -----------------------------------------------------------------------------------
+
+@lru_cache(maxsize=4)
+def _catalogue(ver) -> pd.DataFrame:
+    return access.indicators().set_index("indicator_id")
+
+
+def catalogue() -> pd.DataFrame:
+    """The indicator catalogue, indexed by id (cached per DB version)."""
+    return _catalogue(access.version())
+
 
 def situation(value, ref, high_is_bad, tolerance: float = 0.1) -> str:
     """Plain-language position of a value against a reference ('plus défavorable', 'plus
@@ -92,8 +103,9 @@ def determinants(level: str, code: str, t: dict) -> tuple[pd.DataFrame, list[str
     département; the key points (most unfavourable gaps); the source ids used."""
     chain = access.reference_chain(level, code)
     vals = access.latest_values([(level, code)] + chain)
-    cat = access.indicators().set_index("indicator_id")
+    cat = catalogue()
     own = vals[(vals.level == level) & (vals.code == code)]
+    lookup = {(r.level, r.code, r.indicator_id): r for r in vals.itertuples(index=False)}
     dep = ("departement", t.get("departement")) if level != "departement" and t.get("departement") else None
     rows, points, p2015 = [], [], False
     for ind in [i for i in cat.index if i in set(own.indicator_id)]:
@@ -107,11 +119,11 @@ def determinants(level: str, code: str, t: dict) -> tuple[pd.DataFrame, list[str
         row = {"Indicateur": info.label, "Unité": info.unit, "Année": int(r.year), "Valeur": value}
         ref_dep = None
         for lvl, c in chain:
-            rv = vals[(vals.level == lvl) & (vals.code == c) & (vals.indicator_id == ind)]
-            row[REF_LABELS[lvl]] = (f"{an.fmt_status(rv.iloc[0].value, rv.iloc[0].status, dec)} "
-                                    f"({int(rv.iloc[0].year)})" if len(rv) else "n.d.")
-            if dep and (lvl, c) == dep and len(rv) and rv.iloc[0].status == "ok":
-                ref_dep = rv.iloc[0].value
+            rv = lookup.get((lvl, c, ind))
+            row[REF_LABELS[lvl]] = (f"{an.fmt_status(rv.value, rv.status, dec)} ({int(rv.year)})"
+                                    if rv is not None else "n.d.")
+            if dep and (lvl, c) == dep and rv is not None and rv.status == "ok":
+                ref_dep = rv.value
         hib = None if _nan(info.high_is_bad) else bool(info.high_is_bad)
         own_v = r.value if r.status == "ok" else None
         row["Situation / départ."] = situation(own_v, ref_dep, hib) if dep else "—"
@@ -134,7 +146,7 @@ def determinants(level: str, code: str, t: dict) -> tuple[pd.DataFrame, list[str
 
 def qpv_matrix(qpv_codes: list[str], ref_pairs: list[tuple[str, str]]) -> tuple[pd.DataFrame, list[str]]:
     """Key indicators (columns) for several QPVs and their references (rows)."""
-    cat = access.indicators()
+    cat = catalogue().reset_index()
     has_qpv = cat["levels"].map(lambda lv: lv is not None and "qpv" in list(lv))
     key = cat[has_qpv & cat.high_is_bad.notna()].head(KEY_INDICATORS)
     pairs = [("qpv", c) for c in qpv_codes] + ref_pairs

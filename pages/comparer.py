@@ -12,7 +12,7 @@ from components.charts import french_layout, graph
 from components.scope import LEVEL_LABELS
 from components.tables import data_table
 from data import access
-from data.analysis import fmt, fmt_status
+from data.analysis import fmt, fmt_status, short_source
 
 dash.register_page(__name__, path="/comparer", name="Comparer", title="Atlas ASV — Comparer", order=5)
 
@@ -81,7 +81,7 @@ def comparison_frame(terrs, indicator_ids, ref_level) -> pd.DataFrame:
                 "status": r.status if r is not None else "missing",
                 "year": int(r.year) if r is not None else None,
                 "perimeter": r.perimeter if r is not None else None,
-                "source": f"{r.source_title} ({r.vintage})" if r is not None and r.source_title else None,
+                "source": short_source(r.publisher, r.vintage) if r is not None else None,
             })
     return pd.DataFrame(out)
 
@@ -105,6 +105,9 @@ def comparison_figure(df: pd.DataFrame, view: str = "dots") -> go.Figure:
                                              "symbol": ["diamond" if r else "circle" for r in d.is_reference]},
                                      showlegend=False, hoverinfo="skip"), row=n, col=1)
         fig.update_yaxes(autorange="reversed", row=n, col=1)
+        if d.value.dropna().ge(0).all():  # start at zero: differences keep their true size
+            top = d.value.max()
+            fig.update_xaxes(range=[0, (top if pd.notna(top) else 1) * 1.18], row=n, col=1)
     french_layout(fig, height=max(300, sum(70 + 34 * len(df[df.indicator_id == i]) for i in inds)))
     fig.update_layout(font={"size": 17})
     fig.update_annotations(font={"size": 17})
@@ -118,7 +121,8 @@ def plain_sentences(df: pd.DataFrame) -> list[str]:
         d = df[(df.indicator_id == ind) & (~df.is_reference)]
         ok = d[d.value.notna()]
         label = d.indicator.iloc[0]
-        unit, dec, bad = d.unit.iloc[0], int(d.decimals.iloc[0]), d.high_is_bad.iloc[0]
+        unit, dec, raw_bad = d.unit.iloc[0], int(d.decimals.iloc[0]), d.high_is_bad.iloc[0]
+        bad = None if raw_bad is None or pd.isna(raw_bad) else bool(raw_bad)
         missing = d[d.value.isna()]
         if len(ok) >= 2:
             hi, lo = ok.loc[ok.value.idxmax()], ok.loc[ok.value.idxmin()]

@@ -766,12 +766,18 @@ def pick_from_table(cell):
 
 @callback(Output(QPV_LAYER, "hideout", allow_duplicate=True),
           Output(table_ref(TABLE_ID), "style_data_conditional"),
-          Input("ineg-qpv-pick", "value"), prevent_initial_call=True)
-def select_qpv(code):
-    """Selection outlines the QPV: only hideout.selected changes (a Patch)."""
+          Output(table_ref(TABLE_ID), "page_current"),
+          Input("ineg-qpv-pick", "value"),
+          State(table_ref(TABLE_ID), "derived_virtual_data"), State(table_ref(TABLE_ID), "page_size"),
+          prevent_initial_call=True)
+def select_qpv(code, rows, page_size):
+    """Selection outlines the QPV (only hideout.selected changes: a Patch), highlights its
+    table row and turns the table to the page that holds it (as currently sorted)."""
     p = Patch()
     p["selected"] = code if code and _CODE_RE.match(code) else None
-    return p, _selected_style(code)
+    ids = [r.get("id") for r in rows or []]
+    page = ids.index(code) // (page_size or 15) if code in ids else no_update
+    return p, _selected_style(code), page
 
 
 @callback(Output("ineg-panel", "children"),

@@ -30,3 +30,19 @@ def real_dir():
     if not (REAL_DIR / "SOURCES.md").exists():
         pytest.skip("real data (../shared/data/real) absent")
     return REAL_DIR
+
+
+@pytest.fixture(scope="module")
+def demo_db_module(tmp_path_factory):
+    """A demo DB built once per test module, configured as the app's DB for the module
+    (the previous DB path is restored afterwards: browser tests share the process)."""
+    from data import access
+    from etl.build import build
+    from etl.config import DEMO_DIR
+
+    db = tmp_path_factory.mktemp("demo") / "atlas.duckdb"
+    build(DEMO_DIR, db, fictional=True, progress=lambda *_: None)
+    previous = access.db_path()
+    access.configure(db)
+    yield db
+    access.configure(previous)

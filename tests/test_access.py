@@ -6,15 +6,11 @@ import threading
 import pytest
 
 from data import access
-from etl.build import build
-from etl.config import DEMO_DIR
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    db = tmp_path_factory.mktemp("acc") / "atlas.duckdb"
-    build(DEMO_DIR, db, fictional=True, progress=lambda *_: None)
-    return db
+def demo_db(demo_db_module):
+    return demo_db_module
 
 
 def test_reopens_new_file_after_swap_even_with_other_thread_connected(demo_db, tmp_path):
@@ -44,9 +40,12 @@ def test_reopens_new_file_after_swap_even_with_other_thread_connected(demo_db, t
     con.execute("DELETE FROM action WHERE action_id IN (SELECT action_id FROM action LIMIT 5)")
     con.close()
     os.replace(new, live)
-    assert access.counts()["actions"] == n - 5
-    release.set()
-    t.join()
+    try:
+        assert access.counts()["actions"] == n - 5
+    finally:
+        release.set()
+        t.join()
+        access.configure(demo_db)
 
 
 def test_theme_filter_includes_sub_themes_and_scope_includes_qpv_located(demo_db):

@@ -263,8 +263,12 @@ def test_export_site_cli_writes_a_self_contained_bundle(hostile_db, tmp_path, ca
     from etl.__main__ import main
 
     dest = tmp_path / "atlas"
+    dest.mkdir()                                   # a previous bundle: replaced
+    for name in ("index.html", "LISEZMOI.txt", "ancienne.html"):
+        (dest / name).write_text("ancien")
     assert main(["--db", str(hostile_db["db"]), "export-site", str(dest), "--scope", "departement:96"]) == 0
     assert "cartes" in capsys.readouterr().out
+    assert not (dest / "ancienne.html").exists()
     files = sorted(dest.rglob("*.html"))
     assert (dest / "index.html").exists() and (dest / "LISEZMOI.txt").exists()
     assert (dest / "cartes" / "couverture-asv.html").exists()
@@ -283,8 +287,7 @@ def test_export_site_cli_writes_a_self_contained_bundle(hostile_db, tmp_path, ca
     root = ET.fromstring(re.search(r"<svg.*?</svg>", cov, re.S).group(0))
     assert len(root.findall(".//{http://www.w3.org/2000/svg}path")) > 10
     assert "Sources" in _text(cov) and "millésime" in _text(cov)
-    # A second export into the same folder replaces it; a foreign non-empty folder is refused.
-    assert main(["--db", str(hostile_db["db"]), "export-site", str(dest), "--scope", "epci:299996001"]) == 0
+    # A foreign non-empty folder is refused and left as it was.
     other = tmp_path / "autre"
     other.mkdir()
     (other / "notes.txt").write_text("à garder")

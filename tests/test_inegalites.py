@@ -424,3 +424,16 @@ def test_indicator_change_goes_to_its_latest_year_unless_a_year_was_chosen(page_
     assert labels["commune"] == "Sa commune" and labels["france"] == "France"
     labels = {o["value"]: o["label"] for o in page_mod.on_indicator("revenu_median_uc", 2021, prev)[2]}
     assert labels["epci"].endswith("(pas de valeur)")
+
+
+def test_csv_export_of_the_table_keeps_secret_as_text(page_mod):
+    from components.tables import _frame, to_csv_bytes
+
+    st = page_mod.parse_state({"indicator": "taux_pauvrete_60"})
+    v = page_mod.compute_view(st)
+    csv = to_csv_bytes(_frame(page_mod.table_records(st, v), page_mod.table_columns(st, v))).decode("utf-8-sig")
+    line = next(x for x in csv.splitlines() if "QN09602M" in x)
+    cells = line.split(";")
+    assert "secret" in cells and "secret statistique" in cells and "0" not in cells
+    assert any(x.startswith("'") is False and x == "45,0" for x in
+               next(x for x in csv.splitlines() if "QN09601M" in x).split(";"))   # French decimal comma
