@@ -4,6 +4,7 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
+from components.admin import import_enabled
 from components.presentation import presentation_widget
 from data import access
 
@@ -16,6 +17,12 @@ NAV = [
     ("/fiche", "Fiche territoire"),
     ("/donnees", "Données"),
 ]
+# Shown only when the import is enabled (ATLAS_ADMIN_TOKEN set), see components/admin.py.
+ADMIN_NAV = [("/importer", "Importer")]
+
+
+def nav_items() -> list[tuple[str, str]]:
+    return NAV + (ADMIN_NAV if import_enabled() else [])
 
 
 def demo_banner() -> html.Div | None:
@@ -42,7 +49,7 @@ def header() -> html.Header:
             ], className="brand-block"),
             html.Nav(
                 html.Ul([html.Li(dcc.Link(label, href=href, className="nav-link", id=f"nav-{href.strip('/') or 'accueil'}"))
-                         for href, label in NAV]),
+                         for href, label in nav_items()]),
                 className="main-nav", **{"aria-label": "Navigation principale"}),
             presentation_widget(),
         ],

@@ -2,67 +2,32 @@
 
 `data_table(table_id, df, columns)` returns a sortable DataTable (HTML in cells is shown
 as text) and two export buttons. One pattern-matching callback serves every table's
-exports from the rows currently shown, through `safe_cell` so that a value such as
-"=HYPERLINK(...)" never comes back as a live formula.
+exports from the rows currently shown, through etl.safe_export (the importer uses the
+same code) so that a value such as "=HYPERLINK(...)" never comes back as a live formula.
 """
 from __future__ import annotations
-
-import io
-import math
 
 import pandas as pd
 from dash import MATCH, Input, Output, State, callback, dash_table, dcc, html, no_update
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value):
-    """Neutralise spreadsheet formulas in text cells (CSV/XLSX exports)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+# One implementation of formula-safe exports, shared with the importer (etl/safe_export.py).
+from etl.safe_export import FORMULA_START as FORMULA_PREFIXES  # noqa: F401  (public names kept)
+from etl.safe_export import frame_csv_bytes, frame_xlsx_bytes, safe_cell, safe_frame  # noqa: F401
 
 
 def export_frame(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(safe_cell)
-    return out
+    """The table as its CSV export writes it (formula-like text prefixed with an apostrophe)."""
+    return safe_frame(df)
 
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
     """French-Excel-friendly CSV: UTF-8 with BOM, ';' separator, decimal comma."""
-    return export_frame(df).to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
+    return frame_csv_bytes(df)
 
 
 def to_xlsx_bytes(df: pd.DataFrame, sheet: str = "Données") -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = sheet[:31]
-    ws.append([str(c) for c in df.columns])
-    for row in export_frame(df).itertuples(index=False):
-        cells = []
-        for v in row:
-            if v is None or (isinstance(v, float) and math.isnan(v)):
-                cells.append(None)
-            elif isinstance(v, (list, tuple)):
-                cells.append(" ; ".join(map(str, v)))
-            else:
-                cells.append(v)
-        ws.append(cells)
-    for cell in ws[1]:
-        cell.font = cell.font.copy(bold=True)
-    # Strings starting with "=" are kept as text, never as formulas.
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    """XLSX with typed cells: text (even "=HYPERLINK(...)") is stored as text, never as a formula."""
+    return frame_xlsx_bytes(df, sheet)
 
 
 def data_table(table_id: str, df: pd.DataFrame, columns: list[dict] | None = None,

@@ -614,3 +614,21 @@ def qpv_lineage(qpv2024: str) -> dict | None:
     if not rows:
         return None
     return {"statut": rows[0][0], "predecessors": [(c, n) for _, c, n in rows if c]}
+
+
+# --- Importer page ---
+
+def snapshot_connection() -> duckdb.DuckDBPyConnection:
+    """A new read-only connection on the DB file as it is now, for a caller that runs many
+    queries of its own (the importer's validation) and closes it. Like _con(), the file is
+    ATTACHed to a fresh in-memory instance, so that it never shares DuckDB's per-path
+    instance cache with the writer path (etl.importer.apply)."""
+    path = db_path()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"Base introuvable : {path}. Lancez `make data` ou `python -m etl build --demo`.")
+    con = duckdb.connect(":memory:")
+    escaped = str(path).replace("'", "''")
+    con.execute(f"ATTACH '{escaped}' AS atlas (READ_ONLY)")
+    con.execute("USE atlas")
+    return con

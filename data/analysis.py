@@ -629,7 +629,7 @@ def gap_classes(codes, gaps, mode: str, k: int = 5, method: str = "quantiles",
     Ratios are classified on their logarithm, and the bounds given back as ratios."""
     s = pd.Series(list(gaps), index=list(codes), dtype="float64").dropna()
     if mode == "ratio":
-        s = s[s > 0]
+        s = s.clip(lower=1e-3)   # a true 0 (value 0) stays in the lowest class, log-safe
     if s.empty:
         return None
     k = max(3, min(7, int(k)))

@@ -6,7 +6,7 @@ Public API (also meant for the app's "Importer" page):
     report = apply(data_or_path, "actions", db=DB, quarantine=False)      # single-writer path
     report.ok, report.errors, report.warnings, report.needs_coordinates, report.to_frame()
     import_into(con, path, kind, ...)   # inside an open connection (build loader, tests)
-    safe_cell(value), write_safe_csv(...), write_safe_xlsx(...)           # exports without live formulas
+    safe_cell(value), write_safe_csv(...), write_safe_xlsx(...)           # from etl.safe_export (no live formulas)
 
 Files are CSV (UTF-8 with or without BOM, or Excel's Windows-1252; ';', ',' or tab) or
 XLSX, in the templates documented in docs/import.md, or in another layout described by
@@ -36,7 +36,7 @@ import unicodedata
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -46,6 +46,9 @@ from .db import connect, load_spatial
 from .dbswap import updated_copy, writer_lock
 from .errors import InputError
 from .readers import decode_text
+# Safe exports (formula injection): one implementation, shared with the app's table
+# downloads (components/tables.py); re-exported here as part of the importer's API.
+from .safe_export import is_formula_like, safe_cell, safe_xlsx_cell, write_safe_csv, write_safe_xlsx  # noqa: F401
 
 # ---------------------------------------------------------------------------
 # Templates
@@ -360,83 +363,6 @@ class _Fatal(Exception):
 def _clip(s: str, n: int) -> str:
     s = str(s)
     return s if len(s) <= n else s[: n - 1] + "…"
-
-
-# ---------------------------------------------------------------------------
-# Safe exports (formula injection)
-# ---------------------------------------------------------------------------
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-_PLAIN_NUMBER_RE = re.compile(r"^[+-]?\d+([.,]\d+)?([eE][+-]?\d+)?$")
-
-
-def is_formula_like(value: Any) -> bool:
-    return (isinstance(value, str) and value.startswith(_FORMULA_START)
-            and not _PLAIN_NUMBER_RE.match(value))
-
-
-def safe_cell(value: Any) -> Any:
-    """A value safe to write into a CSV that a spreadsheet will open.
-
-    Text that a spreadsheet would read as a formula (starting with = + - @, a tab or a
-    carriage return; plain numbers such as "-4.5" excepted) is prefixed with an
-    apostrophe, so "=HYPERLINK(...)" shows as text and is never evaluated. Other values
-    are returned unchanged. For XLSX use `safe_xlsx_cell` (typed text, no prefix)."""
-    if is_formula_like(value):
-        return "'" + value
-    return value
-
-
-def safe_xlsx_cell(cell, value: Any) -> None:
-    """Set an openpyxl cell so that text is always stored as text, never as a formula."""
-    if isinstance(value, (dt.datetime, dt.date, int, float, bool)) or value is None:
-        cell.value = value
-        return
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
-    if cell.data_type == "f" or str(value).startswith("="):
-        cell.data_type = "s"
-
-
-def write_safe_csv(target, header: list[str], rows: Iterable[Iterable[Any]], delimiter: str = ";") -> None:
-    """CSV for spreadsheets: UTF-8 with BOM, ';', every cell passed through safe_cell."""
-    own = isinstance(target, (str, os.PathLike))
-    f = open(target, "w", encoding="utf-8-sig", newline="") if own else target
-    try:
-        w = csv.writer(f, delimiter=delimiter)
-        w.writerow([safe_cell(h) for h in header])
-        for r in rows:
-            w.writerow(["" if v is None else safe_cell(v) for v in r])
-    finally:
-        if own:
-            f.close()
-
-
-def write_safe_xlsx(target, sheets: dict[str, pd.DataFrame | tuple[list[str], list[list[Any]]]]) -> None:
-    """Write one sheet per entry (a DataFrame, or (header, rows)); text is never a formula.
-    `target` is a path or a binary buffer (e.g. io.BytesIO for dcc.send_bytes)."""
-    import openpyxl
-    from openpyxl.styles import Font
-
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, content in sheets.items():
-        if isinstance(content, pd.DataFrame):
-            header = [str(c) for c in content.columns]
-            rows = content.astype(object).where(content.notna(), None).itertuples(index=False, name=None)
-        else:
-            header, rows = content
-        ws = wb.create_sheet(_clip(re.sub(r"[\[\]:*?/\\]", "_", name), 31))
-        for j, h in enumerate(header, start=1):
-            c = ws.cell(1, j)
-            safe_xlsx_cell(c, h)
-            c.font = Font(bold=True)
-        for i, r in enumerate(rows, start=2):
-            for j, v in enumerate(r, start=1):
-                safe_xlsx_cell(ws.cell(i, j), v)
-        ws.freeze_panes = "A2"
-    wb.save(target)
 
 
 # ---------------------------------------------------------------------------

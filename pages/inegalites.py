@@ -320,7 +320,7 @@ def table_columns(st: ViewState, v: dict) -> list[dict]:
         {"name": "Commune(s)", "id": "communes"},
         _num(f"{ind['short_label']} ({ind['unit']})", "value", d),
         {"name": "Statut", "id": "statut"},
-        {"name": "Année", "id": "year", "type": "numeric"},
+        {"name": "Année", "id": "year", "type": "numeric", "sort_as_null": [""]},
         {"name": f"Référence ({an.REFERENCE_LEVELS[st.ref]})", "id": "ref_name"},
         _num("Valeur de référence", "ref_value", d),
         _num(("Écart (rapport)" if st.gap == "ratio" else "Écart (différence)") + gap_unit, "gap",
@@ -350,7 +350,7 @@ def table_records(st: ViewState, v: dict) -> list[dict]:
         out.append({
             "id": r.code, "name": r.name, "code": r.code, "communes": r.communes, "value": cell,
             "statut": STATUS_TEXT.get(r.status, r.status),
-            "year": None if _nan(r.year) else int(r.year),
+            "year": "" if _nan(r.year) else int(r.year),
             "ref_name": r.ref_name if isinstance(r.ref_name, str) else "n.d.", "ref_value": ref, "gap": g,
             "classe": classe,
             "perimetre": perimeter_text(r.perimeter, r.geography),
@@ -571,16 +571,13 @@ def _find(component, cid: str):
     return None
 
 
-def _fix_view(m, bounds, view: str | None) -> None:
-    """Initial view: the URL's center/zoom when given, else the scope's bounds. A center is
-    always set (dash-leaflet's viewport tracking compares against it)."""
+def _fix_view(m, view: str | None) -> None:
+    """Initial view: the URL's center/zoom when given (else atlas_map fits the scope's bounds)."""
     parsed = parse_view(view)
     if parsed:
         m.center, m.zoom = [parsed[0], parsed[1]], parsed[2]
-        if "bounds" in m._prop_names and getattr(m, "bounds", None) is not None:
+        if getattr(m, "bounds", None) is not None:
             del m.bounds
-    elif bounds:
-        m.center = [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]
 
 
 def controls(st: ViewState, cat: pd.DataFrame) -> html.Div:
@@ -635,7 +632,7 @@ def layout(**query):
     qpv_layer.onEachFeature = Namespace("atlas", "qpvmap")("onEachFeature")
     m = atlas_map(MAP_ID, [("Quartiers prioritaires (2024)", qpv_layer, True)], within=scope, bounds=bounds,
                   height="560px", base_prefix=BASE_PREFIX)
-    _fix_view(m, bounds, st.view)
+    _fix_view(m, st.view)
     communes = _find(m, f"{BASE_PREFIX}-communes")
     if communes is not None:
         communes.url = commune_layer_url(scope)
