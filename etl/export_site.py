@@ -201,7 +201,7 @@ def indicator_map(ind: pd.Series, scope, bounds) -> tuple[str, str] | None:
     known = vals[vals.status.isin(["ok", "secret"])]
     srcs = known[["source_title", "publisher", "vintage", "geography"]].drop_duplicates()
     source = "Source : " + (" ; ".join(
-        f"{r.source_title} ({r.publisher}), millésime {r.vintage or 'n.d.'}, géographie {r.geography}"
+        f"{r.source_title} ({r.publisher}), millésime {_txt(r.vintage)}, géographie {_txt(r.geography)}"
         for r in srcs.itertuples(index=False)) or "aucune valeur") + \
         ". Fond : contours des communes et départements de la base (sans serveur de tuiles)."
     notes = []
@@ -244,11 +244,16 @@ def coverage_map(scope, bounds) -> tuple[str, str]:
     src_ids = set(access.schemes().source_id.dropna())
     src = access.sources()
     src = src[src.source_id.isin(src_ids)]
-    source = "Sources : " + (" ; ".join(f"{r.title} ({r.publisher}), millésime {r.vintage or 'n.d.'}"
+    source = "Sources : " + (" ; ".join(f"{r.title} ({r.publisher}), millésime {_txt(r.vintage)}"
                                          for r in src.itertuples()) or "registre des dispositifs importé") + \
         ". Contours des QPV 2024. Fond : contours de la base (sans serveur de tuiles)."
     return title, _map_page(title, f"Quartiers prioritaires (géographie 2024) — {_scope_label(scope)}", svg, legend,
                             source, [])
+
+
+def _txt(v) -> str:
+    """A text for a source field: 'n.d.' when absent (None, NaN)."""
+    return "n.d." if v is None or (not isinstance(v, str) and pd.isna(v)) or v == "" else str(v)
 
 
 def _scope_label(scope) -> str:

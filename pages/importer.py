@@ -198,7 +198,7 @@ def store_data(pid: str | None, report: importer.ImportReport, mapping_name: str
 def confirm_hint(pending: dict | None, mode: str) -> tuple[bool, str]:
     """(confirm button disabled, explanation) for a validated file and a mode."""
     if not pending:
-        return True, "Envoyez d'abord un fichier : le bouton s'active quand le fichier peut être importé."
+        return True, "Le bouton s'active quand un fichier envoyé et vérifié peut être importé."
     if pending.get("fatal") or not pending.get("id"):
         return True, "Ce fichier ne peut pas être importé : voir le rapport ci-dessus."
     n_err, n_valid = pending.get("n_errors", 0), pending.get("n_valid", 0)
@@ -241,8 +241,17 @@ def problems_table(table_id: str, report: importer.ImportReport) -> html.Div | N
         data_table(table_id, df, columns=PROBLEM_COLUMNS, page_size=15, filename="rapport-import",
                    caption="Chaque ligne : gravité, numéro de ligne dans le tableur, colonne, valeur lue et motif. "
                            "Cliquez sur un en-tête pour trier.",
-                   style_data_conditional=[{"if": {"filter_query": '{gravite} = "erreur"'}, "fontWeight": "700"}]),
+                   style_data_conditional=[{"if": {"filter_query": '{gravite} = "erreur"', "column_id": "gravite"},
+                                            "fontWeight": "700"}]),
     ])
+
+
+def size_text(n: int) -> str:
+    if n < 1024:
+        return f"{fmt(n, 0)} octets"
+    if n < 1024 * 1024:
+        return f"{fmt(n / 1024, 0)} Ko"
+    return f"{fmt(n / 2**20, 1)} Mo"
 
 
 def _how_read(report: importer.ImportReport) -> str:
@@ -261,7 +270,7 @@ def _how_read(report: importer.ImportReport) -> str:
 def report_view(report: importer.ImportReport, mapping_name: str | None = None) -> html.Div:
     """The validation report: what was read, rows OK / rejected, what a confirmation would do,
     then every problem in a sortable table. Everything is text (Dash escapes it)."""
-    head = [html.Li(["Fichier : ", html.Strong(report.file_name), f" ({fmt(report.size / 1024, 0)} Ko, "
+    head = [html.Li(["Fichier : ", html.Strong(report.file_name), f" ({size_text(report.size)}, "
                      f"empreinte SHA-256 {report.sha256[:12]}…)" if report.sha256 else ""]),
             html.Li(f"Type : {KINDS[report.kind].lower()}")]
     if mapping_name:
@@ -496,10 +505,11 @@ def check_file(contents, kind, mapping_contents, _recheck, filename, mapping_nam
     The bytes are written to the pending folder and removed from the browser (the Upload's
     contents is cleared); the report shows what a confirmation would do."""
     if not token_ok(token):
-        if pending and pending.get("id"):
-            drop_pending(pending["id"])
+        if isinstance(pending, dict):
+            drop_pending(pending.get("id"))
         return error_box(BAD_TOKEN), None, None, None, no_update
     kind = kind if kind in KINDS else "actions"
+    pending = pending if isinstance(pending, dict) else None
     # 1. The data file: a new upload goes to a new pending folder; otherwise the pending one.
     if ctx.triggered_id == "imp-upload" and contents:
         if pending and pending.get("id"):
@@ -572,6 +582,7 @@ def confirm_import(n_clicks, token, pending, mode):
         raise PreventUpdate
     if not token_ok(token):
         return error_box(BAD_TOKEN, "imp-result-error"), no_update, no_update
+    pending = pending if isinstance(pending, dict) else None
     got = read_pending(pending.get("id")) if pending else None
     if got is None:
         return (error_box("Aucun fichier vérifié à importer (ou délai dépassé) : envoyez le fichier à nouveau.",

@@ -179,10 +179,12 @@ def admin_express_7z(tmp: Path) -> bytes:
     shp = tmp / "shp"
     shp.mkdir()
     communes = gpd.GeoDataFrame(
-        {"INSEE_COM": ["13901", "83901", "93901"], "NOM": ["Bourg-Fictif", "Port-Songe", "Ville-Mirage"],
-         "POPULATION": [1200, 800, 5000], "INSEE_DEP": ["13", "83", "93"], "INSEE_REG": ["93", "93", "11"],
-         "SIREN_EPCI": ["299900001", "299900002", "299900003"]},
-        geometry=[_square(5.0, 43.0, 0.1), _square(6.0, 43.1, 0.1), _square(2.4, 48.9, 0.1)], crs="EPSG:4326")
+        {"INSEE_COM": ["13901", "13902", "83901", "93901"],
+         "NOM": ["Bourg-Fictif", "Val-Chimère", "Port-Songe", "Ville-Mirage"],
+         "POPULATION": [1200, 900, 800, 5000], "INSEE_DEP": ["13", "13", "83", "93"],
+         "INSEE_REG": ["93", "93", "93", "11"], "SIREN_EPCI": ["299900001", "299900001", "299900002", "299900003"]},
+        geometry=[_square(5.0, 43.0, 0.1), _square(5.1, 43.0, 0.1), _square(6.0, 43.1, 0.1), _square(2.4, 48.9, 0.1)],
+        crs="EPSG:4326")
     pyogrio.write_dataframe(communes, shp / "COMMUNE.shp")
     arm = gpd.GeoDataFrame(
         {"INSEE_ARM": ["13955", "93955"], "NOM": ["Bourg-Fictif 1er", "Ville-Mirage 1er"],
@@ -542,7 +544,7 @@ def test_7z_archive_shapefiles_extracted_and_filtered(mirror, tmp_path):
     folder = tmp_path / "r93" / src.id
     assert sorted(p.name for p in folder.iterdir()) == ["ARRONDISSEMENT_MUNICIPAL.geojson", "COMMUNE.geojson"]
     communes = pyogrio.read_dataframe(folder / "COMMUNE.geojson")
-    assert sorted(communes["INSEE_COM"]) == ["13901", "83901"]
+    assert sorted(communes["INSEE_COM"]) == ["13901", "13902", "83901"]
     assert set(communes["INSEE_REG"]) == {"93"} and "SIREN_EPCI" in communes.columns
     arm = pyogrio.read_dataframe(folder / "ARRONDISSEMENT_MUNICIPAL.geojson")
     assert list(arm["INSEE_ARM"]) == ["13955"]

@@ -59,7 +59,7 @@ def _expected_valid_ids(rows: list[dict], rejected: set[int]) -> set[str]:
     return out
 
 
-@settings(max_examples=30, deadline=None,
+@settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rows=st.lists(ROW, min_size=0, max_size=8), quarantine=st.booleans(), delimiter=st.sampled_from([";", ","]))
 def test_random_rows_never_crash_nor_leave_a_partial_import(base_with_scheme, tmp_path, rows, quarantine, delimiter):

@@ -346,8 +346,11 @@ def test_hostile_names_stay_data(page_mod):
 
 
 def test_restyle_callback_outputs_hideout_not_geometry(page_mod):
-    from dash._callback import GLOBAL_CALLBACK_MAP
+    import app as app_mod
+    from dash._callback import GLOBAL_CALLBACK_MAP as pending
 
+    # Dash moves pending callbacks into app.callback_map once the app has served a request.
+    GLOBAL_CALLBACK_MAP = {**pending, **app_mod.app.callback_map}
     handling = [(k, cb) for k, cb in GLOBAL_CALLBACK_MAP.items()
                 if any(i["id"] == "ineg-indicator" and i["property"] == "value" for i in cb["inputs"])]
     assert handling, "no callback listens to the indicator"

@@ -10,6 +10,7 @@ def test_compare_two_territories_and_reload(page):
     text = page.locator("#compare-sentences").inner_text()
     assert "Taux de pauvreté" in text
     # the table holds one row per territory and indicator, with the France reference
+    page.wait_for_selector("#compare-body td", timeout=15000)
     table_text = page.locator("#compare-body").inner_text()
     assert "France" in table_text
     # switch to bars: URL records it; reload restores it

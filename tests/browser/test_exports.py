@@ -233,7 +233,7 @@ def test_offline_bundle_opens_with_networking_disabled(browser, app_module, tmp_
     pg.on("pageerror", lambda e: errors.append(str(e)))
     try:
         pg.goto((tmp_path / "atlas" / "index.html").as_uri())
-        assert "version hors ligne" in pg.locator("header").inner_text()
+        assert "version hors ligne" in pg.locator("header").inner_text().lower()
         pg.get_by_role("link", name="Couverture des quartiers prioritaires par les Ateliers santé ville").click()
         pg.wait_for_selector("svg.atlas-svg-map path")
         paths = pg.locator("svg.atlas-svg-map path")

@@ -1,0 +1,107 @@
+"""Presentation mode in Chromium: bookmark three views from the app shell, play them full
+screen with the keyboard (arrows, PageUp/PageDown, space, Échap), each slide with its title,
+comment and the view's own source line; save the deck to JSON and load it back."""
+from __future__ import annotations
+
+import json
+
+from tests.browser.helpers import screenshot, wait_dash
+
+
+def bookmark(page, url: str, title: str | None, comment: str) -> None:
+    page.goto(page.base_url + url)
+    wait_dash(page)
+    page.get_by_role("button", name="Ajouter à la présentation").click()
+    dialog = page.locator("#present-add-dialog")
+    dialog.wait_for(state="visible")
+    if title is not None:
+        page.get_by_label("Titre de la vue").fill(title)
+    page.get_by_label("Commentaire (affiché sous la vue)").fill(comment)
+    dialog.get_by_role("button", name="Ajouter").click()
+    page.wait_for_function("() => /Vue ajoutée/.test(document.getElementById('present-add-status').textContent)")
+
+
+def counter(page) -> str:
+    return page.locator("#present-counter").inner_text()
+
+
+def test_three_slide_presentation_with_the_keyboard(page, tmp_path):
+    bookmark(page, "/", "Chiffres clés", "Le territoire en quatre chiffres.")
+    bookmark(page, "/inegalites?indicator=taux_pauvrete_60", None, "Pauvreté : les quartiers les plus touchés.")
+    bookmark(page, "/couverture", "Couverture ASV", "Quels quartiers sans ASV ?")
+    assert page.locator("#present-count").inner_text() == "3"
+
+    page.goto(page.base_url + "/presentation")
+    wait_dash(page)
+    items = page.locator(".slide-item")
+    items.first.wait_for()
+    assert items.count() == 3
+    assert page.locator(".slide-item input").nth(1).input_value() == "Inégalités entre quartiers prioritaires"
+
+    page.get_by_role("button", name="Lancer la présentation").click()
+    player = page.locator("#present-player")
+    player.wait_for(state="visible")
+    assert counter(page) == "Vue 1 / 3"
+    assert page.locator("#present-title").inner_text() == "Chiffres clés"
+    assert page.locator("#present-comment").inner_text() == "Le territoire en quatre chiffres."
+    assert "present=1" in page.locator("#present-frame").get_attribute("src")
+
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 2 / 3'")
+    assert page.locator("#present-title").inner_text() == "Inégalités entre quartiers prioritaires"
+    # The slide: the page without navigation nor controls, with its map and its own source line.
+    frame = page.frame_locator("#present-frame")
+    frame.locator("html.atlas-ready").wait_for(timeout=30000)
+    assert not frame.locator(".site-header").is_visible()
+    assert not frame.locator(".controls").first.is_visible()
+    assert frame.locator(".leaflet-container path").count() > 0
+    page.wait_for_function("() => { const t = document.getElementById('present-sources').textContent; "
+                           "return /Source/.test(t) && !/chargement/.test(t); }")
+    assert "millésime" in page.locator("#present-sources").inner_text()
+    screenshot(page, "presentation-slide-2")
+
+    page.keyboard.press("PageDown")
+    page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 3 / 3'")
+    page.keyboard.press("ArrowRight")                      # already the last slide: stays
+    page.keyboard.press("PageUp")
+    page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 2 / 3'")
+    page.keyboard.press(" ")
+    page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 3 / 3'")
+    assert page.locator("#present-comment").inner_text() == "Quels quartiers sans ASV ?"
+    # Keys pressed inside the slide's frame reach the player too.
+    page.locator("#present-frame").click(position={"x": 5, "y": 5})
+    frame.locator("body").press("ArrowLeft")
+    page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 2 / 3'")
+    page.keyboard.press("Home")
+    page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 1 / 3'")
+    page.keyboard.press("Escape")
+    player.wait_for(state="hidden")
+
+    # Save the deck, clear it, load the file back.
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Enregistrer le fichier (JSON)").click()
+    saved = json.loads(open(dl.value.path(), encoding="utf-8").read())
+    assert saved["format"] == "atlas-asv-diaporama"
+    assert [s["title"] for s in saved["slides"]] == ["Chiffres clés", "Inégalités entre quartiers prioritaires",
+                                                     "Couverture ASV"]
+    assert saved["slides"][1]["url"].startswith("/inegalites?") and "present" not in saved["slides"][1]["url"]
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Tout effacer").click()
+    page.wait_for_selector("#slide-empty")
+    assert page.locator("#present-count").inner_text() == "0"
+    path = tmp_path / "diaporama.json"
+    saved["slides"].append({"url": "https://evil.example/", "title": "x", "comment": ""})
+    path.write_text(json.dumps(saved), encoding="utf-8")
+    page.locator("#present-upload input[type=file]").set_input_files(str(path))
+    page.wait_for_function("() => /non chargé/.test(document.getElementById('present-status').textContent)")
+    assert page.locator(".slide-item").count() == 0          # refused: a slide points outside the atlas
+    saved["slides"].pop()
+    good = tmp_path / "diaporama_ok.json"
+    good.write_text(json.dumps(saved), encoding="utf-8")
+    page.locator("#present-upload input[type=file]").set_input_files(str(good))
+    page.wait_for_function("() => /3 vues/.test(document.getElementById('present-status').textContent)")
+    page.locator(".slide-item").nth(2).wait_for()
+    assert page.locator(".slide-item").count() == 3
+    assert page.locator(".slide-item input").first.input_value() == "Chiffres clés"
+    screenshot(page, "presentation-editor")
+    assert page.js_errors == []
