@@ -380,14 +380,16 @@
     var out = document.getElementById("present-sources");
     if (!out) { return; }
     out.textContent = "Sources : chargement…";
-    var tries = 0;
+    var tries = 0, src = frame.getAttribute("src");
+    if (!src || src === "about:blank") { out.textContent = ""; return; }
     (function read() {
       var doc = null;
       try { doc = frame.contentDocument; } catch (err) { doc = null; }
-      var ready = doc && doc.documentElement.classList.contains("atlas-ready");
+      if (frame.getAttribute("src") !== src) { return; }          // another slide is loading
+      var ready = !!(doc && doc.documentElement && doc.documentElement.classList.contains("atlas-ready"));
       if (!ready && tries++ < 120) { return setTimeout(read, 250); }
       var seen = {};
-      var texts = doc ? $all(".source-line, .card .source", doc).filter(visible).map(function (el) {
+      var texts = (doc && doc.documentElement) ? $all(".source-line, .card .source", doc).filter(visible).map(function (el) {
         return el.textContent.replace(/\s+/g, " ").trim();
       }).filter(function (t) { if (!t || seen[t]) { return false; } seen[t] = true; return true; }) : [];
       out.textContent = texts.length ? texts.join(" · ") :

@@ -46,6 +46,8 @@ def determinants_frame(level: str, code: str) -> tuple[pd.DataFrame, list[str]]:
             label = REF_LABELS[ref_level]
             row[label] = (fmt_status(rv.iloc[0].value, rv.iloc[0].status, dec) + f" ({int(rv.iloc[0].year)})"
                           if len(rv) else "n.d.")
+            if len(rv) and rv.iloc[0].source_title:
+                titles.add(f"{rv.iloc[0].source_title} (millésime {rv.iloc[0].vintage}) — référence")
         row["Source"] = short_source(r.publisher, r.vintage)
         titles.add(f"{r.source_title} (millésime {r.vintage})" if r.source_title else row["Source"])
         rows.append(row)

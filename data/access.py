@@ -208,8 +208,10 @@ def indicators() -> pd.DataFrame:
     """Catalogue, with the levels and years each indicator has values for."""
     return _df("""
         SELECT i.*, 
-               list(DISTINCT v.level ORDER BY v.level) FILTER (WHERE v.level IS NOT NULL) AS levels,
-               list(DISTINCT v.year ORDER BY v.year) FILTER (WHERE v.year IS NOT NULL) AS years
+               coalesce(list(DISTINCT v.level ORDER BY v.level) FILTER (WHERE v.level IS NOT NULL),
+                        []::VARCHAR[]) AS levels,
+               coalesce(list(DISTINCT v.year ORDER BY v.year) FILTER (WHERE v.year IS NOT NULL),
+                        []::INTEGER[]) AS years
         FROM indicator i LEFT JOIN indicator_value v USING (indicator_id)
         GROUP BY ALL ORDER BY i.sort""")
 

@@ -18,12 +18,13 @@ def key_figures(scope) -> dict:
     known = cov[cov.population.notna()]
     pop = float(known.population.sum()) if len(known) else None
     covered = float(known[known.has_asv.fillna(False)].population.sum()) if len(known) else None
-    share = (covered / pop * 100) if pop else None
+    has_registry = access.counts()["schemes"] > 0
+    share = (covered / pop * 100) if pop and has_registry else None
     last_year = access.latest_action_year()
     n_actions = len(access.actions(years=(last_year, last_year), within=scope)) if last_year else None
     return {"n_qpv": n_qpv, "pop": pop, "pop_known": len(known), "share_asv": share,
             "n_asv_qpv": int(cov.has_asv.fillna(False).sum()), "last_year": last_year,
-            "n_actions": n_actions}
+            "n_actions": n_actions, "has_registry": has_registry}
 
 
 def card(figure: str, caption: str, source: str, card_id: str) -> html.Div:
@@ -42,7 +43,8 @@ def cards(scope) -> list:
         card(fmt(k["pop"], 0) if k["pop"] is not None else "n.d.", pop_caption,
              "Source : INSEE / ONPV, population municipale", "card-pop"),
         card(fmt(k["share_asv"], 0, "%") if k["share_asv"] is not None else "n.d.",
-             f"de la population en QPV couverte par un ASV ({k['n_asv_qpv']} QPV couverts)",
+             f"de la population en QPV couverte par un ASV ({k['n_asv_qpv']} QPV couverts)"
+             if k["has_registry"] else "couverture par les ASV : aucun registre de dispositifs importé",
              "Source : registre des ASV importé", "card-asv"),
         card(fmt(k["n_actions"], 0) if k["n_actions"] is not None else "n.d.",
              f"actions de santé en {k['last_year']}" if k["last_year"] else "actions de santé",

@@ -535,7 +535,7 @@ def browse_once(browser, url: str, map_sel: str, paths_sel: str, n_paths: int, n
     page.on("pageerror", lambda e: errors.append(str(e)))
     if capture is not None:
         page.on("request", lambda r: capture.append(r.post_data)
-                if r.url.endswith("/_dash-update-component") and r.method == "POST" else None)
+                if "/_dash-update-component" in r.url and r.method == "POST" else None)
     try:
         page.goto(url, wait_until="commit")
         first = page.wait_for_function(JS_COUNT, arg=[paths_sel, n_paths], polling="raf",
