@@ -23,6 +23,7 @@
     if (params.get(k) === "1") { root.classList.add(MODES[k]); mode = mode || k; }
   });
   var FIGURE_MODES = {"export": true, "present": true};
+  if (mode === "present" && window.parent !== window) { root.classList.add("atlas-embedded"); }
 
   function $all(sel, el) { return Array.prototype.slice.call((el || document).querySelectorAll(sel)); }
   function visible(el) { return !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length)); }
@@ -138,9 +139,16 @@
     });
   }
 
+  /* A slide fits its frame: shrink the page when it is still taller than the window. */
+  function fitSlide() {
+    var h = document.documentElement.scrollHeight, vh = window.innerHeight;
+    if (h > vh + 4) { document.body.style.zoom = String(Math.max(0.55, vh / h)); }
+  }
+
   if (mode) {
     whenReady(function () {
       if (FIGURE_MODES[mode]) { prepare(); }
+      if (mode === "present") { setTimeout(fitSlide, 300); }
       // Leaflet redraws its paths after the resize event: give it a moment.
       setTimeout(markReady, FIGURE_MODES[mode] ? 400 : 0);
     });
@@ -389,7 +397,9 @@
       var ready = !!(doc && doc.documentElement && doc.documentElement.classList.contains("atlas-ready"));
       if (!ready && tries++ < 120) { return setTimeout(read, 250); }
       var seen = {};
-      var texts = (doc && doc.documentElement) ? $all(".source-line, .card .source", doc).filter(visible).map(function (el) {
+      var texts = (doc && doc.documentElement) ? $all(".source-line, .card .source", doc).filter(function (el) {
+        return !el.closest(".atlas-export-hidden, [hidden]");
+      }).map(function (el) {
         return el.textContent.replace(/\s+/g, " ").trim();
       }).filter(function (t) { if (!t || seen[t]) { return false; } seen[t] = true; return true; }) : [];
       out.textContent = texts.length ? texts.join(" · ") :

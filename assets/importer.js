@@ -30,3 +30,21 @@
     check(e.dataTransfer && e.dataTransfer.files, e.target);
   }, true);
 })();
+
+/* dcc.Upload renders a bare <input type=file> with no accessible name: give it the label
+   of its wrapper (data-input-label), whenever the page renders one. */
+(function () {
+  function label() {
+    if (location.pathname.indexOf("/importer") === -1) {
+      return;                            // only the Importer page has such inputs
+    }
+    document.querySelectorAll("[data-input-label]").forEach(function (wrap) {
+      const input = wrap.querySelector("input[type=file]");
+      if (input && !input.getAttribute("aria-label")) {
+        input.setAttribute("aria-label", wrap.getAttribute("data-input-label"));
+      }
+    });
+  }
+  new MutationObserver(label).observe(document.documentElement, {childList: true, subtree: true});
+  document.addEventListener("DOMContentLoaded", label);
+})();

@@ -83,9 +83,16 @@ def _file(data: bytes, mime: str, name: str, headers: dict | None = None) -> Res
 
 
 def _json_body() -> dict:
+    """The request's JSON object, read at most MAX_BODY bytes (with or without Content-Length)."""
     if (request.content_length or 0) > MAX_BODY:
         raise render.RenderError("Contenu trop volumineux pour être exporté.")
-    body = request.get_json(silent=True)
+    raw = request.stream.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise render.RenderError("Contenu trop volumineux pour être exporté.")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        body = None
     if not isinstance(body, dict):
         raise render.RenderError("Contenu invalide : JSON attendu.")
     return body

@@ -63,6 +63,7 @@ class Renderer:
     def __init__(self, wsgi_app=None, timeout: float = 40.0, max_pending: int = 4):
         self.wsgi_app = wsgi_app
         self.timeout = timeout
+        self.grace = 15.0          # extra wait for a job queued behind others
         self._jobs: queue.Queue = queue.Queue(maxsize=max_pending)
         self._thread: threading.Thread | None = None
         self._server = None
@@ -83,9 +84,13 @@ class Renderer:
             raise RenderError("Rendu de page impossible : aucune application à servir.")
         with self._lock:
             if self._base is None:
-                from werkzeug.serving import make_server
+                from werkzeug.serving import WSGIRequestHandler, make_server
 
-                srv = make_server("127.0.0.1", 0, self.wsgi_app, threaded=True)
+                class Quiet(WSGIRequestHandler):
+                    def log_request(self, *args, **kwargs):   # the renderer's own page loads
+                        pass
+
+                srv = make_server("127.0.0.1", 0, self.wsgi_app, threaded=True, request_handler=Quiet)
                 threading.Thread(target=srv.serve_forever, name="atlas-render-server", daemon=True).start()
                 self._server = srv
                 self._base = f"http://127.0.0.1:{srv.server_port}"
@@ -120,8 +125,8 @@ class Renderer:
                 if job is None:
                     break
                 fn, fut = job
-                if fut.cancelled():
-                    continue
+                if not fut.set_running_or_notify_cancel():
+                    continue            # its caller gave up waiting
                 try:
                     if browser is None or not browser.is_connected():
                         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -140,10 +145,14 @@ class Renderer:
         except queue.Full:
             raise RenderBusy("Trop d'exports en cours : réessayez dans un instant.") from None
         try:
-            return fut.result(timeout=(timeout or self.timeout) + 15)
+            return fut.result(timeout=(timeout or self.timeout) + self.grace)
         except FutureTimeout:
             fut.cancel()
             raise RenderTimeout("L'export a pris trop de temps et a été abandonné.") from None
+        except Exception as exc:
+            if type(exc).__name__ == "TimeoutError":       # Playwright's own time limits
+                raise RenderTimeout("La page à exporter n'a pas fini de s'afficher à temps.") from exc
+            raise
 
     # contexts -------------------------------------------------------------------------
     def _context(self, browser, width: int, height: int, scale: float = 1.0, allowed: str | None = None):
@@ -341,6 +350,7 @@ def pdf_pages(pdf: bytes) -> int:
 # --- Charts (plotly + kaleido) -----------------------------------------------------------
 
 _kaleido_lock = threading.Lock()
+_kaleido_slots = threading.BoundedSemaphore(4)     # at most 4 chart exports running or waiting
 _kaleido_pid: int | None = None
 CHART_FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 
@@ -377,12 +387,17 @@ def chart_bytes(fig, fmt: str, width: int = 1000, height: int | None = None, sca
         raise RenderError(f"Format de graphique inconnu : {fmt}")
     fig = french_figure(fig)
     height = height or int(fig.layout.height or 500)
-    with _kaleido_lock:
-        _kaleido_server()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                return pio.to_image(fig, format=fmt, width=int(width), height=int(height),
-                                    scale=scale if fmt == "png" else 1)
-            except Exception as exc:  # noqa: BLE001
-                raise RenderError(f"Le graphique n'a pas pu être exporté ({type(exc).__name__}).") from exc
+    if not _kaleido_slots.acquire(blocking=False):
+        raise RenderBusy("Trop d'exports de graphiques en cours : réessayez dans un instant.")
+    try:
+        with _kaleido_lock:
+            _kaleido_server()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    return pio.to_image(fig, format=fmt, width=int(width), height=int(height),
+                                        scale=scale if fmt == "png" else 1)
+                except Exception as exc:  # noqa: BLE001
+                    raise RenderError(f"Le graphique n'a pas pu être exporté ({type(exc).__name__}).") from exc
+    finally:
+        _kaleido_slots.release()

@@ -215,8 +215,8 @@ def confirm_hint(pending: dict | None, mode: str) -> tuple[bool, str]:
     return False, f"Prêt à importer : {plan}."
 
 
-def problems_frame(report: importer.ImportReport, limit: int = MAX_SHOWN) -> pd.DataFrame:
-    df = report.to_frame().head(limit).copy()
+def problems_frame(report: importer.ImportReport, limit: int | None = None) -> pd.DataFrame:
+    df = report.to_frame().head(MAX_SHOWN if limit is None else limit).copy()
     df["valeur"] = df["valeur"].map(lambda v: v if not isinstance(v, str) or len(v) <= MAX_VALUE_CHARS
                                     else v[: MAX_VALUE_CHARS - 1] + "…")
     df["ligne"] = df["ligne"].astype("Int64")
@@ -236,8 +236,10 @@ def problems_table(table_id: str, report: importer.ImportReport) -> html.Div | N
     more = len(report.problems) - shown
     return html.Div([
         html.H3(f"Détail : {fmt(len(report.problems), 0)} problème(s)"),
-        html.P(f"Seuls les {fmt(shown, 0)} premiers sont affichés ; le rapport complet s'obtient en ligne de "
-               "commande (python -m etl import … --dry-run).", className="note") if more > 0 else None,
+        html.P([f"Seuls les {fmt(shown, 0)} premiers sont affichés. ",
+                html.Button("Télécharger le rapport complet (CSV)", id="imp-full-report", n_clicks=0,
+                            className="btn btn-secondary")],
+               className="note") if more > 0 and table_id == "imp-problems" else None,
         data_table(table_id, df, columns=PROBLEM_COLUMNS, page_size=15, filename="rapport-import",
                    caption="Chaque ligne : gravité, numéro de ligne dans le tableur, colonne, valeur lue et motif. "
                            "Cliquez sur un en-tête pour trier.",
@@ -415,10 +417,11 @@ def layout(type: str | None = None, **_):  # noqa: A002  (URL parameter name)
                   html.P("Si votre fichier n'a pas les noms de colonnes du modèle (export d'OSCARS ou d'un autre "
                          "outil), joignez un fichier de correspondance (.toml, voir docs/import.md)."),
                   html.Div([
-                      dcc.Upload(html.Div(["Déposez le fichier de correspondance ici ou ",
-                                           html.U("choisissez-le")]),
-                                 id="imp-mapping", accept=".toml,.txt", max_size=MAPPING_MAX_BYTES,
-                                 className="imp-drop imp-drop-small", disabled=False),
+                      html.Div(dcc.Upload(html.Div(["Déposez le fichier de correspondance ici ou ",
+                                                    html.U("choisissez-le")]),
+                                          id="imp-mapping", accept=".toml,.txt", max_size=MAPPING_MAX_BYTES,
+                                          className="imp-drop imp-drop-small"),
+                               **{"data-input-label": "Fichier de correspondance des colonnes (.toml), facultatif"}),
                       html.Button("Retirer la correspondance", id="imp-mapping-clear",
                                   className="btn btn-secondary", n_clicks=0),
                   ], style={"display": "flex", "gap": ".8rem", "alignItems": "center", "flexWrap": "wrap"}),
@@ -435,7 +438,9 @@ def layout(type: str | None = None, **_):  # noqa: A002  (URL parameter name)
                                                                 className="muted")]),
                                  id="imp-upload", accept=".csv,.txt,.tsv,.xlsx,.xlsm", max_size=max_bytes(),
                                  className="imp-drop"),
-                      id="imp-upload-wrap", **{"data-max-bytes": str(max_bytes()), "data-max-mb": str(limit_mb)}),
+                      id="imp-upload-wrap", **{"data-max-bytes": str(max_bytes()), "data-max-mb": str(limit_mb),
+                                               "data-input-label": f"Fichier à importer (CSV ou XLSX, {limit_mb} Mo "
+                                                                   "au plus)"}),
                   html.Div(id="imp-size-alert", role="alert", className="imp-size-alert"),
                   html.Button("Vérifier à nouveau", id="imp-recheck", className="btn btn-secondary", n_clicks=0,
                               style={"marginTop": ".5rem"}),
@@ -454,6 +459,7 @@ def layout(type: str | None = None, **_):  # noqa: A002  (URL parameter name)
                   dcc.Loading(html.Div(id="imp-result"), type="default")),
         ], id="imp-steps", hidden=True),
         dcc.Store(id="imp-pending"),
+        dcc.Download(id="imp-full-report-dl"),
     ], id="imp-page")
 
 
@@ -562,8 +568,21 @@ def check_file(contents, kind, mapping_contents, _recheck, filename, mapping_nam
         return error_box(message), None, None, None, mapping_msg
     if pid:   # kept even when the file is refused: choosing another type or mapping re-checks it
         update_pending(pid, mapping_raw, kind=kind, validated_sha256=report.sha256)
+        report.write_csv(pending_dir(pid) / "rapport.csv")      # the full report, for its download
     return (report_view(report, mapping_raw[1] if mapping_raw else None),
             store_data(pid, report, mapping_raw[1] if mapping_raw else None), None, None, mapping_msg)
+
+
+@callback(Output("imp-full-report-dl", "data"), Input("imp-full-report", "n_clicks"), State("imp-token", "value"),
+          State("imp-pending", "data"), prevent_initial_call=True)
+def download_full_report(n_clicks, token, pending):
+    """Every problem of the validated file (the table shows the first MAX_SHOWN)."""
+    if not n_clicks or not token_ok(token) or not isinstance(pending, dict):
+        raise PreventUpdate
+    d = pending_dir(pending.get("id"))
+    if d is None or not (d / "rapport.csv").is_file():
+        raise PreventUpdate
+    return dcc.send_file(str(d / "rapport.csv"), filename=f"rapport-import-{Path(pending.get('file_name') or 'fichier').stem}.csv")
 
 
 @callback(Output("imp-confirm", "disabled"), Output("imp-confirm-hint", "children"),

@@ -246,6 +246,7 @@ clientside_callback(
         const trig = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
         const slides = (deck && deck.format === "%s" && Array.isArray(deck.slides)) ? deck.slides : [];
         const player = document.getElementById("present-player");
+        document.documentElement.classList.toggle("present-open", !trig.startsWith("present-quit") && slides.length > 0);
         if (trig.startsWith("present-quit")) {
             if (document.fullscreenElement && document.exitFullscreen) { document.exitFullscreen().catch(function () {}); }
             setTimeout(function () { const b = document.getElementById("present-start"); if (b) { b.focus(); } }, 50);

@@ -321,3 +321,21 @@ def test_path_helpers():
     assert slug("Inégalités / QPV <b>") == "inegalites_qpv_b"
     assert re.fullmatch(r"atlas_fiche_\d{4}-\d{2}-\d{2}\.pdf", dated_name("fiche", "pdf"))
     assert Path(dated_name("../../etc", "png")).name == dated_name("../../etc", "png")
+
+
+def test_renderer_queue_is_bounded_and_waits_are_bounded(monkeypatch):
+    """No browser: the renderer thread is not started, so queued jobs never run."""
+    r = render.Renderer(None, timeout=0.05, max_pending=1)
+    r.grace = 0
+    monkeypatch.setattr(r, "_ensure_thread", lambda: None)
+    with pytest.raises(render.RenderTimeout, match="trop de temps"):
+        r.run(lambda browser: 1)          # queued, nobody runs it: the caller gives up in time
+    with pytest.raises(render.RenderBusy, match="Trop d'exports"):
+        r.run(lambda browser: 1)          # the queue (1 place) is still taken by the abandoned job
+    with pytest.raises(render.RenderError, match="aucune application"):
+        r.base_url()
+
+
+def test_get_renderer_is_one_per_process():
+    a = render.get_renderer()
+    assert render.get_renderer() is a

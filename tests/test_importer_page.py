@@ -16,6 +16,7 @@ from contextvars import copy_context
 
 import openpyxl
 import pytest
+from dash.exceptions import PreventUpdate
 
 from data import access
 from tests.importer_support import ACTION_HEADER, action_row, csv_bytes
@@ -251,6 +252,21 @@ def test_wrong_token_is_refused_by_every_callback(page_mod, db):
     result, _, _ = _run(page_mod.confirm_import, ["imp-confirm.n_clicks"], 1, TOKEN, "pas un dict", "quarantine")
     assert "Aucun fichier vérifié" in _text(result)
     assert _stat(db) == before
+
+
+def test_long_report_is_truncated_on_screen_and_downloadable_in_full(page_mod, db, monkeypatch):
+    monkeypatch.setattr(page_mod, "MAX_SHOWN", 3)
+    rows = [action_row(id_action=f"IMP-T-1{i:03d}", thematiques="inconnue") for i in range(5)]
+    report, pending, _, _, _ = _check(page_mod, csv_bytes(rows, header=ACTION_HEADER))
+    assert len(_table(report, "imp-problems").data) == 3
+    assert "Seuls les 3 premiers" in _text(report) and _find(report, "imp-full-report")
+    sent = _run(page_mod.download_full_report, ["imp-full-report.n_clicks"], 1, TOKEN, pending)
+    text = base64.b64decode(sent["content"]).decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert lines[0] == ["gravite", "ligne", "colonne", "valeur", "motif"] and len(lines) == 6
+    assert sent["filename"] == "rapport-import-actions_test.csv"
+    with pytest.raises(PreventUpdate):   # nothing without the token
+        _run(page_mod.download_full_report, ["imp-full-report.n_clicks"], 1, "mauvais", pending)
 
 
 def test_too_big_file_is_refused_and_not_stored(page_mod, db, monkeypatch):

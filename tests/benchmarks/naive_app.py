@@ -65,7 +65,8 @@ def layout():
         dcc.Dropdown(id="naive-indicator", options=[{"label": i, "value": i} for i in ids], value=first,
                      clearable=False),
         dl.Map([dl.GeoJSON(id="naive-qpv", data=data, hideout=hideout, style=Namespace("naive")("style"))],
-               id="naive-map", bounds=[[b[1], b[0]], [b[3], b[2]]], style={"height": "560px"}),
+               id="naive-map", bounds=[[b[1], b[0]], [b[3], b[2]]], center=[(b[1] + b[3]) / 2, (b[0] + b[2]) / 2],
+               zoom=6, style={"height": "560px"}),
     ])
 
 

@@ -215,6 +215,71 @@ def child_build(src: str, db: str) -> None:
                       "maxrss_mb": ru.ru_maxrss / 1024, "loaders": spent}))
 
 
+def child_page(db: str, scope: str) -> None:
+    """Run in a child process (ATLAS_DB=db): the Inégalités page's server side for a scope:
+    layout time and size, hideout size per indicator, scope-picker options. One JSON line."""
+    os.environ["ATLAS_DB"] = db
+    import plotly.utils
+
+    import app  # noqa: F401  (registers the pages)
+    from components import scope as scope_mod
+    from pages import inegalites as ig
+
+    size = lambda obj: len(json.dumps(obj, cls=plotly.utils.PlotlyJSONEncoder).encode("utf-8"))  # noqa: E731
+    query = {"indicator": START_INDICATOR} | ({"scope": scope} if scope != "france" else {})
+    times = []
+    for _ in range(2):
+        t = time.perf_counter()
+        layout = ig.layout(**query)
+        times.append(time.perf_counter() - t)
+    out = {"layout_s": times, "layout_bytes": size(layout)}
+    opts = scope_mod.scope_options()
+    out["scope_options"], out["scope_options_bytes"] = len(opts), size(opts)
+    out["qpv_options_bytes"] = size(ig.qpv_options(scope_mod.parse_scope(scope)))
+    for ind in (START_INDICATOR, CHANGE_INDICATOR):
+        st = ig.parse_state(query | {"indicator": ind})
+        v = ig.compute_view(st)
+        out[f"hideout_{ind}"] = size(v["hideout"])
+        out[f"table_{ind}"] = size(ig.table_records(st, v))
+        t = time.perf_counter()
+        ig.restyle(st.indicator, st.year, st.mode, st.ref, st.gap, st.method, st.k, st.breaks, st.palette,
+                   st.scope, None)
+        out[f"restyle_s_{ind}"] = time.perf_counter() - t
+    print(json.dumps(out))
+
+
+def bench_page(report: Report, dbs: dict, counts: dict) -> None:
+    """Server side of the Inégalités page, in a child process per DB and scope."""
+    for name, scope, label in (("demo", "france", "démo"),
+                               ("france", "france", "France synthétique, échelle France"),
+                               ("france", f"region:{counts['france']['largest_region']}",
+                                "France synthétique, échelle d'une région")):
+        proc = subprocess.run([PY, __file__, "--child-page", str(dbs[name]), scope], cwd=REPO,
+                              capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            report.notes.append(f"Page Inégalités ({label}) : mesure côté serveur impossible "
+                                f"({proc.stderr.strip().splitlines()[-1][:200] if proc.stderr.strip() else '?'})")
+            continue
+        d = json.loads(proc.stdout.strip().splitlines()[-1])
+        report.add("Page", f"Inégalités ({label}) : calcul de la page par le serveur (layout)", d["layout_s"], "s")
+        report.add("Page", f"Inégalités ({label}) : taille de la page envoyée (JSON du layout)",
+                   [d["layout_bytes"]], "o",
+                   note=f"dont sélecteur de territoire {fmt_bytes(d['scope_options_bytes'])} "
+                        f"({fr(d['scope_options'])} options), liste des QPV {fmt_bytes(d['qpv_options_bytes'])}")
+        report.add("Page", f"Inégalités ({label}) : rappel de restyle (calcul serveur)",
+                   [d[f"restyle_s_{START_INDICATOR}"], d[f"restyle_s_{CHANGE_INDICATOR}"]], "s")
+        report.add("Carte (octets)", f"Inégalités ({label}) : hideout seul (ce qui recolore la carte) par "
+                   "indicateur", [d[f"hideout_{START_INDICATOR}"], d[f"hideout_{CHANGE_INDICATOR}"]], "o",
+                   note=f"tableau des QPV renvoyé avec lui : {fmt_bytes(d[f'table_{CHANGE_INDICATOR}'])}")
+        report.info.setdefault("page", {})[f"{name}:{scope}"] = d
+        if d["scope_options_bytes"] > 0.5 * d["layout_bytes"] and d["scope_options_bytes"] > 500_000:
+            report.notes.append(
+                f"Page Inégalités ({label}) : le sélecteur de territoire (components/scope.py) envoie "
+                f"{fr(d['scope_options'])} options ({fmt_bytes(d['scope_options_bytes'])}, "
+                f"{fr(100 * d['scope_options_bytes'] / d['layout_bytes'])} % de la page) : toutes les communes "
+                "de France à chaque chargement de page.")
+
+
 def run_child_build(src: Path, db: Path, timeout: float) -> dict:
     t = time.perf_counter()
     proc = subprocess.run([PY, __file__, "--child-build", str(src), str(db)], cwd=REPO, capture_output=True,
@@ -364,6 +429,9 @@ def _db_counts(db: Path) -> dict:
         }
         out["qpv_region"] = out["largest_region"][1]
         out["largest_region"] = out["largest_region"][0]
+        out["communes_region"] = con.execute(
+            "SELECT count(*) FROM territory WHERE level='commune' AND geom_display IS NOT NULL AND region = ?",
+            [out["largest_region"]]).fetchone()[0]
         return out
     finally:
         con.close()
@@ -435,6 +503,12 @@ def bench_payload(report: Report, servers: dict, dbs: dict, counts: dict, runs: 
                    f"{fr(counts[name]['communes'])} communes", [len(r.content)], "o",
                    note=f"demandé par la page Inégalités à l'échelle « France » (fond hors ligne) ; "
                         f"1re requête (encodage par le worker) {fr(cold, 1)} s")
+        if len(r.content) > TARGET_BYTES:
+            report.notes.append(
+                f"Fond de carte ({label}) : à l'échelle « tout le territoire », la page Inégalités demande toutes "
+                f"les communes ({fmt_bytes(len(r.content))}, {fr(counts[name]['communes'])} tracés SVG, "
+                f"{fr(cold, 0)} s d'encodage à la première requête de chaque worker), alors que le ticket 3 "
+                "demande de charger les communes par département, jamais toute la France.")
         warm_workers(base, ["/geo/qpv.pbf", "/geo/departement.pbf", "/geo/commune.pbf"])
     return sizes
 
@@ -509,26 +583,9 @@ def _choose(page, dropdown_id: str, label: str) -> None:
     page.get_by_role("option", name=label).first.click()
 
 
-def warm_pages(browser, url: str, paths_sel: str, n_paths: int, n: int = WORKERS) -> None:
-    """Open n pages at once (they reach n different workers), wait until their map is drawn:
-    the measured runs then find every worker's caches warm, as on a server in use."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
-    try:
-        pages = [ctx.new_page() for _ in range(n)]
-        for page in pages:
-            page.goto(url, wait_until="commit")
-        for page in pages:
-            try:
-                page.wait_for_function(JS_COUNT, arg=[paths_sel, n_paths], polling=500, timeout=300_000)
-            except PlaywrightTimeout:
-                pass
-    finally:
-        ctx.close()
-
-
 def browse_once(browser, url: str, map_sel: str, paths_sel: str, n_paths: int, n_all: int | None,
                 dropdown_id: str, option_label: str, capture: list | None = None, screenshot: Path | None = None,
-                timeout_ms: int = 120_000) -> dict:
+                timeout_ms: int = 120_000, full_timeout_ms: int = 120_000) -> dict:
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
     page = ctx.new_page()
     errors: list[str] = []
@@ -544,10 +601,12 @@ def browse_once(browser, url: str, map_sel: str, paths_sel: str, n_paths: int, n
         if n_all:
             try:
                 full = page.wait_for_function(JS_COUNT, arg=[f"{map_sel} path", n_all], polling=250,
-                                              timeout=timeout_ms).json_value()
+                                              timeout=full_timeout_ms).json_value()
             except PlaywrightTimeout:
                 full = None
         load_entries = _wait_quiet(page, 0.0)
+        cbs = sorted((e for e in load_entries if _kind(e["name"]) == "callback"), key=lambda e: e["start"])
+        content_at = cbs[0]["end"] / 1000 if cbs else None   # the page-content callback comes first
         loaded = {}
         for e in load_entries:
             loaded[_kind(e["name"])] = loaded.get(_kind(e["name"]), 0) + e["bytes"]
@@ -562,7 +621,7 @@ def browse_once(browser, url: str, map_sel: str, paths_sel: str, n_paths: int, n
                                          timeout=timeout_ms).json_value()
         t0 = page.evaluate("() => window.__benchT0")
         cb = [e for e in _wait_quiet(page, t0) if _kind(e["name"]) == "callback"]
-        return {"first_render": first / 1000, "full_render": full / 1000 if full else None,
+        return {"first_render": first / 1000, "full_render": full / 1000 if full else None, "content_at": content_at,
                 "restyle": (changed - t0) / 1000,
                 "callbacks_done": (max(e["end"] for e in cb) - t0) / 1000 if cb else None,
                 "change_bytes": sum(e["bytes"] for e in cb), "change_requests": len(cb),
@@ -571,83 +630,115 @@ def browse_once(browser, url: str, map_sel: str, paths_sel: str, n_paths: int, n
         ctx.close()
 
 
+def _cases(servers: dict, counts: dict, labels: dict) -> list[dict]:
+    """The pages measured in the browser: the Inégalités page on the demo, on the synthetic
+    France at its default scope (all France) and at one région's scope; the naive map."""
+    out = []
+    for name in ("demo", "france"):
+        c = counts[name]
+        atlas = dict(map_sel="#ineg-map", paths_sel="#ineg-map path[data-code]", dropdown_id="ineg-indicator",
+                     option_label=labels[CHANGE_INDICATOR])
+        url = f"{servers[name].base}/inegalites?indicator={START_INDICATOR}"
+        label = "démo" if name == "demo" else "France synthétique, échelle France"
+        out.append(dict(key=f"{name}-atlas", label=label, n_qpv=c["qpv"], url=url, n_paths=c["qpv"],
+                        n_all=c["qpv"] + c["communes"] + c["departements"],
+                        full_timeout=120_000 if name == "demo" else 20_000, max_runs=None if name == "demo" else 2,
+                        **atlas))
+        if name == "france":
+            reg = c["largest_region"]
+            out.append(dict(key="france-region", label=f"France synthétique, échelle d'une région ({reg})",
+                            n_qpv=c["qpv_region"], url=f"{url}&scope=region:{reg}", n_paths=c["qpv_region"],
+                            n_all=c["qpv_region"] + c["communes_region"] + c["departements"],
+                            full_timeout=60_000, max_runs=2, **atlas))
+        out.append(dict(key=f"{name}-naive", label="démo" if name == "demo" else "France synthétique",
+                        n_qpv=c["qpv"], url=f"{servers[name + '-naive'].base}/", map_sel="#naive-map",
+                        paths_sel="#naive-map path", n_paths=c["qpv"], n_all=None, full_timeout=0,
+                        max_runs=None if name == "demo" else 2,
+                        dropdown_id="naive-indicator", option_label=CHANGE_INDICATOR))
+    return out
+
+
 def bench_browser(report: Report, servers: dict, counts: dict, labels: dict, runs: int, deadline: float,
                   shots: Path) -> tuple[dict, list]:
     from playwright.sync_api import sync_playwright
 
     results: dict[str, list[dict]] = {}
-    captured: list = []
+    captured: dict[str, list] = {"demo-atlas": [], "france-region": []}
+    cases = _cases(servers, counts, labels)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         report.info["chromium_playwright"] = browser.version
         try:
-            for name in ("demo", "france"):
-                c = counts[name]
-                cases = {
-                    "atlas": dict(url=f"{servers[name].base}/inegalites?indicator={START_INDICATOR}",
-                                  map_sel="#ineg-map", paths_sel="#ineg-map path[data-code]", n_paths=c["qpv"],
-                                  n_all=c["qpv"] + c["communes"] + c["departements"],
-                                  dropdown_id="ineg-indicator", option_label=labels[CHANGE_INDICATOR]),
-                    "naive": dict(url=f"{servers[name + '-naive'].base}/", map_sel="#naive-map",
-                                  paths_sel="#naive-map path", n_paths=c["qpv"], n_all=None,
-                                  dropdown_id="naive-indicator", option_label=CHANGE_INDICATOR),
-                }
-                for case, kw in cases.items():
-                    key = f"{name}-{case}"
-                    results[key] = []
-                    t = time.perf_counter()
-                    warm_pages(browser, kw["url"], kw["paths_sel"], kw["n_paths"],
-                               WORKERS if case == "atlas" else 2)
-                    print(f"  browser {key}: warm-up {time.perf_counter() - t:.1f} s", flush=True)
-                    for i in range(runs):
-                        if i and time.monotonic() > deadline:
-                            report.notes.append(f"Navigateur {key} : {i} exécution(s) mesurée(s) au lieu "
-                                                f"de {runs} (budget de temps).")
-                            break
-                        cap = captured if (key == "france-atlas" and i == 0) else None
-                        shot = shots / f"bench-{key}.png" if i == 0 else None
-                        r = browse_once(browser, capture=cap, screenshot=shot, **kw)
-                        results[key].append(r)
-                        if r["errors"]:
-                            report.notes.append(f"Erreurs JavaScript ({key}) : {r['errors'][:3]}")
-                    print(f"  browser {key}: {[round(r['first_render'], 2) for r in results[key]]}", flush=True)
+            for case in cases:
+                key = case["key"]
+                results[key] = []
+                want = min(runs, case["max_runs"] or runs)
+                for i in range(want):
+                    if i and time.monotonic() > deadline:
+                        report.notes.append(f"Navigateur, {case['label']} : {i} exécution(s) mesurée(s) au lieu "
+                                            f"de {want} (budget de temps).")
+                        break
+                    cap = captured.get(key) if i == 0 else None
+                    r = browse_once(browser, case["url"], case["map_sel"], case["paths_sel"], case["n_paths"],
+                                    case["n_all"], case["dropdown_id"], case["option_label"], capture=cap,
+                                    screenshot=shots / f"bench-{key}.png" if i == 0 else None,
+                                    full_timeout_ms=case["full_timeout"])
+                    results[key].append(r)
+                    if r["errors"]:
+                        report.notes.append(f"Erreurs JavaScript ({case['label']}) : {sorted(set(r['errors']))[:3]}")
+                print(f"  browser {key}: first {[round(r['first_render'], 2) for r in results[key]]} "
+                      f"restyle {[round(r['restyle'], 2) for r in results[key]]}", flush=True)
         finally:
             browser.close()
 
-    for name, label in (("demo", "démo"), ("france", "France synthétique")):
-        a, nv = results[f"{name}-atlas"], results[f"{name}-naive"]
-        nq = counts[name]["qpv"]
-        report.add("Navigateur", f"Inégalités ({label}, {fr(nq)} QPV) : 1er rendu, navigation → tous les "
-                   "tracés QPV dans le DOM", [r["first_render"] for r in a], "s", "< 2 s",
-                   median([r["first_render"] for r in a]) < TARGET_FIRST_RENDER)
-        full = [r["full_render"] for r in a]
-        report.add("Navigateur", f"Inégalités ({label}) : carte complète (QPV + fond communes/départements, "
-                   f"{fr(counts[name]['communes'] + counts[name]['departements'])} contours)",
-                   [v for v in full if v is not None], "s",
+    for case in cases:
+        key, label, res = case["key"], case["label"], results[case["key"]]
+        if not res:
+            continue
+        if key.endswith("naive"):
+            report.add("Naïf", f"Approche naïve ({label}, {fr(case['n_qpv'])} QPV) : 1er rendu",
+                       [r["first_render"] for r in res], "s")
+            report.add("Naïf", f"Approche naïve ({label}) : changement d'indicateur → couleurs changées",
+                       [r["restyle"] for r in res], "s")
+            report.add("Naïf", f"Approche naïve ({label}) : octets au chargement (mise en page avec GeoJSON en "
+                       "ligne)", [r["load_bytes"].get("layout", 0) + r["load_bytes"].get("callback", 0) for r in res],
+                       "o")
+            report.add("Naïf", f"Approche naïve ({label}) : octets par changement d'indicateur",
+                       [r["change_bytes"] for r in res], "o")
+            continue
+        first = [r["first_render"] for r in res]
+        restyle = [r["restyle"] for r in res]
+        report.add("Navigateur", f"Inégalités ({label}, {fr(case['n_qpv'])} QPV) : 1er rendu, navigation → "
+                   "tous les tracés QPV dans le DOM", first, "s", "< 2 s", median(first) < TARGET_FIRST_RENDER,
+                   note=f"dont réponse du rappel qui construit la page reçue à "
+                        f"{fmt_value(median([r['content_at'] for r in res]), 's')}")
+        full = [r["full_render"] for r in res]
+        report.add("Navigateur", f"Inégalités ({label}) : carte complète (QPV + fond de carte, "
+                   f"{fr(case['n_all'] - case['n_qpv'])} contours)", [v for v in full if v is not None], "s",
                    note="" if all(v is not None for v in full) else
-                   f"{sum(v is None for v in full)} exécution(s) sur {len(full)} : fond non dessiné en 120 s")
+                   f"fond de carte non dessiné en {case['full_timeout'] // 1000} s dans "
+                   f"{sum(v is None for v in full)} exécution(s) sur {len(full)}")
         report.add("Navigateur", f"Inégalités ({label}) : changement d'indicateur → couleurs changées",
-                   [r["restyle"] for r in a], "s", "< 0,5 s", median([r["restyle"] for r in a]) < TARGET_RESTYLE)
-        report.add("Navigateur", f"Inégalités ({label}) : changement d'indicateur → tous les rappels terminés",
-                   [r["callbacks_done"] for r in a], "s")
+                   restyle, "s", "< 0,5 s", median(restyle) < TARGET_RESTYLE)
+        report.add("Navigateur", f"Inégalités ({label}) : changement d'indicateur → fin du dernier rappel",
+                   [r["callbacks_done"] for r in res], "s")
         report.add("Carte (octets)", f"Inégalités ({label}) : réponses des rappels Dash pour un changement "
-                   "d'indicateur (hideout, légende, tableau…)", [r["change_bytes"] for r in a], "o",
-                   note=f"{fr(median([r['change_requests'] for r in a]))} requête(s) ; aucune géométrie")
+                   "d'indicateur (hideout, légende, tableau…)", [r["change_bytes"] for r in res], "o",
+                   note=f"{fr(median([r['change_requests'] for r in res]))} requêtes ; aucune géométrie")
         report.add("Carte (octets)", f"Inégalités ({label}) : chargement de la page, géométries (/geo/*.pbf)",
-                   [r["load_bytes"].get("geo", 0) for r in a], "o")
+                   [r["load_bytes"].get("geo", 0) for r in res], "o")
         report.add("Carte (octets)", f"Inégalités ({label}) : chargement de la page, mise en page et rappels Dash",
-                   [r["load_bytes"].get("layout", 0) + r["load_bytes"].get("callback", 0) for r in a], "o")
-        report.add("Naïf", f"Approche naïve ({label}) : 1er rendu", [r["first_render"] for r in nv], "s")
-        report.add("Naïf", f"Approche naïve ({label}) : changement d'indicateur → couleurs changées",
-                   [r["restyle"] for r in nv], "s")
-        report.add("Naïf", f"Approche naïve ({label}) : octets au chargement (mise en page avec GeoJSON en ligne)",
-                   [r["load_bytes"].get("layout", 0) + r["load_bytes"].get("callback", 0) for r in nv], "o")
-        report.add("Naïf", f"Approche naïve ({label}) : octets par changement d'indicateur",
-                   [r["change_bytes"] for r in nv], "o")
-        atlas_load = median([sum(r["load_bytes"].get(k, 0) for k in ("geo", "layout", "callback")) for r in a])
-        naive_load = median([sum(r["load_bytes"].get(k, 0) for k in ("geo", "layout", "callback")) for r in nv])
+                   [r["load_bytes"].get("layout", 0) + r["load_bytes"].get("callback", 0) for r in res], "o")
+
+    for atlas_key, naive_key, label in (("demo-atlas", "demo-naive", "démo"),
+                                        ("france-atlas", "france-naive", "France synthétique, échelle France")):
+        a, nv = results.get(atlas_key), results.get(naive_key)
+        if not a or not nv:
+            continue
+        data = lambda r: sum(r["load_bytes"].get(k, 0) for k in ("geo", "layout", "callback"))  # noqa: E731
         ratios = [
-            ("octets au chargement (données : géométrie + mise en page + rappels)", naive_load, atlas_load),
+            ("octets au chargement (géométrie + mise en page + rappels)", median([data(r) for r in nv]),
+             median([data(r) for r in a])),
             ("octets par changement d'indicateur", median([r["change_bytes"] for r in nv]),
              median([r["change_bytes"] for r in a])),
             ("temps du 1er rendu des QPV", median([r["first_render"] for r in nv]),
@@ -658,15 +749,17 @@ def bench_browser(report: Report, servers: dict, counts: dict, labels: dict, run
         for what, naive_v, atlas_v in ratios:
             if naive_v and atlas_v:
                 report.add("Naïf", f"Rapport naïf / Atlas ({label}) : {what}", [naive_v / atlas_v], "x",
-                           note="> 1 : Atlas fait mieux")
+                           note="> 1 : Atlas fait mieux ; < 1 : l'approche naïve fait mieux")
     return results, captured
 
 
 # ------------------------------------------------------------------------------ load
-def load_test(base: str, page_path: str, posts: list[str], users: int, max_seconds: float = 120) -> dict:
+def load_test(base: str, page_path: str, posts: list[str], users: int, max_seconds: float = 120,
+              request_timeout: float = 60) -> dict:
     """`users` threads start together; each loads the page (HTML, layout, dependencies, QPV
-    geobuf) then replays the recorded callbacks once, in order. Bounded: one pass per user, a
-    60 s timeout per request and a global deadline; 127.0.0.1 only."""
+    geobuf) then replays the recorded callbacks once, in order, with no pause. Bounded: one
+    pass per user, a timeout per request and a global deadline after which the steps left are
+    not sent (counted as `skipped`); 127.0.0.1 only."""
     import requests
 
     if not base.startswith("http://127.0.0.1:"):
@@ -676,6 +769,7 @@ def load_test(base: str, page_path: str, posts: list[str], users: int, max_secon
     steps += [("callback", "POST", "/_dash-update-component", body) for body in posts]
     lat: dict[str, list[float]] = {"page": [], "geo": [], "callback": []}
     errors: list[str] = []
+    skipped = [0]
     lock = threading.Lock()
     barrier = threading.Barrier(users)
     deadline = [0.0]
@@ -686,20 +780,19 @@ def load_test(base: str, page_path: str, posts: list[str], users: int, max_secon
             barrier.wait(timeout=60)
         except threading.BrokenBarrierError:
             pass
-        for kind, method, path, body in steps:
+        for k, (kind, method, path, body) in enumerate(steps):
             if time.monotonic() > deadline[0]:
                 with lock:
-                    errors.append("deadline")
-                return
+                    skipped[0] += len(steps) - k
+                break
             t = time.perf_counter()
             try:
-                r = s.request(method, base + path, data=body, timeout=60,
+                r = s.request(method, base + path, data=body, timeout=request_timeout,
                               headers={"Content-Type": "application/json"} if body else None)
-                ok = r.status_code < 400 or (r.status_code == 204)
                 _ = r.content
-                why = None if ok else f"HTTP {r.status_code} {path}"
+                why = None if r.status_code < 400 else f"HTTP {r.status_code} {path.split('?')[0]}"
             except requests.RequestException as exc:
-                why = f"{type(exc).__name__} {path}"
+                why = f"{type(exc).__name__} {path.split('?')[0]}"
             with lock:
                 lat[kind].append(time.perf_counter() - t)
                 if why:
@@ -712,37 +805,41 @@ def load_test(base: str, page_path: str, posts: list[str], users: int, max_secon
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=max_seconds + 90)
+        t.join(timeout=max_seconds + request_timeout + 30)
     wall = time.perf_counter() - t0
     n = sum(len(v) for v in lat.values())
-    return {"lat": lat, "errors": errors, "wall": wall, "requests": n, "rps": n / wall if wall else None}
+    return {"lat": lat, "errors": errors, "skipped": skipped[0], "planned": users * len(steps), "wall": wall,
+            "requests": n, "rps": n / wall if wall else None}
 
 
-def bench_load(report: Report, server: Server, posts: list[str], label: str, user_counts=(20, 50)) -> None:
+def bench_load(report: Report, server: Server, posts: list[str], page_path: str, label: str,
+               user_counts=(20, 50), max_seconds: float = 120) -> None:
     import requests
 
     body = [p for p in posts if p and p != "--change--"]
     if not body:
-        report.notes.append("Charge : aucun rappel capturé dans le navigateur, test de charge non fait.")
+        report.notes.append(f"Charge ({label}) : aucun rappel capturé dans le navigateur, test non fait.")
         return
-    for p in body[:len(body)]:  # warm-up: one sequential pass
+    for p in body:  # warm-up: one sequential pass
         requests.post(server.base + "/_dash-update-component", data=p, timeout=120,
                       headers={"Content-Type": "application/json"})
-    report.info.setdefault("load_steps", len(body) + 4)
     for users in user_counts:
-        res = load_test(server.base, f"/inegalites?indicator={START_INDICATOR}", body, users)
+        res = load_test(server.base, page_path, body, users, max_seconds=max_seconds)
         cb = res["lat"]["callback"]
-        report.add("Serveur", f"{users} utilisateurs simultanés ({label}, gunicorn {WORKERS} workers) : "
-                   "latence des rappels, p50", [percentile(cb, 50)], "s",
-                   note=f"{len(cb)} rappels ; {fr(res['requests'])} requêtes en {fr(res['wall'], 1)} s "
-                        f"({fr(res['rps'], 1)} req/s)")
-        report.add("Serveur", f"{users} utilisateurs simultanés ({label}) : latence des rappels, p95",
-                   [percentile(cb, 95)], "s")
-        report.add("Serveur", f"{users} utilisateurs simultanés ({label}) : page + mise en page + geobuf, p95",
+        failed = len(res["errors"]) + res["skipped"]
+        head = f"{users} utilisateurs simultanés ({label})"
+        report.add("Serveur", f"{head} : latence des rappels, p50", [percentile(cb, 50)], "s",
+                   note=f"gunicorn {WORKERS} workers ; {len(cb)} rappels ; {fr(res['requests'])} requêtes sur "
+                        f"{fr(res['planned'])} prévues, en {fr(res['wall'], 1)} s ({fr(res['rps'], 1)} req/s)")
+        report.add("Serveur", f"{head} : latence des rappels, p95", [percentile(cb, 95)], "s")
+        report.add("Serveur", f"{head} : page + mise en page + geobuf, p95",
                    [percentile(res["lat"]["page"] + res["lat"]["geo"], 95)], "s")
-        report.add("Serveur", f"{users} utilisateurs simultanés ({label}) : erreurs", [len(res["errors"])], "n",
-                   "0 erreur" if users == 50 else "", len(res["errors"]) == 0 if users == 50 else None,
-                   note=("; ".join(sorted(set(res["errors"]))[:3])) if res["errors"] else "")
+        why = "; ".join(f"{n} × {e}" for e, n in sorted(
+            {e: res["errors"].count(e) for e in set(res["errors"])}.items(), key=lambda kv: -kv[1])[:3])
+        report.add("Serveur", f"{head} : requêtes en échec (erreur HTTP ou délai de 60 s dépassé) + non "
+                   f"envoyées avant la fin du temps imparti ({fr(max_seconds)} s)", [failed], "n",
+                   "0" if users == 50 else "", failed == 0 if users == 50 else None,
+                   note=f"{len(res['errors'])} en échec, {res['skipped']} non envoyées" + (f" ({why})" if why else ""))
 
 
 # ------------------------------------------------------------------------------ output
@@ -779,6 +876,7 @@ def write_markdown(report: Report, path: Path, elapsed: float) -> None:
                   "> moyenne supérieure au nombre de processeurs) ; les durées sont plus longues qu'à vide. Les",
                   "> tailles en octets ne dépendent pas de la charge.", ""]
     sections = [("ETL", "Chargement (ETL)"), ("Carte (octets)", "Carte : octets envoyés"),
+                ("Page", "Page Inégalités : côté serveur (processus seul, hors navigateur)"),
                 ("Navigateur", "Navigateur (Chromium headless)"), ("Serveur", "Serveur (gunicorn, boucle locale)"),
                 ("Naïf", "Comparaison avec l'approche naïve (GeoJSON complet en ligne dans un dl.GeoJSON)")]
     for key, title in sections:
@@ -840,9 +938,13 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-etl", action="store_true",
                     help="(development) reuse demo.duckdb and france.duckdb of the --keep folder")
     ap.add_argument("--child-build", nargs=2, metavar=("SRC", "DB"), help=argparse.SUPPRESS)
+    ap.add_argument("--child-page", nargs=2, metavar=("DB", "SCOPE"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child_build:
         child_build(*args.child_build)
+        return 0
+    if args.child_page:
+        child_page(*args.child_page)
         return 0
     if not Path(CHROMIUM).exists():
         print(f"Chromium absent ({CHROMIUM}) : installez le paquet Debian « chromium ».", file=sys.stderr)
@@ -875,6 +977,10 @@ def main(argv=None) -> int:
             servers[name].wait()   # one at a time: a dozen workers importing Dash at once on 2 cores is slow
         print("Payload…", flush=True)
         bench_payload(report, servers, dbs, counts, args.runs)
+        for name in ("demo-naive", "france-naive"):
+            warm_workers(servers[name].base, ["/_dash-layout"], 2)
+        print("Page (server side)…", flush=True)
+        bench_page(report, dbs, counts)
 
         from data import access
         access.configure(france_db)
@@ -887,7 +993,12 @@ def main(argv=None) -> int:
         print("Load…", flush=True)
         for name in ("demo-naive", "france-naive"):
             servers.pop(name).stop()
-        bench_load(report, servers["france"], captured, "France synthétique")
+        bench_load(report, servers["demo"], captured["demo-atlas"], f"/inegalites?indicator={START_INDICATOR}",
+                   "démo, page Inégalités")
+        reg = counts["france"]["largest_region"]
+        bench_load(report, servers["france"], captured["france-region"],
+                   f"/inegalites?indicator={START_INDICATOR}&scope=region:{reg}",
+                   "France synthétique, page Inégalités à l'échelle d'une région", max_seconds=90)
     finally:
         for s in servers.values():
             s.stop()

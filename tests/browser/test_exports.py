@@ -159,12 +159,12 @@ def test_fiche_buttons_download_the_fiche_pdf_the_portrait_and_a_chart(page):
     # A chart of the fiche: SVG through the button, with its heading and source line.
     wait_dash(page)
     block = page.locator(".graph-block", has=page.locator("#fiche-evolution"))
-    if block.count():
-        with page.expect_download(timeout=90000) as dl:
-            block.get_by_role("button", name="Exporter le graphique en SVG").click()
-        root = ET.parse(dl.value.path()).getroot()
-        texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
-        assert "Évolution" in texts and "Cercles vides" in texts
+    assert block.count() == 1
+    with page.expect_download(timeout=90000) as dl:
+        block.get_by_role("button", name="Exporter le graphique en SVG").click()
+    root = ET.parse(dl.value.path()).getroot()
+    texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert "Évolution" in texts and "Cercles vides" in texts       # heading and source line
     screenshot(page, "export-fiche-buttons")
     assert page.js_errors == []
 
@@ -255,3 +255,22 @@ def test_offline_bundle_opens_with_networking_disabled(browser, app_module, tmp_
     finally:
         ctx.close()
     assert attempted == [] and errors == []
+
+
+def test_portrait_command_writes_the_pdf(demo_db, app_module, tmp_path, capsys):
+    from data import access
+    from etl.__main__ import main
+
+    scheme = access.schemes("ASV").iloc[0]
+    out = tmp_path / "portrait_asv.pdf"
+    assert main(["--db", str(demo_db), "portrait", "--level", "asv", "--code", scheme.scheme_id,
+                 "--out", str(out)]) == 0
+    assert "Portrait écrit" in capsys.readouterr().out
+    reader, text = pdf_text(out.read_bytes())
+    assert len(reader.pages) >= 2
+    w, h = float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)
+    assert abs(w - A4[0]) < 3 and abs(h - A4[1]) < 3
+    for expected in (scheme["name"], "Déterminants de santé des quartiers", "Actions de santé", "Par public",
+                     "Sources et millésimes"):
+        assert expected.lower() in text.lower(), expected
+    access.configure(demo_db)

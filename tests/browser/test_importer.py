@@ -66,6 +66,7 @@ def test_import_actions_file_then_see_it_on_actions_page(page, admin):
     page.wait_for_selector("#imp-token-ok")
     assert page.locator("#imp-steps").is_visible()
     assert "Taille maximale : 25 Mo" in page.locator("#imp-limit").inner_text()
+    assert page.get_by_label("Fichier à importer (CSV ou XLSX, 25 Mo au plus)").count() == 1   # named input
 
     page.set_input_files("#imp-upload input[type=file]",
                          files=[{"name": "actions_navigateur.csv", "mimeType": "text/csv", "buffer": _csv()}])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.browser.helpers import screenshot, wait_dash
+from tests.browser.helpers import SHOTS, screenshot, wait_dash
 
 
 def bookmark(page, url: str, title: str | None, comment: str) -> None:
@@ -58,7 +58,8 @@ def test_three_slide_presentation_with_the_keyboard(page, tmp_path):
     page.wait_for_function("() => { const t = document.getElementById('present-sources').textContent; "
                            "return /Source/.test(t) && !/chargement/.test(t); }")
     assert "millésime" in page.locator("#present-sources").inner_text()
-    screenshot(page, "presentation-slide-2")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "presentation-slide-2.png"))        # what the projector shows
 
     page.keyboard.press("PageDown")
     page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 3 / 3'")
