@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 
-import dash
-from dash import Dash, dcc, html
+from dash import Dash
 
 from data import access
 

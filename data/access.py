@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 
 from etl.config import resolve_db_path
+from etl.db import connect_snapshot
 
 _local = threading.local()
 _db_path: Path | None = None
@@ -59,10 +60,7 @@ def _con() -> duckdb.DuckDBPyConnection:
     if con is None or getattr(_local, "sig", None) != sig:
         if con is not None:
             con.close()
-        con = duckdb.connect(":memory:")
-        escaped = str(path).replace("'", "''")
-        con.execute(f"ATTACH '{escaped}' AS atlas (READ_ONLY)")
-        con.execute("USE atlas")
+        con = connect_snapshot(path)
         _local.con = con
         _local.sig = sig
     return _local.con
@@ -629,8 +627,4 @@ def snapshot_connection() -> duckdb.DuckDBPyConnection:
     if not path.exists():
         raise FileNotFoundError(
             f"Base introuvable : {path}. Lancez `make data` ou `python -m etl build --demo`.")
-    con = duckdb.connect(":memory:")
-    escaped = str(path).replace("'", "''")
-    con.execute(f"ATTACH '{escaped}' AS atlas (READ_ONLY)")
-    con.execute("USE atlas")
-    return con
+    return connect_snapshot(path)

@@ -42,7 +42,7 @@ import pandas as pd
 
 from .config import DATA_DIR, resolve_db_path
 from .context import BuildContext
-from .db import connect, load_spatial
+from .db import connect_snapshot, load_spatial
 from .dbswap import updated_copy, writer_lock
 from .errors import InputError
 from .readers import decode_text
@@ -58,6 +58,7 @@ KINDS = ("schemes", "actions")
 KIND_ALIASES = {"schemes": "schemes", "scheme": "schemes", "dispositifs": "schemes", "dispositif": "schemes",
                 "actions": "actions", "action": "actions"}
 KIND_FR = {"schemes": "dispositifs", "actions": "actions"}
+KIND_FR_DE = {"schemes": "de dispositifs", "actions": "d'actions"}
 
 
 @dataclass(frozen=True)
@@ -542,7 +543,7 @@ def _header_hint(kind: str, first_rows: list[list[Any]], mapping: Mapping | None
         try:
             if _match_header(cells, other, None):
                 cmd = "import actions" if other == "actions" else "import schemes"
-                return (f" Ce fichier ressemble à un fichier de {KIND_FR[other]} : utilisez « {cmd} ».")
+                return (f" Ce fichier ressemble à un fichier {KIND_FR_DE[other]} : utilisez « {cmd} ».")
         except _Fatal:
             pass
     seen = next((r for r in first_rows if any(_cell_text(c) for c in r)), None)
@@ -1743,7 +1744,7 @@ def _open_read_only(db):
     if not path.is_file():
         raise InputError(path, None, None, "base introuvable : construisez-la d'abord "
                                            "(python -m etl build --demo ou --from DOSSIER)")
-    return connect(path, read_only=True)
+    return connect_snapshot(path)
 
 
 def apply(source, kind: str, *, db: str | os.PathLike | None = None, filename: str | None = None,
