@@ -310,7 +310,7 @@ def test_changing_the_type_rechecks_the_pending_file(page_mod, db):
     report, as_schemes, _, _, _ = _run(page_mod.check_file, ["imp-kind.value"], None, "schemes", None, None,
                                        None, None, TOKEN, pending)
     assert as_schemes["fatal"] and as_schemes["id"] == pending["id"]
-    assert "ressemble à un fichier de actions" in _text(report)
+    assert "ressemble à un fichier d'actions" in _text(report)
     assert page_mod.confirm_hint(as_schemes, "quarantine")[0] is True
     _, back, _, _, _ = _run(page_mod.check_file, ["imp-kind.value"], None, "actions", None, None, None, None,
                             TOKEN, as_schemes)
