@@ -271,21 +271,25 @@ class ImportReport:
                     "Corrigez les erreurs, ou relancez avec --quarantine pour charger les lignes valides.")
         return "Validation seulement : rien n'a été écrit."
 
+    def how_read(self) -> str:
+        """How the file was read: sheet, encoding, separator, header line (French)."""
+        how = []
+        if self.sheet:
+            how.append(f"feuille « {self.sheet} »")
+        if self.encoding:
+            how.append(f"encodage {self.encoding}")
+        if self.delimiter:
+            how.append("séparateur « " + ("tabulation" if self.delimiter == "\t" else self.delimiter) + " »")
+        if self.header_row:
+            how.append(f"en-tête ligne {self.header_row}")
+        return ", ".join(how)
+
     def summary(self, max_lines: int = 20) -> str:
         """French multi-line summary for the terminal."""
         lines = [f"Import des {KIND_FR[self.kind]} : {self.file_name}"
                  + (f" (sha256 {self.sha256[:12]}…)" if self.sha256 else "")]
         if self.sheet or self.encoding:
-            how = []
-            if self.sheet:
-                how.append(f"feuille « {self.sheet} »")
-            if self.encoding:
-                how.append(f"encodage {self.encoding}")
-            if self.delimiter:
-                how.append(f"séparateur « {self.delimiter if self.delimiter != chr(9) else 'tabulation'} »")
-            if self.header_row:
-                how.append(f"en-tête ligne {self.header_row}")
-            lines.append("  Lu : " + ", ".join(how))
+            lines.append("  Lu : " + self.how_read())
         if not self.fatal:
             lines.append(f"  Lignes lues : {self.n_rows} — valides : {self.n_valid}, rejetées : {len(self.rejected_rows)}")
             verb = "" if self.applied else " (prévu)"
@@ -1567,12 +1571,7 @@ def _write(con, report: ImportReport, recs: list[dict], *, source_id: str | None
         ids_changed = [r[key] for r in changed]
         if kind == "schemes":
             cols = ["scheme_id"] + SCHEME_FIELDS
-            if changed:
-                df = _frame(changed, cols, extra)
-                con.register("_import_upd", df)
-                sets = ", ".join(f"{c} = u.{c}" for c in SCHEME_FIELDS + ["source_id", "import_id"])
-                con.execute(f"UPDATE scheme SET {sets} FROM _import_upd u WHERE scheme.scheme_id = u.scheme_id")
-                con.unregister("_import_upd")
+            _update_rows(con, "scheme", "scheme_id", SCHEME_FIELDS, _frame(changed, cols, extra))
             bctx.insert_df("scheme", _frame(new, cols, extra))
             touched = new + changed
             _delete_children(con, "scheme_territory", "scheme_id", ids_changed)
@@ -1582,12 +1581,7 @@ def _write(con, report: ImportReport, recs: list[dict], *, source_id: str | None
             _scheme_geometries(con, [r["scheme_id"] for r in touched])
         else:
             cols = ["action_id"] + ACTION_FIELDS
-            if changed:
-                df = _frame(changed, cols, extra)
-                con.register("_import_upd", df)
-                sets = ", ".join(f"{c} = u.{c}" for c in ACTION_FIELDS + ["source_id", "import_id"])
-                con.execute(f"UPDATE action SET {sets} FROM _import_upd u WHERE action.action_id = u.action_id")
-                con.unregister("_import_upd")
+            _update_rows(con, "action", "action_id", ACTION_FIELDS, _frame(changed, cols, extra))
             bctx.insert_df("action", _frame(new, cols, extra))
             touched = new + changed
             _delete_children(con, "action_theme", "action_id", ids_changed)
@@ -1737,6 +1731,18 @@ def validate(source, kind: str, *, db: str | os.PathLike | None = None, con=None
             con.close()
         report.__dict__.pop("_rows", None)
     return report
+
+
+def _update_rows(con, table: str, key: str, fields: list[str], df: pd.DataFrame) -> None:
+    """Overwrite existing rows (matched on their stable key) with the imported values."""
+    if df.empty:
+        return
+    con.register("_import_upd", df)
+    try:
+        sets = ", ".join(f"{c} = u.{c}" for c in fields + ["source_id", "import_id"])
+        con.execute(f"UPDATE {table} SET {sets} FROM _import_upd u WHERE {table}.{key} = u.{key}")
+    finally:
+        con.unregister("_import_upd")
 
 
 def _open_read_only(db):

@@ -256,19 +256,6 @@ def size_text(n: int) -> str:
     return f"{fmt(n / 2**20, 1)} Mo"
 
 
-def _how_read(report: importer.ImportReport) -> str:
-    how = []
-    if report.sheet:
-        how.append(f"feuille « {report.sheet} »")
-    if report.encoding:
-        how.append(f"encodage {report.encoding}")
-    if report.delimiter:
-        how.append("séparateur « " + ("tabulation" if report.delimiter == "\t" else report.delimiter) + " »")
-    if report.header_row:
-        how.append(f"en-tête ligne {report.header_row}")
-    return ", ".join(how)
-
-
 def report_view(report: importer.ImportReport, mapping_name: str | None = None) -> html.Div:
     """The validation report: what was read, rows OK / rejected, what a confirmation would do,
     then every problem in a sortable table. Everything is text (Dash escapes it)."""
@@ -277,8 +264,8 @@ def report_view(report: importer.ImportReport, mapping_name: str | None = None) 
             html.Li(f"Type : {KINDS[report.kind].lower()}")]
     if mapping_name:
         head.append(html.Li(f"Correspondance des colonnes : {mapping_name}"))
-    if _how_read(report):
-        head.append(html.Li("Lu : " + _how_read(report)))
+    if report.how_read():
+        head.append(html.Li("Lu : " + report.how_read()))
     if report.fatal:
         first = report.errors[0] if report.errors else None
         return html.Div([

@@ -13,6 +13,7 @@ import pytest
 from data import access
 from data.analysis import action_density, need_action_quadrants, place_points, theme_groups
 from tests.actions_fixture import HOSTILE, build_mini_db
+from tests.layout_utils import find, walk
 
 PARENTS = {"prevention": None, "nutrition": "prevention", "activite_physique": "prevention",
            "sante_mentale": None, "addictions": "sante_mentale", "observation": None}
@@ -106,21 +107,8 @@ def page_mod(tmp_path_factory):
     access._db_path = previous
 
 
-def _walk(node):
-    yield node
-    children = getattr(node, "children", None)
-    if isinstance(children, (list, tuple)):
-        for c in children:
-            yield from _walk(c)
-    elif children is not None and hasattr(children, "to_plotly_json"):
-        yield from _walk(children)
-
-
-def _by_id(layout, cid):
-    for n in _walk(layout):
-        if getattr(n, "id", None) == cid:
-            return n
-    raise KeyError(cid)
+_walk = walk
+_by_id = find
 
 
 def test_compute_with_sub_theme_filter_and_unknown_population(page_mod):

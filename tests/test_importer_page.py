@@ -20,6 +20,7 @@ from dash.exceptions import PreventUpdate
 
 from data import access
 from tests.importer_support import ACTION_HEADER, action_row, csv_bytes
+from tests.layout_utils import find, walk
 
 TOKEN = "jeton-de-test-fictif-0123456789"
 HOSTILE_TITLE = "<script>alert(1)</script> Atelier des Licornes"
@@ -74,21 +75,8 @@ def _upload(data: bytes, mime: str = "text/csv") -> str:
     return f"data:{mime};base64," + base64.b64encode(data).decode()
 
 
-def _walk(node):
-    yield node
-    children = getattr(node, "children", None)
-    if isinstance(children, (list, tuple)):
-        for c in children:
-            yield from _walk(c)
-    elif children is not None and hasattr(children, "to_plotly_json"):
-        yield from _walk(children)
-
-
-def _find(layout, cid):
-    for n in _walk(layout):
-        if getattr(n, "id", None) == cid:
-            return n
-    raise KeyError(cid)
+_walk = walk
+_find = find
 
 
 def _text(node) -> str:
