@@ -1722,15 +1722,22 @@ def validate(source, kind: str, *, db: str | os.PathLike | None = None, con=None
     if own:
         con = _open_read_only(db)
     try:
-        recs = _run_prepare(con, data, report, mapping, geocoder)
-        if not report.fatal:
-            new, changed, same = _diff(con, report.kind, recs)
-            report.n_inserted, report.n_updated, report.n_unchanged = len(new), len(changed), len(same)
+        _prepare_and_diff(con, data, report, mapping, geocoder)
     finally:
         if own:
             con.close()
         report.__dict__.pop("_rows", None)
     return report
+
+
+def _prepare_and_diff(con, data, report, mapping, geocoder):
+    """Validate the rows and sort them into new, changed and unchanged (counts go to the report)."""
+    recs = _run_prepare(con, data, report, mapping, geocoder)
+    new = changed = same = []
+    if not report.fatal:
+        new, changed, same = _diff(con, report.kind, recs)
+        report.n_inserted, report.n_updated, report.n_unchanged = len(new), len(changed), len(same)
+    return recs, new, changed, same
 
 
 def _update_rows(con, table: str, key: str, fields: list[str], df: pd.DataFrame) -> None:
@@ -1774,10 +1781,7 @@ def apply(source, kind: str, *, db: str | os.PathLike | None = None, filename: s
     with writer_lock(db_path, timeout=lock_timeout):
         con = _open_read_only(db_path)
         try:
-            recs = _run_prepare(con, data, report, mapping, geocoder)
-            if not report.fatal:
-                new, changed, same = _diff(con, report.kind, recs)
-                report.n_inserted, report.n_updated, report.n_unchanged = len(new), len(changed), len(same)
+            recs = _prepare_and_diff(con, data, report, mapping, geocoder)[0]
         finally:
             con.close()
         if not report.loadable(quarantine):

@@ -120,3 +120,9 @@ def test_synthetic_builds_through_the_loaders(small_dir, tmp_path):
                            ).fetchone()[0] > 0
     finally:
         con.close()
+
+
+def test_callback_names_for_the_load_report():
+    assert run._output_name('{"output":"..ineg-year.options...ineg-year.value..","inputs":[]}') == "ineg-year.options"
+    assert run._output_name('{"output":"url-state.search@634c8fcf"}') == "url-state.search"
+    assert run._output_name("not json") == "?"

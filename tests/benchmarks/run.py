@@ -215,52 +215,58 @@ def child_build(src: str, db: str) -> None:
                       "maxrss_mb": ru.ru_maxrss / 1024, "loaders": spent}))
 
 
-def child_page(db: str, scope: str) -> None:
-    """Run in a child process (ATLAS_DB=db): the Inégalités page's server side for a scope:
-    layout time and size, hideout size per indicator, scope-picker options. One JSON line."""
-    os.environ["ATLAS_DB"] = db
+def child_page(spec: str) -> None:
+    """Run in a child process: the Inégalités page's server side for each (DB, scope) of
+    `spec` (JSON list): layout time and size, hideout and table size per indicator, restyle
+    time, scope-picker options. Prints one JSON line (a list)."""
+    cases = json.loads(spec)
+    os.environ["ATLAS_DB"] = cases[0][0]
     import plotly.utils
 
     import app  # noqa: F401  (registers the pages)
     from components import scope as scope_mod
+    from data import access
     from pages import inegalites as ig
 
     size = lambda obj: len(json.dumps(obj, cls=plotly.utils.PlotlyJSONEncoder).encode("utf-8"))  # noqa: E731
-    query = {"indicator": START_INDICATOR} | ({"scope": scope} if scope != "france" else {})
-    times = []
-    for _ in range(2):
-        t = time.perf_counter()
-        layout = ig.layout(**query)
-        times.append(time.perf_counter() - t)
-    out = {"layout_s": times, "layout_bytes": size(layout)}
-    opts = scope_mod.scope_options()
-    out["scope_options"], out["scope_options_bytes"] = len(opts), size(opts)
-    out["qpv_options_bytes"] = size(ig.qpv_options(scope_mod.parse_scope(scope)))
-    for ind in (START_INDICATOR, CHANGE_INDICATOR):
-        st = ig.parse_state(query | {"indicator": ind})
-        v = ig.compute_view(st)
-        out[f"hideout_{ind}"] = size(v["hideout"])
-        out[f"table_{ind}"] = size(ig.table_records(st, v))
-        t = time.perf_counter()
-        ig.restyle(st.indicator, st.year, st.mode, st.ref, st.gap, st.method, st.k, st.breaks, st.palette,
-                   st.scope, None)
-        out[f"restyle_s_{ind}"] = time.perf_counter() - t
-    print(json.dumps(out))
+    results = []
+    for db, scope in cases:
+        access.configure(db)
+        query = {"indicator": START_INDICATOR} | ({"scope": scope} if scope != "france" else {})
+        times = []
+        for _ in range(2):
+            t = time.perf_counter()
+            layout = ig.layout(**query)
+            times.append(time.perf_counter() - t)
+        out = {"layout_s": times, "layout_bytes": size(layout)}
+        opts = scope_mod.scope_options()
+        out["scope_options"], out["scope_options_bytes"] = len(opts), size(opts)
+        out["qpv_options_bytes"] = size(ig.qpv_options(scope_mod.parse_scope(scope)))
+        for ind in (START_INDICATOR, CHANGE_INDICATOR):
+            st = ig.parse_state(query | {"indicator": ind})
+            v = ig.compute_view(st)
+            out[f"hideout_{ind}"] = size(v["hideout"])
+            out[f"table_{ind}"] = size(ig.table_records(st, v))
+            t = time.perf_counter()
+            ig.restyle(st.indicator, st.year, st.mode, st.ref, st.gap, st.method, st.k, st.breaks, st.palette,
+                       st.scope, None)
+            out[f"restyle_s_{ind}"] = time.perf_counter() - t
+        results.append(out)
+    print(json.dumps(results))
 
 
 def bench_page(report: Report, dbs: dict, counts: dict) -> None:
-    """Server side of the Inégalités page, in a child process per DB and scope."""
-    for name, scope, label in (("demo", "france", "démo"),
-                               ("france", "france", "France synthétique, échelle France"),
-                               ("france", f"region:{counts['france']['largest_region']}",
-                                "France synthétique, échelle d'une région")):
-        proc = subprocess.run([PY, __file__, "--child-page", str(dbs[name]), scope], cwd=REPO,
-                              capture_output=True, text=True, timeout=600)
-        if proc.returncode != 0:
-            report.notes.append(f"Page Inégalités ({label}) : mesure côté serveur impossible "
-                                f"({proc.stderr.strip().splitlines()[-1][:200] if proc.stderr.strip() else '?'})")
-            continue
-        d = json.loads(proc.stdout.strip().splitlines()[-1])
+    """Server side of the Inégalités page (one child process, outside any server)."""
+    cases = [("demo", "france", "démo"), ("france", "france", "France synthétique, échelle France"),
+             ("france", f"region:{counts['france']['largest_region']}", "France synthétique, échelle d'une région")]
+    spec = json.dumps([[str(dbs[name]), scope] for name, scope, _ in cases])
+    proc = subprocess.run([PY, __file__, "--child-page", spec], cwd=REPO, capture_output=True, text=True,
+                          timeout=600)
+    if proc.returncode != 0:
+        last = proc.stderr.strip().splitlines()[-1][:300] if proc.stderr.strip() else "?"
+        report.notes.append(f"Page Inégalités : mesure côté serveur impossible ({last})")
+        return
+    for (name, scope, label), d in zip(cases, json.loads(proc.stdout.strip().splitlines()[-1])):
         report.add("Page", f"Inégalités ({label}) : calcul de la page par le serveur (layout)", d["layout_s"], "s")
         report.add("Page", f"Inégalités ({label}) : taille de la page envoyée (JSON du layout)",
                    [d["layout_bytes"]], "o",
@@ -277,7 +283,8 @@ def bench_page(report: Report, dbs: dict, counts: dict) -> None:
                 f"Page Inégalités ({label}) : le sélecteur de territoire (components/scope.py) envoie "
                 f"{fr(d['scope_options'])} options ({fmt_bytes(d['scope_options_bytes'])}, "
                 f"{fr(100 * d['scope_options_bytes'] / d['layout_bytes'])} % de la page) : toutes les communes "
-                "de France à chaque chargement de page.")
+                "à chaque chargement de page ; le navigateur met ensuite plusieurs secondes à les traiter avant "
+                "même de demander les géométries de la carte.")
 
 
 def run_child_build(src: Path, db: Path, timeout: float) -> dict:
@@ -754,6 +761,15 @@ def bench_browser(report: Report, servers: dict, counts: dict, labels: dict, run
 
 
 # ------------------------------------------------------------------------------ load
+def _output_name(body: str) -> str:
+    """A short name for a recorded callback: its first output, without Dash's hash suffix."""
+    try:
+        out = json.loads(body).get("output", "")
+    except ValueError:
+        return "?"
+    return out.strip(".").split("...")[0].split("@")[0][:60]
+
+
 def load_test(base: str, page_path: str, posts: list[str], users: int, max_seconds: float = 120,
               request_timeout: float = 60) -> dict:
     """`users` threads start together; each loads the page (HTML, layout, dependencies, QPV
@@ -768,6 +784,7 @@ def load_test(base: str, page_path: str, posts: list[str], users: int, max_secon
              ("page", "GET", "/_dash-dependencies", None), ("geo", "GET", "/geo/qpv.pbf", None)]
     steps += [("callback", "POST", "/_dash-update-component", body) for body in posts]
     lat: dict[str, list[float]] = {"page": [], "geo": [], "callback": []}
+    by_output: dict[str, list[float]] = {}
     errors: list[str] = []
     skipped = [0]
     lock = threading.Lock()
@@ -795,6 +812,8 @@ def load_test(base: str, page_path: str, posts: list[str], users: int, max_secon
                 why = f"{type(exc).__name__} {path.split('?')[0]}"
             with lock:
                 lat[kind].append(time.perf_counter() - t)
+                if body:
+                    by_output.setdefault(_output_name(body), []).append(lat[kind][-1])
                 if why:
                     errors.append(why)
         s.close()
@@ -808,7 +827,8 @@ def load_test(base: str, page_path: str, posts: list[str], users: int, max_secon
         t.join(timeout=max_seconds + request_timeout + 30)
     wall = time.perf_counter() - t0
     n = sum(len(v) for v in lat.values())
-    return {"lat": lat, "errors": errors, "skipped": skipped[0], "planned": users * len(steps), "wall": wall,
+    return {"lat": lat, "by_output": by_output, "errors": errors, "skipped": skipped[0],
+            "planned": users * len(steps), "wall": wall,
             "requests": n, "rps": n / wall if wall else None}
 
 
@@ -831,7 +851,10 @@ def bench_load(report: Report, server: Server, posts: list[str], page_path: str,
         report.add("Serveur", f"{head} : latence des rappels, p50", [percentile(cb, 50)], "s",
                    note=f"gunicorn {WORKERS} workers ; {len(cb)} rappels ; {fr(res['requests'])} requêtes sur "
                         f"{fr(res['planned'])} prévues, en {fr(res['wall'], 1)} s ({fr(res['rps'], 1)} req/s)")
-        report.add("Serveur", f"{head} : latence des rappels, p95", [percentile(cb, 95)], "s")
+        slow = max(res["by_output"].items(), key=lambda kv: percentile(kv[1], 50) or 0, default=None)
+        report.add("Serveur", f"{head} : latence des rappels, p95", [percentile(cb, 95)], "s",
+                   note=f"rappel le plus lent (p50) : {slow[0]} ({fmt_value(percentile(slow[1], 50), 's')})"
+                   if slow else "")
         report.add("Serveur", f"{head} : page + mise en page + geobuf, p95",
                    [percentile(res["lat"]["page"] + res["lat"]["geo"], 95)], "s")
         why = "; ".join(f"{n} × {e}" for e, n in sorted(
@@ -938,13 +961,13 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-etl", action="store_true",
                     help="(development) reuse demo.duckdb and france.duckdb of the --keep folder")
     ap.add_argument("--child-build", nargs=2, metavar=("SRC", "DB"), help=argparse.SUPPRESS)
-    ap.add_argument("--child-page", nargs=2, metavar=("DB", "SCOPE"), help=argparse.SUPPRESS)
+    ap.add_argument("--child-page", metavar="JSON", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child_build:
         child_build(*args.child_build)
         return 0
     if args.child_page:
-        child_page(*args.child_page)
+        child_page(args.child_page)
         return 0
     if not Path(CHROMIUM).exists():
         print(f"Chromium absent ({CHROMIUM}) : installez le paquet Debian « chromium ».", file=sys.stderr)
@@ -998,7 +1021,7 @@ def main(argv=None) -> int:
         reg = counts["france"]["largest_region"]
         bench_load(report, servers["france"], captured["france-region"],
                    f"/inegalites?indicator={START_INDICATOR}&scope=region:{reg}",
-                   "France synthétique, page Inégalités à l'échelle d'une région", max_seconds=90)
+                   "France synthétique, page Inégalités à l'échelle d'une région", max_seconds=60)
     finally:
         for s in servers.values():
             s.stop()

@@ -634,6 +634,7 @@ def build_files(size: Size = FRANCE, seed: int = SEED) -> tuple[dict[str, bytes]
 
 def generate(dest: Path, size: Size = FRANCE, seed: int = SEED) -> dict:
     """Write the synthetic input folder into `dest`; returns counts and sizes."""
+    t = time.perf_counter()
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     files, counts = build_files(size, seed)
@@ -641,6 +642,7 @@ def generate(dest: Path, size: Size = FRANCE, seed: int = SEED) -> dict:
         (dest / fname).write_bytes(data)
     counts["files"] = len(files)
     counts["bytes"] = sum(len(b) for b in files.values())
+    counts["seconds"]["total"] = round(time.perf_counter() - t, 2)
     (dest / "SYNTHETIQUE.txt").write_text(
         "Jeu synthétique fictif (banc d'essai Atlas ASV), généré par tests/benchmarks/synthetic.py.\n"
         + json.dumps(counts, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -648,7 +650,5 @@ def generate(dest: Path, size: Size = FRANCE, seed: int = SEED) -> dict:
 
 
 if __name__ == "__main__":
-    t = time.perf_counter()
-    out = generate(Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/atlas-synthetic"))
-    out["seconds"]["total"] = round(time.perf_counter() - t, 2)
-    print(json.dumps(out, ensure_ascii=False))
+    print(json.dumps(generate(Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/atlas-synthetic")),
+                     ensure_ascii=False))
