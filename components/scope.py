@@ -28,7 +28,9 @@ def scope_value(scope: tuple[str, str] | None) -> str:
 def scope_options() -> list[dict]:
     opts = [{"label": "Tout le territoire chargé", "value": "france"}]
     for level in ("region", "departement", "epci", "commune"):
-        df = access.territories(level)
+        # Communes: only those with a QPV (about 900 in France instead of 35,000),
+        # which keeps the page light at national scale.
+        df = access.communes_with_qpv() if level == "commune" else access.territories(level)
         opts += [{"label": f"{LEVEL_LABELS[level]} — {n} ({c})", "value": f"{level}:{c}"}
                  for c, n in zip(df.code, df.name)]
     return opts

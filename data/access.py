@@ -628,3 +628,15 @@ def snapshot_connection() -> duckdb.DuckDBPyConnection:
         raise FileNotFoundError(
             f"Base introuvable : {path}. Lancez `make data` ou `python -m etl build --demo`.")
     return connect_snapshot(path)
+
+
+# --- Scope picker ---
+
+def communes_with_qpv() -> pd.DataFrame:
+    """Communes that hold at least one 2024 QPV (the scopes that matter for the ASV)."""
+    return _df("""
+        SELECT c.code, c.name FROM territory c
+        WHERE c.level = 'commune' AND c.code IN (
+            SELECT l.commune_code FROM qpv_commune l JOIN territory q
+            ON q.level = 'qpv' AND q.code = l.qpv_code AND q.generation = '2024')
+        ORDER BY c.name, c.code""")
