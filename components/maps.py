@@ -11,6 +11,7 @@ from dash import html
 from dash_extensions.javascript import Namespace
 
 from components.geo_routes import layer_url
+from data import access
 
 ns = Namespace("atlas", "choropleth")
 ns_points = Namespace("atlas", "points")
@@ -38,11 +39,24 @@ def territory_layer(layer_id: str, level: str, within=None, hideout: dict | None
     )
 
 
+def commune_layer_url(within) -> str | None:
+    """Communes are a context layer loaded per scope, never all of France at once: with no
+    scope, they are drawn only when the DB holds a single région (None: no commune layer)."""
+    if within:
+        return layer_url("commune", within)
+    regions = access.territories("region")
+    if len(regions) == 1:
+        return layer_url("commune", ("region", regions.code.iloc[0]))
+    return None
+
+
 def offline_basemap(within=None, prefix: str = "base") -> list:
     """Base layers drawn from the DB: commune outlines in scope, département outlines."""
+    communes = territory_layer(f"{prefix}-communes", "commune", within,
+                               hideout=outline_hideout("#b0b0b0", 0.6), interactive=False)
+    communes.url = commune_layer_url(within)
     return [
-        territory_layer(f"{prefix}-communes", "commune", within,
-                        hideout=outline_hideout("#b0b0b0", 0.6), interactive=False),
+        communes,
         territory_layer(f"{prefix}-departements", "departement", None,
                         hideout=outline_hideout("#5a5a5a", 1.6), interactive=False),
     ]

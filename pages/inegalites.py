@@ -18,7 +18,7 @@ from dash import Input, Output, Patch, State, callback, clientside_callback, dcc
 from dash_extensions.javascript import Namespace
 
 from components.geo_routes import layer_url
-from components.maps import atlas_map, legend, territory_layer
+from components.maps import atlas_map, commune_layer_url, legend, territory_layer
 from components.scope import LEVEL_LABELS, parse_scope, scope_dropdown, scope_value
 from components.tables import data_table, table_ref
 from data import access
@@ -545,17 +545,6 @@ def scope_bounds(scope) -> tuple | None:
         if len(g):
             import shapely
             return tuple(shapely.union_all(g.geometry.values).bounds)
-    return None
-
-
-def commune_layer_url(scope) -> str | None:
-    """Communes are a context layer loaded per scope, never all of France at once: with no
-    scope, they are drawn only when the DB holds a single région (None: no commune layer)."""
-    if scope:
-        return layer_url("commune", scope)
-    regions = access.territories("region")
-    if len(regions) == 1:
-        return layer_url("commune", ("region", regions.code.iloc[0]))
     return None
 
 
