@@ -39,7 +39,8 @@ def test_fiche_qpv_shows_portrait_and_switches(page):
     title = page.locator("#fiche-title").inner_text()
     assert "QPV" in title
     assert page.locator("#fiche-sources li").count() >= 1
-    page.wait_for_selector("#fiche-map .leaflet-interactive", timeout=15000)
+    # the territory is drawn in the highlight colour (basemap outlines may be off-screen)
+    page.locator('#fiche-map path[fill="#c2410c"]').first.wait_for(state="visible", timeout=15000)
     screenshot(page, "fiche-qpv")
     # pick another level: commune
     choose(page, "fiche-level", "Commune")
