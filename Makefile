@@ -6,6 +6,7 @@ DB         ?= $(or $(ATLAS_DB),data/atlas.duckdb)
 PORT       ?= 8050
 HOST       ?= 127.0.0.1
 WORKERS    ?= 4
+GUNICORN_OPTS ?=
 CHROMIUM   ?= /usr/bin/chromium
 
 .PHONY: run test data demo-files bench serve clean system-deps
@@ -33,7 +34,7 @@ run: $(DB)
 # because some ETL file is newer than it.
 serve: $(VENV)/.installed
 	@test -f "$(DB)" || { echo "Base absente : $(DB). Construisez-la d'abord : make data (démo) ou python -m etl build --from DOSSIER."; exit 1; }
-	ATLAS_DB=$(DB) exec $(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --timeout 120 app:server
+	ATLAS_DB=$(DB) exec $(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --timeout 120 $(GUNICORN_OPTS) app:server
 
 # Debian's chromium drives the browser tests; install it when missing and we may.
 system-deps:

@@ -43,6 +43,7 @@ import pandas as pd
 from .config import DATA_DIR, resolve_db_path
 from .context import BuildContext
 from .db import connect_snapshot, load_spatial
+from .loaders._geo_common import QPV2015_RE, QPV2024_RE
 from .dbswap import updated_copy, writer_lock
 from .errors import InputError
 from .readers import decode_text
@@ -140,8 +141,9 @@ FRANCE_BOXES = {
 BAN_URL = "https://api-adresse.data.gouv.fr/search/"
 BAN_MIN_SCORE = 0.5
 
-_QPV2024_RE = re.compile(r"^QN[0-9][0-9AB][0-9]\d{2}[A-Z]$")
-_QPV2015_RE = re.compile(r"^QP[0-9][0-9AB][0-9]\d{3}$")
+# One definition of the ANCT code formats (Corsica included: QN02A01M, QP02A001).
+_QPV2024_RE = QPV2024_RE
+_QPV2015_RE = QPV2015_RE
 _COMMUNE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _URL_RE = re.compile(r"^(https?://|www\.)[^\s<>\"'`]+$", re.IGNORECASE)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

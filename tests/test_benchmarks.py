@@ -126,3 +126,14 @@ def test_callback_names_for_the_load_report():
     assert run._output_name('{"output":"..ineg-year.options...ineg-year.value..","inputs":[]}') == "ineg-year.options"
     assert run._output_name('{"output":"url-state.search@634c8fcf"}') == "url-state.search"
     assert run._output_name("not json") == "?"
+
+
+def test_cpu_profile_summary_ranks_scripts_by_self_time():
+    profile = {"nodes": [{"id": 1, "callFrame": {"url": "", "functionName": "(idle)"}},
+                         {"id": 2, "callFrame": {"url": "http://h/x/async-dropdown.js?v=1", "functionName": "index"}},
+                         {"id": 3, "callFrame": {"url": "http://h/x/async-dropdown.js", "functionName": "tokenize"}},
+                         {"id": 4, "callFrame": {"url": "http://h/leaflet.js", "functionName": "draw"}}],
+               "samples": [1, 2, 2, 3, 4], "timeDeltas": [5000, 2000, 2000, 1000, 1500]}
+    top = run._cpu_top(profile)
+    assert top[0][0] == "async-dropdown.js" and top[0][1] == "index" and top[0][2] == pytest.approx(5.0)
+    assert top[1] == ("leaflet.js", "draw", pytest.approx(1.5))

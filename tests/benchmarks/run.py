@@ -34,7 +34,6 @@ import resource
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,6 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
-from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 PY = sys.executable
 CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
@@ -406,6 +404,22 @@ class Server:
             time.sleep(0.5)
         raise RuntimeError(f"gunicorn not ready after {timeout} s ({self.base})")
 
+    def worker_rss_mb(self) -> list[float]:
+        """Resident memory of each worker (children of the gunicorn master), from /proc."""
+        out = []
+        try:
+            kids = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        except OSError:
+            return out
+        for pid in kids:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        out.append(int(line.split()[1]) / 1024)
+            except OSError:
+                pass
+        return out
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -493,6 +507,7 @@ def bench_payload(report: Report, servers: dict, dbs: dict, counts: dict, runs: 
                        [len(body)], "o", target, ok,
                        note=f"gzip : {fmt_bytes(len(gzip.compress(body, 6)))} ; 1re requête {fr(times[0], 2)} s, "
                             f"suivantes {fr(median(times[1:]) or 0, 3)} s")
+        report.info.setdefault("qpv_pbf", {})[name] = sizes[(name, "/geo/qpv.pbf")]
         full = _geojson_bytes(dbs[name], simplified=False)
         disp = _geojson_bytes(dbs[name], simplified=True)
         sizes[(name, "geojson_full")] = full
@@ -506,17 +521,15 @@ def bench_payload(report: Report, servers: dict, dbs: dict, counts: dict, runs: 
         r = requests.get(base + "/geo/commune.pbf", timeout=600)
         cold = time.perf_counter() - t
         sizes[(name, "communes")] = len(r.content)
-        report.add("Carte (octets)", f"Fond de carte {label} : toutes les communes (/geo/commune.pbf), "
+        report.add("Carte (octets)", f"Communes {label} en une couche (/geo/commune.pbf), "
                    f"{fr(counts[name]['communes'])} communes", [len(r.content)], "o",
-                   note=f"demandé par la page Inégalités à l'échelle « France » (fond hors ligne) ; "
-                        f"1re requête (encodage par le worker) {fr(cold, 1)} s")
-        if len(r.content) > TARGET_BYTES:
-            report.notes.append(
-                f"Fond de carte ({label}) : à l'échelle « tout le territoire », la page Inégalités demande toutes "
-                f"les communes ({fmt_bytes(len(r.content))}, {fr(counts[name]['communes'])} tracés SVG, "
-                f"{fr(cold, 0)} s d'encodage à la première requête de chaque worker), alors que le ticket 3 "
-                "demande de charger les communes par département, jamais toute la France.")
-        warm_workers(base, ["/geo/qpv.pbf", "/geo/departement.pbf", "/geo/commune.pbf"])
+                   note=f"la couche entière, telle que la route la sert sans scope ; 1re requête (encodage "
+                        f"par le worker) {fr(cold, 1)} s")
+        if name == "france":
+            report.info["communes_bytes"] = len(r.content)
+        reg = counts[name]["largest_region"]
+        warm_workers(base, ["/geo/qpv.pbf", "/geo/departement.pbf", f"/geo/qpv.pbf?scope=region:{reg}",
+                            f"/geo/commune.pbf?scope=region:{reg}"])
     return sizes
 
 
@@ -553,6 +566,19 @@ JS_ARM = """() => {
 JS_RESOURCES = """(t0) => performance.getEntriesByType('resource').filter(e => e.startTime >= t0).map(e => ({
     name: e.name, start: e.startTime, end: e.responseEnd, bytes: e.encodedBodySize, transfer: e.transferSize}))"""
 JS_BUSY = "() => !!document.querySelector('[data-dash-is-loading=\"true\"]')"
+JS_PATH_WATCH = """
+window.__lastPathAdd = 0;
+new MutationObserver((muts) => {
+  for (const m of muts) {
+    for (const n of m.addedNodes) {
+      if (n.nodeName === 'path' || (n.querySelector && n.querySelector('path'))) {
+        window.__lastPathAdd = performance.now();
+        return;
+      }
+    }
+  }
+}).observe(document, {childList: true, subtree: true});
+"""
 
 
 def _kind(url: str) -> str:
@@ -590,27 +616,76 @@ def _choose(page, dropdown_id: str, label: str) -> None:
     page.get_by_role("option", name=label).first.click()
 
 
-def browse_once(browser, url: str, map_sel: str, paths_sel: str, n_paths: int, n_all: int | None,
+def _cpu_top(profile: dict, n: int = 2) -> list[tuple[str, str, float]]:
+    """(script file, heaviest function, ms of self time) of the scripts that used the most CPU
+    in a CDP CPU profile; idle, program and garbage-collector time left out."""
+    nodes = {node["id"]: node["callFrame"] for node in profile.get("nodes", [])}
+    by_file: dict[str, float] = {}
+    by_fn: dict[tuple[str, str], float] = {}
+    for sid, dt_us in zip(profile.get("samples", []), profile.get("timeDeltas", [])):
+        cf = nodes.get(sid)
+        if not cf or not cf.get("url"):
+            continue
+        f = cf["url"].split("?")[0].rsplit("/", 1)[-1]
+        by_file[f] = by_file.get(f, 0.0) + dt_us / 1000
+        key = (f, cf.get("functionName") or "(anonyme)")
+        by_fn[key] = by_fn.get(key, 0.0) + dt_us / 1000
+    out = []
+    for f, ms in sorted(by_file.items(), key=lambda kv: -kv[1])[:n]:
+        fn = max((k for k in by_fn if k[0] == f), key=lambda k: by_fn[k])[1]
+        out.append((f, fn, ms))
+    return out
+
+
+def browse_once(browser, url: str, map_sel: str, paths_sel: str, n_paths: int, full: bool,
                 dropdown_id: str, option_label: str, capture: list | None = None, screenshot: Path | None = None,
-                timeout_ms: int = 120_000, full_timeout_ms: int = 120_000) -> dict:
+                timeout_ms: int = 120_000, full_timeout_ms: int = 120_000, cpu_profile: bool = False) -> dict:
+    """One visit in a fresh browser context. `first_render`: navigation -> every QPV path in
+    the DOM. `full_render` (when `full`): the last SVG path added to the page once every
+    geometry request has finished and nothing was added for a second (basemap included)."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
     page = ctx.new_page()
+    page.add_init_script(JS_PATH_WATCH)
     errors: list[str] = []
+    geo: dict[str, int] = {"inflight": 0}
+    geo_urls: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    if capture is not None:
-        page.on("request", lambda r: capture.append(r.post_data)
-                if "/_dash-update-component" in r.url and r.method == "POST" else None)
+
+    def on_request(r) -> None:
+        if "/geo/" in r.url:
+            geo["inflight"] += 1
+            geo_urls.append(r.url.split("/geo/", 1)[1])
+        if capture is not None and "/_dash-update-component" in r.url and r.method == "POST":
+            capture.append(r.post_data)
+
+    def on_done(r) -> None:
+        if "/geo/" in r.url:
+            geo["inflight"] -= 1
+
+    page.on("request", on_request)
+    page.on("requestfinished", on_done)
+    page.on("requestfailed", on_done)
+    cdp = None
+    if cpu_profile:   # where the browser's main thread spends the time until the first render
+        cdp = ctx.new_cdp_session(page)
+        cdp.send("Profiler.enable")
+        cdp.send("Profiler.setSamplingInterval", {"interval": 1000})
+        cdp.send("Profiler.start")
     try:
         page.goto(url, wait_until="commit")
         first = page.wait_for_function(JS_COUNT, arg=[paths_sel, n_paths], polling="raf",
                                        timeout=timeout_ms).json_value()
-        full = None
-        if n_all:
-            try:
-                full = page.wait_for_function(JS_COUNT, arg=[f"{map_sel} path", n_all], polling=250,
-                                              timeout=full_timeout_ms).json_value()
-            except PlaywrightTimeout:
-                full = None
+        cpu_top = _cpu_top(cdp.send("Profiler.stop")["profile"]) if cdp else []
+        full_at = None
+        if full:
+            end = time.monotonic() + full_timeout_ms / 1000
+            while time.monotonic() < end:
+                last, now = page.evaluate("() => [window.__lastPathAdd, performance.now()]")
+                if geo["inflight"] == 0 and now - last > 1000:
+                    full_at = last
+                    break
+                page.wait_for_timeout(250)
+        n_map_paths = page.evaluate("(sel) => document.querySelectorAll(sel + ' path').length", map_sel)
         load_entries = _wait_quiet(page, 0.0)
         cbs = sorted((e for e in load_entries if _kind(e["name"]) == "callback"), key=lambda e: e["start"])
         content_at = cbs[0]["end"] / 1000 if cbs else None   # the page-content callback comes first
@@ -628,7 +703,8 @@ def browse_once(browser, url: str, map_sel: str, paths_sel: str, n_paths: int, n
                                          timeout=timeout_ms).json_value()
         t0 = page.evaluate("() => window.__benchT0")
         cb = [e for e in _wait_quiet(page, t0) if _kind(e["name"]) == "callback"]
-        return {"first_render": first / 1000, "full_render": full / 1000 if full else None, "content_at": content_at,
+        return {"first_render": first / 1000, "full_render": full_at / 1000 if full_at else None,
+                "map_paths": n_map_paths, "geo_urls": geo_urls, "content_at": content_at, "cpu_top": cpu_top,
                 "restyle": (changed - t0) / 1000,
                 "callbacks_done": (max(e["end"] for e in cb) - t0) / 1000 if cb else None,
                 "change_bytes": sum(e["bytes"] for e in cb), "change_requests": len(cb),
@@ -647,19 +723,17 @@ def _cases(servers: dict, counts: dict, labels: dict) -> list[dict]:
                      option_label=labels[CHANGE_INDICATOR])
         url = f"{servers[name].base}/inegalites?indicator={START_INDICATOR}"
         label = "démo" if name == "demo" else "France synthétique, échelle France"
-        out.append(dict(key=f"{name}-atlas", label=label, n_qpv=c["qpv"], url=url, n_paths=c["qpv"],
-                        n_all=c["qpv"] + c["communes"] + c["departements"],
-                        full_timeout=120_000 if name == "demo" else 20_000, max_runs=None if name == "demo" else 2,
+        out.append(dict(key=f"{name}-atlas", label=label, n_qpv=c["qpv"], url=url, n_paths=c["qpv"], full=True,
+                        full_timeout=120_000 if name == "demo" else 30_000, max_runs=None if name == "demo" else 2,
                         **atlas))
         if name == "france":
             reg = c["largest_region"]
             out.append(dict(key="france-region", label=f"France synthétique, échelle d'une région ({reg})",
                             n_qpv=c["qpv_region"], url=f"{url}&scope=region:{reg}", n_paths=c["qpv_region"],
-                            n_all=c["qpv_region"] + c["communes_region"] + c["departements"],
-                            full_timeout=60_000, max_runs=2, **atlas))
+                            full=True, full_timeout=60_000, max_runs=2, **atlas))
         out.append(dict(key=f"{name}-naive", label="démo" if name == "demo" else "France synthétique",
                         n_qpv=c["qpv"], url=f"{servers[name + '-naive'].base}/", map_sel="#naive-map",
-                        paths_sel="#naive-map path", n_paths=c["qpv"], n_all=None, full_timeout=0,
+                        paths_sel="#naive-map path", n_paths=c["qpv"], full=False, full_timeout=0,
                         max_runs=None if name == "demo" else 2,
                         dropdown_id="naive-indicator", option_label=CHANGE_INDICATOR))
     return out
@@ -687,9 +761,9 @@ def bench_browser(report: Report, servers: dict, counts: dict, labels: dict, run
                         break
                     cap = captured.get(key) if i == 0 else None
                     r = browse_once(browser, case["url"], case["map_sel"], case["paths_sel"], case["n_paths"],
-                                    case["n_all"], case["dropdown_id"], case["option_label"], capture=cap,
+                                    case["full"], case["dropdown_id"], case["option_label"], capture=cap,
                                     screenshot=shots / f"bench-{key}.png" if i == 0 else None,
-                                    full_timeout_ms=case["full_timeout"])
+                                    full_timeout_ms=case["full_timeout"], cpu_profile=i == 0 and case["full"])
                     results[key].append(r)
                     if r["errors"]:
                         report.notes.append(f"Erreurs JavaScript ({case['label']}) : {sorted(set(r['errors']))[:3]}")
@@ -718,17 +792,29 @@ def bench_browser(report: Report, servers: dict, counts: dict, labels: dict, run
         report.add("Navigateur", f"Inégalités ({label}, {fr(case['n_qpv'])} QPV) : 1er rendu, navigation → "
                    "tous les tracés QPV dans le DOM", first, "s", "< 2 s", median(first) < TARGET_FIRST_RENDER,
                    note=f"dont réponse du rappel qui construit la page reçue à "
-                        f"{fmt_value(median([r['content_at'] for r in res]), 's')}")
+                        f"{fmt_value(median([r['content_at'] for r in res]), 's')}"
+                        + ("" if not res[0]["cpu_top"] else " ; scripts les plus coûteux jusqu'au 1er rendu "
+                           "(profil CPU, 1re exécution) : " + ", ".join(
+                               f"{f} {fmt_value(ms / 1000, 's')} (surtout {fn})" for f, fn, ms in res[0]["cpu_top"])))
         full = [r["full_render"] for r in res]
-        report.add("Navigateur", f"Inégalités ({label}) : carte complète (QPV + fond de carte, "
-                   f"{fr(case['n_all'] - case['n_qpv'])} contours)", [v for v in full if v is not None], "s",
-                   note="" if all(v is not None for v in full) else
-                   f"fond de carte non dessiné en {case['full_timeout'] // 1000} s dans "
-                   f"{sum(v is None for v in full)} exécution(s) sur {len(full)}")
+        layers = sorted({u for r in res for u in r["geo_urls"]})
+        report.add("Navigateur", f"Inégalités ({label}) : carte complète (QPV + fond de carte), dernier tracé "
+                   "ajouté", [v for v in full if v is not None], "s",
+                   note=f"{fr(median([r['map_paths'] for r in res]))} tracés SVG ; couches : "
+                        + ", ".join(f"/geo/{u}" for u in layers)
+                        + ("" if all(v is not None for v in full) else
+                           f" ; carte pas encore complète après {case['full_timeout'] // 1000} s dans "
+                           f"{sum(v is None for v in full)} exécution(s) sur {len(full)}"))
+        if any(u == "commune.pbf" for u in layers) and counts[case["key"].split("-")[0]]["communes"] > 5000:
+            report.notes.append(
+                f"Fond de carte ({label}) : la page demande toutes les communes (/geo/commune.pbf, "
+                f"{fr(counts['france']['communes'])} communes, {fmt_bytes(report.info.get('communes_bytes', 0))}), "
+                "alors que le ticket 3 demande de les charger par département, jamais toute la France.")
         report.add("Navigateur", f"Inégalités ({label}) : changement d'indicateur → couleurs changées",
                    restyle, "s", "< 0,5 s", median(restyle) < TARGET_RESTYLE)
         report.add("Navigateur", f"Inégalités ({label}) : changement d'indicateur → fin du dernier rappel",
-                   [r["callbacks_done"] for r in res], "s")
+                   [r["callbacks_done"] for r in res], "s",
+                   note=f"{fr(median([r['change_requests'] for r in res]))} requêtes de rappel")
         report.add("Carte (octets)", f"Inégalités ({label}) : réponses des rappels Dash pour un changement "
                    "d'indicateur (hideout, légende, tableau…)", [r["change_bytes"] for r in res], "o",
                    note=f"{fr(median([r['change_requests'] for r in res]))} requêtes ; aucune géométrie")
@@ -753,6 +839,15 @@ def bench_browser(report: Report, servers: dict, counts: dict, labels: dict, run
             ("temps de changement d'indicateur", median([r["restyle"] for r in nv]),
              median([r["restyle"] for r in a])),
         ]
+        page = report.info.get("page", {}).get("demo:france" if atlas_key == "demo-atlas" else "france:france")
+        geo = report.info.get("qpv_pbf", {}).get("demo" if atlas_key == "demo-atlas" else "france")
+        if geo:
+            ratios.insert(0, ("octets de la géométrie QPV seule (GeoJSON complet / geobuf)",
+                              median([r["load_bytes"].get("layout", 0) for r in nv]), geo))
+        if page:
+            ratios.insert(2, ("octets par changement d'indicateur, ce qui recolore la carte seul (GeoJSON "
+                              "complet / hideout)", median([r["change_bytes"] for r in nv]),
+                              page[f"hideout_{CHANGE_INDICATOR}"]))
         for what, naive_v, atlas_v in ratios:
             if naive_v and atlas_v:
                 report.add("Naïf", f"Rapport naïf / Atlas ({label}) : {what}", [naive_v / atlas_v], "x",
@@ -863,6 +958,10 @@ def bench_load(report: Report, server: Server, posts: list[str], page_path: str,
                    f"envoyées avant la fin du temps imparti ({fr(max_seconds)} s)", [failed], "n",
                    "0" if users == 50 else "", failed == 0 if users == 50 else None,
                    note=f"{len(res['errors'])} en échec, {res['skipped']} non envoyées" + (f" ({why})" if why else ""))
+    rss = server.worker_rss_mb()
+    if rss:
+        report.add("Serveur", f"Mémoire de chaque worker après la charge ({label})", rss, "Mo",
+                   note=f"{len(rss)} workers ; total {fr(sum(rss))} Mo")
 
 
 # ------------------------------------------------------------------------------ output
@@ -932,16 +1031,20 @@ def write_markdown(report: Report, path: Path, elapsed: float) -> None:
               "- Octets : corps des réponses HTTP de gunicorn (sans compression ; la colonne remarque donne la "
               "taille gzip qu'un proxy inverse enverrait) ; GeoJSON de comparaison = mêmes entités et propriétés "
               "(code, nom), géométrie complète ou d'affichage, sans espaces.",
-              "- Navigateur : Playwright et Chromium headless, un contexte neuf par exécution (pas de cache), "
-              "une exécution d'échauffement non comptée ; « 1er rendu » = de la navigation jusqu'à ce que "
+              "- Navigateur : Playwright et Chromium headless, un contexte neuf par exécution (pas de cache "
+              "navigateur) ; avant les mesures, chaque worker a déjà encodé ses geobuf (requêtes simultanées, "
+              "comme sur un serveur en service) ; « 1er rendu » = de la navigation jusqu'à ce que "
               "tous les tracés SVG de la couche QPV soient dans le DOM ; « changement d'indicateur » = du "
               "clic sur l'option de la liste jusqu'au changement des couleurs de remplissage ; octets des "
               "rappels = `encodedBodySize` des réponses `/_dash-update-component` (Resource Timing).",
               f"- Serveur : `gunicorn --workers {WORKERS} app:server` (comme `make serve`) ; chaque "
               "utilisateur simulé (un fil Python) charge la page (HTML, mise en page, dépendances, geobuf des "
               "QPV) puis rejoue une fois, dans l'ordre, les rappels Dash enregistrés dans une vraie session "
-              "(chargement + changement d'indicateur) ; tous partent ensemble ; délai de 60 s par requête et "
-              "de 120 s en tout ; le client tourne sur la même machine à 2 cœurs que le serveur.",
+              "(chargement + changement d'indicateur) sans pause ; tous partent ensemble ; délai de 60 s par "
+              "requête et temps imparti global indiqué dans le tableau (les requêtes restantes ne sont pas "
+              "envoyées et comptent comme manquées) ; une seule passe par nombre d'utilisateurs, les centiles "
+              "portent sur toutes les requêtes de la passe ; le client tourne sur la même machine à 2 cœurs "
+              "que le serveur.",
               "- Approche naïve : `tests/benchmarks/naive_app.py`, même base, mêmes valeurs, 5 classes par "
               "quantiles, GeoJSON complet dans `dl.GeoJSON(data=…)`, renvoyé en entier à chaque changement.",
               ""]
@@ -953,7 +1056,8 @@ def write_markdown(report: Report, path: Path, elapsed: float) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Atlas ASV benchmarks -> docs/benchmarks.md")
     ap.add_argument("--runs", type=int, default=3, help="runs per figure (default 3)")
-    ap.add_argument("--france-builds", type=int, default=1, help="synthetic France builds (default 1)")
+    ap.add_argument("--france-builds", type=int, default=2,
+                    help="synthetic France builds (default 2; the second one only if time allows)")
     ap.add_argument("--budget", type=float, default=570, help="seconds; runs are cut to stay within it")
     ap.add_argument("--port-base", type=int, default=0, help="first port (then +10...); 0: any free port")
     ap.add_argument("--out", default=str(OUT))

@@ -75,7 +75,7 @@ FILES = {
 ACTIONS_PER_FILE = 25_000
 # etl/importer.py's QPV code patterns reject the Corsican codes (QN02A01M, QP02A001) that the
 # ANCT files use; until that is fixed, the import files name Corsican QPVs by their commune.
-IMPORT_REJECTS_CORSICAN_QPV_CODES = True
+IMPORT_REJECTS_CORSICAN_QPV_CODES = False  # fixed: the importer shares the loaders' code formats
 
 
 def _importable(qpv_code: str) -> bool:
