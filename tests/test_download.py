@@ -140,12 +140,17 @@ def qpv_geojson() -> bytes:
     return gdf.to_json(drop_id=True).encode("utf-8")
 
 
+def _put(zf: zipfile.ZipFile, name: str, data) -> None:
+    """A zip member with a fixed date, so that building the same archive twice gives the same bytes."""
+    zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data, compress_type=zf.compression)
+
+
 def qpv_zip() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(QPV_MEMBER, qpv_geojson())
-        zf.writestr("LB93/QP2024_France_Hexagonale_LB93.geojson", b'{"type":"FeatureCollection","features":[]}')
-        zf.writestr("LISEZMOI.txt", "Fichier fictif de test.")
+        _put(zf, QPV_MEMBER, qpv_geojson())
+        _put(zf, "LB93/QP2024_France_Hexagonale_LB93.geojson", b'{"type":"FeatureCollection","features":[]}')
+        _put(zf, "LISEZMOI.txt", "Fichier fictif de test.")
     return buf.getvalue()
 
 
@@ -165,9 +170,9 @@ def filosofi_zip(levels: list[str]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for lvl in levels:
-            zf.writestr(f"FILO2019_DISP_{lvl}.csv", f"CODGEO;LIBGEO;Q219\n99{lvl};Fictif {lvl};20 000\n")
-            zf.writestr(f"FILO2019_DISP_Pauvres_{lvl}.csv", f"CODGEO;LIBGEO;TP6019\n99{lvl};Fictif {lvl};15,2\n")
-            zf.writestr(f"FILO2019_DEC_{lvl}.csv", "CODGEO;LIBGEO\n")
+            _put(zf, f"FILO2019_DISP_{lvl}.csv", f"CODGEO;LIBGEO;Q219\n99{lvl};Fictif {lvl};20 000\n")
+            _put(zf, f"FILO2019_DISP_Pauvres_{lvl}.csv", f"CODGEO;LIBGEO;TP6019\n99{lvl};Fictif {lvl};15,2\n")
+            _put(zf, f"FILO2019_DEC_{lvl}.csv", "CODGEO;LIBGEO\n")
     return buf.getvalue()
 
 
@@ -554,7 +559,7 @@ def test_7z_archive_shapefiles_extracted_and_filtered(mirror, tmp_path):
 def test_missing_archive_member_is_a_clear_error(mirror, tmp_path):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("autre.geojson", "{}")
+        _put(zf, "autre.geojson", "{}")
     mirror.put(_catalogue()["qpv2024_contours"].mirror_relpath(), buf.getvalue())
     with pytest.raises(DownloadError, match="qpv2024_contours.*QP2024_France_Hexagonale_Outre_Mer_WGS84"):
         download(tmp_path / "raw", None, False, sources=["qpv2024_contours"])
