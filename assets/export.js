@@ -361,6 +361,17 @@
     }, true);
   }
 
+  /* Every click on a player button (mouse or key) is queued in order; the player's clientside
+     callback in pages/presentation.py drains the queue, so fast key presses are never merged. */
+  var BUTTON_ACTIONS = {"present-start": "start"};
+  Object.keys(BUTTONS).forEach(function (a) { BUTTON_ACTIONS[BUTTONS[a]] = a; });
+  window.atlasPresentQueue = window.atlasPresentQueue || [];
+  document.addEventListener("click", function (e) {
+    var b = e.target && e.target.closest && e.target.closest("button[id]");
+    var action = b && BUTTON_ACTIONS[b.id];
+    if (action && !b.disabled) { window.atlasPresentQueue.push(action); }
+  }, true);
+
   function playerOpen() {
     var p = document.getElementById("present-player");
     return !!(p && !p.hidden && visible(p));

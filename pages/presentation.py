@@ -243,25 +243,33 @@ def clear(n):
 clientside_callback(
     """function (nStart, nNext, nPrev, nFirst, nLast, nQuit, index, deck) {
         const nu = window.dash_clientside.no_update;
-        const trig = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
+        // Clicks are queued in order by assets/export.js: keys pressed faster than Dash runs this
+        // callback arrive here batched, and are applied one after the other (clamped at each step).
+        const queue = (window.atlasPresentQueue || []).splice(0);
+        if (!queue.length) { return [nu, nu, nu, nu, nu, nu]; }
         const slides = (deck && deck.format === "%s" && Array.isArray(deck.slides)) ? deck.slides : [];
         const player = document.getElementById("present-player");
-        document.documentElement.classList.toggle("present-open", !trig.startsWith("present-quit") && slides.length > 0);
-        if (trig.startsWith("present-quit")) {
+        let i = index || 0, open = !(player && player.hidden), started = false;
+        queue.forEach(function (action) {
+            if (action === "quit") { open = false; return; }
+            if (action === "start") { open = true; started = true; i = 0; return; }
+            if (!open) { return; }
+            if (action === "first") { i = 0; }
+            else if (action === "next") { i = i + 1; }
+            else if (action === "prev") { i = i - 1; }
+            else if (action === "last") { i = slides.length - 1; }
+            i = Math.max(0, Math.min(i, slides.length - 1));
+        });
+        document.documentElement.classList.toggle("present-open", open && slides.length > 0);
+        if (!open) {
             if (document.fullscreenElement && document.exitFullscreen) { document.exitFullscreen().catch(function () {}); }
             setTimeout(function () { const b = document.getElementById("present-start"); if (b) { b.focus(); } }, 50);
-            return [index, true, "about:blank", nu, nu, nu];
+            return [i, true, "about:blank", nu, nu, nu];
         }
         if (!slides.length) {
             return [0, true, "about:blank", "", "", "La présentation est vide."];
         }
-        let i = index || 0;
-        if (trig.startsWith("present-start") || trig.startsWith("present-first")) { i = 0; }
-        else if (trig.startsWith("present-next")) { i = Math.min(i + 1, slides.length - 1); }
-        else if (trig.startsWith("present-prev")) { i = Math.max(i - 1, 0); }
-        else if (trig.startsWith("present-last")) { i = slides.length - 1; }
-        i = Math.max(0, Math.min(i, slides.length - 1));
-        if (trig.startsWith("present-start") && player && player.requestFullscreen) {
+        if (started && player && player.requestFullscreen) {
             player.requestFullscreen().catch(function () {});
         }
         const s = slides[i];

@@ -75,6 +75,14 @@ def test_three_slide_presentation_with_the_keyboard(page, tmp_path):
     page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 2 / 3'")
     page.keyboard.press("Home")
     page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 1 / 3'")
+    # A burst of keys faster than Dash callbacks: each press is applied in order, clamped at the ends.
+    for key in ["End", "ArrowRight", "ArrowLeft", "ArrowLeft", "ArrowLeft", "ArrowLeft", "ArrowRight"]:
+        page.keyboard.press(key)
+    page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 2 / 3'")
+    page.wait_for_timeout(300)
+    assert counter(page) == "Vue 2 / 3"
+    page.keyboard.press("Home")
+    page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 1 / 3'")
     page.keyboard.press("Escape")
     player.wait_for(state="hidden")
 
