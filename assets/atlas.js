@@ -13,7 +13,7 @@ window.atlas = Object.assign({}, window.atlas, {
     /* hideout: {classes: {code: i}, colors: [..], status: {code: 'secret'|'missing'},
                  selected: code, tooltips: {code: [lines]}, outline: bool} */
     style: function (feature, context) {
-      const h = (context && context.hideout) || {};
+      const h = window.atlas.live.hideout(context);
       const code = feature.properties.code;
       const st = (h.status || {})[code];
       const cls = (h.classes || {})[code];
@@ -33,16 +33,19 @@ window.atlas = Object.assign({}, window.atlas, {
       }
       return style;
     },
-    onEachFeature: function (feature, layer, context) {
-      const h = (context && context.hideout) || {};
-      const code = feature.properties.code;
-      const lines = (h.tooltips || {})[code];
+    tooltip: function (feature, h) {
+      const lines = ((h && h.tooltips) || {})[feature.properties.code];
       const esc = window.atlas.util.escape;
       let html = "<strong>" + esc(feature.properties.name) + "</strong>";
       if (lines && lines.length) {
         html += "<br>" + lines.map(esc).join("<br>");
       }
-      layer.bindTooltip(html, {sticky: true, className: "atlas-tooltip"});
+      return html;
+    },
+    onEachFeature: function (feature, layer, context) {
+      const h = window.atlas.live.hideout(context);
+      window.atlas.live.register(context, feature, layer);
+      layer.bindTooltip(window.atlas.choropleth.tooltip(feature, h), {sticky: true, className: "atlas-tooltip"});
       if (layer.getElement && layer.getElement()) {
         layer.getElement().setAttribute("aria-label", String(feature.properties.name));
       }
@@ -66,6 +69,60 @@ window.atlas = Object.assign({}, window.atlas, {
   }
 });
 
+/* Live restyling. dash-leaflet 1.1.3 re-creates every shape of a GeoJSON layer when its
+   `hideout` changes (clearLayers + addData): about 2 s for 1,600 QPVs on this machine. A page
+   that restyles often keeps the layer's hideout fixed and sends the new style data to a
+   dcc.Store instead (components/maps.py: live_style); the clientside callback there calls
+   atlas.live.apply, which restyles the existing shapes and their tooltips in place. Shapes
+   created later (new scope, overlay re-checked) read the latest style data too. */
+window.atlas = Object.assign({}, window.atlas, {
+  live: {
+    styles: {},     /* layer id -> latest style data (same shape as the layer's hideout) */
+    layers: {},     /* layer id -> {code: {layer, style: "atlas.x.style"}} */
+    key: function (context) {
+      const id = context && context.id;
+      return typeof id === "string" ? id : null;
+    },
+    hideout: function (context) {
+      const k = window.atlas.live.key(context);
+      return (k && window.atlas.live.styles[k]) || (context && context.hideout) || {};
+    },
+    base: {},       /* layer id -> the hideout given in the layout */
+    register: function (context, feature, layer) {
+      const k = window.atlas.live.key(context);
+      const ref = context && context.style && context.style.variable;
+      if (!k || !ref || !feature.properties || feature.properties.code === undefined) { return; }
+      if (!(k in window.atlas.live.base)) { window.atlas.live.base[k] = context.hideout || {}; }
+      (window.atlas.live.layers[k] = window.atlas.live.layers[k] || {})[feature.properties.code] =
+        {layer: layer, style: ref};
+    },
+    resolve: function (path) {
+      return String(path).split(".").reduce(function (o, p) { return o ? o[p] : undefined; }, window);
+    },
+    /* data: keys to change in the layer's style data (a full style, or e.g. {selected}). */
+    apply: function (layerId, data) {
+      const live = window.atlas.live;
+      if (!layerId || !data) { return 0; }
+      live.styles[layerId] = Object.assign({}, live.styles[layerId] || live.base[layerId] || {}, data);
+      const reg = live.layers[layerId] || {};
+      const ctx = {id: layerId, hideout: live.styles[layerId]};
+      let n = 0;
+      Object.keys(reg).forEach(function (code) {
+        const entry = reg[code];
+        const fn = live.resolve(entry.style);
+        const layer = entry.layer;
+        if (typeof fn !== "function" || !layer.feature) { return; }
+        layer.setStyle(fn(layer.feature, ctx));
+        if (layer.getTooltip && layer.getTooltip()) {
+          layer.setTooltipContent(window.atlas.choropleth.tooltip(layer.feature, ctx.hideout));
+        }
+        n += 1;
+      });
+      return n;
+    }
+  }
+});
+
 /* Couverture ASV page: QPVs by coverage (fills with SVG patterns, so the categories
    do not rest on colour alone), scheme territories as outlines, ARS GP zoning. */
 window.atlas = Object.assign({}, window.atlas, {
@@ -73,7 +130,7 @@ window.atlas = Object.assign({}, window.atlas, {
     /* hideout: {cats: {code: 'asv'|'cls'|'none'}, styles: {cat: {fill, color, dash, weight}},
                  tooltips: {code: [lines]}, selected: code} */
     style: function (feature, context) {
-      const h = (context && context.hideout) || {};
+      const h = window.atlas.live.hideout(context);
       const code = feature.properties.code;
       const cat = (h.cats || {})[code] || "none";
       const s = (h.styles || {})[cat] || {};

@@ -1,11 +1,14 @@
 """Scope picker (région, département, EPCI, commune) shared by the pages.
 
 A scope is written "level:code" in URLs and dropdown values ("france" alone for all).
+The picker is a search dropdown (components.search_dropdown): at national scale it lists
+thousands of territories, searched on the server.
 """
 from __future__ import annotations
 
-from dash import dcc, html
+from dash import html
 
+from components.search_dropdown import option_index, register_search, search_dropdown
 from data import access
 
 LEVEL_LABELS = {"region": "Région", "departement": "Département", "epci": "EPCI", "commune": "Commune",
@@ -43,11 +46,17 @@ def scope_label(scope: tuple[str, str] | None) -> str:
     return f"{LEVEL_LABELS[scope[0]]} — {t['name']}" if t else f"{LEVEL_LABELS[scope[0]]} {scope[1]}"
 
 
+# Component ids of the scope pickers of the pages: each gets its server search here.
+SCOPE_PICKERS = ("home-scope", "act-scope", "cov-scope", "ineg-scope")
+for _cid in SCOPE_PICKERS:
+    register_search(_cid, scope_options)
+
+
 def scope_dropdown(component_id: str, value: str | None) -> html.Div:
-    options = scope_options()
-    valid = {o["value"] for o in options}
+    """The scope picker; component_id must be one of SCOPE_PICKERS."""
+    index = option_index(scope_options)
     return html.Div([
         html.Label("Territoire", htmlFor=component_id),
-        dcc.Dropdown(id=component_id, options=options, value=value if value in valid else "france",
-                     clearable=False, searchable=True, style={"minWidth": "320px"}),
+        search_dropdown(component_id, value if value in index else "france", index,
+                        clearable=False, style={"minWidth": "320px"}),
     ], className="control")

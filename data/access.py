@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
 
 import duckdb
@@ -44,6 +44,28 @@ def version() -> tuple:
     return (str(db_path()),) + _signature(db_path())
 
 
+def per_db(maxsize: int = 256):
+    """Memoize a query function for the current DB file: results are computed once per
+    (file version, arguments) and forgotten when the file is replaced. Callers get copies,
+    so they may modify what they receive. List arguments are taken as tuples."""
+    def deco(fn):
+        @lru_cache(maxsize=maxsize)
+        def cached(_ver, *args):
+            return fn(*args)
+
+        @wraps(fn)
+        def wrapper(*args):
+            out = cached(version(), *(tuple(a) if isinstance(a, list) else a for a in args))
+            if isinstance(out, pd.DataFrame):
+                return out.copy()
+            if isinstance(out, (dict, list)):
+                return type(out)(out)
+            return out
+        wrapper.cache_clear = cached.cache_clear
+        return wrapper
+    return deco
+
+
 def _con() -> duckdb.DuckDBPyConnection:
     """This thread's connection to the current DB file.
 
@@ -77,6 +99,7 @@ def _one(sql: str, params: list | None = None):
 
 # --- Dataset ------------------------------------------------------------------------
 
+@per_db()
 def meta() -> dict[str, str]:
     return dict(_con().execute("SELECT key, value FROM meta").fetchall())
 
@@ -122,6 +145,7 @@ SCOPE_LEVELS = ("france", "region", "departement", "epci", "commune")
 _PARENT_COLUMN = {"region": "region", "departement": "departement", "epci": "epci", "commune": "commune"}
 
 
+@per_db()
 def territories(level: str, within: tuple[str, str] | None = None) -> pd.DataFrame:
     """Territories of a level, optionally within a scope (scope_level, scope_code)."""
     sql = ("SELECT level, code, name, generation, region, departement, epci, commune, population "
@@ -147,6 +171,13 @@ def _within(sql: str, params: list, within, level: str, alias: str = ""):
     return sql + f" AND {a}{col} = ?", params + [scope_code]
 
 
+@per_db(maxsize=16)
+def territory_names(level: str) -> dict[str, str]:
+    """code -> name of every territory of a level."""
+    return dict(_con().execute("SELECT code, name FROM territory WHERE level = ?", [level]).fetchall())
+
+
+@per_db()
 def territory(level: str, code: str) -> dict | None:
     df = _df("SELECT level, code, name, generation, region, departement, epci, commune, population, "
              "source_id FROM territory WHERE level = ? AND code = ?", [level, code])
@@ -160,6 +191,16 @@ def qpv_communes(qpv_codes: list[str] | None = None) -> pd.DataFrame:
         sql += " WHERE l.qpv_code IN (SELECT unnest(?))"
         return _df(sql + " ORDER BY 1, 2", [list(qpv_codes)])
     return _df(sql + " ORDER BY 1, 2")
+
+
+def qpv_commune_names(qpv_codes: list[str]) -> dict[str, str]:
+    """QPV code -> names of its communes joined by " ; " (in commune code order)."""
+    rows = _con().execute("""
+        SELECT l.qpv_code, string_agg(t.name, ' ; ' ORDER BY l.commune_code)
+        FROM qpv_commune l JOIN territory t ON t.level = 'commune' AND t.code = l.commune_code
+        WHERE l.qpv_code IN (SELECT unnest(?)) AND t.name IS NOT NULL
+        GROUP BY l.qpv_code""", [list(qpv_codes)]).fetchall()
+    return dict(rows)
 
 
 def search_territories(text: str, levels=("qpv", "commune", "epci", "departement", "region"),
@@ -195,13 +236,24 @@ def bounds(level: str, code: str) -> tuple[float, float, float, float] | None:
     df = geometries(level, (level, code)) if level in _PARENT_COLUMN else geometries(level)
     if level not in _PARENT_COLUMN:
         df = df[df.code == code]
+    return _total_bounds(df)
+
+
+@per_db(maxsize=64)
+def extent(level: str, within: tuple[str, str] | None = None) -> tuple[float, float, float, float] | None:
+    """Bounding box (minx, miny, maxx, maxy) of a level's territories, optionally in a scope."""
+    return _total_bounds(geometries(level, within))
+
+
+def _total_bounds(df: pd.DataFrame) -> tuple[float, float, float, float] | None:
     if df.empty:
         return None
-    return tuple(shapely.union_all(df.geometry.values).bounds)
+    return tuple(float(x) for x in shapely.total_bounds(df.geometry.values))
 
 
 # --- Indicators ------------------------------------------------------------------------
 
+@per_db()
 def indicators() -> pd.DataFrame:
     """Catalogue, with the levels and years each indicator has values for."""
     return _df("""
@@ -214,11 +266,13 @@ def indicators() -> pd.DataFrame:
         GROUP BY ALL ORDER BY i.sort""")
 
 
+@per_db()
 def indicator(indicator_id: str) -> dict | None:
     df = _df("SELECT * FROM indicator WHERE indicator_id = ?", [indicator_id])
     return None if df.empty else df.iloc[0].to_dict()
 
 
+@per_db()
 def indicator_years(indicator_id: str, level: str = "qpv") -> list[int]:
     return [r[0] for r in _con().execute(
         "SELECT DISTINCT year FROM indicator_value WHERE indicator_id = ? AND level = ? ORDER BY year",
@@ -258,6 +312,7 @@ def value_history(level: str, code: str, indicator_ids: list[str] | None = None)
     return _df(sql + " ORDER BY v.indicator_id, v.year", params)
 
 
+@per_db()
 def reference_chain(level: str, code: str) -> list[tuple[str, str]]:
     """The (level, code) references of a territory: commune, EPCI, département, région, France."""
     t = territory(level, code)
@@ -293,10 +348,12 @@ def gp_zoning() -> pd.DataFrame:
                "LEFT JOIN source s USING (source_id)")
 
 
+@per_db()
 def themes() -> pd.DataFrame:
     return _df("SELECT theme_id, label, parent_id, sort FROM theme ORDER BY sort")
 
 
+@per_db()
 def publics() -> pd.DataFrame:
     return _df("SELECT public_id, label, sort FROM public_group ORDER BY sort")
 
@@ -399,11 +456,13 @@ def action_themes() -> pd.DataFrame:
                "FROM action_theme x JOIN theme th USING (theme_id)")
 
 
+@per_db()
 def porteurs() -> list[str]:
     return [r[0] for r in _con().execute(
         "SELECT DISTINCT porteur FROM action WHERE porteur IS NOT NULL ORDER BY 1").fetchall()]
 
 
+@per_db()
 def action_years() -> tuple[int, int] | None:
     row = _con().execute("SELECT min(year_start), max(coalesce(year_end, year_start)) FROM action").fetchone()
     return None if row[0] is None else (int(row[0]), int(row[1]))
@@ -440,6 +499,7 @@ def scheme_geometries() -> pd.DataFrame:
 
 # --- Fiche territoire ---
 
+@per_db()
 def parents(level: str, code: str) -> list[dict]:
     """Parent territories (commune(s), EPCI, département, région) with their names."""
     t = territory(level, code)
@@ -601,6 +661,7 @@ def reference_values_at(indicator_id: str, ref_level: str, codes: list[str], yea
         ORDER BY v.code""", [indicator_id, ref_level, list(codes), y, y, y])
 
 
+@per_db()
 def latest_action_year() -> int | None:
     """The latest year in which an action started (planned end years lie in the future)."""
     return _one("SELECT max(year_start) FROM action")
@@ -632,6 +693,7 @@ def snapshot_connection() -> duckdb.DuckDBPyConnection:
 
 # --- Scope picker ---
 
+@per_db()
 def communes_with_qpv() -> pd.DataFrame:
     """Communes that hold at least one 2024 QPV (the scopes that matter for the ASV)."""
     return _df("""

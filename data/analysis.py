@@ -499,9 +499,14 @@ def gap_frame(values: pd.DataFrame, ref_of: dict, refs: pd.DataFrame, mode: str 
     unless gap_status is 'ok': a secret value never becomes a number."""
     df = values.copy()
     df["ref_code"] = df["code"].map(lambda c: ref_of.get(c))
-    r = refs.set_index("code") if len(refs) else pd.DataFrame(columns=["name", "value", "status", "year"])
+    r = refs.drop_duplicates("code").set_index("code") if len(refs) else None
+
     def pick(col, default=None):
-        return df["ref_code"].map(lambda c: r[col].get(c, default) if c is not None and c in r.index else default)
+        if r is None or col not in r:
+            return pd.Series([default] * len(df), index=df.index, dtype=object)
+        found = df["ref_code"].map(lambda c: c if c in r.index else None)
+        out = found.map(r[col].to_dict()).astype(object)
+        return out.where(found.notna(), default)
     df["ref_name"] = pick("name")
     if ref_names:
         df["ref_name"] = df["ref_name"].where(df["ref_name"].notna(), df["ref_code"].map(

@@ -26,6 +26,7 @@ from components.charts import french_layout, graph
 from components.geo_routes import layer_url
 from components.maps import atlas_map, legend, ns, ns_points
 from components.scope import parse_scope, scope_dropdown, scope_label, scope_value
+from components.search_dropdown import initial_options, register_search, search_dropdown
 from components.tables import data_table, table_ref
 from data import access
 from data.analysis import (QUADRANT_LABELS, action_density, classify, fmt, need_action_quadrants,
@@ -362,13 +363,18 @@ class View:
     too_many: bool = False      # commune level over too large a scope
 
 
-def compute(st: ViewState) -> View:
+def filtered_actions(st: ViewState) -> pd.DataFrame:
+    """The actions passing the filters of `st` (themes, publics, years, porteurs, scheme, scope)."""
     # Themes are matched here, not through access.actions(themes_=...): that SQL filter fails
     # (alias "at" is a DuckDB keyword), see the report.
     acts = access.actions(publics_=st.publics or None, years=st.years,
                           porteurs=st.porteurs or None, scheme_id=st.scheme)
+    return in_scope(acts[match_themes(acts, st.themes, theme_parents())].reset_index(drop=True), st.scope)
+
+
+def compute(st: ViewState) -> View:
     parents = theme_parents()
-    acts = in_scope(acts[match_themes(acts, st.themes, parents)].reset_index(drop=True), st.scope)
+    acts = filtered_actions(st)
     qpvs = population_frame("qpv", st.scope)
     all_qpvs = ref("territories", "qpv")
     qpv_commune = dict(zip(all_qpvs.code, all_qpvs.commune))
@@ -803,11 +809,24 @@ def theme_options() -> list[dict]:
             for t, p in zip(th.theme_id, th.parent_id)]
 
 
+def porteur_options() -> list[dict]:
+    return [{"label": p, "value": p} for p in ref("porteurs")]
+
+
+def scheme_options() -> list[dict]:
+    sch = ref("schemes")
+    return [{"label": f"{k} — {n}", "value": s} for s, k, n in zip(sch.scheme_id, sch.kind, sch.name)]
+
+
+# Porteurs and schemes grow with the territory loaded (hundreds in France): searched on the server.
+register_search("act-porteurs", porteur_options)
+register_search("act-scheme", scheme_options)
+
+
 def controls(st: ViewState) -> html.Div:
     yb = ref("action_years") or (2020, 2024)
     years = list(st.years or yb)
     pub = ref("publics")
-    sch = ref("schemes")
     step = 1 if yb[1] - yb[0] <= 6 else (2 if yb[1] - yb[0] <= 14 else 5)
     marks = {y: str(y) for y in range(yb[0], yb[1] + 1, step)}
     return html.Div([
@@ -819,14 +838,12 @@ def controls(st: ViewState) -> html.Div:
         _control("Publics", dcc.Dropdown(id="act-publics", value=st.publics, multi=True,
                                          options=[{"label": lab, "value": p} for p, lab in zip(pub.public_id, pub.label)],
                                          placeholder="Tous les publics", style={"minWidth": "240px"}), "act-publics"),
-        _control("Porteur", dcc.Dropdown(id="act-porteurs", value=st.porteurs, multi=True,
-                                         options=[{"label": p, "value": p} for p in ref("porteurs")],
-                                         placeholder="Tous les porteurs", style={"minWidth": "240px"}), "act-porteurs"),
+        _control("Porteur", search_dropdown("act-porteurs", st.porteurs, multi=True,
+                                            placeholder="Tous les porteurs", style={"minWidth": "240px"}),
+                 "act-porteurs"),
         _control("Dispositif (ASV, CLS…)",
-                 dcc.Dropdown(id="act-scheme", value=st.scheme,
-                              options=[{"label": f"{k} — {n}", "value": s}
-                                       for s, k, n in zip(sch.scheme_id, sch.kind, sch.name)],
-                              placeholder="Tous les dispositifs", style={"minWidth": "240px"}), "act-scheme"),
+                 search_dropdown("act-scheme", st.scheme, placeholder="Tous les dispositifs",
+                                 style={"minWidth": "240px"}), "act-scheme"),
         html.Div([html.Span(f"Années (actions en cours) : {years[0]}–{years[1]}", className="control-label",
                             id="act-years-label"),
                   dcc.RangeSlider(id="act-years", min=yb[0], max=yb[1], step=1, value=years, marks=marks,
@@ -917,9 +934,9 @@ def layout(**query):
         html.P("Cliquez sur une ligne pour ouvrir la fiche de l'action (à côté de la carte), ou choisissez-la "
                "ci-dessous au clavier.", className="muted"),
         html.Div([_control("Ouvrir la fiche de l'action",
-                           dcc.Dropdown(id="act-pick", value=None, options=pick_options(v),
-                                        placeholder="Rechercher une action par son titre",
-                                        style={"minWidth": "420px"}), "act-pick")], className="controls"),
+                           search_dropdown("act-pick", None, pick_options(v),
+                                           placeholder="Rechercher une action par son titre",
+                                           style={"minWidth": "420px"}), "act-pick")], className="controls"),
         data_table("act-list", pd.DataFrame(action_rows(v), columns=[c["id"] for c in ACTION_COLUMNS]),
                    columns=ACTION_COLUMNS, page_size=12, filename="actions",
                    style_data_conditional=selected_style(st.action)),
@@ -928,8 +945,24 @@ def layout(**query):
 
 
 def pick_options(v: View) -> list[dict]:
+    return action_options(v.acts)
+
+
+def action_options(acts: pd.DataFrame) -> list[dict]:
     return [{"label": f"{t} ({years_text(y0, y1)})", "value": a}
-            for a, t, y0, y1 in zip(v.acts.action_id, v.acts.title, v.acts.year_start, v.acts.year_end)]
+            for a, t, y0, y1 in zip(acts.action_id, acts.title, acts.year_start, acts.year_end)]
+
+
+def filtered_action_options(scope, themes, publics, years, porteurs, scheme) -> list[dict]:
+    """The act-pick options for the current filter controls (as the list shows them)."""
+    st = state_from_controls("qpv", scope, themes, publics, years, porteurs, scheme, None, "count", None)
+    return action_options(filtered_actions(st))
+
+
+# Every action passing the filters (thousands at national scale): searched on the server.
+register_search("act-pick", filtered_action_options,
+                State("act-scope", "value"), State("act-themes", "value"), State("act-publics", "value"),
+                State("act-years", "value"), State("act-porteurs", "value"), State("act-scheme", "value"))
 
 
 # --- Callbacks --------------------------------------------------------------------------------
@@ -950,8 +983,9 @@ FILTER_INPUTS = [Input("act-level", "value"), Input("act-scope", "value"), Input
     Output("act-scatter-source", "children"), Output(table_ref("act-list"), "data"), Output("act-pick", "options"),
     Output("act-years-label", "children"), Output("url-state", "search", allow_duplicate=True),
     *FILTER_INPUTS, State("act-selected", "data"), State("act-map-base-communes", "url"),
-    prevent_initial_call=True)
-def update_view(level, scope, themes, publics, years, porteurs, scheme, need, heat, selected, base_url):
+    State("act-pick", "value"), prevent_initial_call=True)
+def update_view(level, scope, themes, publics, years, porteurs, scheme, need, heat, selected, base_url,
+                pick=None):
     if initial_call():
         raise PreventUpdate  # the layout already shows this state
     st = state_from_controls(level, scope, themes, publics, years, porteurs, scheme, need, heat, selected)
@@ -970,7 +1004,7 @@ def update_view(level, scope, themes, publics, years, porteurs, scheme, need, he
         territory_legend(v), points_legend(v), count_summary(v), scope_label(st.scope), not v.too_many,
         source_line(v).children, source_line(v).children, heatmap_figure(v), rows, cols,
         sc_fig, sc_items or [html.Li("Aucun QPV dans ce quadrant.")], sc_note, sc_source,
-        action_rows(v), pick_options(v),
+        action_rows(v), initial_options(pick_options(v), pick),
         f"Années (actions en cours) : {yb[0]}–{yb[1]}",
         state_search(st),
     )

@@ -10,6 +10,7 @@ from plotly.subplots import make_subplots
 
 from components.charts import french_layout, graph
 from components.scope import LEVEL_LABELS
+from components.search_dropdown import option_index, register_search, search_dropdown
 from components.tables import data_table
 from data import access
 from data.analysis import fmt, fmt_status, short_source
@@ -29,6 +30,10 @@ def territory_options() -> list[dict]:
         df = access.territories(level)
         opts += [{"label": f"{LEVEL_LABELS[level]} — {n}", "value": f"{level}:{c}"} for c, n in zip(df.code, df.name)]
     return opts
+
+
+# Every QPV, commune and EPCI of the DB: searched on the server.
+register_search("compare-territories", territory_options)
 
 
 def parse_territories(values) -> list[tuple[str, str]]:
@@ -178,9 +183,9 @@ def body(terrs, indicator_ids, ref_level, view):
 
 
 def layout(t: str | None = None, ind: str | None = None, ref: str | None = "france", view: str = "dots", **_):
-    opts = territory_options()
-    valid = {o["value"] for o in opts}
-    selected = [v for v in (t.split(",") if t else []) if v in valid]
+    index = option_index(territory_options)
+    opts = index.options
+    selected = [v for v in (t.split(",") if t else []) if v in index]
     if not selected:  # default: the first two QPVs that have a poverty rate
         v = access.values("taux_pauvrete_60", "qpv")
         selected = [f"qpv:{c}" for c in v[v.status == "ok"].code][:2] or \
@@ -196,8 +201,8 @@ def layout(t: str | None = None, ind: str | None = None, ref: str | None = "fran
                "côte à côte, avec une référence.", className="lead big-type"),
         html.Div([
             html.Div([html.Label("Territoires (2 à 6)", htmlFor="compare-territories"),
-                      dcc.Dropdown(id="compare-territories", options=opts, value=selected, multi=True,
-                                   style={"minWidth": "420px"})], className="control"),
+                      search_dropdown("compare-territories", selected, index, multi=True,
+                                      style={"minWidth": "420px"})], className="control"),
             html.Div([html.Label("Indicateurs", htmlFor="compare-indicators"),
                       dcc.Dropdown(id="compare-indicators", options=ind_opts, value=inds, multi=True,
                                    style={"minWidth": "420px"})], className="control"),

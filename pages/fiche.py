@@ -7,6 +7,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from components.export import fiche_exports
 from components.portrait import territory_portrait
+from components.search_dropdown import initial_options, option_index, register_search, search_dropdown
 from data import access
 
 dash.register_page(__name__, path="/fiche", name="Fiche territoire", title="Atlas ASV — Fiche territoire",
@@ -20,9 +21,14 @@ def picker_options(level: str) -> list[dict]:
     return [{"label": f"{n} ({c})", "value": c} for c, n in zip(df.code, df.name)]
 
 
+# Every commune of France at commune level: searched on the server.
+register_search("fiche-code", picker_options, State("fiche-level", "value"))
+
+
 def layout(level: str = "qpv", code: str | None = None, **_):
     level = level if level in dict(LEVELS) else "qpv"
-    opts = picker_options(level)
+    index = option_index(picker_options, level)
+    opts = index.options
     if code is None and opts:  # default: the first territory that has figures
         v = access.values("taux_pauvrete_60", level)
         with_data = [c for c in v[v.status == "ok"].code]
@@ -33,8 +39,8 @@ def layout(level: str = "qpv", code: str | None = None, **_):
                       dcc.Dropdown(id="fiche-level", options=[{"label": l, "value": v} for v, l in LEVELS],
                                    value=level, clearable=False)], className="control"),
             html.Div([html.Label("Territoire", htmlFor="fiche-code"),
-                      dcc.Dropdown(id="fiche-code", options=opts, value=code, clearable=False,
-                                   style={"minWidth": "340px"})], className="control"),
+                      search_dropdown("fiche-code", code, index, clearable=False,
+                                      style={"minWidth": "340px"})], className="control"),
             html.Button("Imprimer / PDF", id="fiche-print", className="btn", n_clicks=0),
             fiche_exports(level, code),
         ], className="controls no-print"),
@@ -45,8 +51,9 @@ def layout(level: str = "qpv", code: str | None = None, **_):
 @callback(Output("fiche-code", "options"), Output("fiche-code", "value"),
           Input("fiche-level", "value"), prevent_initial_call=True)
 def change_level(level):
-    opts = picker_options(level)
-    return opts, (opts[0]["value"] if opts else None)
+    index = option_index(picker_options, level)
+    code = index.options[0]["value"] if len(index) else None
+    return initial_options(index, code), code
 
 
 @callback(Output("fiche-content", "children"), Output("url-state", "search", allow_duplicate=True),

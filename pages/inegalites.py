@@ -14,11 +14,11 @@ from urllib.parse import urlencode
 
 import dash
 import pandas as pd
-from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
+from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash_extensions.javascript import Namespace
 
 from components.geo_routes import layer_url
-from components.maps import atlas_map, commune_layer_url, legend, territory_layer
+from components.maps import atlas_map, commune_layer_url, legend, live_style, live_style_ref, territory_layer
 from components.scope import LEVEL_LABELS, parse_scope, scope_dropdown, scope_value
 from components.tables import data_table, table_ref
 from data import access
@@ -155,12 +155,8 @@ def figures(st: ViewState) -> pd.DataFrame:
     france = list(access.territories("france").code)
     ref_of = an.reference_codes(qpvs, st.ref, france)
     refs = access.reference_values_at(st.indicator, st.ref, sorted({c for c in ref_of.values() if c}), st.year)
-    names = access.territories(st.ref)
-    df = an.gap_frame(vals, ref_of, refs, st.gap, dict(zip(names.code, names.name)))
-    links = access.qpv_communes(list(df.code)) if len(df) else pd.DataFrame(columns=["qpv_code", "commune_name"])
-    communes = links.groupby("qpv_code")["commune_name"].agg(
-        lambda s: " ; ".join(x for x in s if isinstance(x, str)))
-    df["communes"] = df.code.map(communes).fillna("")
+    df = an.gap_frame(vals, ref_of, refs, st.gap, access.territory_names(st.ref))
+    df["communes"] = df.code.map(access.qpv_commune_names(list(df.code)) if len(df) else {}).fillna("")
     df.attrs["refs"] = refs
     return df
 
@@ -541,10 +537,9 @@ def scope_bounds(scope) -> tuple | None:
     if scope:
         return access.bounds(*scope)
     for level in ("qpv", "departement"):
-        g = access.geometries(level)
-        if len(g):
-            import shapely
-            return tuple(shapely.union_all(g.geometry.values).bounds)
+        box = access.extent(level)
+        if box:
+            return box
     return None
 
 
@@ -634,6 +629,7 @@ def layout(**query):
         html.Div(notes(st, v), id="ineg-notes", **{"aria-live": "polite"}),
         html.Div([
             html.Div([
+                live_style(QPV_LAYER),
                 html.Div(m, className="map-frame", role="region",
                          **{"aria-label": "Carte des quartiers prioritaires (le tableau ci-dessous en donne les "
                                           "mêmes chiffres)"}),
@@ -678,33 +674,6 @@ def _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, q
                         "qpv": qpv, "view": view})
 
 
-@callback(Output("ineg-year", "options"), Output("ineg-year", "value"), Output("ineg-ref", "options"),
-          Input("ineg-indicator", "value"), State("ineg-year", "value"), State("ineg-year", "options"),
-          prevent_initial_call=True)
-def on_indicator(indicator, year, previous_options):
-    """Years of the new indicator: its latest year, unless an earlier year was chosen and the
-    new indicator has it too. Reference levels say which ones have values."""
-    opts = year_options(indicator)
-    years = [o["value"] for o in opts]
-    previous = [o["value"] for o in previous_options or []]
-    was_latest = not previous or year == max(previous)
-    keep = year in years and not was_latest
-    return opts, (year if keep else (years[-1] if years else None)), reference_options(indicator)
-
-
-@callback(Output("ineg-palette", "options"), Output("ineg-palette", "value"),
-          Output("ineg-breaks", "disabled"), Output("ineg-gap-controls", "className"),
-          Input("ineg-mode", "value"), Input("ineg-method", "value"), Input("ineg-indicator", "value"),
-          State("ineg-palette", "value"), prevent_initial_call=True)
-def on_mode(mode, method, indicator, current):
-    """Palettes of the mode (sequential or diverging), oriented by the indicator's direction."""
-    cat = qpv_indicators()
-    hib = _high_is_bad(cat, indicator)
-    pal = current if current in an.palettes_for(mode) else default_palette(mode, hib)
-    return (palette_options(mode, hib), pal, method != "manual",
-            "control-group" + ("" if mode == "ecart" else " is-secondary"))
-
-
 @callback(Output(QPV_LAYER, "url"), Output(f"{BASE_PREFIX}-communes", "url"), Output(MAP_ID, "viewport"),
           Output("ineg-qpv-pick", "options"), Output("ineg-qpv-pick", "value", allow_duplicate=True),
           Input("ineg-scope", "value"), State("ineg-qpv-pick", "value"), prevent_initial_call=True)
@@ -718,17 +687,48 @@ def on_scope(scope_val, picked):
     return layer_url("qpv", scope), commune_layer_url(scope), viewport, opts, keep
 
 
-@callback(Output(QPV_LAYER, "hideout"), Output("ineg-legend", "children"),
+def next_year(indicator, year, previous_options):
+    """Year shown after an indicator change: its latest year, unless an earlier year was
+    chosen and the new indicator has it too."""
+    opts = year_options(indicator)
+    years = [o["value"] for o in opts]
+    previous = [o["value"] for o in previous_options or []]
+    was_latest = not previous or year == max(previous)
+    keep = year in years and not was_latest
+    return opts, (year if keep else (years[-1] if years else None))
+
+
+@callback(Output(live_style_ref(QPV_LAYER), "data"), Output("ineg-legend", "children"),
           Output(table_ref(TABLE_ID), "data"), Output(table_ref(TABLE_ID), "columns"),
           Output("ineg-notes", "children"), Output("ineg-source", "children"),
-          *CONTROL_INPUTS, State("ineg-qpv-pick", "value"), prevent_initial_call=True)
-def restyle(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked):
-    """Indicator, year, mode, reference, classes or palette changed: new hideout, legend and
-    table. Never outputs the layer's url or data: no geometry is sent again."""
+          Output("ineg-year", "options"), Output("ineg-year", "value"), Output("ineg-ref", "options"),
+          Output("ineg-palette", "options"), Output("ineg-palette", "value"),
+          Output("ineg-breaks", "disabled"), Output("ineg-gap-controls", "className"),
+          *CONTROL_INPUTS, State("ineg-qpv-pick", "value"), State("ineg-year", "options"),
+          prevent_initial_call=True)
+def restyle(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked, year_opts):
+    return restyle_outputs(ctx.triggered_id, indicator, year, mode, ref, gap, method, k, breaks, palette, scope,
+                           picked, year_opts)
+
+
+def restyle_outputs(trig, indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked=None,
+                    year_opts=None):
+    """A control changed (`trig`: its id): new style data (restyled in place in the browser,
+    no geometry sent), legend, table, notes; and, in the same round trip, the controls that
+    follow the indicator (years, reference levels) and the mode (palettes, manual breaks,
+    gap options)."""
+    years_out = year_value = refs_out = pal_opts = no_update
+    if trig == "ineg-indicator":
+        years_out, year = next_year(indicator, year, year_opts)
+        year_value, refs_out = year, reference_options(indicator)
+    if trig in ("ineg-indicator", "ineg-mode"):
+        pal_opts = palette_options(mode, _high_is_bad(qpv_indicators(), indicator))
     st = _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked)
     v = compute_view(st)
+    pal_value = st.palette if st.palette != palette else no_update
     return (v["hideout"], legend_block(st, v), table_records(st, v), table_columns(st, v), notes(st, v),
-            source_line(st, v))
+            source_line(st, v), years_out, year_value, refs_out, pal_opts, pal_value,
+            method != "manual", "control-group" + ("" if mode == "ecart" else " is-secondary"))
 
 
 clientside_callback(
@@ -750,17 +750,16 @@ def pick_from_table(cell):
     return cell["row_id"]
 
 
-@callback(Output(QPV_LAYER, "hideout", allow_duplicate=True),
+@callback(Output(live_style_ref(QPV_LAYER), "data", allow_duplicate=True),
           Output(table_ref(TABLE_ID), "style_data_conditional"),
           Output(table_ref(TABLE_ID), "page_current"),
           Input("ineg-qpv-pick", "value"),
           State(table_ref(TABLE_ID), "derived_virtual_data"), State(table_ref(TABLE_ID), "page_size"),
           prevent_initial_call=True)
 def select_qpv(code, rows, page_size):
-    """Selection outlines the QPV (only hideout.selected changes: a Patch), highlights its
+    """Selection outlines the QPV (only the style's `selected` key is sent), highlights its
     table row and turns the table to the page that holds it (as currently sorted)."""
-    p = Patch()
-    p["selected"] = code if code and _CODE_RE.match(code) else None
+    p = {"selected": code if code and _CODE_RE.match(code) else None}
     ids = [r.get("id") for r in rows or []]
     page = ids.index(code) // (page_size or 15) if code in ids else no_update
     return p, _selected_style(code), page

@@ -356,7 +356,10 @@ def test_restyle_callback_outputs_hideout_not_geometry(page_mod):
     assert handling, "no callback listens to the indicator"
     for key, _ in handling:
         assert "ineg-qpv.url" not in key and "ineg-qpv.data" not in key, key
-    assert any("ineg-qpv.hideout" in key for key, _ in handling)
+    # The layer's hideout is set once in the layout: a new hideout would make dash-leaflet re-create
+    # every shape. Restyling goes through the live-style store (components.maps.live_style).
+    assert not any("ineg-qpv.hideout" in key for key in GLOBAL_CALLBACK_MAP), "hideout written by a callback"
+    assert any('"layer":"ineg-qpv"' in key and "atlas-live-style" in key for key, _ in handling)
     # only the scope callback may change the layer's url
     url_writers = [k for k in GLOBAL_CALLBACK_MAP if "ineg-qpv.url" in k]
     assert len(url_writers) == 1
@@ -364,9 +367,9 @@ def test_restyle_callback_outputs_hideout_not_geometry(page_mod):
 
 
 def test_restyle_callback_direct_call(page_mod):
-    out = page_mod.restyle("taux_pauvrete_60", 2021, "ecart", "departement", "difference", "quantiles", 4, "",
-                           "BrBG", "france", "QN09601M")
-    hideout, legend, data, columns, notes, source = out
+    out = page_mod.restyle_outputs("ineg-k", "taux_pauvrete_60", 2021, "ecart", "departement", "difference",
+                                   "quantiles", 4, "", "BrBG", "france", "QN09601M")
+    hideout, legend, data, columns, notes, source = out[:6]
     assert set(hideout) == {"classes", "colors", "status", "tooltips", "selected"}
     assert hideout["selected"] == "QN09601M" and len(hideout["colors"]) == 4
     row = next(r for r in data if r["code"] == "QN09601M")
@@ -429,14 +432,30 @@ def test_note_when_the_reference_level_has_no_value(page_mod):
 
 def test_indicator_change_goes_to_its_latest_year_unless_a_year_was_chosen(page_mod):
     prev = [{"label": "2019", "value": 2019}, {"label": "2021", "value": 2021}]
-    opts, year, refs = page_mod.on_indicator("taux_pauvrete_60", 2021, prev)
+    opts, year = page_mod.next_year("taux_pauvrete_60", 2021, prev)
     assert [o["value"] for o in opts] == [2019, 2021] and year == 2021
-    assert page_mod.on_indicator("taux_pauvrete_60", 2019, prev)[1] == 2019          # a chosen year is kept
-    assert page_mod.on_indicator("revenu_median_uc", 2019, prev)[1] == 2021          # not available: latest
+    assert page_mod.next_year("taux_pauvrete_60", 2019, prev)[1] == 2019          # a chosen year is kept
+    assert page_mod.next_year("revenu_median_uc", 2019, prev)[1] == 2021          # not available: latest
+    # The same round trip as the restyle: years, reference levels and palettes follow the indicator.
+    out = page_mod.restyle_outputs("ineg-indicator", "taux_pauvrete_60", 2019, "valeur", "commune", "ratio",
+                                   "quantiles", 5, "", None, "france", None, prev)
+    years, year, refs, pal_opts, pal = out[6:11]
+    assert [o["value"] for o in years] == [2019, 2021] and year == 2019
     labels = {o["value"]: o["label"] for o in refs}
     assert labels["commune"] == "Sa commune" and labels["france"] == "France"
-    labels = {o["value"]: o["label"] for o in page_mod.on_indicator("revenu_median_uc", 2021, prev)[2]}
-    assert labels["epci"].endswith("(pas de valeur)")
+    assert pal in [o["value"] for o in pal_opts] and pal == page_mod.default_palette("valeur", True)
+    refs = page_mod.restyle_outputs("ineg-indicator", "revenu_median_uc", 2021, "valeur", "commune", "ratio",
+                                    "quantiles", 5, "", None, "france", None, prev)[8]
+    assert {o["value"]: o["label"] for o in refs}["epci"].endswith("(pas de valeur)")
+    # Another control: the indicator's controls are not sent again.
+    out = page_mod.restyle_outputs("ineg-k", "taux_pauvrete_60", 2021, "valeur", "commune", "ratio",
+                                   "quantiles", 4, "", page_mod.default_palette("valeur", True), "france")
+    assert all(x is page_mod.no_update for x in out[6:11])
+    assert out[11] is True and out[12] == "control-group is-secondary"
+    # Mode change: diverging palettes, gap controls shown.
+    out = page_mod.restyle_outputs("ineg-mode", "taux_pauvrete_60", 2021, "ecart", "commune", "ratio",
+                                   "quantiles", 4, "", "YlOrRd", "france")
+    assert out[10] == "PuOr" and "PuOr" in [o["value"] for o in out[9]] and out[12] == "control-group"
 
 
 def test_csv_export_of_the_table_keeps_secret_as_text(page_mod):

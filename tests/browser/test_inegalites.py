@@ -202,3 +202,39 @@ def test_keyboard_selects_a_qpv_on_the_map(page):
     # the table turns to the page of the selection and highlights its row (cells in bold)
     expect(page.locator(f"td[data-dash-column='code']:has-text('{code}')")).to_have_css("font-weight", "700")
     assert page.js_errors == []
+
+
+def test_restyle_recolours_the_same_shapes_and_their_tooltips(page):
+    """An indicator change recolours the shapes already drawn (dash-leaflet would re-create
+    them all if the layer's hideout changed) and rewrites their tooltips."""
+    _open(page, "?indicator=taux_pauvrete_60&k=5")
+    page.evaluate("() => document.querySelectorAll('path[data-code]').forEach(p => { p.__kept = true; })")
+    code = page.locator("path[data-code]").first.get_attribute("data-code")
+    x, y = _point_in(page, code)
+    page.mouse.move(x, y)
+    expect(page.locator(".atlas-tooltip")).to_contain_text("Taux de pauvreté")
+    page.mouse.move(5, 5)
+
+    before = page.locator("path[data-code]").evaluate_all("ps => ps.map(p => p.getAttribute('fill'))")
+    _pick(page, "ineg-indicator", "Revenu disponible médian")
+    expect(page.locator("#ineg-legend .legend-title")).to_contain_text("Revenu médian")
+    page.wait_for_function("""() => {
+        const tip = window.atlas.live.styles['ineg-qpv'];
+        return tip && Object.values(tip.tooltips || {}).some(l => l.join(' ').includes('Revenu'));
+    }""")
+    kept = page.locator("path[data-code]").evaluate_all("ps => ps.every(p => p.__kept === true)")
+    assert kept, "the QPV shapes were re-created instead of restyled"
+    after = page.locator("path[data-code]").evaluate_all("ps => ps.map(p => p.getAttribute('fill'))")
+    assert after != before                               # the colours follow the new indicator
+    # Each legend colour is drawn on as many QPVs as the legend counts.
+    legend = page.locator("#ineg-legend li:has(.swatch:not(.swatch-secret):not(.swatch-missing))")
+    swatches = legend.locator(".swatch").evaluate_all("ss => ss.map(s => getComputedStyle(s).backgroundColor)")
+    counts = [int(t.split("\n")[-1].split()[0]) for t in legend.all_inner_texts()]
+    drawn = page.evaluate("""() => Array.from(document.querySelectorAll('path[data-code]')).map(p => {
+        const c = document.createElement('span'); c.style.color = p.getAttribute('fill');
+        document.body.appendChild(c); const rgb = getComputedStyle(c).color; c.remove(); return rgb; })""")
+    assert [drawn.count(s) for s in swatches] == counts
+    x, y = _point_in(page, code)
+    page.mouse.move(x, y)
+    expect(page.locator(".atlas-tooltip")).to_contain_text("Revenu")
+    assert page.js_errors == []
