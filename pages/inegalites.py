@@ -750,19 +750,26 @@ def pick_from_table(cell):
     return cell["row_id"]
 
 
-@callback(Output(live_style_ref(QPV_LAYER), "data", allow_duplicate=True),
-          Output(table_ref(TABLE_ID), "style_data_conditional"),
-          Output(table_ref(TABLE_ID), "page_current"),
-          Input("ineg-qpv-pick", "value"),
-          State(table_ref(TABLE_ID), "derived_virtual_data"), State(table_ref(TABLE_ID), "page_size"),
-          prevent_initial_call=True)
-def select_qpv(code, rows, page_size):
-    """Selection outlines the QPV (only the style's `selected` key is sent), highlights its
-    table row and turns the table to the page that holds it (as currently sorted)."""
-    p = {"selected": code if code and _CODE_RE.match(code) else None}
-    ids = [r.get("id") for r in rows or []]
-    page = ids.index(code) // (page_size or 15) if code in ids else no_update
-    return p, _selected_style(code), page
+# Selection runs in the browser (the table's rows stay there): only the style's `selected` key
+# changes (the QPV is outlined in place), its table row is highlighted (as _selected_style) and
+# the table turns to the page that holds it, as currently sorted.
+clientside_callback(
+    """function (code, rows, pageSize) {
+        const ok = typeof code === "string" && /^[A-Za-z0-9_.-]{1,20}$/.test(code);
+        const sel = ok ? code : null;
+        const style = ok ? [{"if": {"filter_query": '{id} = "' + code + '"'},
+                             "backgroundColor": "#fff4d6", "fontWeight": "700"}] : [];
+        const ids = (rows || []).map(function (r) { return r.id; });
+        const i = ok ? ids.indexOf(code) : -1;
+        const page = i >= 0 ? Math.floor(i / (pageSize || 15)) : window.dash_clientside.no_update;
+        return [{selected: sel}, style, page];
+    }""",
+    Output(live_style_ref(QPV_LAYER), "data", allow_duplicate=True),
+    Output(table_ref(TABLE_ID), "style_data_conditional"),
+    Output(table_ref(TABLE_ID), "page_current"),
+    Input("ineg-qpv-pick", "value"),
+    State(table_ref(TABLE_ID), "derived_virtual_data"), State(table_ref(TABLE_ID), "page_size"),
+    prevent_initial_call=True)
 
 
 @callback(Output("ineg-panel", "children"),
@@ -773,10 +780,26 @@ def show_panel(code, indicator, year, gap):
     return panel(st, code if code and _CODE_RE.match(code) else None)
 
 
-@callback(Output("url-state", "search", allow_duplicate=True),
-          *CONTROL_INPUTS, Input("ineg-qpv-pick", "value"), Input(MAP_ID, "center"), Input(MAP_ID, "zoom"),
-          prevent_initial_call=True)
-def write_url(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked, center, zoom):
-    st = _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked,
-                _view_param(center, zoom))
-    return state_query(st)
+# The URL follows the view in the browser (map moves fire often: no server round trip). Same
+# parameters, order and encoding as state_query; an unchanged URL is not written again.
+clientside_callback(
+    """function (indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked, center, zoom) {
+        const p = new URLSearchParams();
+        const add = function (key, v) { if (v !== null && v !== undefined && v !== "") { p.append(key, String(v)); } };
+        add("indicator", indicator); add("year", year); add("mode", mode); add("ref", ref); add("gap", gap);
+        add("method", method); add("k", k); add("palette", palette);
+        if (method === "manual") { add("breaks", breaks); }
+        add("scope", scope); add("qpv", picked);
+        if (center && zoom !== null && zoom !== undefined) {
+            const lat = Array.isArray(center) ? center[0] : center.lat;
+            const lng = Array.isArray(center) ? center[1] : (center.lng !== undefined ? center.lng : center.lon);
+            if (isFinite(lat) && isFinite(lng) && isFinite(zoom)) {
+                add("view", Number(lat).toFixed(5) + "," + Number(lng).toFixed(5) + "," + String(Number(zoom)));
+            }
+        }
+        const q = "?" + p.toString();
+        return q === window.location.search ? window.dash_clientside.no_update : q;
+    }""",
+    Output("url-state", "search", allow_duplicate=True),
+    *CONTROL_INPUTS, Input("ineg-qpv-pick", "value"), Input(MAP_ID, "center"), Input(MAP_ID, "zoom"),
+    prevent_initial_call=True)

@@ -375,8 +375,9 @@ def test_restyle_callback_direct_call(page_mod):
     row = next(r for r in data if r["code"] == "QN09601M")
     assert row["gap"] == pytest.approx(28.0) and row["ref_name"] == "Département des Licornes"
     assert any(c["id"] == "gap" and "pts" in c["name"] for c in columns)
-    url = page_mod.write_url("taux_pauvrete_60", 2021, "ecart", "departement", "difference", "quantiles", 4, "",
-                             "BrBG", "departement:96", "QN09601M", {"lat": 43.05, "lng": 5.1}, 11)
+    st = page_mod._state("taux_pauvrete_60", 2021, "ecart", "departement", "difference", "quantiles", 4, "",
+                         "BrBG", "departement:96", "QN09601M", page_mod._view_param({"lat": 43.05, "lng": 5.1}, 11))
+    url = page_mod.state_query(st)
     assert "method=quantiles" in url and "k=4" in url and "qpv=QN09601M" in url and "view=43.05000" in url
 
 

@@ -76,6 +76,7 @@ def test_indicator_and_classes_change_legend_not_geometry(page):
     expect(page.locator("#ineg-legend .legend-title")).to_contain_text("Revenu médian")
     assert page.locator("#ineg-legend").inner_text() != before
     expect(page.locator("#ineg-source")).to_contain_text("millésime")
+    page.wait_for_function("() => window.location.search.includes('indicator=revenu_median_uc')")
     q = _query(page)
     assert q["indicator"] == "revenu_median_uc" and q["method"] == "jenks" and q["k"] == "3"
     # manual breaks
@@ -129,6 +130,9 @@ def test_shared_url_restores_the_view(page):
     wait_dash(page)
     shared = page.url
     q = _query(page)
+    # The browser writes the canonical URL of the view: what the server would write for it.
+    from pages.inegalites import parse_state, state_query
+    assert "?" + urlparse(shared).query == state_query(parse_state(q))
     legend = page.locator("#ineg-legend").inner_text()
     page.goto("about:blank")
     _open(page, "?" + urlparse(shared).query)
