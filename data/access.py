@@ -66,13 +66,19 @@ def per_db(maxsize: int = 256):
     return deco
 
 
+_shared: dict = {}
+_shared_lock = threading.Lock()
+
+
 def _con() -> duckdb.DuckDBPyConnection:
     """This thread's connection to the current DB file.
 
     The file is ATTACHed read-only to a fresh in-memory instance rather than opened
     with duckdb.connect(path): DuckDB caches instances by path within a process, so
     reopening the path after a swap would return the old file while any connection to
-    it is still open (for instance in another thread)."""
+    it is still open (for instance in another thread). One instance per file version is
+    shared by the process; each thread gets its own cursor on it (cheap, unlike opening
+    the instance: the development server runs every request in a new thread)."""
     path = db_path()
     if not path.exists():
         raise FileNotFoundError(
@@ -82,7 +88,12 @@ def _con() -> duckdb.DuckDBPyConnection:
     if con is None or getattr(_local, "sig", None) != sig:
         if con is not None:
             con.close()
-        con = connect_snapshot(path)
+        with _shared_lock:
+            if _shared.get("sig") != sig:
+                _shared["base"] = connect_snapshot(path)    # the previous instance lives on in its cursors
+                _shared["sig"] = sig
+            con = _shared["base"].cursor()
+        con.execute("USE atlas")
         _local.con = con
         _local.sig = sig
     return _local.con

@@ -62,3 +62,47 @@ def test_theme_filter_includes_sub_themes_and_scope_includes_qpv_located(demo_db
     communes = set(access.territories("commune", ("departement", dep)).code)
     assert len(scoped) > 0
     assert all((c in communes) or (q in qpvs) for c, q in zip(scoped.commune_code, scoped.qpv_code))
+
+
+def test_threads_share_one_instance_with_their_own_cursor(demo_db):
+    """Every request of the development server runs in a new thread: each gets a cursor on the
+    process's instance (no new instance per thread), and parallel queries stay correct."""
+    access.configure(demo_db)
+    expected = access.counts()
+    base = access._shared["base"]
+    results, cons = [], []
+
+    def query():
+        cons.append(access._con())
+        results.append(access.counts())
+
+    threads = [threading.Thread(target=query) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [expected] * 6
+    assert access._shared["base"] is base                       # no new instance
+    assert len({id(c) for c in cons}) == 6                      # one cursor per thread
+
+
+def test_memoized_queries_follow_the_file_and_return_copies(demo_db, tmp_path):
+    live = tmp_path / "atlas.duckdb"
+    shutil.copy(demo_db, live)
+    access.configure(live)
+    try:
+        cat = access.indicators()
+        cat.loc[:, "label"] = "modifié"                         # a caller changing its copy...
+        assert (access.indicators().label != "modifié").all()   # ...does not change the cache
+        first = access.indicators().iloc[0].indicator_id
+        new = tmp_path / "new.duckdb"
+        shutil.copy(demo_db, new)
+        import duckdb
+        con = duckdb.connect(str(new))
+        con.execute("UPDATE indicator SET label = 'Nouvel intitulé' WHERE indicator_id = ?", [first])
+        con.close()
+        os.replace(new, live)
+        assert access.indicators().iloc[0].label == "Nouvel intitulé"   # the new file, not the cache
+        assert access.indicator(first)["label"] == "Nouvel intitulé"
+    finally:
+        access.configure(demo_db)
