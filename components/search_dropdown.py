@@ -20,10 +20,13 @@ Usage, in the page (or component) that owns the dropdown:
 
 The search callback writes `options` with allow_duplicate=True, so the owner's callbacks keep
 writing them too. It listens to the dropdown's `value` as well: a value set from elsewhere (a
-map click, a table row) gets its option back, and Dash never drops a value for want of its
-option. Matching is accent-, case- and punctuation-insensitive, on the label and on the code
-(the value, or its part after "level:"); label/code prefixes rank first, then options where every
-typed word begins a word, then plain substrings.
+map click, a table row) gets its option back (Dash 4 clears a value whose option is missing).
+
+Matching is accent-, case- and punctuation-insensitive, on the label and on the code (the value,
+or its part after "level:"). Options whose name (the label, or its part after "Niveau — "),
+label or code begins with the typed text rank first, in the list's order (the owner orders it:
+régions before communes...); then options where every typed word begins a word, the match
+nearest the start of the name first; then plain substrings.
 
 Every option sent carries a `search` key (label without accents + code): the browser filters
 the options it receives again with its own matcher, which would otherwise hide "Féerie" when
@@ -34,8 +37,9 @@ from __future__ import annotations
 
 import heapq
 import re
+import threading
 import unicodedata
-from functools import lru_cache
+from collections import OrderedDict
 from typing import Callable, Iterable
 
 from dash import Input, Output, callback, dcc, no_update
@@ -46,26 +50,43 @@ from data import access
 FULL_LIST_MAX = 60      # up to this many options, the browser gets them all and filters itself
 SEARCH_LIMIT = 50       # options sent before typing, and at most per answer
 MAX_QUERY = 100         # characters of the typed text that are considered
+CACHE_BUDGET = 400_000  # options kept in memory, all full lists together (least recently used dropped)
 SEARCH_LABEL = "Tapez pour rechercher…"
+NAME_SEP = " — "        # labels "Commune — Bourg-Fictif": the name follows the level
 
 _REGISTRY: dict[str, Callable[..., list[dict]]] = {}
 
 
 # --- Text folding ------------------------------------------------------------------------------
 
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "\u2019": "'", "\u2018": "'"})
+_LIGATURES = (("œ", "oe"), ("Œ", "OE"), ("æ", "ae"), ("Æ", "AE"), ("\u2019", "'"), ("\u2018", "'"))
+_COMBINING = re.compile("[\u0300-\u036f]+")     # accents once NFKD has split them from their letter
 _NON_WORD = re.compile(r"[\W_]+")
 
 
 def fold(text) -> str:
     """Lower case without accents, ligatures spelt out, punctuation kept: 'Œuvre-Fée' -> 'oeuvre-fee'."""
-    s = unicodedata.normalize("NFKD", str(text).translate(_LIGATURES))
-    return "".join(c for c in s if not unicodedata.combining(c)).casefold()
+    text = str(text)
+    for lig, spelt in _LIGATURES:          # str.replace: much faster than str.translate on long texts
+        text = text.replace(lig, spelt)
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
 
 
 def words(text) -> list[str]:
     """The folded words of a text: "L'Île-Saint-Denis (93039)" -> ['l', 'ile', 'saint', 'denis', '93039']."""
     return [w for w in _NON_WORD.split(fold(text)) if w]
+
+
+_NON_WORD_KEEP_NL = re.compile(r"[^\w\n]+")
+
+
+def _words_many(texts: list) -> list[str]:
+    """The words of each text joined by spaces, folded in one pass (fast on long lists)."""
+    if not texts:
+        return []
+    big = "\n".join(str(t).replace("\n", " ") for t in texts)
+    big = _NON_WORD_KEEP_NL.sub(" ", fold(big).replace("_", " "))
+    return [" ".join(line.split()) for line in big.split("\n")]
 
 
 def _code(value) -> str:
@@ -95,7 +116,7 @@ class OptionIndex:
     def __init__(self, options: Iterable[dict]):
         self.options: list[dict] = list(options)
         self.by_value: dict = {o.get("value"): o for o in self.options}
-        self._prepared: list[tuple[str, str, tuple[str, ...], str]] | None = None
+        self._prepared: list[tuple[str, str, str]] | None = None
 
     def __len__(self) -> int:
         return len(self.options)
@@ -103,22 +124,27 @@ class OptionIndex:
     def __contains__(self, value) -> bool:
         return _hashable(value) and value in self.by_value
 
-    def _prepare(self) -> list[tuple[str, str, tuple[str, ...], str]]:
+    def _prepare(self) -> list[tuple[str, str, str, str]]:
+        """Per option, space-separated folded words: the label, the name (the label after its
+        "Niveau — " prefix, if any), the code, and " " + name, prefix and value words."""
         if self._prepared is None:
-            prepared = []
-            for o in self.options:
-                label = o.get("label", o.get("value"))
-                lw = words(label) if isinstance(label, (str, int, float)) else []
-                code = " ".join(words(_code(o.get("value"))))
-                allw = tuple(lw + words(o.get("value")))
-                prepared.append((" ".join(lw), code, allw, " ".join(allw)))
-            self._prepared = prepared
+            labels = [o.get("label", o.get("value")) for o in self.options]
+            labels = [str(lab) if isinstance(lab, (str, int, float)) else "" for lab in labels]
+            values = [o.get("value") for o in self.options]
+            split = [lab.split(NAME_SEP, 1) if NAME_SEP in lab else ("", lab) for lab in labels]
+            prefixes = _words_many([p for p, _ in split])
+            names = _words_many([n for _, n in split])
+            vws = _words_many(values)
+            codes = _words_many([_code(v) for v in values])
+            self._prepared = [(f"{pw} {nw}".strip(), nw, code, f" {nw} {pw} {vw}")
+                              for pw, nw, code, vw in zip(prefixes, names, codes, vws)]
         return self._prepared
 
     def selected(self, value) -> list[dict]:
         """The options of the selected value(s), in the value's order (unknown values left out)."""
         values = value if isinstance(value, (list, tuple)) else ([] if value is None else [value])
-        return [self.by_value[v] for v in dict.fromkeys(v for v in values if _hashable(v)) if v in self.by_value]
+        wanted = dict.fromkeys(v for v in values if _hashable(v))
+        return [self.by_value[v] for v in wanted if v in self.by_value]
 
     def initial(self, value, limit: int | None = None) -> list[dict]:
         """What the dropdown shows before anything is typed: every option when the list is short,
@@ -138,7 +164,10 @@ class OptionIndex:
         if not q:
             return []
         qs = " ".join(q)
-        ranked = (key for i, row in enumerate(self._prepare()) if (key := _rank(q, qs, row, i)) is not None)
+        longest = max(q, key=len)
+        starts = [" " + t for t in q]
+        ranked = (_rank(starts, qs, row, i) for i, row in enumerate(self._prepare())
+                  if longest in row[3] and all(t in row[3] for t in q))   # cheap test first
         return [self.options[i] for *_, i in heapq.nsmallest(limit, ranked)]
 
     def search(self, query, value, limit: int | None = None) -> list[dict]:
@@ -154,22 +183,22 @@ class OptionIndex:
         return [with_search_key(o, q) for o in found] + kept
 
 
-def _rank(q: list[str], qs: str, row: tuple, i: int) -> tuple[int, int, int] | None:
-    """Sort key of a matching option (smaller is better), None when it does not match."""
-    label, code, allw, text = row
-    if label.startswith(qs) or code.startswith(qs):
+def _rank(starts: list[str], qs: str, row: tuple, i: int) -> tuple[int, int, int]:
+    """Sort key of an option containing every typed word (smaller is better): label, name or
+    code beginning with the text, then every typed word beginning a word (the nearer the first
+    one to the start of the name, the better), then the rest; the list's order last.
+    `starts`: " " + each typed word."""
+    label, name, code, text = row
+    if name.startswith(qs) or label.startswith(qs) or code.startswith(qs):
         return (0, 0, i)
     first = None
-    for t in q:
-        pos = next((k for k, w in enumerate(allw) if w.startswith(t)), None)
-        if pos is None:
-            break
-        first = pos if first is None else first
-    else:
-        return (1, first, i)
-    if all(t in text for t in q):
-        return (2, 0, i)
-    return None
+    for start in starts:
+        at = text.find(start)
+        if at < 0:
+            return (2, 0, i)
+        if first is None:
+            first = text.count(" ", 0, at)      # index of the word
+    return (1, first, i)
 
 
 def _hashable(v) -> bool:
@@ -190,15 +219,59 @@ def _freeze(v):
     return v
 
 
-@lru_cache(maxsize=32)
-def _index(options_fn: Callable[..., list[dict]], version: tuple, deps: tuple) -> OptionIndex:
-    return OptionIndex(options_fn(*deps))
+class _Cache:
+    """Full lists per (options_fn, dependency values) for one DB version, least recently used
+    dropped beyond CACHE_BUDGET options in all; emptied when the DB file is replaced."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._data: OrderedDict[tuple, OptionIndex] = OrderedDict()
+        self._version: tuple | None = None
+
+    def get(self, version: tuple, key: tuple) -> OptionIndex | None:
+        with self._lock:
+            if version != self._version:
+                self._data.clear()
+                self._version = version
+            index = self._data.get(key)
+            if index is not None:
+                self._data.move_to_end(key)
+            return index
+
+    def put(self, version: tuple, key: tuple, index: OptionIndex) -> None:
+        with self._lock:
+            if version != self._version:
+                return
+            self._data[key] = index
+            self._data.move_to_end(key)
+            total = sum(len(i) for i in self._data.values())
+            while len(self._data) > 1 and total > CACHE_BUDGET:
+                total -= len(self._data.popitem(last=False)[1])
+
+
+_CACHE = _Cache()
 
 
 def option_index(options_fn: Callable[..., list[dict]], *dep_values) -> OptionIndex:
     """options_fn(*dep_values) as an OptionIndex, cached until the DB file is replaced. Lists in
     dep_values reach options_fn as tuples (they are part of the cache key)."""
-    return _index(options_fn, access.version(), _freeze(dep_values))
+    version, key = access.version(), (options_fn, _freeze(dep_values))
+    index = _CACHE.get(version, key)
+    if index is None:
+        index = OptionIndex(options_fn(*key[1]))
+        _CACHE.put(version, key, index)
+    return index
+
+
+def remember(options_fn: Callable[..., list[dict]], options: list[dict], *dep_values) -> OptionIndex:
+    """Store a full list a callback has just computed (what options_fn(*dep_values) would
+    return), so that the first search does not compute it again. Returns its OptionIndex."""
+    version, key = access.version(), (options_fn, _freeze(dep_values))
+    index = _CACHE.get(version, key)
+    if index is None:
+        index = OptionIndex(options)
+        _CACHE.put(version, key, index)
+    return index
 
 
 def full_options(component_id: str, *dep_values) -> list[dict]:
@@ -229,9 +302,10 @@ def search_dropdown(component_id: str, value, options: list[dict] | OptionIndex 
     """A dcc.Dropdown sending the initial list only (see initial_options).
 
     `options`: the full list (or its OptionIndex), or None to take it from the function registered
-    for component_id (called with `states`, the current values of its dependencies). component_id must have been
-    registered with register_search. Other keyword arguments go to dcc.Dropdown; the default
-    placeholder and the search box invite the user to type, and options keep the server's order."""
+    for component_id (called with `states`, the current values of its dependencies). component_id
+    must have been registered with register_search. Other keyword arguments go to dcc.Dropdown;
+    the default placeholder and the search box invite the user to type, and options keep the
+    server's order."""
     options_fn = _registered(component_id)
     if options is None:
         index = option_index(options_fn, *states)

@@ -24,9 +24,9 @@ from dash.dash_table.Format import Format, Group, Scheme
 
 from components.charts import french_layout, graph
 from components.geo_routes import layer_url
-from components.maps import atlas_map, legend, ns, ns_points
+from components.maps import atlas_map, legend, live_style, live_style_ref, ns, ns_points
 from components.scope import parse_scope, scope_dropdown, scope_label, scope_value
-from components.search_dropdown import initial_options, register_search, search_dropdown
+from components.search_dropdown import initial_options, register_search, remember, search_dropdown
 from components.tables import data_table, table_ref
 from data import access
 from data.analysis import (QUADRANT_LABELS, action_density, classify, fmt, need_action_quadrants,
@@ -823,8 +823,12 @@ register_search("act-porteurs", porteur_options)
 register_search("act-scheme", scheme_options)
 
 
+def year_bounds() -> tuple[int, int]:
+    return ref("action_years") or (2020, 2024)
+
+
 def controls(st: ViewState) -> html.Div:
-    yb = ref("action_years") or (2020, 2024)
+    yb = year_bounds()
     years = list(st.years or yb)
     pub = ref("publics")
     step = 1 if yb[1] - yb[0] <= 6 else (2 if yb[1] - yb[0] <= 14 else 5)
@@ -875,6 +879,7 @@ def layout(**query):
         html.H2(["Densité d'actions — ", html.Span(scope_label(st.scope), id="act-scope-title")]),
         html.Div([
             html.Div([
+                live_style("act-territories"),       # restyled in place: see components.maps.live_style
                 atlas_map("act-map", [
                     ("Densité d'actions", dl.GeoJSON(
                         id="act-territories", url=territory_url(st, v.too_many), format="geobuf", style=ns("style"), onEachFeature=ns("onEachFeature"),
@@ -934,7 +939,7 @@ def layout(**query):
         html.P("Cliquez sur une ligne pour ouvrir la fiche de l'action (à côté de la carte), ou choisissez-la "
                "ci-dessous au clavier.", className="muted"),
         html.Div([_control("Ouvrir la fiche de l'action",
-                           search_dropdown("act-pick", None, pick_options(v),
+                           search_dropdown("act-pick", None, layout_pick_index(v),
                                            placeholder="Rechercher une action par son titre",
                                            style={"minWidth": "420px"}), "act-pick")], className="controls"),
         data_table("act-list", pd.DataFrame(action_rows(v), columns=[c["id"] for c in ACTION_COLUMNS]),
@@ -946,6 +951,14 @@ def layout(**query):
 
 def pick_options(v: View) -> list[dict]:
     return action_options(v.acts)
+
+
+def layout_pick_index(v: View):
+    """pick_options(v), remembered for the first search under the values the filter controls
+    of the page show (see controls())."""
+    st = v.state
+    return remember(filtered_action_options, pick_options(v), scope_value(st.scope), st.themes, st.publics,
+                    list(st.years or year_bounds()), st.porteurs, st.scheme)
 
 
 def action_options(acts: pd.DataFrame) -> list[dict]:
@@ -973,7 +986,7 @@ FILTER_INPUTS = [Input("act-level", "value"), Input("act-scope", "value"), Input
 
 
 @callback(
-    Output("act-territories", "url"), Output("act-territories", "hideout"),
+    Output("act-territories", "url"), Output(live_style_ref("act-territories"), "data"),
     Output("act-points", "data"), Output("act-map-base-communes", "url"), Output("act-map", "viewport"),
     Output("act-legend-wrap", "children"), Output("act-points-legend-wrap", "children"),
     Output("act-count", "children"), Output("act-scope-title", "children"), Output("act-too-many", "hidden"),
@@ -1004,7 +1017,9 @@ def update_view(level, scope, themes, publics, years, porteurs, scheme, need, he
         territory_legend(v), points_legend(v), count_summary(v), scope_label(st.scope), not v.too_many,
         source_line(v).children, source_line(v).children, heatmap_figure(v), rows, cols,
         sc_fig, sc_items or [html.Li("Aucun QPV dans ce quadrant.")], sc_note, sc_source,
-        action_rows(v), initial_options(pick_options(v), pick),
+        action_rows(v),
+        initial_options(remember(filtered_action_options, pick_options(v), scope, themes, publics, years,
+                                 porteurs, scheme), pick),
         f"Années (actions en cours) : {yb[0]}–{yb[1]}",
         state_search(st),
     )

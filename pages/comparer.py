@@ -28,7 +28,9 @@ def territory_options() -> list[dict]:
     opts = []
     for level in ("qpv", "commune", "epci"):
         df = access.territories(level)
-        opts += [{"label": f"{LEVEL_LABELS[level]} — {n}", "value": f"{level}:{c}"} for c, n in zip(df.code, df.name)]
+        # the code tells homonyms apart (several communes of France share a name)
+        opts += [{"label": f"{LEVEL_LABELS[level]} — {n} ({c})", "value": f"{level}:{c}"}
+                 for c, n in zip(df.code, df.name)]
     return opts
 
 

@@ -20,6 +20,7 @@ from dash_extensions.javascript import Namespace
 from components.geo_routes import layer_url
 from components.maps import atlas_map, commune_layer_url, legend, live_style, live_style_ref, territory_layer
 from components.scope import LEVEL_LABELS, parse_scope, scope_dropdown, scope_value
+from components.search_dropdown import initial_options, option_index, register_search, search_dropdown
 from components.tables import data_table, table_ref
 from data import access
 from data import analysis as an
@@ -533,6 +534,15 @@ def qpv_options(scope) -> list[dict]:
     return [{"label": f"{n} ({c})", "value": c} for c, n in zip(df.code, df.name)]
 
 
+def qpv_pick_options(scope_val) -> list[dict]:
+    """Every option of the QPV picker: the QPVs of the scope picker's value."""
+    return qpv_options(parse_scope(scope_val))
+
+
+# The QPV picker lists up to 1,600 QPVs at national scale: searched on the server.
+register_search("ineg-qpv-pick", qpv_pick_options, State("ineg-scope", "value"))
+
+
 def scope_bounds(scope) -> tuple | None:
     if scope:
         return access.bounds(*scope)
@@ -607,8 +617,8 @@ def layout(**query):
                                 className="note")])
     st = parse_state(query, cat)
     scope = parse_scope(st.scope)
-    pick_opts = qpv_options(scope)
-    if st.qpv not in {o["value"] for o in pick_opts}:
+    pick_index = option_index(qpv_pick_options, scope_value(scope))
+    if st.qpv not in pick_index:
         st = replace(st, qpv=None)
     v = compute_view(st)
     bounds = scope_bounds(scope)
@@ -640,7 +650,7 @@ def layout(**query):
                 html.Div([
                     html.H2("Quartier sélectionné", className="panel-heading"),
                     html.Div([html.Label("Choisir un quartier", htmlFor="ineg-qpv-pick"),
-                              dcc.Dropdown(id="ineg-qpv-pick", options=pick_opts, value=st.qpv, clearable=True,
+                              search_dropdown("ineg-qpv-pick", st.qpv, pick_index, clearable=True,
                                            placeholder="Rechercher un quartier…")], className="control"),
                     html.Div(panel(st, st.qpv), id="ineg-panel", **{"aria-live": "polite"}),
                 ], className="ineg-panel"),
@@ -682,9 +692,9 @@ def on_scope(scope_val, picked):
     scope = parse_scope(scope_val)
     b = scope_bounds(scope)
     viewport = {"bounds": [[b[1], b[0]], [b[3], b[2]]], "transition": "fitBounds"} if b else no_update
-    opts = qpv_options(scope)
-    keep = picked if picked in {o["value"] for o in opts} else None
-    return layer_url("qpv", scope), commune_layer_url(scope), viewport, opts, keep
+    index = option_index(qpv_pick_options, scope_val)
+    keep = picked if picked in index else None
+    return layer_url("qpv", scope), commune_layer_url(scope), viewport, initial_options(index, keep), keep
 
 
 def next_year(indicator, year, previous_options):

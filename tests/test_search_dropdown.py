@@ -64,7 +64,7 @@ def test_matches_are_accent_and_case_insensitive_on_label_and_code():
 
 def test_ranking_prefix_then_word_start_then_substring():
     opts = [{"label": "Songeval", "value": "a"},               # substring only
-            {"label": "Haut-Val-Chimère", "value": "b"},       # word start, third word
+            {"label": "Porte du Val", "value": "b"},            # word start, third word
             {"label": "Le Val des Elfes", "value": "c"},       # word start, second word
             {"label": "Val-Chimère", "value": "d"},            # label prefix
             {"label": "Trois-Rivières", "value": "val9"}]      # code prefix
@@ -74,6 +74,21 @@ def test_ranking_prefix_then_word_start_then_substring():
     opts = [{"label": "Chimère-les-Bains", "value": "x"}, {"label": "Les Bains de Chimère", "value": "y"},
             {"label": "Archimère-Bainsville", "value": "z"}]
     assert [o["value"] for o in sd.OptionIndex(opts).matches("bains chim")] == ["y", "x", "z"]
+
+
+def test_ranking_reads_the_name_after_the_level_prefix():
+    opts = [{"label": "Région — Région fictive des Chimères (99)", "value": "region:99"},
+            {"label": "Département — Val-Chimère (96)", "value": "departement:96"},
+            {"label": "Commune — Chimère-le-Haut (96005)", "value": "commune:96005"},
+            {"label": "Commune — Bourg-Chimère (96003)", "value": "commune:96003"},
+            {"label": "Commune — Chimère (96001)", "value": "commune:96001"}]
+    idx = sd.OptionIndex(opts)
+    assert [o["value"] for o in idx.matches("chimere")] == [
+        "commune:96005", "commune:96001",            # the name begins with it, in the list's order
+        "departement:96", "commune:96003",           # second word of the name
+        "region:99"]                                 # fourth word
+    assert [o["value"] for o in idx.matches("region chim")] == ["region:99"]
+    assert idx.matches("commune chimere")[0]["value"] == "commune:96005"    # the whole label begins with it
 
 
 def test_matches_are_limited_best_first():
@@ -88,7 +103,7 @@ def test_search_keeps_selected_values_and_marks_matches_with_the_query(small_lim
     out = idx.search("feerie", "commune:96001")                       # single: Bourg-Fictif selected
     assert _labels(out) == ["Commune — Féerie-du-Col (96003)", "Commune — Sainte-Féerie (96002)",
                             "Commune — Bourg-Fictif (96001)"]
-    assert all(o["search"].endswith(" feerie") for o in out[:2])
+    assert all("feerie" in o["search"].split() for o in out[:2])
     assert "feerie" not in out[2]["search"]                           # kept, but hidden by the browser filter
     out = idx.search("Hameau", ["commune:96004", "commune:97003", "nope"])   # multi, unknown value ignored
     values = [o["value"] for o in out]
@@ -216,16 +231,17 @@ def test_scope_picker_sends_selected_and_searches(pages, monkeypatch):
     dd = scope.scope_dropdown("home-scope", "commune:99015").children[1]
     assert [o["value"] for o in dd.options] == ["commune:99015", "france", "region:99", "departement:99"]
     assert scope.scope_dropdown("home-scope", "commune:NOPE").children[1].value == "france"
-    out = sd.search_answer(scope.scope_options, "reve chateau", "france")
-    assert out[0]["value"] == "commune:99013" and "Rêve-le-Château" in out[0]["label"]
+    out = sd.search_answer(scope.scope_options, "val chimere", "france")
+    assert out[0]["value"] == "commune:98029" and "Val-Chimère" in out[0]["label"]
     assert out[-1]["value"] == "france"                                # selected, kept
 
 
 def test_fiche_level_change_sends_the_short_list(pages, monkeypatch):
     _, fiche, *_ = pages
     monkeypatch.setattr(sd, "FULL_LIST_MAX", 5)
+    monkeypatch.setattr(sd, "SEARCH_LIMIT", 4)
     opts, code = fiche.change_level("commune")
-    assert len(opts) == sd.SEARCH_LIMIT and opts[0]["value"] == code
+    assert len(opts) == sd.SEARCH_LIMIT + 1 and opts[0]["value"] == code   # selected + 4 others
     out = sd.search_answer(fiche.picker_options, "feerie", code, ("commune",))
     assert {"Sainte-Féerie", "Féerie-du-Col"} <= {o["label"].split(" (")[0] for o in out}
 
@@ -251,3 +267,19 @@ def test_actions_pick_options_follow_the_filters(pages, monkeypatch):
     out = sd.search_answer(actions.filtered_action_options, title.upper(), None,
                            ("departement:96", ("sante_mentale",), (), None, (), None))
     assert out[0]["value"] == some[0]["value"]
+
+
+def test_actions_page_remembers_its_pick_list_under_the_controls_values(pages, monkeypatch):
+    from tests.layout_utils import find
+
+    *_, actions = pages
+    monkeypatch.setattr(sd, "FULL_LIST_MAX", 5)
+    lay = actions.layout(theme="sante_mentale", scope="departement:96")
+    deps = [find(lay, cid).value for cid in ("act-scope", "act-themes", "act-publics", "act-years",
+                                            "act-porteurs", "act-scheme")]
+    calls = []
+    monkeypatch.setattr(actions, "filtered_actions", lambda st: calls.append(st) or None)
+    index = sd.option_index(actions.filtered_action_options, *deps)   # what the first search uses
+    assert calls == [] and len(index) > 0                               # no recomputation
+    pick = find(lay, "act-pick")
+    assert [o["value"] for o in pick.options] == [o["value"] for o in index.options[:sd.SEARCH_LIMIT]]

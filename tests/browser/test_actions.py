@@ -29,6 +29,9 @@ def test_actions_load_and_theme_filter_changes_counts(page):
     assert page.locator("#act-map .atlas-cluster").count() > 0          # clustered action points
     screenshot(page, "actions")
 
+    territory_paths = """() => Object.values(window.atlas.live.layers['act-territories'] || {})
+        .map(e => e.layer.getElement()).filter(el => el && el.isConnected)"""
+    page.evaluate(f"() => ({territory_paths})().forEach(p => {{ p.__kept = true; }})")
     page.locator("#act-themes").click()
     page.keyboard.type("Santé mentale")
     page.keyboard.press("Enter")
@@ -42,6 +45,17 @@ def test_actions_load_and_theme_filter_changes_counts(page):
     assert "Santé mentale" in page.locator("#act-points-legend").inner_text()
     heat = page.locator("#act-heatmap").inner_text()
     assert "Santé mentale" in heat
+    # The density layer was restyled in place (components.maps.live_style), tooltips included.
+    page.wait_for_function("() => !!(window.atlas.live.styles['act-territories'] || {}).tooltips")
+    restyled = page.evaluate("""() => {
+        const live = window.atlas.live, styles = live.styles['act-territories'];
+        const entries = Object.values(live.layers['act-territories'] || {});
+        return entries.length > 0 && entries.every(e => e.layer.getTooltip().getContent() ===
+            window.atlas.choropleth.tooltip(e.layer.feature, styles));
+    }""")
+    assert restyled
+    kept = page.evaluate(f"() => {{ const ps = ({territory_paths})(); return ps.length > 0 && ps.every(p => p.__kept); }}")
+    assert kept, "the density shapes were re-created instead of restyled"
     screenshot(page, "actions-theme")
     assert page.js_errors == []
 
