@@ -237,17 +237,20 @@ def child_page(spec: str) -> None:
             layout = ig.layout(**query)
             times.append(time.perf_counter() - t)
         out = {"layout_s": times, "layout_bytes": size(layout)}
-        opts = scope_mod.scope_options()
-        out["scope_options"], out["scope_options_bytes"] = len(opts), size(opts)
-        out["qpv_options_bytes"] = size(ig.qpv_options(scope_mod.parse_scope(scope)))
+        # What the page sends for its two searchable pickers, and the lists they search on the server.
+        sent_scope, sent_qpv = ig._find(layout, "ineg-scope").options, ig._find(layout, "ineg-qpv-pick").options
+        out["scope_options"], out["scope_options_bytes"] = len(sent_scope), size(sent_scope)
+        out["scope_options_all"] = len(scope_mod.scope_options())
+        out["qpv_options"], out["qpv_options_bytes"] = len(sent_qpv), size(sent_qpv)
+        out["qpv_options_all"] = len(ig.qpv_options(scope_mod.parse_scope(scope)))
         for ind in (START_INDICATOR, CHANGE_INDICATOR):
             st = ig.parse_state(query | {"indicator": ind})
             v = ig.compute_view(st)
             out[f"hideout_{ind}"] = size(v["hideout"])
             out[f"table_{ind}"] = size(ig.table_records(st, v))
             t = time.perf_counter()
-            ig.restyle(st.indicator, st.year, st.mode, st.ref, st.gap, st.method, st.k, st.breaks, st.palette,
-                       st.scope, None)
+            ig.restyle_outputs("ineg-indicator", st.indicator, st.year, st.mode, st.ref, st.gap, st.method, st.k,
+                               st.breaks, st.palette, st.scope, None)
             out[f"restyle_s_{ind}"] = time.perf_counter() - t
         results.append(out)
     print(json.dumps(results))
@@ -269,11 +272,14 @@ def bench_page(report: Report, dbs: dict, counts: dict) -> None:
         report.add("Page", f"Inégalités ({label}) : taille de la page envoyée (JSON du layout)",
                    [d["layout_bytes"]], "o",
                    note=f"dont sélecteur de territoire {fmt_bytes(d['scope_options_bytes'])} "
-                        f"({fr(d['scope_options'])} options), liste des QPV {fmt_bytes(d['qpv_options_bytes'])}")
+                        f"({fr(d['scope_options'])} options envoyées sur {fr(d['scope_options_all'])}, "
+                        f"recherche côté serveur), liste des QPV {fmt_bytes(d['qpv_options_bytes'])} "
+                        f"({fr(d['qpv_options'])} sur {fr(d['qpv_options_all'])})")
         report.add("Page", f"Inégalités ({label}) : rappel de restyle (calcul serveur)",
                    [d[f"restyle_s_{START_INDICATOR}"], d[f"restyle_s_{CHANGE_INDICATOR}"]], "s")
-        report.add("Carte (octets)", f"Inégalités ({label}) : hideout seul (ce qui recolore la carte) par "
-                   "indicateur", [d[f"hideout_{START_INDICATOR}"], d[f"hideout_{CHANGE_INDICATOR}"]], "o",
+        report.add("Carte (octets)", f"Inégalités ({label}) : données de style seules (ce qui recolore la "
+                   "carte, classes et infobulles) par indicateur",
+                   [d[f"hideout_{START_INDICATOR}"], d[f"hideout_{CHANGE_INDICATOR}"]], "o",
                    note=f"tableau des QPV renvoyé avec lui : {fmt_bytes(d[f'table_{CHANGE_INDICATOR}'])}")
         report.info.setdefault("page", {})[f"{name}:{scope}"] = d
         if d["scope_options_bytes"] > 0.5 * d["layout_bytes"] and d["scope_options_bytes"] > 500_000:
@@ -816,7 +822,7 @@ def bench_browser(report: Report, servers: dict, counts: dict, labels: dict, run
                    [r["callbacks_done"] for r in res], "s",
                    note=f"{fr(median([r['change_requests'] for r in res]))} requêtes de rappel")
         report.add("Carte (octets)", f"Inégalités ({label}) : réponses des rappels Dash pour un changement "
-                   "d'indicateur (hideout, légende, tableau…)", [r["change_bytes"] for r in res], "o",
+                   "d'indicateur (style de la carte, légende, tableau…)", [r["change_bytes"] for r in res], "o",
                    note=f"{fr(median([r['change_requests'] for r in res]))} requêtes ; aucune géométrie")
         report.add("Carte (octets)", f"Inégalités ({label}) : chargement de la page, géométries (/geo/*.pbf)",
                    [r["load_bytes"].get("geo", 0) for r in res], "o")
@@ -846,7 +852,7 @@ def bench_browser(report: Report, servers: dict, counts: dict, labels: dict, run
                               median([r["load_bytes"].get("layout", 0) for r in nv]), geo))
         if page:
             ratios.insert(2, ("octets par changement d'indicateur, ce qui recolore la carte seul (GeoJSON "
-                              "complet / hideout)", median([r["change_bytes"] for r in nv]),
+                              "complet / données de style)", median([r["change_bytes"] for r in nv]),
                               page[f"hideout_{CHANGE_INDICATOR}"]))
         for what, naive_v, atlas_v in ratios:
             if naive_v and atlas_v:
