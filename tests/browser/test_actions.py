@@ -2,7 +2,7 @@
 action's fiche from the list, reload a shared URL and find the same filters and fiche."""
 import re
 
-from tests.browser.helpers import screenshot, wait_dash
+from tests.browser.helpers import choose, screenshot, wait_dash
 
 LIST_TABLE = "[id='{\"table\":\"act-list\",\"type\":\"atlas-table\"}']"
 
@@ -32,9 +32,7 @@ def test_actions_load_and_theme_filter_changes_counts(page):
     territory_paths = """() => Object.values(window.atlas.live.layers['act-territories'] || {})
         .map(e => e.layer.getElement()).filter(el => el && el.isConnected)"""
     page.evaluate(f"() => ({territory_paths})().forEach(p => {{ p.__kept = true; }})")
-    page.locator("#act-themes").click()
-    page.keyboard.type("Santé mentale")
-    page.keyboard.press("Enter")
+    choose(page, "act-themes", "Santé mentale", search="Santé mentale")
     page.wait_for_url(re.compile(r".*theme=sante_mentale.*"))
     page.wait_for_function(f"() => !document.querySelector('#act-count-n').innerText.startsWith('{total} ')")
     wait_dash(page)
