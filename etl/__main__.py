@@ -18,12 +18,13 @@ def _cmd_build(args) -> int:
 
         if args.regenerate or not demo.is_complete(DEMO_DIR):
             demo.generate(DEMO_DIR)
-        build(DEMO_DIR, db, fictional=True, kind="build-demo")
+        build(DEMO_DIR, db, fictional=True, kind="build-demo", replay=not args.no_replay)
     else:
         from .download import retrieval_dates
 
         folder = Path(args.from_dir)
-        build(folder, db, fictional=False, kind="build-dir", retrieved=retrieval_dates(folder))
+        build(folder, db, fictional=False, kind="build-dir", retrieved=retrieval_dates(folder),
+              replay=not args.no_replay)
     print(f"Base écrite : {db}")
     from .report import print_summary
 
@@ -127,6 +128,9 @@ def make_parser() -> argparse.ArgumentParser:
     g.add_argument("--demo", action="store_true", help="jeu de démonstration fictif (data/demo)")
     g.add_argument("--from", dest="from_dir", metavar="DIR", help="dossier de fichiers officiels")
     b.add_argument("--regenerate", action="store_true", help="régénérer les fichiers de démonstration")
+    b.add_argument("--no-replay", action="store_true",
+                   help="ne pas réimporter les fichiers d'actions et de dispositifs gardés dans imports/ "
+                        "à côté de la base (par défaut, une reconstruction les rejoue)")
     b.add_argument("--db", default=argparse.SUPPRESS)
     b.set_defaults(func=_cmd_build)
 

@@ -78,9 +78,10 @@ def _now() -> str:
 
 
 def build(folder: Path, db_path: Path, *, fictional: bool = False, kind: str = "build-dir",
-          retrieved: dict[str, str] | None = None, progress=print) -> Path:
+          retrieved: dict[str, str] | None = None, progress=print, replay: bool = True) -> Path:
     """Build `db_path` from the files in `folder`. Raises InputError on bad input,
-    in which case `db_path` is left as it was."""
+    in which case `db_path` is left as it was. With `replay`, the files users imported into
+    the previous DB (kept in imports/ beside it) are imported again, oldest first."""
     folder = Path(folder)
     db_path = Path(db_path)
     if not folder.is_dir():
@@ -109,6 +110,10 @@ def build(folder: Path, db_path: Path, *, fictional: bool = False, kind: str = "
         for mod in modules:
             if hasattr(mod, "finalize"):
                 mod.finalize(ctx)
+        if replay:
+            from .importer import replay_imports
+
+            replay_imports(ctx, db_path.parent / "imports", progress)
         for p in files:
             if p not in claimed:
                 ctx.issue(p, None, None, None, "warning", "fichier non reconnu : ignoré")

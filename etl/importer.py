@@ -1799,17 +1799,79 @@ def apply(source, kind: str, *, db: str | os.PathLike | None = None, filename: s
     return report
 
 
+_ARCHIVED = re.compile(r"^\d{8}-\d{6}(?:-\d{6})?_(actions|schemes)_[0-9a-f]{8}_.+$")
+_ARCHIVE_META = ".import.json"
+
+
 def _archive(db_path: Path, data: bytes, report: ImportReport, mapping: Mapping | None) -> None:
-    """Keep a copy of each imported file beside the DB (imports/), so it can be replayed
-    after a rebuild. Best effort: a failure here never undoes the import."""
+    """Keep a copy of each imported file beside the DB (imports/), with how it was imported
+    (kind, original name, mapping, quarantine) in a sidecar JSON file, so that a rebuild
+    replays it (replay_imports). Best effort: a failure here never undoes the import."""
     try:
         folder = db_path.parent / "imports"
         folder.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         safe = re.sub(r"[^\w.-]+", "_", report.file_name)[:80]
-        (folder / f"{stamp}_{report.kind}_{report.sha256[:8]}_{safe}").write_bytes(data)
+        path = folder / f"{stamp}_{report.kind}_{report.sha256[:8]}_{safe}"
+        path.write_bytes(data)
+        meta = {"kind": report.kind, "file_name": report.file_name, "quarantine": report.mode == "quarantine",
+                "mapping": asdict(mapping) if mapping is not None else None}
+        path.with_name(path.name + _ARCHIVE_META).write_text(json.dumps(meta, ensure_ascii=False, indent=1),
+                                                            encoding="utf-8")
     except OSError:
         pass
+
+
+def archived_imports(folder: Path) -> list[tuple[Path, dict]]:
+    """The files kept in `folder` by earlier imports, oldest first, each with how it was
+    imported (files archived before the sidecar existed: their kind, no mapping)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.endswith(_ARCHIVE_META)):
+        m = _ARCHIVED.match(path.name)
+        if not m:
+            continue
+        meta = {"kind": m.group(1), "file_name": path.name.split("_", 3)[3], "quarantine": False, "mapping": None}
+        side = path.with_name(path.name + _ARCHIVE_META)
+        if side.is_file():
+            try:
+                meta.update(json.loads(side.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                pass
+        out.append((path, meta))
+    return out
+
+
+def replay_imports(ctx: BuildContext, folder: Path, progress=print) -> int:
+    """Re-import into a build, oldest first, the files that users imported into the previous
+    DB (kept in `folder`, see _archive): a rebuild with new official data keeps their actions
+    and schemes. A file that no longer imports (for instance a QPV code absent from the new
+    geography, without quarantine) is skipped and reported in the build's load issues; its
+    rows stay out, as an import of it would leave them out. Returns the files replayed."""
+    done = 0
+    for path, meta in archived_imports(folder):
+        kind = meta.get("kind")
+        try:
+            mapping = Mapping(**meta["mapping"]) if meta.get("mapping") else None
+        except TypeError:
+            mapping = None
+        report = import_into(ctx.con, path.read_bytes(), kind, filename=meta.get("file_name") or path.name,
+                             mapping=mapping, quarantine=bool(meta.get("quarantine")), offline=True, ctx=ctx)
+        if not report.loadable(bool(meta.get("quarantine"))):
+            first = report.problems[0] if report.problems else None
+            why = f" ligne {first.row}, colonne « {first.column} » : {first.reason}" if first else ""
+            ctx.issue(path, None, None, None, "rejected",
+                      f"import de {KIND_FR.get(kind, kind)} non rejoué ({report.status_text()}){why}")
+            progress(f"[imports] {path.name} : non rejoué")
+            continue
+        for p in report.warnings + report.needs_coordinates:
+            ctx.issue(path, p.row, p.column, p.value, "unlinked" if p.level == "locate" else "warning",
+                      p.reason, None)
+        done += 1
+        progress(f"[imports] {path.name} : rejoué ({report.n_inserted} ajouts, {report.n_updated} mises à jour)")
+    return done
 
 
 def import_into(con, source, kind: str, *, filename: str | None = None,
