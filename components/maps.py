@@ -65,15 +65,23 @@ clientside_callback(
     Input({"type": "atlas-live-style", "layer": MATCH}, "data"))
 
 
+COMMUNE_OUTLINES_MAX = 1500
+
+
 def commune_layer_url(within) -> str | None:
-    """Communes are a context layer loaded per scope, never all of France at once: with no
-    scope, they are drawn only when the DB holds a single région (None: no commune layer)."""
-    if within:
-        return layer_url("commune", within)
-    regions = access.territories("region")
-    if len(regions) == 1:
-        return layer_url("commune", ("region", regions.code.iloc[0]))
-    return None
+    """Communes are a context layer loaded per scope, never all of France at once (None: no
+    commune layer). With no scope, they are drawn only when the DB holds a single région. A
+    scope of more than COMMUNE_OUTLINES_MAX communes (most régions of mainland France hold
+    4,000 to 5,000) gets none: at that zoom their outlines are an unreadable mesh and take
+    seconds to draw; département outlines remain, and choosing a département brings them."""
+    if not within:
+        regions = access.territories("region")
+        if len(regions) != 1:
+            return None
+        within = ("region", regions.code.iloc[0])
+    if len(access.territories("commune", tuple(within))) > COMMUNE_OUTLINES_MAX:
+        return None
+    return layer_url("commune", tuple(within))
 
 
 def offline_basemap(within=None, prefix: str = "base") -> list:

@@ -24,7 +24,7 @@ from dash.dash_table.Format import Format, Group, Scheme
 
 from components.charts import french_layout, graph
 from components.geo_routes import layer_url
-from components.maps import atlas_map, legend, live_style, live_style_ref, ns, ns_points
+from components.maps import atlas_map, commune_layer_url, legend, live_style, live_style_ref, ns, ns_points
 from components.scope import parse_scope, scope_dropdown, scope_label, scope_value
 from components.search_dropdown import initial_options, register_search, remember, search_dropdown
 from components.tables import data_table, table_ref
@@ -1005,7 +1005,7 @@ def update_view(level, scope, themes, publics, years, porteurs, scheme, need, he
     v = compute(st)
     sc_fig, sc_items, sc_note, sc_source = scatter(v)
     rows, cols = density_table(v)
-    new_base = layer_url("commune", st.scope)
+    new_base = commune_layer_url(st.scope)
     viewport = {"bounds": map_bounds(st.scope), "transition": "flyToBounds"} if new_base != base_url else no_update
     yb = years or list(ref("action_years") or (None, None))
     return (

@@ -22,7 +22,7 @@ from dash_extensions.javascript import Namespace
 
 from components.charts import graph
 from components.geo_routes import layer_url
-from components.maps import atlas_map, legend
+from components.maps import atlas_map, commune_layer_url, legend
 from components.portrait import bar_counts
 from components.scope import parse_scope, scope_dropdown, scope_label, scope_value
 from components.tables import data_table
@@ -654,7 +654,7 @@ def change_scope(scope_raw):
     b = _padded(scope_bounds(sc))
     viewport = {"bounds": [[b[1], b[0]], [b[3], b[2]]], "transition": "fitBounds"} if b else no_update
     return (layer_url("qpv", sc), qpv_hideout(cov), layer_url("qpv", sc), zoning_hideout(cov),
-            layer_url("commune", sc), viewport, legends(cov, sch), map_sources(cov), scope_label(sc))
+            commune_layer_url(sc), viewport, legends(cov, sch), map_sources(cov), scope_label(sc))
 
 
 @callback(Output("cov-ranking-block", "children"),

@@ -470,3 +470,14 @@ def test_csv_export_of_the_table_keeps_secret_as_text(page_mod):
     assert "secret" in cells and "secret statistique" in cells and "0" not in cells
     ok = next(x for x in csv.splitlines() if "QN09601M" in x).split(";")
     assert "45,0" in ok and "2021" in ok                                       # French decimal comma
+
+
+def test_no_commune_outlines_for_a_scope_of_thousands_of_communes(page_mod, monkeypatch):
+    from components import maps
+
+    many = pd.DataFrame({"code": [f"{i:05d}" for i in range(maps.COMMUNE_OUTLINES_MAX + 1)]})
+    few = pd.DataFrame({"code": ["13001", "13002"]})
+    monkeypatch.setattr(maps.access, "territories",
+                        lambda level, within=None: many if within == ("region", "76") else few)
+    assert maps.commune_layer_url(("region", "76")) is None            # 1,501 communes: outlines dropped
+    assert maps.commune_layer_url(("departement", "13")) == "/geo/commune.pbf?scope=departement:13"
