@@ -1241,7 +1241,9 @@ def _validate_action(row: _RowCtx, lk: _Lookups) -> dict | None:
     qtxt = row.str_field("qpv")
     if qtxt:
         codes = _split_codes(qtxt, spaces=False)
-        if len(codes) > 1:
+        if not codes:
+            row.error("qpv", qtxt, "aucun code de QPV lisible (seulement des séparateurs)")
+        elif len(codes) > 1:
             row.error("qpv", qtxt, "une action se rattache à un seul QPV ; pour une action sur plusieurs "
                                    "quartiers, indiquez la commune ou le dispositif")
         else:
@@ -1256,7 +1258,9 @@ def _validate_action(row: _RowCtx, lk: _Lookups) -> dict | None:
     ctxt = row.str_field("commune")
     if ctxt:
         codes = _split_codes(ctxt, spaces=False)
-        if len(codes) > 1:
+        if not codes:
+            row.error("commune", ctxt, "aucun code de commune lisible (seulement des séparateurs)")
+        elif len(codes) > 1:
             row.error("commune", ctxt, "une seule commune attendue par action")
         else:
             rec["commune_code"] = _commune_code(row, "commune", codes[0], lk)

@@ -228,7 +228,7 @@ def _run(fn, triggered, *args):
 def test_update_view_filters_and_writes_url(page_mod):
     out = _run(page_mod.update_view, ["act-themes.value"],
                "qpv", "france", ["sante_mentale"], [], [2019, 2024], [], None, "taux_pauvrete_60", "count",
-               None, "/geo/commune.pbf")
+               None, page_mod.commune_layer_url(None))       # the commune layer the page already shows
     search = out[-1]
     assert search == "?theme=sante_mentale"
     count_text = " ".join(c if isinstance(c, str) else str(c.children) for c in out[7])

@@ -860,3 +860,12 @@ def test_import_into_rolls_back_on_failure(db, monkeypatch):
         assert con.execute("SELECT count(*) FROM import_log").fetchone() == (0,)
     finally:
         con.close()
+
+
+def test_codes_made_of_separators_only_are_errors_on_their_field(db):
+    """Found by the property test: ';' alone in the commune column crashed the validation."""
+    rows = [action_row(id_action="S1", qpv="", commune=";"), action_row(id_action="S2", qpv=" | ")]
+    rep = validate(csv_bytes(rows), "actions", db=db, filename="sep.csv", offline=True)
+    errs = {(p.row, p.column) for p in rep.errors}
+    assert (2, "commune") in errs and (3, "qpv") in errs
+    assert "aucun code" in reasons(rep)
