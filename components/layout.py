@@ -3,10 +3,21 @@ from __future__ import annotations
 
 import dash
 from dash import dcc, html
+from dash.exceptions import PreventUpdate
 
 from components.admin import import_enabled
 from components.presentation import presentation_widget
 from data import access
+
+def new_search(search: str, current: str | None) -> str:
+    """The query string a page callback writes to the shell's `url-state`. Dash runs such
+    callbacks once when the page is inserted, although they are prevent_initial_call (their
+    output lives in the shell): when the URL already is `search`, the page was just built for
+    it, so the call is dropped (PreventUpdate) instead of computing the page a second time."""
+    if search == (current or ""):
+        raise PreventUpdate
+    return search
+
 
 NAV = [
     ("/", "Accueil"),

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 
+from components.layout import new_search
 from components.scope import parse_scope, scope_dropdown, scope_label, scope_value
 from data import access
 from data.analysis import fmt
@@ -93,7 +94,8 @@ def layout(scope: str | None = None, **_):
 
 @callback(Output("home-cards", "children"), Output("home-scope-title", "children"),
           Output("url-state", "search", allow_duplicate=True),
-          Input("home-scope", "value"), prevent_initial_call=True)
-def update_scope(value):
+          Input("home-scope", "value"), State("url-state", "search"), prevent_initial_call=True)
+def update_scope(value, current=None):
     sc = parse_scope(value)
-    return cards(sc), scope_label(sc), f"?scope={scope_value(sc)}"
+    search = new_search(f"?scope={scope_value(sc)}", current)
+    return cards(sc), scope_label(sc), search

@@ -23,6 +23,7 @@ from dash_extensions.javascript import Namespace
 from components.charts import graph
 from components.geo_routes import layer_url
 from components.maps import atlas_map, commune_layer_url, legend
+from components.layout import new_search
 from components.portrait import bar_counts
 from components.scope import parse_scope, scope_dropdown, scope_label, scope_value
 from components.tables import data_table
@@ -704,7 +705,7 @@ def update_scheme_list(scheme_id, scope_raw):
 
 @callback(Output("url-state", "search", allow_duplicate=True),
           Input("cov-scope", "value"), Input("cov-need", "value"), Input("cov-layers", "data"),
-          Input("cov-scheme", "data"), prevent_initial_call=True)
-def write_url(scope_raw, need, layer_names, scheme_id):
+          Input("cov-scheme", "data"), State("url-state", "search"), prevent_initial_call=True)
+def write_url(scope_raw, need, layer_names, scheme_id, current=None):
     layers = layers_from_overlays(layer_names) if layer_names is not None else DEFAULT_LAYERS
-    return state_search(parse_scope(scope_raw), layers, need, scheme_id)
+    return new_search(state_search(parse_scope(scope_raw), layers, need, scheme_id), current)

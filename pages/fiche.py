@@ -2,10 +2,13 @@
 printable on A4 (print CSS in assets/style.css)."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from components.export import fiche_exports
+from components.layout import new_search
 from components.portrait import territory_portrait
 from components.search_dropdown import initial_options, option_index, register_search, search_dropdown
 from data import access
@@ -57,11 +60,13 @@ def change_level(level):
 
 
 @callback(Output("fiche-content", "children"), Output("url-state", "search", allow_duplicate=True),
-          Input("fiche-code", "value"), State("fiche-level", "value"), prevent_initial_call=True)
-def show(code, level):
+          Input("fiche-code", "value"), State("fiche-level", "value"), State("url-state", "search"),
+          prevent_initial_call=True)
+def show(code, level, current=None):
     if not code:
         return html.P("Aucun territoire."), dash.no_update
-    return territory_portrait(level, code), f"?level={level}&code={code}"
+    search = new_search("?" + urlencode({"level": level, "code": code}), current)
+    return territory_portrait(level, code), search
 
 
 dash.clientside_callback(
