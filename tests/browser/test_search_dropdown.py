@@ -14,9 +14,15 @@ def _options(page):
 
 
 def _type(page, dropdown_id: str, text: str) -> None:
+    """Open the dropdown and type in its search box. A popover still closing after a previous
+    choice must be gone first: typing into its search box would reach nothing."""
+    page.wait_for_function("(sel) => !Array.from(document.querySelectorAll(sel))"
+                           ".some(e => e.offsetParent !== null)", arg=SEARCH_BOX)
     page.locator(f"#{dropdown_id}").click()
-    page.locator(SEARCH_BOX).last.wait_for(state="visible")
-    page.locator(SEARCH_BOX).last.press_sequentially(text, delay=40)
+    box = page.locator(f"{SEARCH_BOX}:visible")
+    box.wait_for()
+    box.press_sequentially(text, delay=40)
+    page.wait_for_function("(sel) => document.activeElement === document.querySelector(sel)", arg=SEARCH_BOX)
 
 
 @pytest.fixture
