@@ -30,10 +30,23 @@ def wait_search(pg, fragment: str, timeout: int = 15000) -> None:
                          timeout=timeout)
 
 
+SEARCH_BOX = "input.dash-dropdown-search"
+
+
+def open_dropdown(pg, dropdown_id: str):
+    """Open a Dash 4 dropdown; returns the locator of its search box. A popover still closing
+    after a previous choice must be gone first: its search box would reach nothing."""
+    pg.wait_for_function("(sel) => !Array.from(document.querySelectorAll(sel)).some(e => e.offsetParent !== null)",
+                         arg=SEARCH_BOX)
+    pg.locator(f"#{dropdown_id}").click()
+    return pg.locator(f"{SEARCH_BOX}:visible")
+
+
 def choose(pg, dropdown_id: str, option_text: str, search: str | None = None) -> None:
     """Open a Dash 4 dropdown, optionally type in its search box, click an option."""
-    pg.locator(f"#{dropdown_id}").click()
+    box = open_dropdown(pg, dropdown_id)
     if search:
-        pg.get_by_placeholder("Rechercher").last.fill(search)
+        box.wait_for()
+        box.fill(search)
     pg.get_by_role("option", name=option_text).first.click()
     pg.keyboard.press("Escape")

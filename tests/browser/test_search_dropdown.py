@@ -2,11 +2,10 @@
 lists, through the options' `search` key) and on the server (long lists: only a few options are
 sent, the typed text is answered by a callback); the page follows the choice."""
 import pytest
+from playwright.sync_api import expect
 
 from components import search_dropdown as sd
-from tests.browser.helpers import screenshot, wait_dash, wait_search
-
-SEARCH_BOX = "input.dash-dropdown-search"
+from tests.browser.helpers import SEARCH_BOX, open_dropdown, screenshot, wait_dash, wait_search
 
 
 def _options(page):
@@ -14,15 +13,10 @@ def _options(page):
 
 
 def _type(page, dropdown_id: str, text: str) -> None:
-    """Open the dropdown and type in its search box. A popover still closing after a previous
-    choice must be gone first: typing into its search box would reach nothing."""
-    page.wait_for_function("(sel) => !Array.from(document.querySelectorAll(sel))"
-                           ".some(e => e.offsetParent !== null)", arg=SEARCH_BOX)
-    page.locator(f"#{dropdown_id}").click()
-    box = page.locator(f"{SEARCH_BOX}:visible")
+    box = open_dropdown(page, dropdown_id)
     box.wait_for()
     box.press_sequentially(text, delay=40)
-    page.wait_for_function("(sel) => document.activeElement === document.querySelector(sel)", arg=SEARCH_BOX)
+    expect(box).to_have_value(text)             # every key reached the open popover's box
 
 
 @pytest.fixture
