@@ -43,9 +43,12 @@ window.atlas = Object.assign({}, window.atlas, {
       return html;
     },
     onEachFeature: function (feature, layer, context) {
-      const h = window.atlas.live.hideout(context);
       window.atlas.live.register(context, feature, layer);
-      layer.bindTooltip(window.atlas.choropleth.tooltip(feature, h), {sticky: true, className: "atlas-tooltip"});
+      /* Content built when the tooltip opens, from the latest style data: a restyle does not
+         rebuild (and escape) 1,600 tooltips that nobody may open. */
+      layer.bindTooltip(function (l) {
+        return window.atlas.choropleth.tooltip(l.feature, window.atlas.live.hideout(context));
+      }, {sticky: true, className: "atlas-tooltip"});
       if (layer.getElement && layer.getElement()) {
         layer.getElement().setAttribute("aria-label", String(feature.properties.name));
       }
@@ -113,8 +116,8 @@ window.atlas = Object.assign({}, window.atlas, {
         const layer = entry.layer;
         if (typeof fn !== "function" || !layer.feature) { return; }
         layer.setStyle(fn(layer.feature, ctx));
-        if (layer.getTooltip && layer.getTooltip()) {
-          layer.setTooltipContent(window.atlas.choropleth.tooltip(layer.feature, ctx.hideout));
+        if (layer.isTooltipOpen && layer.isTooltipOpen()) {
+          layer.getTooltip().update();     /* lazy content (onEachFeature): rebuilt from the new data */
         }
         n += 1;
       });

@@ -206,12 +206,17 @@ def qpv_communes(qpv_codes: list[str] | None = None) -> pd.DataFrame:
 
 def qpv_commune_names(qpv_codes: list[str]) -> dict[str, str]:
     """QPV code -> names of its communes joined by " ; " (in commune code order)."""
-    rows = _con().execute("""
+    every = _qpv_commune_names_all()
+    return {c: every[c] for c in qpv_codes if c in every}
+
+
+@per_db(maxsize=4)
+def _qpv_commune_names_all() -> dict[str, str]:
+    return dict(_con().execute("""
         SELECT l.qpv_code, string_agg(t.name, ' ; ' ORDER BY l.commune_code)
         FROM qpv_commune l JOIN territory t ON t.level = 'commune' AND t.code = l.commune_code
-        WHERE l.qpv_code IN (SELECT unnest(?)) AND t.name IS NOT NULL
-        GROUP BY l.qpv_code""", [list(qpv_codes)]).fetchall()
-    return dict(rows)
+        WHERE t.name IS NOT NULL
+        GROUP BY l.qpv_code""").fetchall())
 
 
 def search_territories(text: str, levels=("qpv", "commune", "epci", "departement", "region"),

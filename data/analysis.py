@@ -476,14 +476,16 @@ def france_reference(departement, available: list[str]) -> str | None:
 def reference_codes(qpvs: pd.DataFrame, ref_level: str, france_available: list[str] = ()) -> dict:
     """Reference territory of each QPV at `ref_level`: its own (main) commune, EPCI,
     département, région, or France. `qpvs` has code and the parent columns of `territory`."""
-    out = {}
-    for row in qpvs.itertuples(index=False):
-        if ref_level == "france":
-            out[row.code] = france_reference(getattr(row, "departement", None), list(france_available))
-        else:
-            v = getattr(row, ref_level, None)
-            out[row.code] = None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-    return out
+    if ref_level == "france":
+        available = list(france_available)
+        by_side = {side: france_reference("97" if side else "", available) for side in (True, False)}
+        deps = qpvs["departement"] if "departement" in qpvs else pd.Series("", index=qpvs.index)
+        overseas = deps.fillna("").astype(str).str.startswith("97")
+        return dict(zip(qpvs["code"], overseas.map(by_side)))
+    if ref_level not in qpvs:
+        return dict.fromkeys(qpvs["code"])
+    col = qpvs[ref_level].astype(object)
+    return dict(zip(qpvs["code"], col.where(col.notna(), None)))
 
 
 def gap_frame(values: pd.DataFrame, ref_of: dict, refs: pd.DataFrame, mode: str = "ratio",
@@ -498,19 +500,19 @@ def gap_frame(values: pd.DataFrame, ref_of: dict, refs: pd.DataFrame, mode: str 
     value but its reference is secret, missing, absent, or 0 for a ratio). A gap is NaN
     unless gap_status is 'ok': a secret value never becomes a number."""
     df = values.copy()
-    df["ref_code"] = df["code"].map(lambda c: ref_of.get(c))
+    df["ref_code"] = df["code"].map(ref_of).astype(object)
+    df["ref_code"] = df["ref_code"].where(df["ref_code"].notna(), None)
     r = refs.drop_duplicates("code").set_index("code") if len(refs) else None
+    found = df["ref_code"].isin(r.index) if r is not None else pd.Series(False, index=df.index)
 
     def pick(col, default=None):
         if r is None or col not in r:
             return pd.Series([default] * len(df), index=df.index, dtype=object)
-        found = df["ref_code"].map(lambda c: c if c in r.index else None)
-        out = found.map(r[col].to_dict()).astype(object)
-        return out.where(found.notna(), default)
+        out = df["ref_code"].map(r[col]).astype(object)
+        return out.where(found, default)
     df["ref_name"] = pick("name")
     if ref_names:
-        df["ref_name"] = df["ref_name"].where(df["ref_name"].notna(), df["ref_code"].map(
-            lambda c: ref_names.get(c) if c is not None else None))
+        df["ref_name"] = df["ref_name"].where(df["ref_name"].notna(), df["ref_code"].map(ref_names).astype(object))
     df["ref_value"] = pd.to_numeric(pick("value"), errors="coerce").astype("float64")
     df["ref_status"] = pick("status", "missing").fillna("missing")
     df["ref_year"] = pick("year")

@@ -423,7 +423,7 @@ def territory_hideout(v: View) -> dict:
     cl, colors, classes, status = density_classes(v.dens)
     perim = dict(zip(v.terr.code, v.terr.pop_perimeter))
     tips = {}
-    for r in v.dens.itertuples():
+    for r in v.dens.astype(object).itertuples():     # object: fast row access
         pop = _clean(r.population)
         p15 = " (périmètre 2015 du quartier)" if perim.get(r.code) == "perimetre_2015" else ""
         lines = [f"{fmt(r.n, 0)} action{'s' if r.n > 1 else ''}",

@@ -154,7 +154,7 @@ def qpv_tooltips(cov: pd.DataFrame) -> dict[str, list[str]]:
     info = {r.scheme_id: (r.kind, r.name, r.status) for r in sch.itertuples()}
     order = {k: i for i, k in enumerate(KINDS)}
     out = {}
-    for r in cov.itertuples():
+    for r in cov.astype(object).itertuples():
         lines = [COVERAGE_LABELS[r.category]]
         covering = sorted((info[s] for s in r.scheme_ids if s in info), key=lambda x: (order.get(x[0], 9), x[1]))
         lines += [f"{kind} : {name}" + (f" ({status})" if isinstance(status, str) and status != "actif" else "")

@@ -148,8 +148,10 @@ def _nan(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or (not isinstance(v, str) and pd.isna(v))
 
 
-def figures(st: ViewState) -> pd.DataFrame:
-    """One row per 2024 QPV in scope: its value, its reference (chosen level) and the gap."""
+def figures(st: ViewState) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per 2024 QPV in scope: its value, its reference (chosen level) and the gap;
+    and the reference territories' rows. (Not kept in df.attrs: pandas deep-copies attrs
+    into every frame derived from df.)"""
     scope = parse_scope(st.scope)
     vals = access.values(st.indicator, "qpv", scope, st.year)
     qpvs = access.territories("qpv", scope)
@@ -158,8 +160,7 @@ def figures(st: ViewState) -> pd.DataFrame:
     refs = access.reference_values_at(st.indicator, st.ref, sorted({c for c in ref_of.values() if c}), st.year)
     df = an.gap_frame(vals, ref_of, refs, st.gap, access.territory_names(st.ref))
     df["communes"] = df.code.map(access.qpv_commune_names(list(df.code)) if len(df) else {}).fillna("")
-    df.attrs["refs"] = refs
-    return df
+    return df, refs
 
 
 def display_status(df: pd.DataFrame, mode: str) -> pd.Series:
@@ -219,7 +220,7 @@ def units(st: ViewState, ind: dict) -> tuple[str, int]:
 def compute_view(st: ViewState) -> dict:
     """Everything the map, legend, table and notes show for a state."""
     ind = access.indicator(st.indicator)
-    df = figures(st)
+    df, refs = figures(st)
     status = display_status(df, st.mode)
     cls, sides, message = classification(st, df)
     high_is_bad = ind.get("high_is_bad")
@@ -237,7 +238,7 @@ def compute_view(st: ViewState) -> dict:
     decimals_ind = _decimals(ind)
 
     tooltips = {}
-    for r in df.itertuples(index=False):
+    for r in df.astype(object).itertuples(index=False):     # object: fast row access
         ref_label = f"{ref_label_lvl} {r.ref_name}" if isinstance(r.ref_name, str) else ref_label_lvl
         tooltips[r.code] = an.tooltip_lines(
             ind["short_label"] or ind["label"], r.year if not _nan(r.year) else None, r.value, r.status,
@@ -246,7 +247,7 @@ def compute_view(st: ViewState) -> dict:
     classes = cls.classes if cls else {}
     apart = {c: ("secret" if s == "secret" else "missing") for c, s in zip(df.code, status) if s != "ok"}
     hideout = an.choropleth_hideout(classes, colors, apart, tooltips, st.qpv)
-    return {"indicator": ind, "frame": df, "status": status, "classification": cls, "colors": colors,
+    return {"indicator": ind, "frame": df, "refs": refs, "status": status, "classification": cls, "colors": colors,
             "labels": labels, "hideout": hideout, "message": message, "palette": pal,
             "unit": unit, "decimals": decimals, "ref_levels": reference_levels_with_values(st.indicator)}
 
@@ -337,7 +338,7 @@ def table_records(st: ViewState, v: dict) -> list[dict]:
     df, labels = v["frame"], v["labels"]
     classes = v["classification"].classes if v["classification"] else {}
     out = []
-    for r, s in zip(df.itertuples(index=False), v["status"]):
+    for r, s in zip(df.astype(object).itertuples(index=False), v["status"]):
         cell = float(r.value) if r.status == "ok" and not _nan(r.value) else ("secret" if r.status == "secret" else "n.d.")
         ref = float(r.ref_value) if r.ref_status == "ok" and not _nan(r.ref_value) else (
             "secret" if r.ref_status == "secret" else "n.d.")
@@ -386,7 +387,7 @@ def notes(st: ViewState, v: dict) -> list:
                            f"pour {len(same)} quartier(s), la valeur a été publiée sur la géographie {geos} ; "
                            "leur périmètre n'a pas changé en 2024."],
                           className="note", id="ineg-geography-note"))
-    refs = df.attrs.get("refs")
+    refs = v["refs"]
     if refs is None or refs.empty:
         avail = [an.REFERENCE_LEVELS[x] for x in v.get("ref_levels", [])]
         out.append(html.P([html.Strong("Référence : "),
@@ -412,7 +413,7 @@ def source_line(st: ViewState, v: dict) -> list:
             for r in srcs.itertuples(index=False)) + ".")
     else:
         parts.append("Source : aucune valeur pour ce choix.")
-    refs = df.attrs.get("refs")
+    refs = v["refs"]
     if refs is not None and len(refs):
         rs = refs[["source_title", "publisher", "vintage"]].drop_duplicates()
         years = sorted({int(y) for y in refs.year.dropna()})

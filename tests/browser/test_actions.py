@@ -48,7 +48,9 @@ def test_actions_load_and_theme_filter_changes_counts(page):
     restyled = page.evaluate("""() => {
         const live = window.atlas.live, styles = live.styles['act-territories'];
         const entries = Object.values(live.layers['act-territories'] || {});
-        return entries.length > 0 && entries.every(e => e.layer.getTooltip().getContent() ===
+        const shown = (e) => { const c = e.layer.getTooltip().getContent();     // built on opening
+                               return typeof c === "function" ? c(e.layer) : c; };
+        return entries.length > 0 && entries.every(e => shown(e) ===
             window.atlas.choropleth.tooltip(e.layer.feature, styles));
     }""")
     assert restyled

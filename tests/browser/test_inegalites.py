@@ -177,10 +177,11 @@ def test_tooltip_escapes_hostile_names(page):
     _open(page)
     html = page.evaluate("""(hostile) => {
         let bound = null;
-        const layer = {bindTooltip: (h) => { bound = h; }, on: () => {}, getElement: () => null};
-        window.atlas.qpvmap.onEachFeature({properties: {code: 'X', name: hostile}}, layer,
+        const feature = {properties: {code: 'X', name: hostile}};
+        const layer = {feature: feature, bindTooltip: (h) => { bound = h; }, on: () => {}, getElement: () => null};
+        window.atlas.qpvmap.onEachFeature(feature, layer,
             {hideout: {tooltips: {X: ['Référence, commune ' + hostile + ' : n.d.']}}});
-        return bound;
+        return typeof bound === "function" ? bound(layer) : bound;     // content built on opening
     }""", HOSTILE)
     assert "<img" not in html and html.count("&lt;img src=x onerror=alert(1)&gt;") == 2
     # a real tooltip on the map: plain text
