@@ -78,7 +78,9 @@ def test_three_slide_presentation_with_the_keyboard(page, tmp_path):
     # A burst of keys faster than Dash callbacks: each press is applied in order, clamped at the ends.
     for key in ["End", "ArrowRight", "ArrowLeft", "ArrowLeft", "ArrowLeft", "ArrowLeft", "ArrowRight"]:
         page.keyboard.press(key)
-    page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 2 / 3'")
+    # "Vue 2 / 3" is also the state after the third key: wait until every queued press is applied.
+    page.wait_for_function("() => window.atlasPresentQueue.length === 0 && "
+                           "document.getElementById('present-counter').textContent === 'Vue 2 / 3'")
     page.wait_for_timeout(300)
     assert counter(page) == "Vue 2 / 3"
     page.keyboard.press("Home")
