@@ -7,13 +7,39 @@ from pathlib import Path
 SHOTS = Path(os.environ.get("ATLAS_SCREENSHOTS", "/tmp/atlas-screenshots"))
 
 
+# Dash's own callback queue (window.store, dash-renderer): a callback that is triggered waits in
+# "requested" before it runs, and outputs such as stores or tables never get data-dash-is-loading.
+JS_DASH_IDLE = """() => {
+    const content = document.getElementById('_pages_content');
+    const cbs = window.store && window.store.getState().callbacks;
+    const pending = !cbs || ['requested', 'prioritized', 'blocked', 'executing', 'watched', 'executed']
+        .some(k => (cbs[k] || []).length > 0);
+    return !!content && content.children.length > 0 && !pending &&
+        !document.querySelector('[data-dash-is-loading="true"]');
+}"""
+
+JS_DASH_PENDING = """() => {
+    const cbs = (window.store && window.store.getState().callbacks) || {};
+    const out = {};
+    Object.entries(cbs).forEach(([k, v]) => {
+        if (Array.isArray(v) && v.length) { out[k] = v.map(c => (c.callback && c.callback.output) || '?'); }
+    });
+    out.loading = Array.from(document.querySelectorAll('[data-dash-is-loading="true"]'), e => e.id || e.tagName);
+    out.content = !!document.getElementById('_pages_content');
+    return JSON.stringify(out);
+}"""
+
+
 def wait_dash(pg, timeout: int = 20000) -> None:
-    """Wait until Dash has rendered and no callback is pending."""
+    """Wait until Dash has rendered the page and no callback is queued or running. Work outside
+    Dash (map geometry fetches, Plotly drawing, lazy table chunks) needs expect(...) as well."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     pg.wait_for_selector("#react-entry-point", timeout=timeout)
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-dash-is-loading=\"true\"]') && "
-        "document.querySelector('#_pages_content') && document.querySelector('#_pages_content').children.length > 0",
-        timeout=timeout)
+    try:
+        pg.wait_for_function(JS_DASH_IDLE, timeout=timeout)
+    except PlaywrightTimeout:
+        raise AssertionError(f"Dash still busy after {timeout} ms: {pg.evaluate(JS_DASH_PENDING)}") from None
 
 
 def screenshot(pg, name: str) -> Path:

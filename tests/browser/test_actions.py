@@ -15,7 +15,9 @@ def _open(page, query: str = ""):
     page.goto(page.base_url + "/actions" + query)
     wait_dash(page)
     page.wait_for_selector("#act-count-n")
-    page.wait_for_selector("#act-map path.leaflet-interactive", state="attached")
+    # The density shapes (fetched as geobuf), not only the action points drawn with the page.
+    page.wait_for_function("() => Object.keys(((window.atlas || {}).live || {layers: {}}).layers['act-territories'] "
+                           "|| {}).length > 0")
 
 
 def test_actions_load_and_theme_filter_changes_counts(page):

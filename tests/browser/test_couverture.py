@@ -2,7 +2,10 @@
 list and from the map, need indicator changing the ranking, shared URL restored on reload."""
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlparse
+
+from playwright.sync_api import expect
 
 from tests.browser.helpers import screenshot, wait_dash
 
@@ -78,7 +81,7 @@ def test_scheme_fiche_from_list_and_from_map(page):
     cpts.dispatch_event("click")
     page.wait_for_function(f"() => new URLSearchParams(location.search).get('scheme') !== '{scheme_id}'")
     wait_dash(page)
-    assert page.locator("#cov-fiche-title").inner_text().startswith("CPTS")
+    expect(page.locator("#cov-fiche-title")).to_have_text(re.compile(r"^\s*CPTS"))
     assert "Communauté professionnelle territoriale de santé" in page.locator("#cov-fiche-identity").inner_text()
     screenshot(page, "couverture-fiche-carte")
     assert page.js_errors == []
@@ -131,7 +134,7 @@ def test_shared_url_restores_the_same_view(page):
     assert page.locator("#cov-scope-title").inner_text() == scope_title
     assert _layer_checkbox(page, "Zonage ARS médecins (ZIP / ZAC)").is_checked()
     assert not _layer_checkbox(page, "Territoires des ASV").is_checked()
-    assert _valeurs(page) == ranking
+    expect(page.locator('#cov-ranking-block td[data-dash-column="valeur"]')).to_have_text(ranking)
     _paths(page, "zonage").first.wait_for(state="attached")
     screenshot(page, "couverture-url-partagee")
     assert page.js_errors == []

@@ -9,6 +9,7 @@ only (monkeypatch) is enough: the other tests see the app without it."""
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.helpers import screenshot, wait_dash
 
@@ -77,8 +78,8 @@ def test_import_actions_file_then_see_it_on_actions_page(page, admin):
     cell = page.locator(f"{REPORT_TABLE} td[data-dash-column='valeur']").filter(has_text="onerror")
     assert HOSTILE_THEME in cell.first.inner_text()                  # the hostile value, as text
     assert page.locator("#imp-report img").count() == 0
-    assert page.locator("#imp-confirm").is_disabled()               # all-or-nothing with an error
-    assert "tout ou rien" in page.locator("#imp-confirm-hint").inner_text().lower()
+    expect(page.locator("#imp-confirm")).to_be_disabled()            # all-or-nothing with an error
+    expect(page.locator("#imp-confirm-hint")).to_contain_text("tout ou rien", ignore_case=True)
 
     page.locator("#imp-mode input[value='quarantine']").check()
     page.wait_for_function("() => !document.querySelector('#imp-confirm').disabled")
@@ -90,7 +91,7 @@ def test_import_actions_file_then_see_it_on_actions_page(page, admin):
     assert "Import effectué" in page.locator("#imp-result-body").inner_text()
     assert page.locator("#imp-done-inserted .figure").inner_text() == "1"
     assert page.locator("#imp-done-rejected .figure").inner_text() == "1"
-    assert page.locator("#imp-confirm").is_disabled()               # nothing left to confirm
+    expect(page.locator("#imp-confirm")).to_be_disabled()            # nothing left to confirm
     screenshot(page, "importer-done")
 
     page.click("#imp-link-actions")

@@ -110,9 +110,8 @@ def test_ecart_mode_click_qpv_panel_and_fiche(page):
     screenshot(page, "inegalites-ecart-selection")
     page.locator("#ineg-fiche-link").click()
     page.wait_for_url(f"**/fiche?level=qpv&code={code}")
-    wait_dash(page)
-    content = page.locator("#_pages_content").inner_text()
-    assert "404" not in content and name in content
+    expect(page.locator("#fiche-title")).to_contain_text(name)        # the fiche, not the page left
+    assert "404" not in page.locator("#_pages_content").inner_text()
     assert page.js_errors == []
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
-from tests.browser.helpers import SHOTS, screenshot, wait_dash
+from playwright.sync_api import expect
+
+from tests.browser.helpers import JS_DASH_IDLE, SHOTS, screenshot, wait_dash
 
 
 def bookmark(page, url: str, title: str | None, comment: str) -> None:
@@ -25,11 +27,18 @@ def counter(page) -> str:
     return page.locator("#present-counter").inner_text()
 
 
+def slide_ready(page, path: str) -> None:
+    """The slide's own document (not the previous one still in the frame) has run its scripts."""
+    page.wait_for_function("""(p) => { const d = document.getElementById('present-frame').contentDocument;
+        return !!d && !!d.documentElement && d.location.pathname === p && d.documentElement.classList.contains('atlas-ready'); }""",
+                           arg=path, timeout=30000)
+
+
 def test_three_slide_presentation_with_the_keyboard(page, tmp_path):
     bookmark(page, "/", "Chiffres clés", "Le territoire en quatre chiffres.")
     bookmark(page, "/inegalites?indicator=taux_pauvrete_60", None, "Pauvreté : les quartiers les plus touchés.")
     bookmark(page, "/couverture", "Couverture ASV", "Quels quartiers sans ASV ?")
-    assert page.locator("#present-count").inner_text() == "3"
+    expect(page.locator("#present-count")).to_have_text("3")
 
     page.goto(page.base_url + "/presentation")
     wait_dash(page)
@@ -41,7 +50,7 @@ def test_three_slide_presentation_with_the_keyboard(page, tmp_path):
     page.get_by_role("button", name="Lancer la présentation").click()
     player = page.locator("#present-player")
     player.wait_for(state="visible")
-    assert counter(page) == "Vue 1 / 3"
+    expect(page.locator("#present-counter")).to_have_text("Vue 1 / 3")
     assert page.locator("#present-title").inner_text() == "Chiffres clés"
     assert page.locator("#present-comment").inner_text() == "Le territoire en quatre chiffres."
     assert "present=1" in page.locator("#present-frame").get_attribute("src")
@@ -51,10 +60,10 @@ def test_three_slide_presentation_with_the_keyboard(page, tmp_path):
     assert page.locator("#present-title").inner_text() == "Inégalités entre quartiers prioritaires"
     # The slide: the page without navigation nor controls, with its map and its own source line.
     frame = page.frame_locator("#present-frame")
-    frame.locator("html.atlas-ready").wait_for(timeout=30000)
+    slide_ready(page, "/inegalites")
     assert not frame.locator(".site-header").is_visible()
     assert not frame.locator(".controls").first.is_visible()
-    assert frame.locator(".leaflet-container path").count() > 0
+    frame.locator(".leaflet-container path").first.wait_for()
     page.wait_for_function("() => { const t = document.getElementById('present-sources').textContent; "
                            "return /Source/.test(t) && !/chargement/.test(t); }")
     assert "millésime" in page.locator("#present-sources").inner_text()
@@ -70,6 +79,7 @@ def test_three_slide_presentation_with_the_keyboard(page, tmp_path):
     page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 3 / 3'")
     assert page.locator("#present-comment").inner_text() == "Quels quartiers sans ASV ?"
     # Keys pressed inside the slide's frame reach the player too.
+    slide_ready(page, "/couverture")
     page.locator("#present-frame").click(position={"x": 5, "y": 5})
     frame.locator("body").press("ArrowLeft")
     page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 2 / 3'")
@@ -79,10 +89,8 @@ def test_three_slide_presentation_with_the_keyboard(page, tmp_path):
     for key in ["End", "ArrowRight", "ArrowLeft", "ArrowLeft", "ArrowLeft", "ArrowLeft", "ArrowRight"]:
         page.keyboard.press(key)
     # "Vue 2 / 3" is also the state after the third key: wait until every queued press is applied.
-    page.wait_for_function("() => window.atlasPresentQueue.length === 0 && "
-                           "document.getElementById('present-counter').textContent === 'Vue 2 / 3'")
-    page.wait_for_timeout(300)
-    assert counter(page) == "Vue 2 / 3"
+    page.wait_for_function("() => window.atlasPresentQueue.length === 0 && (" + JS_DASH_IDLE + ")()")
+    expect(page.locator("#present-counter")).to_have_text("Vue 2 / 3")
     page.keyboard.press("Home")
     page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 1 / 3'")
     page.keyboard.press("Escape")
@@ -99,7 +107,7 @@ def test_three_slide_presentation_with_the_keyboard(page, tmp_path):
     page.once("dialog", lambda d: d.accept())
     page.get_by_role("button", name="Tout effacer").click()
     page.wait_for_selector("#slide-empty")
-    assert page.locator("#present-count").inner_text() == "0"
+    expect(page.locator("#present-count")).to_have_text("0")
     path = tmp_path / "diaporama.json"
     saved["slides"].append({"url": "https://evil.example/", "title": "x", "comment": ""})
     path.write_text(json.dumps(saved), encoding="utf-8")
