@@ -11,7 +11,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from .config import SCHEMA_FILE
+from .config import FICTIONAL_MARKER, SCHEMA_FILE
 from .context import BuildContext
 from .db import connect
 from .dbswap import writer_lock
@@ -86,6 +86,7 @@ def build(folder: Path, db_path: Path, *, fictional: bool = False, kind: str = "
     db_path = Path(db_path)
     if not folder.is_dir():
         raise InputError(folder, None, None, "dossier d'entrée introuvable")
+    fictional = fictional or (folder / FICTIONAL_MARKER).is_file()
     db_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
     for p in (tmp, Path(str(tmp) + ".wal")):

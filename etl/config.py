@@ -10,6 +10,9 @@ DEFAULT_DB = DATA_DIR / "atlas.duckdb"
 DEMO_DIR = DATA_DIR / "demo"
 CACHE_DIR = Path(os.environ.get("ATLAS_CACHE", str(DATA_DIR / "cache")))
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema.sql"
+# A folder of input files holding this file is fictional (the demo, the benchmark's synthetic
+# France): any DB built from it is marked fictional and the app shows the demo banner.
+FICTIONAL_MARKER = "DONNEES_FICTIVES.txt"
 
 
 def resolve_db_path(arg: str | os.PathLike | None = None) -> Path:

@@ -40,7 +40,11 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPoint, MultiPolygon, Point, Polygon, mapping
 
+from .config import FICTIONAL_MARKER
+
 SEED = 99_2024
+FICTIONAL_TEXT = ("Données entièrement fictives (jeu de démonstration Atlas ASV, etl/demo.py).\n"
+                  "Toute base construite à partir de ce dossier est marquée comme fictive.\n")
 # lon_min, lat_min, lon_max, lat_max: open sea west of the Bay of Biscay, far from any land.
 DEMO_BBOX = (-8.0, 45.0, -5.6, 47.0)
 LON0, LAT0 = -6.5, 46.0               # centre of the fictional région
@@ -207,6 +211,7 @@ FILES = {
     "schemes": "dispositifs.csv",
     "actions": "actions.csv",
     "readme": "README.md",
+    "marker": FICTIONAL_MARKER,
 }
 EXPECTED_FILES = sorted(
     list(FILES.values())
@@ -1513,6 +1518,7 @@ def build_files(seed: int = SEED) -> dict[str, bytes]:
     files.update(_files_apl(w, rnd))
     files.update(_files_local(w, rnd))
     files[FILES["readme"]] = _readme(w, files)
+    files[FILES["marker"]] = FICTIONAL_TEXT.encode("utf-8")
     if sorted(files) != EXPECTED_FILES:
         raise RuntimeError(f"demo files differ from EXPECTED_FILES: {sorted(set(files) ^ set(EXPECTED_FILES))}")
     return files

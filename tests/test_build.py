@@ -50,6 +50,26 @@ def test_demo_db_is_labelled_fictional(demo_db):
     con.close()
 
 
+def test_a_folder_marked_fictional_builds_a_fictional_db(tmp_path):
+    """`build --from` a copy of the demo folder (not `--demo`): its marker file still labels the
+    DB fictional, so the app shows the demo banner; the marker is what decides."""
+    from etl.config import FICTIONAL_MARKER
+
+    folder = tmp_path / "copie"
+    shutil.copytree(DEMO_DIR, folder)
+    assert (folder / FICTIONAL_MARKER).is_file()
+    db = tmp_path / "copie.duckdb"
+    run = subprocess.run([sys.executable, "-m", "etl", "build", "--from", str(folder), "--db", str(db),
+                          "--no-replay"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT value FROM meta WHERE key = 'fictional'").fetchone()[0] == "true"
+        assert con.execute("SELECT bool_and(fictional) FROM source").fetchone()[0] is True
+    finally:
+        con.close()
+
+
 def test_failed_build_leaves_previous_db_untouched(demo_db, tmp_path):
     target = tmp_path / "atlas.duckdb"
     shutil.copy(demo_db, target)

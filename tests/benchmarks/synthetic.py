@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:   # run as a script
     sys.path.insert(0, str(REPO))
 from etl import demo  # noqa: E402
+from etl.config import FICTIONAL_MARKER  # noqa: E402
 
 SEED = 2024_35_000
 LON0, LAT0 = -15.5, 46.5          # centre of the fictional land, in the open Atlantic
@@ -643,6 +644,8 @@ def generate(dest: Path, size: Size = FRANCE, seed: int = SEED) -> dict:
     counts["files"] = len(files)
     counts["bytes"] = sum(len(b) for b in files.values())
     counts["seconds"]["total"] = round(time.perf_counter() - t, 2)
+    (dest / FICTIONAL_MARKER).write_text("Données entièrement fictives (France synthétique du banc d'essai).\n",
+                                         encoding="utf-8")
     (dest / "SYNTHETIQUE.txt").write_text(
         "Jeu synthétique fictif (banc d'essai Atlas ASV), généré par tests/benchmarks/synthetic.py.\n"
         + json.dumps(counts, ensure_ascii=False) + "\n", encoding="utf-8")
