@@ -27,6 +27,9 @@ app = Dash(
     suppress_callback_exceptions=True,
     title="Atlas ASV",
     update_title=None,
+    # Callback responses and page scripts compressed (flask-compress, brotli or gzip): a France-scale
+    # indicator change is ~0.9 MB of JSON, a few seconds on a meeting-room connection otherwise.
+    compress=True,
     meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
 )
 server = app.server

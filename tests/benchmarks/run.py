@@ -570,7 +570,8 @@ JS_ARM = """() => {
     document.addEventListener('pointerdown', () => { window.__benchT0 = performance.now(); }, true);
 }"""
 JS_RESOURCES = """(t0) => performance.getEntriesByType('resource').filter(e => e.startTime >= t0).map(e => ({
-    name: e.name, start: e.startTime, end: e.responseEnd, bytes: e.encodedBodySize, transfer: e.transferSize}))"""
+    name: e.name, start: e.startTime, end: e.responseEnd, bytes: e.decodedBodySize, wire: e.encodedBodySize,
+    transfer: e.transferSize}))"""
 JS_BUSY = "() => !!document.querySelector('[data-dash-is-loading=\"true\"]')"
 JS_PATH_WATCH = """
 window.__lastPathAdd = 0;
@@ -714,6 +715,7 @@ def browse_once(browser, url: str, map_sel: str, paths_sel: str, n_paths: int, f
                 "restyle": (changed - t0) / 1000,
                 "callbacks_done": (max(e["end"] for e in cb) - t0) / 1000 if cb else None,
                 "change_bytes": sum(e["bytes"] for e in cb), "change_requests": len(cb),
+                "change_wire": sum(e["wire"] for e in cb),
                 "load_bytes": loaded, "errors": errors}
     finally:
         ctx.close()
@@ -823,7 +825,8 @@ def bench_browser(report: Report, servers: dict, counts: dict, labels: dict, run
                    note=f"{fr(median([r['change_requests'] for r in res]))} requêtes de rappel")
         report.add("Carte (octets)", f"Inégalités ({label}) : réponses des rappels Dash pour un changement "
                    "d'indicateur (style de la carte, légende, tableau…)", [r["change_bytes"] for r in res], "o",
-                   note=f"{fr(median([r['change_requests'] for r in res]))} requêtes ; aucune géométrie")
+                   note=f"{fr(median([r['change_requests'] for r in res]))} requêtes ; aucune géométrie ; "
+                        f"sur le réseau (compressé) : {fmt_bytes(median([r['change_wire'] for r in res]))}")
         report.add("Carte (octets)", f"Inégalités ({label}) : chargement de la page, géométries (/geo/*.pbf)",
                    [r["load_bytes"].get("geo", 0) for r in res], "o")
         report.add("Carte (octets)", f"Inégalités ({label}) : chargement de la page, mise en page et rappels Dash",
@@ -1042,7 +1045,9 @@ def write_markdown(report: Report, path: Path, elapsed: float) -> None:
               "comme sur un serveur en service) ; « 1er rendu » = de la navigation jusqu'à ce que "
               "tous les tracés SVG de la couche QPV soient dans le DOM ; « changement d'indicateur » = du "
               "clic sur l'option de la liste jusqu'au changement des couleurs de remplissage ; octets des "
-              "rappels = `encodedBodySize` des réponses `/_dash-update-component` (Resource Timing).",
+              "rappels = `decodedBodySize` des réponses `/_dash-update-component` (Resource Timing), JSON "
+              "décompressé (l'application compresse ses réponses, l'approche naïve non ; les rapports "
+              "comparent donc les tailles décompressées), la taille sur le réseau (`encodedBodySize`) en remarque.",
               f"- Serveur : `gunicorn --workers {WORKERS} app:server` (comme `make serve`) ; chaque "
               "utilisateur simulé (un fil Python) charge la page (HTML, mise en page, dépendances, geobuf des "
               "QPV) puis rejoue une fois, dans l'ordre, les rappels Dash enregistrés dans une vraie session "
