@@ -10,6 +10,7 @@ import argparse
 import os
 
 from dash import Dash
+from flask_compress import Compress
 
 from data import access
 
@@ -27,12 +28,15 @@ app = Dash(
     suppress_callback_exceptions=True,
     title="Atlas ASV",
     update_title=None,
-    # Callback responses and page scripts compressed (flask-compress, brotli or gzip): a France-scale
-    # indicator change is ~0.9 MB of JSON, a few seconds on a meeting-room connection otherwise.
-    compress=True,
     meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
 )
 server = app.server
+# Callback and layout responses compressed (brotli or gzip, as the browser accepts): a France-scale
+# indicator change is ~0.9 MB of JSON, seconds on a meeting-room connection otherwise. Only JSON and
+# HTML: the component scripts are large, cached by browsers and would be recompressed per request.
+server.config.update(COMPRESS_MIMETYPES=["application/json", "text/html"], COMPRESS_ALGORITHM=["br", "gzip"],
+                     COMPRESS_MIN_SIZE=1024)
+Compress(server)
 geo_routes.register(server)
 export_routes.register(server)
 app.layout = shell.app_layout
