@@ -34,7 +34,7 @@ server = app.server
 # Callback and layout responses compressed (brotli or gzip, as the browser accepts): a France-scale
 # indicator change is ~0.9 MB of JSON, seconds on a meeting-room connection otherwise. Only JSON and
 # HTML: the component scripts are large, cached by browsers and would be recompressed per request.
-server.config.update(COMPRESS_MIMETYPES=["application/json", "text/html"], COMPRESS_ALGORITHM=["br", "gzip"],
+server.config.update(COMPRESS_MIMETYPES=["application/json", "text/html"], COMPRESS_ALGORITHM=["br", "gzip"], COMPRESS_BR_LEVEL=1,
                      COMPRESS_MIN_SIZE=1024)
 Compress(server)
 geo_routes.register(server)
