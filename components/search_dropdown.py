@@ -255,21 +255,21 @@ _CACHE = _Cache()
 def option_index(options_fn: Callable[..., list[dict]], *dep_values) -> OptionIndex:
     """options_fn(*dep_values) as an OptionIndex, cached until the DB file is replaced. Lists in
     dep_values reach options_fn as tuples (they are part of the cache key)."""
-    version, key = access.version(), (options_fn, _freeze(dep_values))
-    index = _CACHE.get(version, key)
-    if index is None:
-        index = OptionIndex(options_fn(*key[1]))
-        _CACHE.put(version, key, index)
-    return index
+    return _cached(options_fn, dep_values, options_fn)
 
 
 def remember(options_fn: Callable[..., list[dict]], options: list[dict], *dep_values) -> OptionIndex:
     """Store a full list a callback has just computed (what options_fn(*dep_values) would
     return), so that the first search does not compute it again. Returns its OptionIndex."""
+    return _cached(options_fn, dep_values, lambda *_: options)
+
+
+def _cached(options_fn, dep_values: tuple, make: Callable[..., list[dict]]) -> OptionIndex:
+    """The cached OptionIndex of options_fn for dep_values, else make(*dep_values) indexed and kept."""
     version, key = access.version(), (options_fn, _freeze(dep_values))
     index = _CACHE.get(version, key)
     if index is None:
-        index = OptionIndex(options)
+        index = OptionIndex(make(*key[1]))
         _CACHE.put(version, key, index)
     return index
 
