@@ -14,8 +14,10 @@ from pathlib import Path
 from .config import FICTIONAL_MARKER, SCHEMA_FILE
 from .context import BuildContext
 from .db import connect
-from .dbswap import writer_lock
+from .archive import archive_dir, move_superseded
+from .dbswap import swap_in, writer_lock
 from .errors import InputError
+from .importer import recover_archive, replay_imports
 
 # Order matters: territories before QPVs (commune links), QPVs before indicators,
 # indicators before the 2015 -> 2024 carry (finalize), schemes before actions.
@@ -77,11 +79,17 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
+BUILD_LOCK_WAIT = 600.0   # seconds a build waits for a running import to finish
+
+
 def build(folder: Path, db_path: Path, *, fictional: bool = False, kind: str = "build-dir",
-          retrieved: dict[str, str] | None = None, progress=print, replay: bool = True) -> Path:
+          retrieved: dict[str, str] | None = None, progress=print, replay: bool = True,
+          lock_timeout: float = BUILD_LOCK_WAIT) -> Path:
     """Build `db_path` from the files in `folder`. Raises InputError on bad input,
-    in which case `db_path` is left as it was. With `replay`, the files users imported into
-    the previous DB (kept in imports/ beside it) are imported again, oldest first."""
+    in which case `db_path` is left as it was. With `replay`, the rows users imported into
+    the previous DB (files kept in imports/ beside it) are imported again, each in its latest
+    state. Official files are loaded without the writer lock; the replay and the rename
+    happen under it, so an import acknowledged before the rename is never lost (etl.archive)."""
     folder = Path(folder)
     db_path = Path(db_path)
     if not folder.is_dir():
@@ -89,7 +97,8 @@ def build(folder: Path, db_path: Path, *, fictional: bool = False, kind: str = "
     fictional = fictional or (folder / FICTIONAL_MARKER).is_file()
     db_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
-    for p in (tmp, Path(str(tmp) + ".wal")):
+    tmp_wal = Path(str(tmp) + ".wal")
+    for p in (tmp, tmp_wal):
         p.unlink(missing_ok=True)
     con = connect(tmp, spatial=True)
     try:
@@ -111,32 +120,30 @@ def build(folder: Path, db_path: Path, *, fictional: bool = False, kind: str = "
         for mod in modules:
             if hasattr(mod, "finalize"):
                 mod.finalize(ctx)
-        if replay:
-            from .importer import replay_imports
-
-            replay_imports(ctx, db_path.parent / "imports", progress)
         for p in files:
             if p not in claimed:
                 ctx.issue(p, None, None, None, "warning", "fichier non reconnu : ignoré")
-        ctx.flush_issues()
-        counts = dict(con.execute(
-            "SELECT level, count(*) FROM territory GROUP BY level ORDER BY level").fetchall())
-        summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
-        con.execute("INSERT INTO etl_run VALUES (1, ?, ?, ?, ?, 'ok', ?)",
-                    [kind, str(folder), started, _now(), summary])
-        con.execute("INSERT INTO meta VALUES ('built_at', ?)", [_now()])
-        con.execute("CHECKPOINT")
-        con.close()
+        with writer_lock(db_path, timeout=lock_timeout):
+            superseded = []
+            if replay:
+                if db_path.exists():
+                    recover_archive(db_path)
+                superseded = replay_imports(ctx, archive_dir(db_path), progress)
+            ctx.flush_issues()
+            counts = dict(con.execute(
+                "SELECT level, count(*) FROM territory GROUP BY level ORDER BY level").fetchall())
+            summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
+            con.execute("INSERT INTO etl_run VALUES (1, ?, ?, ?, ?, 'ok', ?)",
+                        [kind, str(folder), started, _now(), summary])
+            con.execute("INSERT INTO meta VALUES ('built_at', ?)", [_now()])
+            con.execute("CHECKPOINT")
+            con.close()
+            tmp_wal.unlink(missing_ok=True)
+            swap_in(tmp, db_path)
+            move_superseded(superseded)
     except BaseException:
         con.close()
         tmp.unlink(missing_ok=True)
-        Path(str(tmp) + ".wal").unlink(missing_ok=True)
-        raise
-    # Same lock as user imports: a build never swaps in while an import is writing.
-    try:
-        with writer_lock(db_path):
-            os.replace(tmp, db_path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        tmp_wal.unlink(missing_ok=True)
         raise
     return db_path

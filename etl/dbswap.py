@@ -9,11 +9,15 @@ the kernel releases it if the writer dies, so it never goes stale.
 
 Readers that opened the old file keep reading it (its inode stays alive) until they
 close it; they see the new file when they reopen the path (see docs/import.md).
+
+Whoever takes the lock first removes what dead writers left behind (`remove_leftovers`):
+their copies (`.<db>.import-<pid>`) and build files (`.<db>.building-<pid>`, with WAL).
 """
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import time
 from contextlib import contextmanager
@@ -25,6 +29,43 @@ from .errors import InputError
 
 class DatabaseBusy(InputError):
     """Another import (or build) holds the writer lock."""
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (POSIX: the directory entry is data too)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_LEFTOVER = re.compile(r"^\.(?P<db>.+)\.(?:import|building)-(?P<pid>\d+)(?:\.wal)?$")
+
+
+def remove_leftovers(db_path: Path) -> list[Path]:
+    """Delete the temporary copies and build files of writers that died (kill -9, power
+    loss). Files of a live process (a build loading official data) are left alone."""
+    db_path = Path(db_path)
+    gone = []
+    if not db_path.parent.is_dir():
+        return gone
+    for p in db_path.parent.iterdir():
+        m = _LEFTOVER.match(p.name)
+        if m and m.group("db") == db_path.name and not pid_alive(int(m.group("pid"))):
+            p.unlink(missing_ok=True)
+            gone.append(p)
+    return gone
 
 
 def lock_path(db_path: Path) -> Path:
@@ -53,6 +94,7 @@ def writer_lock(db_path: str | os.PathLike, timeout: float = 30.0):
     try:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
+        remove_leftovers(Path(db_path))
         yield path
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
@@ -62,34 +104,44 @@ def writer_lock(db_path: str | os.PathLike, timeout: float = 30.0):
 @contextmanager
 def updated_copy(db_path: str | os.PathLike, spatial: bool = True):
     """Yield a read-write connection on a copy of `db_path`; on normal exit the copy is
-    checkpointed and renamed over `db_path`. On any exception the copy is deleted and
-    `db_path` is left untouched. Call it while holding `writer_lock(db_path)`."""
+    checkpointed, synced to disk and renamed over `db_path`. On any exception the copy is
+    deleted and `db_path` is left untouched. Call it while holding `writer_lock(db_path)`."""
     db_path = Path(db_path)
     tmp = db_path.with_name(f".{db_path.name}.import-{os.getpid()}")
     tmp_wal = Path(str(tmp) + ".wal")
     live_wal = Path(str(db_path) + ".wal")
-    for p in (tmp, tmp_wal):
-        p.unlink(missing_ok=True)
-    shutil.copyfile(db_path, tmp)
-    had_wal = live_wal.exists()
-    if had_wal:  # a WAL left by an unclean shutdown: DuckDB replays it on open
-        shutil.copyfile(live_wal, tmp_wal)
-    try:
-        con = connect(tmp, spatial=spatial)
-    except BaseException:
+
+    def drop():
         tmp.unlink(missing_ok=True)
         tmp_wal.unlink(missing_ok=True)
-        raise
+
+    drop()
+    con = None
     try:
+        shutil.copyfile(db_path, tmp)
+        had_wal = live_wal.exists()
+        if had_wal:  # a WAL left by an unclean shutdown: DuckDB replays it on open
+            shutil.copyfile(live_wal, tmp_wal)
+        con = connect(tmp, spatial=spatial)
         yield con
         con.execute("CHECKPOINT")
         con.close()
-    except BaseException:
-        con.close()
-        tmp.unlink(missing_ok=True)
+        con = None
         tmp_wal.unlink(missing_ok=True)
+        swap_in(tmp, db_path)
+    except BaseException:
+        if con is not None:
+            con.close()
+        drop()
         raise
-    tmp_wal.unlink(missing_ok=True)
-    os.replace(tmp, db_path)
     if had_wal:  # its content is now inside the new file
         live_wal.unlink(missing_ok=True)
+
+
+def swap_in(new_file: Path, db_path: Path) -> None:
+    """Rename a finished DB file over the live one, durably: the file's content reaches the
+    disk before the rename, and the rename before this returns."""
+    with open(new_file, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(new_file, db_path)
+    fsync_dir(Path(db_path).parent)

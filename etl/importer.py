@@ -44,6 +44,8 @@ from .config import DATA_DIR, resolve_db_path
 from .context import BuildContext
 from .db import connect_snapshot, load_spatial
 from .loaders._geo_common import QPV2015_RE, QPV2024_RE
+from . import archive as archive_store
+from .archive import archived_imports  # noqa: F401  (public name kept)
 from .dbswap import updated_copy, writer_lock
 from .errors import InputError
 from .readers import decode_text
@@ -1405,9 +1407,14 @@ def _locate_actions(con, recs: list[dict], rows: dict[int, _RowCtx], lk: _Lookup
 
 
 def _prepare(con, data: bytes, name: str, kind: str, report: ImportReport, mapping: Mapping | None,
-             geocoder: Geocoder) -> list[dict]:
-    """Read and validate; returns the records of the valid rows. Reads only."""
+             geocoder: Geocoder, only: set[str] | None = None) -> list[dict]:
+    """Read and validate; returns the records of the valid rows. Reads only. With `only`
+    (a replay), rows whose key is not in it are skipped, as if absent from the file."""
     table = _read(data, name, kind, mapping)
+    key_col = "id_dispositif" if kind == "schemes" else "id_action"
+    if only is not None:
+        table.rows = [(n, cells) for n, cells in table.rows
+                      if _cell_text(_RowCtx(n, table, cells, mapping, report).raw(key_col)) in only]
     report.sheet, report.header_row = table.sheet, table.header_row
     report.encoding, report.delimiter = table.encoding, table.delimiter
     report.ignored_columns = table.ignored
@@ -1427,7 +1434,6 @@ def _prepare(con, data: bytes, name: str, kind: str, report: ImportReport, mappi
     lk = _Lookups.load(con)
     validator = _validate_scheme if kind == "schemes" else _validate_action
     key = "scheme_id" if kind == "schemes" else "action_id"
-    key_col = "id_dispositif" if kind == "schemes" else "id_action"
     rows: dict[int, _RowCtx] = {}
     recs: list[dict] = []
     seen: dict[str, list[int]] = {}
@@ -1702,9 +1708,9 @@ def _mapping(mapping, kind) -> Mapping | None:
     return load_mapping(mapping, kind)
 
 
-def _run_prepare(con, data, report, mapping, geocoder) -> list[dict]:
+def _run_prepare(con, data, report, mapping, geocoder, only: set[str] | None = None) -> list[dict]:
     try:
-        return _prepare(con, data, report.file_name, report.kind, report, mapping, geocoder)
+        return _prepare(con, data, report.file_name, report.kind, report, mapping, geocoder, only)
     except _Fatal as exc:
         report.fatal = True
         report.problems.insert(0, exc.problem)
@@ -1785,6 +1791,7 @@ def apply(source, kind: str, *, db: str | os.PathLike | None = None, filename: s
     geocoder = geocoder or Geocoder(offline=offline)
     db_path = resolve_db_path(db)
     with writer_lock(db_path, timeout=lock_timeout):
+        recover_archive(db_path)
         con = _open_read_only(db_path)
         try:
             recs = _prepare_and_diff(con, data, report, mapping, geocoder)[0]
@@ -1793,76 +1800,92 @@ def apply(source, kind: str, *, db: str | os.PathLike | None = None, filename: s
         if not report.loadable(quarantine):
             report.__dict__.pop("_rows", None)
             return report
+        pending = None
         try:
             with updated_copy(db_path, spatial=False) as wcon:   # spatial loaded on demand
                 _write(wcon, report, recs, source_id=None, ctx=None)
+                if archive:   # durable before the swap: a rebuild replays what the DB holds
+                    pending = archive_store.write_pending(
+                        db_path, data, _archive_meta(report, mapping, *_row_keys(report, recs)))
+        except BaseException:
+            report.applied = False
+            if pending is not None:
+                pending.discard()
+            raise
         finally:
             report.__dict__.pop("_rows", None)
-        if archive:
-            _archive(db_path, data, report, mapping)
+        if pending is not None:
+            pending.promote()
     return report
 
 
-_ARCHIVED = re.compile(r"^\d{8}-\d{6}(?:-\d{6})?_(actions|schemes)_[0-9a-f]{8}_.+$")
-_ARCHIVE_META = ".import.json"
-
-
-def _archive(db_path: Path, data: bytes, report: ImportReport, mapping: Mapping | None) -> None:
-    """Keep a copy of each imported file beside the DB (imports/), with how it was imported
-    (kind, original name, mapping, quarantine) in a sidecar JSON file, so that a rebuild
-    replays it (replay_imports). Best effort: a failure here never undoes the import."""
-    try:
-        folder = db_path.parent / "imports"
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        safe = re.sub(r"[^\w.-]+", "_", report.file_name)[:80]
-        path = folder / f"{stamp}_{report.kind}_{report.sha256[:8]}_{safe}"
-        path.write_bytes(data)
-        meta = {"kind": report.kind, "file_name": report.file_name, "quarantine": report.mode == "quarantine",
-                "mapping": asdict(mapping) if mapping is not None else None}
-        path.with_name(path.name + _ARCHIVE_META).write_text(json.dumps(meta, ensure_ascii=False, indent=1),
-                                                            encoding="utf-8")
-    except OSError:
-        pass
-
-
-def archived_imports(folder: Path) -> list[tuple[Path, dict]]:
-    """The files kept in `folder` by earlier imports, oldest first, each with how it was
-    imported (files archived before the sidecar existed: their kind, no mapping)."""
-    folder = Path(folder)
-    if not folder.is_dir():
+def recover_archive(db_path: Path) -> list[str]:
+    """Under the writer lock: settle the pending archives of writers that died (etl.archive)."""
+    folder = archive_store.archive_dir(db_path)
+    if not folder.is_dir() or not any(p.name.startswith(archive_store.PENDING_PREFIX) for p in folder.iterdir()):
         return []
-    out = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.endswith(_ARCHIVE_META)):
-        m = _ARCHIVED.match(path.name)
-        if not m:
-            continue
-        meta = {"kind": m.group(1), "file_name": path.name.split("_", 3)[3], "quarantine": False, "mapping": None}
-        side = path.with_name(path.name + _ARCHIVE_META)
-        if side.is_file():
-            try:
-                meta.update(json.loads(side.read_text(encoding="utf-8")))
-            except (OSError, ValueError):
-                pass
-        out.append((path, meta))
-    return out
+    con = _open_read_only(db_path)
+    try:
+        imported = {(int(i), str(h)) for i, h in con.execute("SELECT import_id, sha256 FROM import_log").fetchall()}
+    finally:
+        con.close()
+    return archive_store.recover_pending(db_path, imported)
 
 
-def replay_imports(ctx: BuildContext, folder: Path, progress=print) -> int:
-    """Re-import into a build, oldest first, the files that users imported into the previous
-    DB (kept in `folder`, see _archive): a rebuild with new official data keeps their actions
-    and schemes. A file that no longer imports (for instance a QPV code absent from the new
-    geography, without quarantine) is skipped and reported in the build's load issues; its
-    rows stay out, as an import of it would leave them out. Returns the files replayed."""
-    done = 0
-    for path, meta in archived_imports(folder):
+def _archive_meta(report: ImportReport, mapping: Mapping | None, keys: list[str], rejected: list[str]) -> dict:
+    return {"kind": report.kind, "file_name": report.file_name, "quarantine": report.mode == "quarantine",
+            "mapping": asdict(mapping) if mapping is not None else None,
+            "import_id": report.import_id, "sha256": report.sha256, "keys": keys, "rejected_keys": rejected}
+
+
+def _row_keys(report: ImportReport, recs: list[dict]) -> tuple[list[str], list[str]]:
+    """(keys imported, keys of rows rejected and not imported) of a validated file."""
+    key = "scheme_id" if report.kind == "schemes" else "action_id"
+    key_col = "id_dispositif" if report.kind == "schemes" else "id_action"
+    done = sorted({r[key] for r in recs})
+    rows = getattr(report, "_rows", {})
+    bad = {_cell_text(rows[r].raw(key_col)) for r in report.rejected_rows if r in rows}
+    return done, sorted(k for k in bad - set(done) if k)
+
+
+def _keys_of_archived(path: Path, meta: dict) -> tuple[set[str], set[str]]:
+    """Keys of a file archived before sidecars listed them: every identifier it holds
+    (taken as imported; the replay validates the rows again anyway)."""
+    kind = meta.get("kind")
+    key_col = "id_dispositif" if kind == "schemes" else "id_action"
+    try:
+        mapping = Mapping(**meta["mapping"]) if meta.get("mapping") else None
+    except TypeError:
+        mapping = None
+    try:
+        table = _read(path.read_bytes(), meta.get("file_name") or path.name, kind, mapping)
+    except (_Fatal, InputError, OSError):
+        return set(), set()
+    report = _new_report(kind, path.name, False)
+    keys = {_cell_text(_RowCtx(n, table, cells, mapping, report).raw(key_col)) for n, cells in table.rows}
+    return {k for k in keys if k}, set()
+
+
+def replay_imports(ctx: BuildContext, folder: Path, progress=print) -> list[Path]:
+    """Re-import into a build the latest state of every row that users imported into the
+    previous DB (files kept in `folder`, see etl.archive): a rebuild with new official data
+    keeps their actions and schemes. Each key comes from the last file that imported it;
+    files are replayed oldest first, each with its mapping and mode. A file that no longer
+    imports (for instance a QPV code absent from the new geography, without quarantine) is
+    skipped and reported in the build's load issues; its rows stay out, as an import of it
+    would leave them out. Returns the archived files whose keys are all superseded (the
+    build moves them out of the archive once it has been renamed into place)."""
+    plan, superseded = archive_store.replay_plan(archive_store.archived_imports(folder), _keys_of_archived)
+    for item in plan:
+        path, meta = item.path, item.meta
         kind = meta.get("kind")
         try:
             mapping = Mapping(**meta["mapping"]) if meta.get("mapping") else None
         except TypeError:
             mapping = None
         report = import_into(ctx.con, path.read_bytes(), kind, filename=meta.get("file_name") or path.name,
-                             mapping=mapping, quarantine=bool(meta.get("quarantine")), offline=True, ctx=ctx)
+                             mapping=mapping, quarantine=bool(meta.get("quarantine")), offline=True, ctx=ctx,
+                             only=item.only)
         if not report.loadable(bool(meta.get("quarantine"))):
             first = report.problems[0] if report.problems else None
             why = f" ligne {first.row}, colonne « {first.column} » : {first.reason}" if first else ""
@@ -1873,15 +1896,16 @@ def replay_imports(ctx: BuildContext, folder: Path, progress=print) -> int:
         for p in report.warnings + report.needs_coordinates:
             ctx.issue(path, p.row, p.column, p.value, "unlinked" if p.level == "locate" else "warning",
                       p.reason, None)
-        done += 1
         progress(f"[imports] {path.name} : rejoué ({report.n_inserted} ajouts, {report.n_updated} mises à jour)")
-    return done
+    for path in superseded:
+        progress(f"[imports] {path.name} : remplacé par des imports plus récents, non rejoué")
+    return superseded
 
 
 def import_into(con, source, kind: str, *, filename: str | None = None,
                 mapping: str | os.PathLike | Mapping | dict | None = None, quarantine: bool = False,
                 offline: bool = True, geocoder: Geocoder | None = None, source_id: str | None = None,
-                ctx: BuildContext | None = None) -> ImportReport:
+                ctx: BuildContext | None = None, only: set[str] | None = None) -> ImportReport:
     """Validate and write into an open read-write connection (the build, tests).
 
     All-or-nothing unless `quarantine`: with any error nothing is written. The caller
@@ -1891,7 +1915,7 @@ def import_into(con, source, kind: str, *, filename: str | None = None,
         return report
     mapping = _mapping(mapping, report.kind)
     geocoder = geocoder or Geocoder(offline=offline)
-    recs = _run_prepare(con, data, report, mapping, geocoder)
+    recs = _run_prepare(con, data, report, mapping, geocoder, only)
     if report.loadable(quarantine):
         _write(con, report, recs, source_id=source_id, ctx=ctx)
     report.__dict__.pop("_rows", None)
