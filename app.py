@@ -20,6 +20,7 @@ if os.environ.get("ATLAS_DB"):
 from components import layout as shell  # noqa: E402
 from components import geo_routes  # noqa: E402
 from components import export as export_routes  # noqa: E402
+from components import maps, tables  # noqa: E402
 
 app = Dash(
     __name__,
@@ -39,6 +40,8 @@ server.config.update(COMPRESS_MIMETYPES=["application/json", "text/html"], COMPR
 Compress(server)
 geo_routes.register(server)
 export_routes.register(server)
+maps.register_routes(server)
+tables.register_routes(server)
 app.layout = shell.app_layout
 
 

@@ -7,36 +7,83 @@ window.atlas = Object.assign({}, window.atlas, {
       return String(s === null || s === undefined ? "" : s)
         .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
         .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+    },
+    /* {code: position} of a list of codes, computed once per list. */
+    _positions: new WeakMap(),
+    positions: function (codes) {
+      const cache = window.atlas.util._positions;
+      let idx = cache.get(codes);
+      if (!idx) {
+        idx = {};
+        codes.forEach(function (c, i) { idx[c] = i; });
+        cache.set(codes, idx);
+      }
+      return idx;
     }
   },
   choropleth: {
-    /* hideout: {classes: {code: i}, colors: [..], status: {code: 'secret'|'missing'},
-                 selected: code, tooltips: {code: [lines]}, outline: bool} */
+    /* Style data (the layer's hideout, then what components.maps.live_style sends), either
+         compact: {codes: [code, ...], cls: "01s2m...", colors: [..], tip: "/tooltip/<page>?<view>",
+                   selected: code}   one character per code: its class, "s" secret, "m"/"n" none
+         or keyed: {classes: {code: i}, colors: [..], status: {code: "secret"|"missing"},
+                    tooltips: {code: [lines]}, selected: code}
+       or an outline: {outline: true, color, weight, dash}. */
+    classOf: function (h, code) {
+      if (typeof h.cls === "string" && Array.isArray(h.codes)) {
+        const i = window.atlas.util.positions(h.codes)[code];
+        const ch = i === undefined ? "m" : h.cls.charAt(i);
+        if (ch >= "0" && ch <= "9") { return {cls: ch.charCodeAt(0) - 48, apart: null}; }
+        return {cls: null, apart: ch === "s" ? "secret" : "missing"};
+      }
+      const st = (h.status || {})[code];
+      const cls = (h.classes || {})[code];
+      return {cls: (cls === undefined || st) ? null : cls, apart: st || (cls === undefined ? "missing" : null)};
+    },
     style: function (feature, context) {
       const h = window.atlas.live.hideout(context);
       const code = feature.properties.code;
-      const st = (h.status || {})[code];
-      const cls = (h.classes || {})[code];
       const style = {weight: 1, color: "#333333", opacity: 0.9, fillOpacity: 0.85, dashArray: null};
       if (h.outline) {
         return {weight: h.weight || 1.2, color: h.color || "#555555", fill: false, dashArray: h.dash || null};
       }
-      if (st === "secret") {
+      const c = window.atlas.choropleth.classOf(h, code);
+      if (c.apart === "secret") {
         style.fillColor = "#9e9e9e"; style.dashArray = "3 3";
-      } else if (st === "missing" || cls === undefined || cls === null) {
+      } else if (c.apart || c.cls === null) {
         style.fillColor = "#ffffff"; style.fillOpacity = 0.6; style.dashArray = "2 4";
       } else {
-        style.fillColor = (h.colors || [])[cls] || "#cccccc";
+        style.fillColor = (h.colors || [])[c.cls] || "#cccccc";
       }
       if (h.selected && h.selected === code) {
         style.weight = 4; style.color = "#000000";
       }
       return style;
     },
-    tooltip: function (feature, h) {
-      const lines = ((h && h.tooltips) || {})[feature.properties.code];
+    /* Tooltip lines: in the style data (keyed form), or fetched from h.tip when the tooltip
+       opens, once per view and shape (the answer is data: escaped here). */
+    lines: {},
+    tipUrl: function (h, code) {
+      return h.tip + (h.tip.indexOf("?") >= 0 ? "&" : "?") + "code=" + encodeURIComponent(code);
+    },
+    tooltip: function (feature, h, layer) {
       const esc = window.atlas.util.escape;
+      const code = feature.properties.code;
+      let lines = ((h && h.tooltips) || {})[code];
       let html = "<strong>" + esc(feature.properties.name) + "</strong>";
+      if (!lines && h && typeof h.tip === "string") {
+        const ch = window.atlas.choropleth;
+        const url = ch.tipUrl(h, code);
+        lines = ch.lines[url];
+        if (lines === undefined) {
+          ch.lines[url] = null;
+          fetch(url, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : {lines: []}; })
+            .then(function (d) {
+              ch.lines[url] = (d && Array.isArray(d.lines)) ? d.lines : [];
+              if (layer && layer.isTooltipOpen && layer.isTooltipOpen()) { layer.getTooltip().update(); }
+            }).catch(function () { delete ch.lines[url]; });
+        }
+        if (!lines) { return html + '<br><span class="atlas-tooltip-wait">…</span>'; }
+      }
       if (lines && lines.length) {
         html += "<br>" + lines.map(esc).join("<br>");
       }
@@ -47,7 +94,7 @@ window.atlas = Object.assign({}, window.atlas, {
       /* Content built when the tooltip opens, from the latest style data: a restyle does not
          rebuild (and escape) 1,600 tooltips that nobody may open. */
       layer.bindTooltip(function (l) {
-        return window.atlas.choropleth.tooltip(l.feature, window.atlas.live.hideout(context));
+        return window.atlas.choropleth.tooltip(l.feature, window.atlas.live.hideout(context), l);
       }, {sticky: true, className: "atlas-tooltip"});
       if (layer.getElement && layer.getElement()) {
         layer.getElement().setAttribute("aria-label", String(feature.properties.name));

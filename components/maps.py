@@ -6,9 +6,14 @@ outlines. Online OpenStreetMap tiles are an option in the layer control.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+from typing import Callable
+
 import dash_leaflet as dl
 from dash import MATCH, Input, Output, clientside_callback, dcc, html
 from dash_extensions.javascript import Namespace
+from flask import Response, abort, request
 
 from components.geo_routes import layer_url
 from data import access
@@ -138,3 +143,36 @@ def legend(items: list[tuple[str, str, str]], title: str, note: str | None = Non
     return html.Div([html.Div(title, className="legend-title"), html.Ul(rows, className="legend-list")]
                     + ([html.P(note, className="legend-note")] if note else []),
                     className="legend", id=legend_id or "", role="group", **{"aria-label": title})
+
+
+# --- Tooltips fetched when they open -------------------------------------------------------------
+
+_TOOLTIPS: dict[str, Callable[[dict, str], list[str] | None]] = {}
+
+
+def register_tooltips(name: str, lines_fn: Callable[[dict, str], list[str] | None]) -> None:
+    """`lines_fn(query, code)`: the plain-text tooltip lines of a shape for the view that the URL
+    query describes (None: not in the view). Served at /tooltip/<name>?<query>&code=<code>, which
+    a layer's style data names in its `tip` key (assets/atlas.js fetches it when a tooltip opens)."""
+    _TOOLTIPS[name] = lines_fn
+
+
+def register_routes(server) -> None:
+    @server.route("/tooltip/<name>")
+    def tooltip(name: str):
+        fn = _TOOLTIPS.get(name)
+        code = request.args.get("code", "")
+        if fn is None or not code or len(code) > 40:
+            abort(404)
+        query = {k: v for k, v in request.args.items() if k != "code"}
+        etag = hashlib.sha1(repr((access.version(), name, sorted(request.args.items()))).encode()).hexdigest()
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304)
+        lines = fn(query, code)
+        if lines is None:
+            abort(404)
+        resp = Response(json.dumps({"lines": [str(x) for x in lines]}, ensure_ascii=False),
+                        mimetype="application/json")
+        resp.headers["ETag"] = etag
+        resp.headers["Cache-Control"] = "no-cache"
+        return resp

@@ -10,22 +10,10 @@ from dash import html
 
 from components.search_dropdown import option_index, register_search, search_dropdown
 from data import access
+from data.access import parse_scope, scope_value  # noqa: F401  (the pages' names)
 
 LEVEL_LABELS = {"region": "Région", "departement": "Département", "epci": "EPCI", "commune": "Commune",
                 "qpv": "QPV", "france": "France", "arrondissement": "Arrondissement"}
-
-
-def parse_scope(value: str | None) -> tuple[str, str] | None:
-    if not value or value == "france" or ":" not in value:
-        return None
-    level, code = value.split(":", 1)
-    if level not in ("region", "departement", "epci", "commune"):
-        return None
-    return (level, code)
-
-
-def scope_value(scope: tuple[str, str] | None) -> str:
-    return "france" if not scope else f"{scope[0]}:{scope[1]}"
 
 
 def scope_options() -> list[dict]:

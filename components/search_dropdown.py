@@ -42,7 +42,7 @@ import unicodedata
 from collections import OrderedDict
 from typing import Callable, Iterable
 
-from dash import Input, Output, callback, dcc, no_update
+from dash import Input, Output, State, callback, dcc, no_update
 
 from components import DROPDOWN_LABELS_FR
 from data import access
@@ -329,7 +329,7 @@ def search_answer(options_fn: Callable[..., list[dict]], search_value, value, de
 
 
 def register_search(component_id: str, options_fn: Callable[..., list[dict]], *deps,
-                    limit: int | None = None):
+                    limit: int | None = None, follow_value: bool = True):
     """Register the server search of a dropdown (call once, at import time).
 
     options_fn(*dep_values) returns the full option list ({"label", "value"} dicts); deps are
@@ -339,13 +339,16 @@ def register_search(component_id: str, options_fn: Callable[..., list[dict]], *d
     the owner's callback sends initial_options(...) itself.
 
     The callback: Output(component_id, "options", allow_duplicate=True) <- Input search_value,
-    Input value, *deps. Returns the callback function (callable directly in tests)."""
+    Input value (State value when not `follow_value`: the owner's callback that sets the value
+    from elsewhere sends its option, in the same round trip), *deps. Returns the callback
+    function (callable directly in tests)."""
     if component_id in _REGISTRY:
         raise ValueError(f"register_search: {component_id!r} est déjà enregistré")
     _REGISTRY[component_id] = options_fn
+    value_dep = (Input if follow_value else State)(component_id, "value")
 
     @callback(Output(component_id, "options", allow_duplicate=True),
-              Input(component_id, "search_value"), Input(component_id, "value"), *deps,
+              Input(component_id, "search_value"), value_dep, *deps,
               prevent_initial_call=True)
     def search_options(search_value, value, *dep_values):
         return search_answer(options_fn, search_value, value, dep_values, limit)

@@ -4,11 +4,19 @@
 as text) and two export buttons. One pattern-matching callback serves every table's
 exports from the rows currently shown, through etl.safe_export (the importer uses the
 same code) so that a value such as "=HYPERLINK(...)" never comes back as a live formula.
+
+`paged_table(...)` is the same table paged and sorted on the server (the browser holds one
+page): its owner answers page and sort changes, and its exports are links to
+`/export/table/<name>.{csv,xlsx}?<view query>&sort=<column>:<asc|desc>`, served from every row
+by the function registered with `register_table_export(name, fn)`.
 """
 from __future__ import annotations
 
 import pandas as pd
-from dash import MATCH, Input, Output, State, callback, dash_table, dcc, html, no_update
+from typing import Callable
+
+from dash import MATCH, Input, Output, State, callback, clientside_callback, dash_table, dcc, html, no_update
+from flask import Response, abort, request
 
 # One implementation of formula-safe exports, shared with the importer (etl/safe_export.py).
 from etl.safe_export import FORMULA_START as FORMULA_PREFIXES  # noqa: F401  (public names kept)
@@ -43,11 +51,7 @@ def data_table(table_id: str, df: pd.DataFrame, columns: list[dict] | None = Non
         filter_action="none",
         page_action="native",
         page_size=page_size,
-        style_table={"overflowX": "auto"},
-        style_cell={"fontFamily": "DejaVu Sans, Segoe UI, Arial, sans-serif", "fontSize": "0.9rem", "padding": "4px 8px",
-                    "textAlign": "left", "whiteSpace": "normal", "height": "auto"},
-        style_header={"fontWeight": "700", "backgroundColor": "#f5f5f3"},
-        markdown_options={"html": False},
+        **_table_style(),
         **kwargs,
     )
     return html.Div([
@@ -104,3 +108,89 @@ def export_csv(n, rows, columns, filename):
           prevent_initial_call=True)
 def export_xlsx(n, rows, columns, filename):
     return _export(n, rows, columns, filename, "xlsx")
+
+
+# --- Server-paged tables ----------------------------------------------------------------------
+
+_TABLE_EXPORTS: dict[str, Callable] = {}
+
+
+def _table_style() -> dict:
+    return dict(
+        style_table={"overflowX": "auto"},
+        style_cell={"fontFamily": "DejaVu Sans, Segoe UI, Arial, sans-serif", "fontSize": "0.9rem",
+                    "padding": "4px 8px", "textAlign": "left", "whiteSpace": "normal", "height": "auto"},
+        style_header={"fontWeight": "700", "backgroundColor": "#f5f5f3"},
+        markdown_options={"html": False})
+
+
+def paged_table(table_id: str, rows: list[dict], columns: list[dict], page_count: int, export_name: str,
+                export_query: str = "", page_size: int = 15, **kwargs) -> html.Div:
+    """A DataTable holding one page of rows (`rows`), sorted and paged by its owner's callback
+    (Inputs page_current and sort_by of table_ref(table_id)); CSV and XLSX links export every
+    row through the function registered for `export_name`, in the table's current sort order
+    (kept in sync in the browser)."""
+    table = dash_table.DataTable(
+        id=table_ref(table_id), data=rows, columns=columns, sort_action="custom", sort_mode="single",
+        sort_by=[], filter_action="none", page_action="custom", page_current=0, page_size=page_size,
+        page_count=page_count, **_table_style(), **kwargs)
+    base = f"/export/table/{export_name}"
+    links = html.Div([
+        html.A("Télécharger CSV", href=f"{base}.csv{export_query}", className="btn btn-secondary",
+               id={"type": "table-export-csv", "table": table_id}, download=""),
+        html.A("Télécharger XLSX", href=f"{base}.xlsx{export_query}", className="btn btn-secondary",
+               id={"type": "table-export-xlsx", "table": table_id}, download=""),
+    ], className="table-exports no-print", style={"display": "flex", "gap": ".5rem", "marginTop": ".4rem"})
+    return html.Div([table, links], className="data-table-wrap", id=f"{table_id}-wrap")
+
+
+def register_table_export(name: str, rows_fn: Callable[[dict, list], tuple[pd.DataFrame, str]]) -> None:
+    """rows_fn(query: dict of the URL's parameters, sort_by) -> (every row with display column
+    names, file stem). Call once, at import time of the owner."""
+    _TABLE_EXPORTS[name] = rows_fn
+
+
+def parse_sort(text) -> list[dict]:
+    """"gap:desc" -> [{"column_id": "gap", "direction": "desc"}] (anything else: no sort)."""
+    col, _, direction = str(text or "").partition(":")
+    if not col or direction not in ("asc", "desc") or len(col) > 40:
+        return []
+    return [{"column_id": col, "direction": direction}]
+
+
+def register_routes(server) -> None:
+    @server.route("/export/table/<name>.<fmt>")
+    def export_full_table(name: str, fmt: str):
+        fn = _TABLE_EXPORTS.get(name)
+        if fn is None or fmt not in ("csv", "xlsx"):
+            abort(404)
+        query = {k: v for k, v in request.args.items() if k != "sort"}
+        df, stem = fn(query, parse_sort(request.args.get("sort")))
+        if fmt == "csv":
+            data, mime = to_csv_bytes(df), "text/csv; charset=utf-8"
+        else:
+            data, mime = to_xlsx_bytes(df), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        resp = Response(data, mimetype=mime)
+        resp.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+        resp.headers["Cache-Control"] = "no-store"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        return resp
+
+
+# The export links follow the page's URL (the view) and the table's sort, in the browser.
+clientside_callback(
+    """function (search, sortBy, csv, xlsx) {
+        const s = (sortBy && sortBy.length) ? sortBy[0] : null;
+        const p = new URLSearchParams(search || window.location.search);
+        ["sort", "export", "present", "print"].forEach(function (k) { p.delete(k); });
+        if (s && s.column_id) { p.set("sort", s.column_id + ":" + (s.direction === "desc" ? "desc" : "asc")); }
+        const q = p.toString();
+        const href = function (h) { const base = String(h || "").split("?")[0]; return q ? base + "?" + q : base; };
+        return [href(csv), href(xlsx)];
+    }""",
+    Output({"type": "table-export-csv", "table": MATCH}, "href"),
+    Output({"type": "table-export-xlsx", "table": MATCH}, "href"),
+    Input("url-state", "search"), Input({"type": "atlas-table", "table": MATCH}, "sort_by"),
+    State({"type": "table-export-csv", "table": MATCH}, "href"),
+    State({"type": "table-export-xlsx", "table": MATCH}, "href"),
+    prevent_initial_call=True)

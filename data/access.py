@@ -1,53 +1,36 @@
-"""The app's read-only data-access layer: every SQL query of the app lives here.
+"""The app's read-only data-access layer: every question the app asks of the DB.
 
-The DB is opened read-only, one connection per thread. When the file is replaced
-(a build or an import writes a new file and renames it over the old one), the
-next call sees a new (inode, mtime) and reopens: workers never hold a stale file.
+Answers come from memory (data.memory: the tables and indicator values of the current DB
+file version, read once); only geometries and the Données page's logs are read with SQL
+(data.db). When the file is replaced (a build or an import writes a new file and renames it
+over the old one), the next call sees a new version and reads the new file: workers never
+serve a stale file. Frames returned here are the caller's own (copies).
 """
 from __future__ import annotations
 
-import os
-import threading
 from functools import lru_cache, wraps
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import shapely
 
-from etl.config import resolve_db_path
-from etl.db import connect_snapshot
+from data import db
+from data.memory import fold, tables
 
-_local = threading.local()
-_db_path: Path | None = None
+configure = db.configure
+db_path = db.db_path
+version = db.version
 
-
-def configure(path: str | os.PathLike | None) -> Path:
-    """Set the DB path (None: $ATLAS_DB or data/atlas.duckdb)."""
-    global _db_path
-    _db_path = resolve_db_path(path)
-    return _db_path
-
-
-def db_path() -> Path:
-    return _db_path or configure(None)
-
-
-def _signature(path: Path) -> tuple:
-    st = path.stat()
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-def version() -> tuple:
-    """Changes whenever the DB file is replaced; used as a cache key."""
-    return (str(db_path()),) + _signature(db_path())
+SCOPE_LEVELS = ("france", "region", "departement", "epci", "commune")
+_PARENT_COLUMN = {"region": "region", "departement": "departement", "epci": "epci", "commune": "commune"}
+_LEVEL_ORDER = {"region": 1, "departement": 2, "epci": 3, "commune": 4}
+_SOURCE_COLUMNS = {"title": "source_title", "publisher": "publisher", "vintage": "vintage"}
 
 
 def per_db(maxsize: int = 256):
-    """Memoize a query function for the current DB file: results are computed once per
-    (file version, arguments) and forgotten when the file is replaced. Callers get copies,
-    so they may modify what they receive. List arguments are taken as tuples."""
+    """Memoize a function for the current DB file: results are computed once per (file
+    version, arguments) and forgotten when the file is replaced. Callers get copies, so they
+    may modify what they receive. List arguments are taken as tuples."""
     def deco(fn):
         @lru_cache(maxsize=maxsize)
         def cached(_ver, *args):
@@ -66,185 +49,169 @@ def per_db(maxsize: int = 256):
     return deco
 
 
-_shared: dict = {}
-_shared_lock = threading.Lock()
+def _sql(sql: str, params: list | None = None) -> pd.DataFrame:
+    return db.cursor().execute(sql, params or []).fetchdf()
 
 
-def _con() -> duckdb.DuckDBPyConnection:
-    """This thread's connection to the current DB file.
-
-    The file is ATTACHed read-only to a fresh in-memory instance rather than opened
-    with duckdb.connect(path): DuckDB caches instances by path within a process, so
-    reopening the path after a swap would return the old file while any connection to
-    it is still open (for instance in another thread). One instance per file version is
-    shared by the process; each thread gets its own cursor on it (cheap, unlike opening
-    the instance: the development server runs every request in a new thread)."""
-    path = db_path()
-    if not path.exists():
-        raise FileNotFoundError(
-            f"Base introuvable : {path}. Lancez `make data` ou `python -m etl build --demo`.")
-    sig = (str(path),) + _signature(path)
-    con = getattr(_local, "con", None)
-    if con is None or getattr(_local, "sig", None) != sig:
-        if con is not None:
-            con.close()
-        with _shared_lock:
-            if _shared.get("sig") != sig:
-                _shared["base"] = connect_snapshot(path)    # the previous instance lives on in its cursors
-                _shared["sig"] = sig
-            con = _shared["base"].cursor()
-        con.execute("USE atlas")
-        _local.con = con
-        _local.sig = sig
-    return _local.con
-
-
-def _df(sql: str, params: list | None = None) -> pd.DataFrame:
-    return _con().execute(sql, params or []).fetchdf()
-
-
-def _one(sql: str, params: list | None = None):
-    row = _con().execute(sql, params or []).fetchone()
-    return None if row is None else row[0]
+def _with_sources(df: pd.DataFrame, cols=("title", "publisher", "vintage")) -> pd.DataFrame:
+    """Add source_title / publisher / vintage from each row's source_id."""
+    src = tables().source
+    sid = df["source_id"]
+    for c in cols:
+        df[_SOURCE_COLUMNS.get(c, c)] = sid.map(src[c]) if len(df) else pd.Series(dtype=object)
+    return df
 
 
 # --- Dataset ------------------------------------------------------------------------
 
-@per_db()
 def meta() -> dict[str, str]:
-    return dict(_con().execute("SELECT key, value FROM meta").fetchall())
+    return dict(tables().meta)
 
 
 def is_fictional() -> bool:
-    return meta().get("fictional") == "true"
+    return tables().meta.get("fictional") == "true"
 
 
 def sources() -> pd.DataFrame:
-    return _df("""
-        SELECT s.source_id, s.title, s.publisher, s.url, s.licence, s.vintage, s.geography,
-               s.file_name, s.retrieved_at, s.fictional,
-               (SELECT count(*) FROM indicator_value v WHERE v.source_id = s.source_id) AS n_values
-        FROM source s ORDER BY s.publisher, s.title""")
+    t = tables()
+    n = t.memo("values_per_source", lambda: t.values["source_id"].value_counts())
+    out = t.source[["source_id", "title", "publisher", "url", "licence", "vintage", "geography", "file_name",
+                    "retrieved_at", "fictional"]].reset_index(drop=True)
+    out["n_values"] = out["source_id"].map(n).fillna(0).astype("int64")
+    return out
 
 
 def load_issues(kind: str | None = None) -> pd.DataFrame:
     where = "WHERE kind = ?" if kind else ""
-    return _df(f"SELECT file, line, field, value, kind, reason FROM load_issue {where} "
-               "ORDER BY kind, file, try_cast(line AS INTEGER) NULLS LAST, line", [kind] if kind else [])
+    return _sql(f"SELECT file, line, field, value, kind, reason FROM load_issue {where} "
+                "ORDER BY kind, file, try_cast(line AS INTEGER) NULLS LAST, line", [kind] if kind else [])
 
 
 def etl_runs() -> pd.DataFrame:
-    return _df("SELECT * FROM etl_run ORDER BY run_id")
+    return _sql("SELECT * FROM etl_run ORDER BY run_id")
 
 
 def import_log() -> pd.DataFrame:
-    return _df("SELECT * FROM import_log ORDER BY import_id")
+    return tables().import_log.copy()
 
 
 def counts() -> dict[str, int]:
-    row = _con().execute("""
-        SELECT (SELECT count(*) FROM territory WHERE level = 'qpv' AND generation = '2024'),
-               (SELECT count(*) FROM territory WHERE level = 'commune'),
-               (SELECT count(*) FROM indicator_value),
-               (SELECT count(*) FROM scheme), (SELECT count(*) FROM action)""").fetchone()
-    return dict(zip(["qpv", "communes", "values", "schemes", "actions"], row))
+    t = tables()
+    return {"qpv": len(t.level("qpv")), "communes": len(t.level("commune")), "values": len(t.values),
+            "schemes": len(t.scheme), "actions": len(t.action)}
 
 
 # --- Territories ----------------------------------------------------------------------
 
-SCOPE_LEVELS = ("france", "region", "departement", "epci", "commune")
-_PARENT_COLUMN = {"region": "region", "departement": "departement", "epci": "epci", "commune": "commune"}
+def parse_scope(value: str | None) -> tuple[str, str] | None:
+    """A scope from its URL form "level:code" ("france", empty or invalid: None, all)."""
+    if not isinstance(value, str) or value == "france" or ":" not in value:
+        return None
+    level, code = value.split(":", 1)
+    if level not in ("region", "departement", "epci", "commune") or not code:
+        return None
+    return (level, code)
 
 
-@per_db()
+def scope_value(scope: tuple[str, str] | None) -> str:
+    return "france" if not scope else f"{scope[0]}:{scope[1]}"
+
+
+def _scoped(df: pd.DataFrame, level: str, within) -> pd.DataFrame:
+    """Rows of a level's territory frame that lie within a scope (scope_level, scope_code)."""
+    if not within or within[0] in (None, "france"):
+        return df
+    scope_level, scope_code = within
+    if level == scope_level:
+        return df[df["code"] == scope_code]
+    if level == "qpv" and scope_level == "commune":
+        return df[df["code"].isin(tables().qpvs_of_commune().get(scope_code, []))]
+    return df[df[_PARENT_COLUMN[scope_level]] == scope_code]
+
+
+def _level_in(level: str, within) -> pd.DataFrame:
+    t = tables()
+    key = ("scoped", level, tuple(within) if within else None)
+    return t.memo(key, lambda: _scoped(t.level(level), level, within))
+
+
+def territory_frame(level: str, within: tuple[str, str] | None = None) -> pd.DataFrame:
+    """Territories of a level in a scope, as the memory layer holds them (shared: read-only)."""
+    return _level_in(level, within)
+
+
 def territories(level: str, within: tuple[str, str] | None = None) -> pd.DataFrame:
     """Territories of a level, optionally within a scope (scope_level, scope_code)."""
-    sql = ("SELECT level, code, name, generation, region, departement, epci, commune, population "
-           "FROM territory WHERE level = ?")
-    params: list = [level]
-    if level == "qpv":
-        sql += " AND generation = '2024'"
-    sql, params = _within(sql, params, within, level)
-    return _df(sql + " ORDER BY name, code", params)
+    df = _level_in(level, within)
+    return df[["level", "code", "name", "generation", "region", "departement", "epci", "commune",
+               "population"]].reset_index(drop=True)
 
 
-def _within(sql: str, params: list, within, level: str, alias: str = ""):
-    if not within or within[0] in (None, "france"):
-        return sql, params
-    scope_level, scope_code = within
-    col = _PARENT_COLUMN[scope_level]
-    a = f"{alias}." if alias else ""
-    if level == scope_level:
-        return sql + f" AND {a}code = ?", params + [scope_code]
-    if level == "qpv" and scope_level == "commune":
-        return (sql + f" AND {a}code IN (SELECT qpv_code FROM qpv_commune WHERE commune_code = ?)",
-                params + [scope_code])
-    return sql + f" AND {a}{col} = ?", params + [scope_code]
-
-
-@per_db(maxsize=16)
 def territory_names(level: str) -> dict[str, str]:
     """code -> name of every territory of a level."""
-    return dict(_con().execute("SELECT code, name FROM territory WHERE level = ?", [level]).fetchall())
+    return dict(tables().names(level))
 
 
-@per_db()
 def territory(level: str, code: str) -> dict | None:
-    df = _df("SELECT level, code, name, generation, region, departement, epci, commune, population, "
-             "source_id FROM territory WHERE level = ? AND code = ?", [level, code])
-    return None if df.empty else df.iloc[0].to_dict()
+    row = tables().territory_row(level, code)
+    return None if row is None else row.to_dict()
 
 
 def qpv_communes(qpv_codes: list[str] | None = None) -> pd.DataFrame:
-    sql = ("SELECT l.qpv_code, l.commune_code, t.name AS commune_name FROM qpv_commune l "
-           "LEFT JOIN territory t ON t.level = 'commune' AND t.code = l.commune_code")
+    t = tables()
+    df = t.qpv_commune
     if qpv_codes is not None:
-        sql += " WHERE l.qpv_code IN (SELECT unnest(?))"
-        return _df(sql + " ORDER BY 1, 2", [list(qpv_codes)])
-    return _df(sql + " ORDER BY 1, 2")
+        df = df[df["qpv_code"].isin(list(qpv_codes))]
+    out = df.reset_index(drop=True)
+    names = t.names("commune")
+    out["commune_name"] = out["commune_code"].map(names)
+    return out
 
 
 def qpv_commune_names(qpv_codes: list[str]) -> dict[str, str]:
     """QPV code -> names of its communes joined by " ; " (in commune code order)."""
-    every = _qpv_commune_names_all()
+    t = tables()
+
+    def build():
+        names = t.names("commune")
+        out = {}
+        for q, communes in t.communes_of_qpv().items():
+            known = [names[c] for c in communes if names.get(c)]
+            if known:
+                out[q] = " ; ".join(known)
+        return out
+    every = t.memo("qpv_commune_names", build)
     return {c: every[c] for c in qpv_codes if c in every}
-
-
-@per_db(maxsize=4)
-def _qpv_commune_names_all() -> dict[str, str]:
-    return dict(_con().execute("""
-        SELECT l.qpv_code, string_agg(t.name, ' ; ' ORDER BY l.commune_code)
-        FROM qpv_commune l JOIN territory t ON t.level = 'commune' AND t.code = l.commune_code
-        WHERE t.name IS NOT NULL
-        GROUP BY l.qpv_code""").fetchall())
 
 
 def search_territories(text: str, levels=("qpv", "commune", "epci", "departement", "region"),
                        limit: int = 20) -> pd.DataFrame:
-    return _df("""
-        SELECT level, code, name FROM territory
-        WHERE level IN (SELECT unnest(?)) AND (level <> 'qpv' OR generation = '2024')
-          AND (strip_accents(lower(name)) LIKE '%' || strip_accents(lower(?)) || '%' OR code = ?)
-        ORDER BY CASE level WHEN 'region' THEN 1 WHEN 'departement' THEN 2 WHEN 'epci' THEN 3
-                 WHEN 'commune' THEN 4 ELSE 5 END, name LIMIT ?""",
-               [list(levels), text, text, limit])
+    t = tables()
+    terr = t.territory
+    ok = terr["level"].isin(list(levels)) & (terr["level"].ne("qpv") | terr["generation"].eq("2024"))
+    hit = t.folded_names().str.contains(fold(text), regex=False) | terr["code"].eq(text)
+    df = terr[ok & hit][["level", "code", "name"]]
+    order = df["level"].map(_LEVEL_ORDER).fillna(5)
+    return df.assign(_o=order).sort_values(["_o", "name"], kind="mergesort").drop(columns="_o") \
+        .head(limit).reset_index(drop=True)
 
 
 @lru_cache(maxsize=64)
 def _geometries_cached(ver, level: str, within, simplified: bool) -> pd.DataFrame:
     col = "geom_display" if simplified else "geom"
-    sql = f"SELECT code, name, {col} AS wkb FROM territory WHERE level = ? AND {col} IS NOT NULL"
-    params: list = [level]
-    if level == "qpv":
-        sql += " AND generation = '2024'"
-    sql, params = _within(sql, params, within, level)
-    df = _df(sql + " ORDER BY code", params)
+    df = _sql(f"SELECT level, code, name, {col} AS wkb FROM territory WHERE level = ? AND {col} IS NOT NULL "
+              + ("AND generation = '2024' " if level == "qpv" else "") + "ORDER BY code", [level])
+    if within and within[0] not in (None, "france"):
+        keep = set(_level_in(level, within)["code"])
+        df = df[df["code"].isin(keep)].reset_index(drop=True)
+    df = df.drop(columns="level")
     df["geometry"] = shapely.from_wkb([bytes(b) for b in df.pop("wkb")]) if len(df) else []
     return df
 
 
 def geometries(level: str, within: tuple[str, str] | None = None, simplified: bool = True) -> pd.DataFrame:
-    """code, name, geometry (shapely) of a level's territories; display geometry by default."""
+    """code, name, geometry (shapely) of a level's territories; display geometry by default.
+    Shared with other callers: do not modify."""
     return _geometries_cached(version(), level, tuple(within) if within else None, simplified)
 
 
@@ -269,30 +236,79 @@ def _total_bounds(df: pd.DataFrame) -> tuple[float, float, float, float] | None:
 
 # --- Indicators ------------------------------------------------------------------------
 
-@per_db()
+def _catalogue() -> pd.DataFrame:
+    t = tables()
+
+    def build():
+        levels: dict[str, set] = {}
+        years: dict[str, set] = {}
+        v = t.values
+        for (ind, lev), (s, e) in t.blocks().items():
+            levels.setdefault(ind, set()).add(lev)
+            years.setdefault(ind, set()).update(np.unique(v["year"].to_numpy()[s:e]).tolist())
+        cat = t.indicator.copy()
+        cat["levels"] = [sorted(levels.get(i, ())) for i in cat["indicator_id"]]
+        cat["years"] = [sorted(int(y) for y in years.get(i, ())) for i in cat["indicator_id"]]
+        return cat
+    return t.memo("catalogue", build)
+
+
 def indicators() -> pd.DataFrame:
     """Catalogue, with the levels and years each indicator has values for."""
-    return _df("""
-        SELECT i.*, 
-               coalesce(list(DISTINCT v.level ORDER BY v.level) FILTER (WHERE v.level IS NOT NULL),
-                        []::VARCHAR[]) AS levels,
-               coalesce(list(DISTINCT v.year ORDER BY v.year) FILTER (WHERE v.year IS NOT NULL),
-                        []::INTEGER[]) AS years
-        FROM indicator i LEFT JOIN indicator_value v USING (indicator_id)
-        GROUP BY ALL ORDER BY i.sort""")
+    return _catalogue().copy()
 
 
-@per_db()
 def indicator(indicator_id: str) -> dict | None:
-    df = _df("SELECT * FROM indicator WHERE indicator_id = ?", [indicator_id])
-    return None if df.empty else df.iloc[0].to_dict()
+    t = tables()
+    rows = t.memo("indicator_rows", lambda: {r["indicator_id"]: r for r in t.indicator.to_dict("records")})
+    row = rows.get(indicator_id)
+    return None if row is None else dict(row)
 
 
-@per_db()
 def indicator_years(indicator_id: str, level: str = "qpv") -> list[int]:
-    return [r[0] for r in _con().execute(
-        "SELECT DISTINCT year FROM indicator_value WHERE indicator_id = ? AND level = ? ORDER BY year",
-        [indicator_id, level]).fetchall()]
+    t = tables()
+
+    def build():
+        b = t.block(indicator_id, level)
+        return [int(y) for y in np.unique(b["year"].to_numpy())] if len(b) else []
+    return list(t.memo(("years", indicator_id, level), build))
+
+
+_FLOAT_COLUMNS = ("value", "numerator", "denominator")
+_TEXT_COLUMNS = ("status", "geography", "perimeter", "derived_from", "source_id")
+
+
+def _value_columns(rows: np.ndarray, columns=("year",) + _FLOAT_COLUMNS + _TEXT_COLUMNS) -> dict:
+    """Columns of the values table at positions `rows` (-1: no row: NaN, <NA> or None)."""
+    vcol = tables().vcol
+    found = rows >= 0
+    take = rows[found]
+    out = {}
+    for col in columns:
+        src = vcol[col]
+        if col == "year":
+            arr = np.zeros(len(rows), dtype=np.int32)
+            arr[found] = src[take]
+            out[col] = pd.arrays.IntegerArray(arr, ~found)
+        elif col in _FLOAT_COLUMNS:
+            arr = np.full(len(rows), np.nan)
+            arr[found] = src[take]
+            out[col] = arr
+        else:
+            arr = np.full(len(rows), None, dtype=object)
+            arr[found] = src[take]
+            out[col] = arr
+    return out
+
+
+def _source_columns(source_ids, cols=("title", "publisher", "vintage")) -> dict:
+    src = tables().source
+    out = {}
+    for c in cols:
+        d = src[c].to_dict()
+        out[_SOURCE_COLUMNS.get(c, c)] = np.array([d.get(s) if s is not None else None for s in source_ids],
+                                                   dtype=object)
+    return out
 
 
 def values(indicator_id: str, level: str, within: tuple[str, str] | None = None,
@@ -300,35 +316,26 @@ def values(indicator_id: str, level: str, within: tuple[str, str] | None = None,
     """One row per territory of `level` (in scope): the value of `year`, or of the latest
     year the territory has any row for. Territories with no row at all come with
     status 'missing' so that nothing silently disappears from a map or a table."""
-    sql = """
-        WITH t AS (SELECT code, name, population FROM territory WHERE level = ? {gen} {scope}),
-        v AS (
-            SELECT * FROM indicator_value WHERE indicator_id = ? AND level = ? {year_filter}
-            QUALIFY row_number() OVER (PARTITION BY code ORDER BY year DESC) = 1)
-        SELECT t.code, t.name, t.population, v.year, v.value, v.numerator, v.denominator,
-               coalesce(v.status, 'missing') AS status, v.geography, coalesce(v.perimeter, 'exact') AS perimeter,
-               v.derived_from, v.source_id, s.title AS source_title, s.publisher, s.vintage
-        FROM t LEFT JOIN v USING (code) LEFT JOIN source s ON s.source_id = v.source_id
-        ORDER BY t.name, t.code"""
-    scope_sql, scope_params = _within("", [], within, level)
-    sql = sql.format(gen="AND generation = '2024'" if level == "qpv" else "", scope=scope_sql,
-                     year_filter="AND year = ?" if year else "")
-    params = [level] + scope_params + [indicator_id, level] + ([year] if year else [])
-    return _df(sql, params)
+    terr = _level_in(level, within)
+    codes = terr["code"].to_numpy(dtype=object)
+    rows = tables().selection(indicator_id, level, year).positions(codes)
+    cols = _value_columns(rows)
+    cols["status"][rows < 0] = "missing"
+    cols["perimeter"][rows < 0] = "exact"
+    out = {"code": codes, "name": terr["name"].to_numpy(dtype=object),
+           "population": terr["population"].array, **cols, **_source_columns(cols["source_id"])}
+    return pd.DataFrame(out)
 
 
 def value_history(level: str, code: str, indicator_ids: list[str] | None = None) -> pd.DataFrame:
-    sql = ("SELECT v.indicator_id, v.year, v.value, v.status, v.geography, v.perimeter, v.derived_from, "
-           "v.source_id, s.title AS source_title, s.vintage FROM indicator_value v "
-           "LEFT JOIN source s USING (source_id) WHERE v.level = ? AND v.code = ?")
-    params: list = [level, code]
+    df = tables().rows_of(level, code)
     if indicator_ids:
-        sql += " AND v.indicator_id IN (SELECT unnest(?))"
-        params.append(list(indicator_ids))
-    return _df(sql + " ORDER BY v.indicator_id, v.year", params)
+        df = df[df["indicator_id"].isin(list(indicator_ids))]
+    out = df[["indicator_id", "year", "value", "status", "geography", "perimeter", "derived_from",
+              "source_id"]].reset_index(drop=True)
+    return _with_sources(out, ("title", "vintage"))
 
 
-@per_db()
 def reference_chain(level: str, code: str) -> list[tuple[str, str]]:
     """The (level, code) references of a territory: commune, EPCI, département, région, France."""
     t = territory(level, code)
@@ -340,155 +347,219 @@ def reference_chain(level: str, code: str) -> list[tuple[str, str]]:
     for lvl in ("epci", "departement", "region"):
         if lvl != level and t.get(lvl):
             chain.append((lvl, t[lvl]))
-    for fr in _df("SELECT code FROM territory WHERE level = 'france' ORDER BY code").code:
+    for fr in sorted(tables().level("france")["code"]):
         chain.append(("france", fr))
     return chain
 
 
+def reference_values_at(indicator_id: str, ref_level: str, codes: list[str], year: int | None = None) -> pd.DataFrame:
+    """Value of an indicator on reference territories, for the year of the QPV figures when
+    the reference has it, else its closest earlier year, else its closest later year."""
+    cols = ["code", "name", "year", "value", "status", "geography", "source_id", "source_title", "publisher",
+            "vintage"]
+    names = tables().names(ref_level)
+    wanted = sorted({c for c in codes if c is not None and c in names})
+    rows = tables().selection(indicator_id, ref_level, year, nearest=True).positions(wanted)
+    keep = rows >= 0
+    if not keep.any():
+        return pd.DataFrame(columns=cols)
+    rows = rows[keep]
+    found = [c for c, k in zip(wanted, keep) if k]
+    vals = _value_columns(rows, ("year", "value", "status", "geography", "source_id"))
+    df = pd.DataFrame({"code": found, "name": [names[c] for c in found], **vals,
+                       **_source_columns(vals["source_id"])})
+    return df[cols]
+
+
 def reference_values(indicator_id: str, ref_level: str, codes: list[str]) -> pd.DataFrame:
     """Latest value of an indicator on reference territories (ref_level)."""
-    return _df("""
-        SELECT v.code, t.name, v.year, v.value, v.status, v.geography, v.source_id, s.title AS source_title,
-               s.vintage
-        FROM indicator_value v JOIN territory t ON t.level = v.level AND t.code = v.code
-        LEFT JOIN source s ON s.source_id = v.source_id
-        WHERE v.indicator_id = ? AND v.level = ? AND v.code IN (SELECT unnest(?))
-        QUALIFY row_number() OVER (PARTITION BY v.code ORDER BY v.year DESC) = 1""",
-               [indicator_id, ref_level, list(codes)])
+    return reference_values_at(indicator_id, ref_level, codes, None)
+
+
+def latest_values(pairs: list[tuple[str, str]], indicator_ids: list[str] | None = None) -> pd.DataFrame:
+    """Latest row of each indicator for each (level, code) in `pairs`."""
+    cols = ["level", "code", "indicator_id", "year", "value", "status", "geography", "perimeter", "derived_from",
+            "source_id", "source_title", "vintage", "publisher"]
+    t = tables()
+    parts = [t.rows_of(level, code) for level, code in dict.fromkeys(map(tuple, pairs))]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    df = pd.concat(parts)
+    if indicator_ids:
+        df = df[df["indicator_id"].isin(list(indicator_ids))]
+    df = df.drop_duplicates(["level", "code", "indicator_id"], keep="last")
+    out = df[["level", "code", "indicator_id", "year", "value", "status", "geography", "perimeter", "derived_from",
+              "source_id"]].reset_index(drop=True)
+    return _with_sources(out, ("title", "vintage", "publisher"))[cols]
 
 
 # --- Zoning, schemes, actions ---------------------------------------------------------------
 
 def gp_zoning() -> pd.DataFrame:
-    return _df("SELECT z.qpv_code, z.zone, z.millesime, s.title AS source_title FROM gp_zoning z "
-               "LEFT JOIN source s USING (source_id)")
+    return tables().gp_zoning.copy()
 
 
-@per_db()
 def themes() -> pd.DataFrame:
-    return _df("SELECT theme_id, label, parent_id, sort FROM theme ORDER BY sort")
+    return tables().theme.copy()
 
 
-@per_db()
 def publics() -> pd.DataFrame:
-    return _df("SELECT public_id, label, sort FROM public_group ORDER BY sort")
+    return tables().public_group.copy()
+
+
+_SCHEME_COLUMNS = ["scheme_id", "kind", "name", "porteur", "year_created", "status", "contact_url", "source_id"]
 
 
 def schemes(kind: str | None = None) -> pd.DataFrame:
-    sql = ("SELECT scheme_id, kind, name, porteur, year_created, status, contact_url, source_id "
-           "FROM scheme")
-    return _df(sql + (" WHERE kind = ?" if kind else "") + " ORDER BY kind, name", [kind] if kind else [])
+    sc = tables().scheme
+    if kind:
+        sc = sc[sc["kind"] == kind]
+    return sc[_SCHEME_COLUMNS].reset_index(drop=True)
 
 
 def scheme(scheme_id: str) -> dict | None:
-    df = _df("SELECT * EXCLUDE (geom, geom_display) FROM scheme WHERE scheme_id = ?", [scheme_id])
-    return None if df.empty else df.iloc[0].to_dict()
+    sc = tables().scheme
+    row = sc[sc["scheme_id"] == scheme_id]
+    return None if row.empty else row.iloc[0].to_dict()
 
 
 def scheme_territories(scheme_id: str | None = None) -> pd.DataFrame:
-    sql = ("SELECT st.scheme_id, sc.kind, st.level, st.code, t.name FROM scheme_territory st "
-           "JOIN scheme sc USING (scheme_id) LEFT JOIN territory t ON t.level = st.level AND t.code = st.code")
+    t = tables()
+    st = t.scheme_territory
     if scheme_id:
-        return _df(sql + " WHERE st.scheme_id = ? ORDER BY st.level, t.name", [scheme_id])
-    return _df(sql + " ORDER BY st.scheme_id, st.level, t.name")
+        st = st[st["scheme_id"] == scheme_id]
+    out = st.reset_index(drop=True)
+    out.insert(1, "kind", out["scheme_id"].map(t.scheme.set_index("scheme_id")["kind"]))
+    out["name"] = [t.names(lv).get(c) for lv, c in zip(out["level"], out["code"])]
+    keys = ["level", "name"] if scheme_id else ["scheme_id", "level", "name"]
+    return out.sort_values(keys, kind="mergesort", na_position="last").reset_index(drop=True)
+
+
+def _active_cover() -> pd.DataFrame:
+    """(qpv_code, scheme_id, kind, name): each active scheme and the 2024 QPVs it covers, directly
+    (QPV listed) or through one of their communes."""
+    t = tables()
+
+    def build():
+        sc = t.scheme[~t.scheme["status"].fillna("").isin(["terminé", "termine"])][["scheme_id", "kind", "name"]]
+        st = t.scheme_territory.merge(sc, on="scheme_id")
+        direct = st[st["level"] == "qpv"].rename(columns={"code": "qpv_code"})
+        via = st[st["level"] == "commune"].merge(t.qpv_commune, left_on="code", right_on="commune_code")
+        cols = ["qpv_code", "scheme_id", "kind", "name"]
+        return pd.concat([direct[cols], via[cols]]).drop_duplicates().reset_index(drop=True)
+    return t.memo("active_cover", build)
 
 
 def qpv_coverage(within: tuple[str, str] | None = None) -> pd.DataFrame:
     """For each 2024 QPV: the schemes covering it, directly (QPV listed) or through its commune(s)."""
-    sql, params = _within(
-        "SELECT code, name, population, commune FROM territory WHERE level = 'qpv' AND generation = '2024'",
-        [], within, "qpv")
-    return _df(f"""
-        WITH q AS ({sql}),
-        direct AS (
-            SELECT st.code AS qpv_code, sc.scheme_id, sc.kind, sc.name FROM scheme_territory st
-            JOIN scheme sc USING (scheme_id)
-            WHERE st.level = 'qpv' AND coalesce(sc.status, '') NOT IN ('terminé', 'termine')),
-        via_commune AS (
-            SELECT l.qpv_code, sc.scheme_id, sc.kind, sc.name FROM qpv_commune l
-            JOIN scheme_territory st ON st.level = 'commune' AND st.code = l.commune_code
-            JOIN scheme sc USING (scheme_id) WHERE coalesce(sc.status, '') NOT IN ('terminé', 'termine')),
-        cov AS (SELECT * FROM direct UNION SELECT * FROM via_commune)
-        SELECT q.code, q.name, q.population, q.commune,
-               bool_or(cov.kind = 'ASV') AS has_asv, bool_or(cov.kind = 'CLS') AS has_cls,
-               bool_or(cov.kind = 'CLSM') AS has_clsm, bool_or(cov.kind = 'CPTS') AS has_cpts,
-               string_agg(DISTINCT cov.name, ' ; ' ORDER BY cov.name) FILTER (WHERE cov.kind = 'ASV') AS asv_names,
-               list(DISTINCT cov.scheme_id) FILTER (WHERE cov.scheme_id IS NOT NULL) AS scheme_ids
-        FROM q LEFT JOIN cov ON cov.qpv_code = q.code
-        GROUP BY ALL ORDER BY q.name""", params)
+    q = _level_in("qpv", within)[["code", "name", "population", "commune"]].reset_index(drop=True)
+    cov = _active_cover()
+    cov = cov[cov["qpv_code"].isin(q["code"])]
+    by = cov.groupby("qpv_code", sort=False)
+    kinds = by["kind"].agg(set)
+    for k in ("ASV", "CLS", "CLSM", "CPTS"):
+        q[f"has_{k.lower()}"] = q["code"].map(lambda c, k=k: k in kinds.get(c, ())).where(q["code"].isin(kinds.index))
+    asv = cov[cov["kind"] == "ASV"].groupby("qpv_code")["name"].agg(lambda s: " ; ".join(sorted(set(s))))
+    q["asv_names"] = q["code"].map(asv).astype(object)
+    ids = by["scheme_id"].agg(lambda s: sorted(set(s)))
+    q["scheme_ids"] = q["code"].map(ids)
+    return q.sort_values("name", kind="mergesort").reset_index(drop=True)
+
+
+def _theme_axis() -> dict[str, str]:
+    th = tables().theme
+    return dict(zip(th["theme_id"], th["parent_id"].where(th["parent_id"].notna(), th["theme_id"])))
+
+
+def _action_lists() -> pd.DataFrame:
+    """Per action: its theme labels and ids, its public labels (in the framework's order)."""
+    t = tables()
+
+    def build():
+        th = t.theme.set_index("theme_id")
+        at = t.action_theme.assign(sort=t.action_theme["theme_id"].map(th["sort"]),
+                                   label=t.action_theme["theme_id"].map(th["label"]))
+        at = at.sort_values(["action_id", "sort"], kind="mergesort")
+        g = at.groupby("action_id", sort=False)
+        pg = t.public_group.set_index("public_id")
+        ap = t.action_public.assign(sort=t.action_public["public_id"].map(pg["sort"]),
+                                    label=t.action_public["public_id"].map(pg["label"]))
+        ap = ap.sort_values(["action_id", "sort"], kind="mergesort")
+        return pd.DataFrame({
+            "themes": g["label"].agg(" ; ".join),
+            "theme_ids": t.action_theme.groupby("action_id", sort=False)["theme_id"].agg(list),
+            "publics": ap.groupby("action_id", sort=False)["label"].agg(" ; ".join)})
+    return t.memo("action_lists", build)
 
 
 def actions(themes_: list[str] | None = None, publics_: list[str] | None = None,
             years: tuple[int, int] | None = None, porteurs: list[str] | None = None,
             within: tuple[str, str] | None = None, scheme_id: str | None = None) -> pd.DataFrame:
     """Actions matching the filters. A theme filter matches the theme and its sub-themes."""
-    where, params = ["TRUE"], []
+    t = tables()
+    a = t.action
+    keep = np.ones(len(a), dtype=bool)
     if themes_:
-        where.append("""a.action_id IN (SELECT xt.action_id FROM action_theme xt JOIN theme th USING (theme_id)
-                         WHERE th.theme_id IN (SELECT unnest(?)) OR th.parent_id IN (SELECT unnest(?)))""")
-        params += [list(themes_), list(themes_)]
+        th = t.theme
+        wanted = set(th[th["theme_id"].isin(themes_) | th["parent_id"].isin(themes_)]["theme_id"])
+        ids = set(t.action_theme[t.action_theme["theme_id"].isin(wanted)]["action_id"])
+        keep &= a["action_id"].isin(ids).to_numpy()
     if publics_:
-        where.append("a.action_id IN (SELECT action_id FROM action_public WHERE public_id IN (SELECT unnest(?)))")
-        params.append(list(publics_))
+        ids = set(t.action_public[t.action_public["public_id"].isin(publics_)]["action_id"])
+        keep &= a["action_id"].isin(ids).to_numpy()
     if years:
-        where.append("a.year_start <= ? AND coalesce(a.year_end, a.year_start) >= ?")
-        params += [years[1], years[0]]
+        end = a["year_end"].fillna(a["year_start"])
+        keep &= ((a["year_start"] <= years[1]) & (end >= years[0])).fillna(False).to_numpy(dtype=bool)
     if porteurs:
-        where.append("a.porteur IN (SELECT unnest(?))")
-        params.append(list(porteurs))
+        keep &= a["porteur"].isin(list(porteurs)).to_numpy()
     if scheme_id:
-        where.append("a.scheme_id = ?")
-        params.append(scheme_id)
+        keep &= (a["scheme_id"] == scheme_id).fillna(False).to_numpy(dtype=bool)
     if within and within[0] not in (None, "france"):
         lvl, code = within
         if lvl == "commune":
-            where.append("(a.commune_code = ? OR a.qpv_code IN (SELECT qpv_code FROM qpv_commune WHERE commune_code = ?))")
-            params += [code, code]
+            qpvs = t.qpvs_of_commune().get(code, [])
+            keep &= (a["commune_code"].eq(code) | a["qpv_code"].isin(qpvs)).to_numpy(dtype=bool)
         else:
-            col = _PARENT_COLUMN[lvl]
-            where.append(f"""(a.commune_code IN (SELECT code FROM territory WHERE level = 'commune' AND {col} = ?)
-                             OR a.qpv_code IN (SELECT code FROM territory WHERE level = 'qpv' AND {col} = ?))""")
-            params += [code, code]
-    return _df(f"""
-        SELECT a.action_id, a.title, a.description, a.year_start, a.year_end, a.porteur, a.qpv_code,
-               q.name AS qpv_name, a.commune_code, c.name AS commune_name, a.lon, a.lat, a.location_method,
-               a.scheme_id, sc.name AS scheme_name, a.funders, a.source_id,
-               (SELECT string_agg(th.label, ' ; ' ORDER BY th.sort) FROM action_theme x JOIN theme th USING (theme_id)
-                 WHERE x.action_id = a.action_id) AS themes,
-               (SELECT list(x.theme_id) FROM action_theme x WHERE x.action_id = a.action_id) AS theme_ids,
-               (SELECT string_agg(p.label, ' ; ' ORDER BY p.sort) FROM action_public x JOIN public_group p USING (public_id)
-                 WHERE x.action_id = a.action_id) AS publics
-        FROM action a
-        LEFT JOIN territory q ON q.level = 'qpv' AND q.code = a.qpv_code
-        LEFT JOIN territory c ON c.level = 'commune' AND c.code = a.commune_code
-        LEFT JOIN scheme sc ON sc.scheme_id = a.scheme_id
-        WHERE {' AND '.join(where)}
-        ORDER BY a.year_start DESC, a.title""", params)
+            terr = t.territory[t.territory[_PARENT_COLUMN[lvl]] == code]
+            communes = set(terr[terr["level"] == "commune"]["code"])
+            qpvs = set(terr[terr["level"] == "qpv"]["code"])       # 2015 codes too
+            keep &= (a["commune_code"].isin(communes) | a["qpv_code"].isin(qpvs)).to_numpy(dtype=bool)
+    out = a[keep][["action_id", "title", "description", "year_start", "year_end", "porteur", "qpv_code",
+                   "commune_code", "lon", "lat", "location_method", "scheme_id", "funders", "source_id"]]
+    out = out.reset_index(drop=True)
+    out.insert(7, "qpv_name", out["qpv_code"].map(t.names("qpv")))
+    out.insert(9, "commune_name", out["commune_code"].map(t.names("commune")))
+    out.insert(13, "scheme_name", out["scheme_id"].map(t.scheme.set_index("scheme_id")["name"]))
+    lists = _action_lists()
+    for col in ("themes", "theme_ids", "publics"):
+        out[col] = out["action_id"].map(lists[col])
+    return out
 
 
 def action_themes() -> pd.DataFrame:
     """(action_id, theme_id, axis_id): each action's themes with their axis."""
-    return _df("SELECT x.action_id, x.theme_id, coalesce(th.parent_id, th.theme_id) AS axis_id "
-               "FROM action_theme x JOIN theme th USING (theme_id)")
+    at = tables().action_theme
+    return at.assign(axis_id=at["theme_id"].map(_theme_axis())).reset_index(drop=True)
 
 
-@per_db()
 def porteurs() -> list[str]:
-    return [r[0] for r in _con().execute(
-        "SELECT DISTINCT porteur FROM action WHERE porteur IS NOT NULL ORDER BY 1").fetchall()]
+    a = tables().action
+    return sorted(set(a["porteur"].dropna()))
 
 
-@per_db()
 def action_years() -> tuple[int, int] | None:
-    row = _con().execute("SELECT min(year_start), max(coalesce(year_end, year_start)) FROM action").fetchone()
-    return None if row[0] is None else (int(row[0]), int(row[1]))
+    a = tables().action
+    if a.empty:
+        return None
+    return int(a["year_start"].min()), int(a["year_end"].fillna(a["year_start"]).max())
 
 
 @lru_cache(maxsize=8)
 def _scheme_geometries_cached(ver) -> pd.DataFrame:
     """Each scheme's territory: its own shape when given (CPTS), else the union of the
     display geometries of what it covers (communes and QPVs)."""
-    df = _df("""
+    df = _sql("""
         SELECT sc.scheme_id AS code, sc.name, sc.kind, sc.geom_display AS own,
                list(t.geom_display) FILTER (WHERE t.geom_display IS NOT NULL) AS parts
         FROM scheme sc
@@ -515,98 +586,73 @@ def scheme_geometries() -> pd.DataFrame:
 
 # --- Fiche territoire ---
 
-@per_db()
 def parents(level: str, code: str) -> list[dict]:
     """Parent territories (commune(s), EPCI, département, région) with their names."""
     t = territory(level, code)
     if t is None:
         return []
+    names = tables().names
     out = []
     if level == "qpv":
-        for c, n in _con().execute(
-                "SELECT l.commune_code, t.name FROM qpv_commune l JOIN territory t "
-                "ON t.level = 'commune' AND t.code = l.commune_code WHERE l.qpv_code = ? ORDER BY t.name",
-                [code]).fetchall():
+        communes = tables().communes_of_qpv().get(code, [])
+        for c, n in sorted(((c, names("commune").get(c)) for c in communes if c in names("commune")),
+                           key=lambda cn: cn[1]):
             out.append({"level": "commune", "code": c, "name": n})
     elif level == "arrondissement" and t.get("commune"):
-        out.append({"level": "commune", "code": t["commune"], "name": (territory("commune", t["commune"]) or {}).get("name")})
+        out.append({"level": "commune", "code": t["commune"], "name": names("commune").get(t["commune"])})
     for lvl in ("epci", "departement", "region"):
         if lvl != level and t.get(lvl):
-            p = territory(lvl, t[lvl])
-            out.append({"level": lvl, "code": t[lvl], "name": p["name"] if p else t[lvl]})
+            out.append({"level": lvl, "code": t[lvl], "name": names(lvl).get(t[lvl], t[lvl])})
     return out
+
+
+_COVER_COLUMNS = ["scheme_id", "kind", "name", "porteur", "year_created", "status"]
 
 
 def schemes_covering(level: str, code: str) -> pd.DataFrame:
     """Schemes covering a territory: a QPV directly or through its communes; a commune
     directly or through one of its QPVs."""
+    t = tables()
+    st = t.scheme_territory
     if level == "qpv":
-        sql = """SELECT DISTINCT sc.scheme_id, sc.kind, sc.name, sc.porteur, sc.year_created, sc.status
-                 FROM scheme sc JOIN scheme_territory st USING (scheme_id)
-                 WHERE (st.level = 'qpv' AND st.code = ?)
-                    OR (st.level = 'commune' AND st.code IN (SELECT commune_code FROM qpv_commune WHERE qpv_code = ?))"""
-        params = [code, code]
+        hit = ((st["level"] == "qpv") & (st["code"] == code)) | (
+            (st["level"] == "commune") & st["code"].isin(t.communes_of_qpv().get(code, [])))
     else:
-        sql = """SELECT DISTINCT sc.scheme_id, sc.kind, sc.name, sc.porteur, sc.year_created, sc.status
-                 FROM scheme sc JOIN scheme_territory st USING (scheme_id)
-                 WHERE (st.level = 'commune' AND st.code = ?)
-                    OR (st.level = 'qpv' AND st.code IN (SELECT qpv_code FROM qpv_commune WHERE commune_code = ?))"""
-        params = [code, code]
-    return _df(sql + " ORDER BY kind, name", params)
+        hit = ((st["level"] == "commune") & (st["code"] == code)) | (
+            (st["level"] == "qpv") & st["code"].isin(t.qpvs_of_commune().get(code, [])))
+    ids = set(st[hit]["scheme_id"])
+    sc = t.scheme[t.scheme["scheme_id"].isin(ids)][_COVER_COLUMNS]
+    return sc.sort_values(["kind", "name"], kind="mergesort").reset_index(drop=True)
 
 
 def action_counts(level: str, code: str, by: str = "theme") -> pd.DataFrame:
     """Number of actions located in a territory (QPV, commune or scheme), by theme axis or public."""
-    if level == "qpv":
-        where, params = "a.qpv_code = ?", [code]
-    elif level == "scheme":
-        where, params = "a.scheme_id = ?", [code]
-    else:
-        where, params = "a.commune_code = ?", [code]
+    t = tables()
+    a = t.action
+    col = {"qpv": "qpv_code", "scheme": "scheme_id"}.get(level, "commune_code")
+    ids = set(a[a[col] == code]["action_id"])
     if by == "public":
-        return _df(f"""SELECT p.label, p.sort, count(DISTINCT a.action_id) AS n FROM action a
-                       JOIN action_public x USING (action_id) JOIN public_group p USING (public_id)
-                       WHERE {where} GROUP BY ALL ORDER BY p.sort""", params)
-    return _df(f"""SELECT ax.label, ax.sort, count(DISTINCT a.action_id) AS n FROM action a
-                   JOIN action_theme x USING (action_id) JOIN theme th USING (theme_id)
-                   JOIN theme ax ON ax.theme_id = coalesce(th.parent_id, th.theme_id)
-                   WHERE {where} GROUP BY ALL ORDER BY ax.sort""", params)
+        x = t.action_public[t.action_public["action_id"].isin(ids)]
+        ref = t.public_group.set_index("public_id")
+        x = x.assign(label=x["public_id"].map(ref["label"]), sort=x["public_id"].map(ref["sort"]))
+    else:
+        x = t.action_theme[t.action_theme["action_id"].isin(ids)]
+        axis = x["theme_id"].map(_theme_axis())
+        ref = t.theme.set_index("theme_id")
+        x = x.assign(label=axis.map(ref["label"]), sort=axis.map(ref["sort"]))
+    out = x.groupby(["label", "sort"], sort=False)["action_id"].nunique().rename("n").reset_index()
+    return out.sort_values("sort", kind="mergesort").reset_index(drop=True)
 
 
 def scheme_qpvs(scheme_id: str) -> pd.DataFrame:
     """2024 QPVs covered by a scheme, directly or through its communes."""
-    return _df("""
-        SELECT DISTINCT q.code, q.name, q.population FROM territory q
-        WHERE q.level = 'qpv' AND q.generation = '2024' AND (
-            q.code IN (SELECT code FROM scheme_territory WHERE scheme_id = ? AND level = 'qpv')
-            OR q.code IN (SELECT l.qpv_code FROM qpv_commune l JOIN scheme_territory st
-                          ON st.level = 'commune' AND st.code = l.commune_code WHERE st.scheme_id = ?))
-        ORDER BY q.name""", [scheme_id, scheme_id])
-
-
-def latest_values(pairs: list[tuple[str, str]], indicator_ids: list[str] | None = None) -> pd.DataFrame:
-    """Latest row of each indicator for each (level, code) in `pairs`, in one query."""
-    if not pairs:
-        return pd.DataFrame(columns=["level", "code", "indicator_id", "year", "value", "status", "geography",
-                                     "perimeter", "derived_from", "source_id", "source_title", "vintage",
-                                     "publisher"])
-    keys = pd.DataFrame(pairs, columns=["level", "code"])
-    con = _con()
-    con.register("_pairs", keys)
-    try:
-        sql = """
-            SELECT v.level, v.code, v.indicator_id, v.year, v.value, v.status, v.geography, v.perimeter,
-                   v.derived_from, v.source_id, s.title AS source_title, s.vintage, s.publisher
-            FROM indicator_value v JOIN _pairs p ON p.level = v.level AND p.code = v.code
-            LEFT JOIN source s ON s.source_id = v.source_id
-            {filter}
-            QUALIFY row_number() OVER (PARTITION BY v.level, v.code, v.indicator_id ORDER BY v.year DESC) = 1"""
-        if indicator_ids:
-            return con.execute(sql.format(filter="WHERE v.indicator_id IN (SELECT unnest(?))"),
-                               [list(indicator_ids)]).fetchdf()
-        return con.execute(sql.format(filter="")).fetchdf()
-    finally:
-        con.unregister("_pairs")
+    t = tables()
+    st = t.scheme_territory[t.scheme_territory["scheme_id"] == scheme_id]
+    codes = set(st[st["level"] == "qpv"]["code"])
+    communes = set(st[st["level"] == "commune"]["code"])
+    codes |= set(t.qpv_commune[t.qpv_commune["commune_code"].isin(communes)]["qpv_code"])
+    q = t.level("qpv")
+    return q[q["code"].isin(codes)][["code", "name", "population"]].reset_index(drop=True)
 
 
 # --- Actions page ---
@@ -614,107 +660,101 @@ def latest_values(pairs: list[tuple[str, str]], indicator_ids: list[str] | None 
 def action_record(action_id: str) -> dict | None:
     """One action with what its fiche shows: texts, years, porteur, themes, publics,
     location (QPV, commune, point), linked scheme, funders, source and import."""
-    df = _df("""
-        SELECT a.action_id, a.title, a.description, a.year_start, a.year_end, a.porteur, a.qpv_code,
-               q.name AS qpv_name, a.commune_code, c.name AS commune_name, a.lon, a.lat, a.location_method,
-               a.scheme_id, sc.name AS scheme_name, sc.kind AS scheme_kind, a.funders, a.source_id,
-               s.title AS source_title, s.vintage AS source_vintage, i.file_name AS import_file,
-               i.imported_at,
-               (SELECT string_agg(th.label, ' ; ' ORDER BY th.sort) FROM action_theme x JOIN theme th USING (theme_id)
-                 WHERE x.action_id = a.action_id) AS themes,
-               (SELECT string_agg(p.label, ' ; ' ORDER BY p.sort) FROM action_public x
-                 JOIN public_group p USING (public_id) WHERE x.action_id = a.action_id) AS publics
-        FROM action a
-        LEFT JOIN territory q ON q.level = 'qpv' AND q.code = a.qpv_code
-        LEFT JOIN territory c ON c.level = 'commune' AND c.code = a.commune_code
-        LEFT JOIN scheme sc ON sc.scheme_id = a.scheme_id
-        LEFT JOIN source s ON s.source_id = a.source_id
-        LEFT JOIN import_log i ON i.import_id = a.import_id
-        WHERE a.action_id = ?""", [action_id])
-    return None if df.empty else df.iloc[0].to_dict()
+    t = tables()
+    a = t.action[t.action["action_id"] == action_id]
+    if a.empty:
+        return None
+    r = a.iloc[0].to_dict()
+    sc = t.scheme.set_index("scheme_id")
+    lists = _action_lists()
+    src = t.source
+    log = t.import_log.set_index("import_id")
+    imp = r.get("import_id")
+    has_import = imp is not None and not pd.isna(imp) and imp in log.index
+    sid = r.get("scheme_id")
+    out = {k: r.get(k) for k in ("action_id", "title", "description", "year_start", "year_end", "porteur",
+                                 "qpv_code")}
+    out["qpv_name"] = t.names("qpv").get(r.get("qpv_code"))
+    out["commune_code"] = r.get("commune_code")
+    out["commune_name"] = t.names("commune").get(r.get("commune_code"))
+    out.update({k: r.get(k) for k in ("lon", "lat", "location_method", "scheme_id")})
+    out["scheme_name"] = sc["name"].get(sid) if isinstance(sid, str) else None
+    out["scheme_kind"] = sc["kind"].get(sid) if isinstance(sid, str) else None
+    out["funders"], out["source_id"] = r.get("funders"), r.get("source_id")
+    source = src.loc[r["source_id"]] if r.get("source_id") in src.index else None
+    out["source_title"] = source["title"] if source is not None else None
+    out["source_vintage"] = source["vintage"] if source is not None else None
+    out["import_file"] = log.loc[imp, "file_name"] if has_import else None
+    out["imported_at"] = log.loc[imp, "imported_at"] if has_import else None
+    out["themes"] = lists["themes"].get(action_id)
+    out["publics"] = lists["publics"].get(action_id)
+    return out
 
 
 def population_sources(level: str) -> pd.DataFrame:
     """Where the populations of a level's territories come from (2024 QPVs only), with how
     many territories have a known population and how many have none."""
-    gen = "AND t.generation = '2024'" if level == "qpv" else ""
-    return _df(f"""
-        SELECT t.source_id, s.title, s.publisher, s.vintage,
-               count(t.population) AS n_known, count(*) - count(t.population) AS n_unknown
-        FROM territory t LEFT JOIN source s USING (source_id)
-        WHERE t.level = ? {gen}
-        GROUP BY ALL ORDER BY n_known DESC""", [level])
+    terr = tables().level(level)
+    g = terr.assign(known=terr["population"].notna()).groupby("source_id", dropna=False, sort=False)["known"]
+    out = pd.DataFrame({"n_known": g.sum().astype("int64"), "n_unknown": (g.size() - g.sum()).astype("int64")})
+    out = out.reset_index()
+    src = tables().source
+    for c in ("title", "publisher", "vintage"):
+        out.insert(len(out.columns) - 2, c, out["source_id"].map(src[c]))
+    return out.sort_values("n_known", ascending=False, kind="mergesort").reset_index(drop=True)
 
 
 def action_sources() -> pd.DataFrame:
     """Where the actions come from: source (file, vintage) and user import, with counts."""
-    return _df("""
-        SELECT a.source_id, s.title, s.publisher, s.vintage, s.file_name, s.fictional,
-               i.file_name AS import_file, i.imported_at, count(*) AS n_actions
-        FROM action a LEFT JOIN source s USING (source_id) LEFT JOIN import_log i USING (import_id)
-        GROUP BY ALL ORDER BY n_actions DESC""")
+    t = tables()
+    a = t.action
+    g = a.groupby(["source_id", "import_id"], dropna=False, sort=False).size().rename("n_actions").reset_index()
+    src = t.source
+    for c in ("title", "publisher", "vintage", "file_name", "fictional"):
+        g[c] = g["source_id"].map(src[c])
+    log = t.import_log.set_index("import_id")
+    g["import_file"] = g["import_id"].map(log["file_name"])
+    g["imported_at"] = g["import_id"].map(log["imported_at"])
+    cols = ["source_id", "title", "publisher", "vintage", "file_name", "fictional", "import_file", "imported_at",
+            "n_actions"]
+    return g[cols].sort_values("n_actions", ascending=False, kind="mergesort").reset_index(drop=True)
 
 
-# --- Inégalités page ---
-
-def reference_values_at(indicator_id: str, ref_level: str, codes: list[str], year: int | None = None) -> pd.DataFrame:
-    """Value of an indicator on reference territories, for the year of the QPV figures when
-    the reference has it, else its closest earlier year, else its closest later year."""
-    codes = [c for c in codes if c is not None]
-    if not codes:
-        return pd.DataFrame(columns=["code", "name", "year", "value", "status", "geography", "source_id",
-                                     "source_title", "publisher", "vintage"])
-    y = int(year) if year is not None else 9999
-    return _df("""
-        SELECT v.code, t.name, v.year, v.value, v.status, v.geography, v.source_id, s.title AS source_title,
-               s.publisher, s.vintage
-        FROM indicator_value v JOIN territory t ON t.level = v.level AND t.code = v.code
-        LEFT JOIN source s ON s.source_id = v.source_id
-        WHERE v.indicator_id = ? AND v.level = ? AND v.code IN (SELECT unnest(?))
-        QUALIFY row_number() OVER (PARTITION BY v.code
-                                   ORDER BY (v.year = ?) DESC, (v.year <= ?) DESC,
-                                            CASE WHEN v.year <= ? THEN v.year ELSE -v.year END DESC) = 1
-        ORDER BY v.code""", [indicator_id, ref_level, list(codes), y, y, y])
-
-
-@per_db()
 def latest_action_year() -> int | None:
     """The latest year in which an action started (planned end years lie in the future)."""
-    return _one("SELECT max(year_start) FROM action")
+    a = tables().action
+    return None if a.empty else int(a["year_start"].max())
 
 
 def qpv_lineage(qpv2024: str) -> dict | None:
     """Status of a 2024 QPV in the ANCT correspondence and its 2015 predecessors."""
-    rows = _con().execute(
-        "SELECT statut, qpv2015, label2015 FROM qpv_correspondence WHERE qpv2024 = ? ORDER BY rank",
-        [qpv2024]).fetchall()
-    if not rows:
+    c = tables().correspondence
+    rows = c[c["qpv2024"] == qpv2024]
+    if rows.empty:
         return None
-    return {"statut": rows[0][0], "predecessors": [(c, n) for _, c, n in rows if c]}
+    return {"statut": rows["statut"].iloc[0],
+            "predecessors": [(q, n) for q, n in zip(rows["qpv2015"], rows["label2015"]) if isinstance(q, str) and q]}
 
 
 # --- Importer page ---
 
-def snapshot_connection() -> duckdb.DuckDBPyConnection:
+def snapshot_connection():
     """A new read-only connection on the DB file as it is now, for a caller that runs many
-    queries of its own (the importer's validation) and closes it. Like _con(), the file is
-    ATTACHed to a fresh in-memory instance, so that it never shares DuckDB's per-path
-    instance cache with the writer path (etl.importer.apply)."""
+    queries of its own (the importer's validation) and closes it. Like the app's own cursor,
+    the file is ATTACHed to a fresh in-memory instance, so that it never shares DuckDB's
+    per-path instance cache with the writer path (etl.importer.apply)."""
     path = db_path()
     if not path.exists():
-        raise FileNotFoundError(
-            f"Base introuvable : {path}. Lancez `make data` ou `python -m etl build --demo`.")
-    return connect_snapshot(path)
+        raise db.missing_db_error(path)
+    return db.connect_snapshot(path)
 
 
 # --- Scope picker ---
 
-@per_db()
 def communes_with_qpv() -> pd.DataFrame:
     """Communes that hold at least one 2024 QPV (the scopes that matter for the ASV)."""
-    return _df("""
-        SELECT c.code, c.name FROM territory c
-        WHERE c.level = 'commune' AND c.code IN (
-            SELECT l.commune_code FROM qpv_commune l JOIN territory q
-            ON q.level = 'qpv' AND q.code = l.qpv_code AND q.generation = '2024')
-        ORDER BY c.name, c.code""")
+    t = tables()
+    qpvs = set(t.level("qpv")["code"])
+    codes = set(t.qpv_commune[t.qpv_commune["qpv_code"].isin(qpvs)]["commune_code"])
+    c = t.level("commune")
+    return c[c["code"].isin(codes)][["code", "name"]].reset_index(drop=True)

@@ -106,10 +106,13 @@ def classify(codes, values, method: str = "quantiles", k: int = 5,
              manual_breaks: list[float] | None = None) -> Classification | None:
     """Class breaks with mapclassify. `values` may hold NaN (secret/missing): those codes
     get no class. Returns None when no value is available."""
-    s = pd.Series(list(values), index=list(codes), dtype="float64").dropna()
-    if s.empty:
+    y = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype="float64")
+    keep = ~np.isnan(y)
+    if not keep.any():
         return None
-    y = s.to_numpy()
+    codes = np.asarray(codes, dtype=object)[keep]
+    y = y[keep]
+    s = pd.Series(y, index=codes)
     k = max(3, min(7, int(k)))
     n_unique = len(np.unique(y))
     if method == "manual":
@@ -481,11 +484,11 @@ def reference_codes(qpvs: pd.DataFrame, ref_level: str, france_available: list[s
         by_side = {side: france_reference("97" if side else "", available) for side in (True, False)}
         deps = qpvs["departement"] if "departement" in qpvs else pd.Series("", index=qpvs.index)
         overseas = deps.fillna("").astype(str).str.startswith("97")
-        return dict(zip(qpvs["code"], overseas.map(by_side)))
+        return dict(zip(qpvs["code"].to_numpy(dtype=object), overseas.map(by_side).to_numpy(dtype=object)))
     if ref_level not in qpvs:
         return dict.fromkeys(qpvs["code"])
     col = qpvs[ref_level].astype(object)
-    return dict(zip(qpvs["code"], col.where(col.notna(), None)))
+    return dict(zip(qpvs["code"].to_numpy(dtype=object), col.where(col.notna(), None).to_numpy(dtype=object)))
 
 
 def gap_frame(values: pd.DataFrame, ref_of: dict, refs: pd.DataFrame, mode: str = "ratio",
@@ -500,31 +503,42 @@ def gap_frame(values: pd.DataFrame, ref_of: dict, refs: pd.DataFrame, mode: str 
     value but its reference is secret, missing, absent, or 0 for a ratio). A gap is NaN
     unless gap_status is 'ok': a secret value never becomes a number."""
     df = values.copy()
-    df["ref_code"] = df["code"].map(ref_of).astype(object)
-    df["ref_code"] = df["ref_code"].where(df["ref_code"].notna(), None)
-    r = refs.drop_duplicates("code").set_index("code") if len(refs) else None
-    found = df["ref_code"].isin(r.index) if r is not None else pd.Series(False, index=df.index)
+    n = len(df)
+    ref_code = np.array([ref_of.get(c) for c in df["code"].to_numpy(dtype=object)], dtype=object)
+    ref_code[pd.isna(ref_code)] = None
+    r = refs.drop_duplicates("code") if len(refs) else refs
+    pos = {c: i for i, c in enumerate(r["code"])} if len(r) else {}
+    k = np.fromiter((pos.get(c, -1) if c is not None else -1 for c in ref_code), dtype=np.int64, count=n)
+    found = k >= 0
 
-    def pick(col, default=None):
-        if r is None or col not in r:
-            return pd.Series([default] * len(df), index=df.index, dtype=object)
-        out = df["ref_code"].map(r[col]).astype(object)
-        return out.where(found, default)
-    df["ref_name"] = pick("name")
+    def pick(col, default=None, dtype=object):
+        out = np.full(n, default, dtype=dtype)
+        if len(r) and col in r:
+            out[found] = r[col].to_numpy(dtype=dtype)[k[found]]
+        return out
+    df["ref_code"] = ref_code
+    name = pick("name")
     if ref_names:
-        df["ref_name"] = df["ref_name"].where(df["ref_name"].notna(), df["ref_code"].map(ref_names).astype(object))
-    df["ref_value"] = pd.to_numeric(pick("value"), errors="coerce").astype("float64")
-    df["ref_status"] = pick("status", "missing").fillna("missing")
+        name = np.array([nm if isinstance(nm, str) else ref_names.get(c) for nm, c in zip(name, ref_code)],
+                        dtype=object)
+    df["ref_name"] = name
+    ref_status = pick("status", "missing")
+    ref_status[pd.isna(ref_status)] = "missing"
+    ref_value = pick("value", np.nan, float)
+    ref_value[ref_status != "ok"] = np.nan
+    df["ref_value"] = ref_value
+    df["ref_status"] = ref_status
     df["ref_year"] = pick("year")
-    ok_value = df["status"].eq("ok")
-    ok_ref = df["ref_status"].eq("ok")
-    df.loc[~ok_ref, "ref_value"] = np.nan
-    own = pd.to_numeric(df["value"], errors="coerce").astype("float64").where(ok_value)
-    g = gap(own.to_numpy(), df["ref_value"].to_numpy(), mode)
+    status = df["status"].to_numpy(dtype=object)
+    ok_value = status == "ok"
+    own = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype=float)
+    own = np.where(ok_value, own, np.nan)
+    g = gap(own, ref_value, mode)
+    own_status = np.where(np.isin(status, ["secret", "missing"]), status, "missing")
+    gap_status = np.where(~ok_value, own_status, np.where(np.isnan(g), "noref", "ok"))
+    g[gap_status != "ok"] = np.nan
     df["gap"] = g
-    df["gap_status"] = np.where(~ok_value, df["status"].where(df["status"].isin(["secret", "missing"]), "missing"),
-                                np.where(np.isnan(g), "noref", "ok"))
-    df.loc[df["gap_status"] != "ok", "gap"] = np.nan
+    df["gap_status"] = gap_status.astype(object)
     return df
 
 

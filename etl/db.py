@@ -5,6 +5,8 @@ from pathlib import Path
 
 import duckdb
 
+from data.db import connect_snapshot as _snapshot
+
 
 def spatial_extension_path() -> Path:
     """Path of the spatial extension shipped by the duckdb-extension-spatial wheel.
@@ -36,16 +38,6 @@ def connect(path: str | Path, read_only: bool = False, spatial: bool = False) ->
 
 
 def connect_snapshot(path: str | Path, spatial: bool = False) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the file as it is now.
-
-    The file is ATTACHed to a fresh in-memory instance instead of duckdb.connect(path):
-    DuckDB caches one instance per path in a process, so after a build or an import has
-    renamed a new file over the old one, connect(path) would still return the old file
-    while any connection to it stays open."""
-    con = duckdb.connect(":memory:")
-    if spatial:
-        load_spatial(con)
-    escaped = str(path).replace("'", "''")
-    con.execute(f"ATTACH '{escaped}' AS atlas (READ_ONLY)")
-    con.execute("USE atlas")
-    return con
+    """A read-only connection to the file as it is now (data.db.connect_snapshot), with the
+    spatial extension loaded when asked."""
+    return _snapshot(path, setup=load_spatial if spatial else None)

@@ -1,29 +1,33 @@
 """Inégalités: a catalogue indicator mapped on the 2024 QPVs, as values or as gaps to each
 QPV's own reference (commune, EPCI, département, région, France), with a legend that counts
-QPVs per class, secret and missing values drawn apart, and a sortable table of the same
-figures (the accessible alternative to the map).
+QPVs per class, secret and missing values drawn apart, and a table of the same figures (the
+accessible alternative to the map), paged and sorted on the server.
 
-Map performance: the QPV geometry is fetched once per scope as geobuf (its `url` changes only
-with the scope); an indicator, year, class or palette change only sends a new `hideout`.
-The whole view is in the URL (see `state_query`), so a shared link restores it.
+Every figure comes from the memoized view of data.views.inegalites. One interaction, one small
+round trip: a control change is one callback (`restyle`) whose map part is one character per
+QPV (`style`); a selection is one callback (`select`); tooltip text is fetched when a tooltip
+opens (/tooltip/inegalites); the layout built for a URL already holds the map's style, its
+legend and the first table page, so nothing but Dash's page callback runs on load.
+The whole view is in the URL (state_query), so a shared link restores it.
 """
-import math
-import re
-from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 import dash
+import numpy as np
 import pandas as pd
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash_extensions.javascript import Namespace
 
 from components.geo_routes import layer_url
-from components.maps import atlas_map, commune_layer_url, legend, live_style, live_style_ref, territory_layer
-from components.scope import LEVEL_LABELS, parse_scope, scope_dropdown, scope_value
+from components.maps import (atlas_map, commune_layer_url, legend, live_style, live_style_ref, register_tooltips,
+                             territory_layer)
+from components.scope import LEVEL_LABELS, scope_dropdown
 from components.search_dropdown import initial_options, option_index, register_search, search_dropdown
-from components.tables import data_table, table_ref
+from components.tables import paged_table, register_table_export, table_ref
 from data import access
 from data import analysis as an
+from data.views import inegalites as iv
+from data.views.inegalites import MODES, ViewState, compute_view, parse_state, state_query
 
 dash.register_page(__name__, path="/inegalites", name="Inégalités", title="Atlas ASV — Inégalités", order=1)
 
@@ -31,101 +35,7 @@ MAP_ID = "ineg-map"
 QPV_LAYER = "ineg-qpv"
 BASE_PREFIX = "ineg-base"
 TABLE_ID = "ineg-table"
-MODES = {"valeur": "Valeur de l'indicateur", "ecart": "Écart à la référence"}
-STATUS_TEXT = {"ok": "disponible", "secret": "secret statistique", "missing": "pas de donnée"}
-APART_TEXT = {"secret": "hors classes : secret statistique", "missing": "hors classes : pas de donnée",
-              "noref": "hors classes : référence non disponible"}
-_CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,20}$")
-
-
-# --- State (URL <-> view) -------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ViewState:
-    indicator: str | None = None
-    year: int | None = None
-    method: str = "quantiles"
-    k: int = 5
-    palette: str | None = None
-    breaks: str = ""
-    mode: str = "valeur"
-    ref: str = "commune"
-    gap: str = "ratio"
-    scope: str = "france"
-    qpv: str | None = None
-    view: str | None = None          # "lat,lon,zoom"
-
-
-def qpv_indicators() -> pd.DataFrame:
-    """Catalogue indicators that have values on QPVs."""
-    ind = access.indicators()
-    has_qpv = ind["levels"].map(lambda lv: not isinstance(lv, (str, type(None))) and not pd.api.types.is_scalar(lv)
-                                and "qpv" in list(lv))
-    return ind[has_qpv].reset_index(drop=True)
-
-
-def _int(value, default=None):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default
-
-
-def parse_view(text) -> tuple[float, float, float] | None:
-    try:
-        lat, lon, zoom = (float(x) for x in str(text).split(","))
-    except (TypeError, ValueError):
-        return None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 <= zoom <= 20):
-        return None
-    return lat, lon, zoom
-
-
-def parse_state(query: dict | None = None, catalogue: pd.DataFrame | None = None) -> ViewState:
-    """A valid ViewState from URL query parameters (anything invalid falls back to a default)."""
-    q = {k: v for k, v in (query or {}).items() if v not in (None, "")}
-    cat = qpv_indicators() if catalogue is None else catalogue
-    ids = list(cat.indicator_id)
-    indicator = q.get("indicator") if q.get("indicator") in ids else (
-        "taux_pauvrete_60" if "taux_pauvrete_60" in ids else (ids[0] if ids else None))
-    years = access.indicator_years(indicator, "qpv") if indicator else []
-    year = _int(q.get("year"))
-    year = year if year in years else (years[-1] if years else None)
-    mode = q.get("mode") if q.get("mode") in MODES else "valeur"
-    method = q.get("method") if q.get("method") in an.METHODS else "quantiles"
-    k = min(7, max(3, _int(q.get("k"), 5)))
-    high_is_bad = _high_is_bad(cat, indicator)
-    palette = q.get("palette")
-    if palette not in an.palettes_for(mode):
-        palette = default_palette(mode, high_is_bad)
-    ref = q.get("ref") if q.get("ref") in an.REFERENCE_LEVELS else "commune"
-    gap = q.get("gap") if q.get("gap") in an.GAP_TYPES else "ratio"
-    scope = scope_value(parse_scope(q.get("scope")))
-    qpv = q.get("qpv") if q.get("qpv") and _CODE_RE.match(str(q.get("qpv"))) else None
-    view = q.get("view") if parse_view(q.get("view")) else None
-    breaks = str(q.get("breaks", ""))[:200]
-    return ViewState(indicator, year, method, k, palette, breaks, mode, ref, gap, scope, qpv, view)
-
-
-def state_query(st: ViewState) -> str:
-    """The URL query string of a view (what a shared link restores)."""
-    params = {"indicator": st.indicator, "year": st.year, "mode": st.mode, "ref": st.ref, "gap": st.gap,
-              "method": st.method, "k": st.k, "palette": st.palette,
-              "breaks": st.breaks if st.method == "manual" else None,
-              "scope": st.scope, "qpv": st.qpv, "view": st.view}
-    return "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
-
-
-def default_palette(mode: str, high_is_bad) -> str:
-    return "PuOr" if mode == "ecart" else an.default_palette(high_is_bad)
-
-
-def _high_is_bad(cat: pd.DataFrame, indicator: str | None):
-    row = cat[cat.indicator_id == indicator]
-    if row.empty:
-        return None
-    v = row.iloc[0]["high_is_bad"]
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v) else bool(v)
+EXPORT_NAME = "inegalites"
 
 
 def _view_param(center, zoom) -> str | None:
@@ -142,134 +52,15 @@ def _view_param(center, zoom) -> str | None:
         return None
 
 
-# --- Figures --------------------------------------------------------------------------------
+# --- Rendering of a view ----------------------------------------------------------------------
 
-def _nan(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v)) or (not isinstance(v, str) and pd.isna(v))
-
-
-def figures(st: ViewState) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One row per 2024 QPV in scope: its value, its reference (chosen level) and the gap;
-    and the reference territories' rows. (Not kept in df.attrs: pandas deep-copies attrs
-    into every frame derived from df.)"""
-    scope = parse_scope(st.scope)
-    vals = access.values(st.indicator, "qpv", scope, st.year)
-    qpvs = access.territories("qpv", scope)
-    france = list(access.territories("france").code)
-    ref_of = an.reference_codes(qpvs, st.ref, france)
-    refs = access.reference_values_at(st.indicator, st.ref, sorted({c for c in ref_of.values() if c}), st.year)
-    df = an.gap_frame(vals, ref_of, refs, st.gap, access.territory_names(st.ref))
-    df["communes"] = df.code.map(access.qpv_commune_names(list(df.code)) if len(df) else {}).fillna("")
-    return df, refs
-
-
-def display_status(df: pd.DataFrame, mode: str) -> pd.Series:
-    """'ok', 'secret', 'missing' or 'noref' (écart mode only) for each QPV."""
-    if mode == "ecart":
-        return df["gap_status"]
-    return df["status"].where(df["status"].isin(["ok", "secret"]), "missing")
-
-
-def _manual_breaks(st: ViewState):
-    """(breaks, message): the typed manual breaks, or None and why they are not used."""
-    try:
-        breaks = an.parse_breaks(st.breaks)
-        if not breaks:
-            raise ValueError("aucun seuil saisi")
-        if len(breaks) > 6:
-            raise ValueError("6 seuils au plus, soit 7 classes")
-        return breaks, None
-    except ValueError as exc:
-        return None, str(exc)
-
-
-def classification(st: ViewState, df: pd.DataFrame):
-    """(Classification or None, sides or None, message or None). In écart mode classes are
-    centred on parity (an.gap_classes) and `sides` tells which side of parity each class is.
-    Manual breaks that cannot be read fall back to quantiles, with a message."""
-    breaks, message = (None, None)
-    if st.method == "manual":
-        breaks, why = _manual_breaks(st)
-        if breaks is None:
-            message = f"Seuils manuels non utilisés ({why}) : classes par quantiles."
-    if st.mode == "ecart":
-        method = st.method if breaks is not None or st.method != "manual" else "quantiles"
-        gc = an.gap_classes(df.code, df.gap, st.gap, st.k, method, breaks)
-        if gc is None:
-            return None, None, message
-        return gc.classification, gc.sides, gc.message or message
-    vals = pd.to_numeric(df.value, errors="coerce").where(df.status.eq("ok"))
-    method = st.method if breaks is not None or st.method != "manual" else "quantiles"
-    return an.classify(df.code, vals, method, st.k, breaks), None, message
-
-
-def _decimals(ind: dict) -> int:
-    d = ind.get("decimals")
-    return 1 if _nan(d) else int(d)
-
-
-def units(st: ViewState, ind: dict) -> tuple[str, int]:
-    """(unit, decimals) of what is mapped."""
-    if st.mode == "ecart":
-        if st.gap == "ratio":
-            return "", 2
-        return ("pts" if ind["unit"] == "%" else ind["unit"]), _decimals(ind)
-    return ind["unit"], _decimals(ind)
-
-
-def compute_view(st: ViewState) -> dict:
-    """Everything the map, legend, table and notes show for a state."""
-    ind = access.indicator(st.indicator)
-    df, refs = figures(st)
-    status = display_status(df, st.mode)
-    cls, sides, message = classification(st, df)
-    high_is_bad = ind.get("high_is_bad")
-    high_is_bad = None if _nan(high_is_bad) else bool(high_is_bad)
-    pal = st.palette if st.palette in an.palettes_for(st.mode) else default_palette(st.mode, high_is_bad)
-    if not cls:
-        colors = []
-    elif sides is not None:
-        colors = an.diverging_colors(pal, sides, high_is_bad)
-    else:
-        colors = an.palette(pal, cls.k, high_is_bad)
-    unit, decimals = units(st, ind)
-    labels = an.class_labels(cls, decimals, unit) if cls else []
-    ref_label_lvl = an.REFERENCE_LEVELS[st.ref]
-    decimals_ind = _decimals(ind)
-
-    tooltips = {}
-    for r in df.astype(object).itertuples(index=False):     # object: fast row access
-        ref_label = f"{ref_label_lvl} {r.ref_name}" if isinstance(r.ref_name, str) else ref_label_lvl
-        tooltips[r.code] = an.tooltip_lines(
-            ind["short_label"] or ind["label"], r.year if not _nan(r.year) else None, r.value, r.status,
-            ind["unit"], decimals_ind, ref_label, r.ref_value, r.ref_status, r.ref_year, r.gap, r.gap_status,
-            st.gap, r.perimeter)
-    classes = cls.classes if cls else {}
-    apart = {c: ("secret" if s == "secret" else "missing") for c, s in zip(df.code, status) if s != "ok"}
-    hideout = an.choropleth_hideout(classes, colors, apart, tooltips, st.qpv)
-    return {"indicator": ind, "frame": df, "refs": refs, "status": status, "classification": cls, "colors": colors,
-            "labels": labels, "hideout": hideout, "message": message, "palette": pal,
-            "unit": unit, "decimals": decimals, "ref_levels": reference_levels_with_values(st.indicator)}
-
-
-def reference_levels_with_values(indicator: str) -> list[str]:
-    """Reference levels (commune ... France) that have values of the indicator."""
-    cat = access.indicators()
-    row = cat[cat.indicator_id == indicator]
-    if row.empty:
-        return []
-    lv = row.iloc[0]["levels"]
-    lv = [] if lv is None or pd.api.types.is_scalar(lv) else list(lv)
-    return [level for level in an.REFERENCE_LEVELS if level in lv]
-
-
-def legend_block(st: ViewState, v: dict) -> html.Div:
-    ind, cls = v["indicator"], v["classification"]
+def legend_block(st: ViewState, v: iv.View) -> html.Div:
+    ind, cls = v.indicator, v.classification
     items = []
     if cls:
-        for color, label, n in zip(v["colors"], v["labels"], cls.counts):
+        for color, label, n in zip(v.colors, v.labels, cls.counts):
             items.append((color, label, f"{n} QPV"))
-    counts = v["status"].value_counts().to_dict()
+    counts = v.status.value_counts().to_dict()
     if counts.get("secret"):
         items.append(("secret", "Secret statistique (non diffusé)", f"{counts['secret']} QPV"))
     if counts.get("missing"):
@@ -277,16 +68,15 @@ def legend_block(st: ViewState, v: dict) -> html.Div:
     if counts.get("noref"):
         items.append(("missing", "Écart non calculable : référence secrète ou absente", f"{counts['noref']} QPV"))
     year = f" ({st.year})" if st.year else ""
+    method = st.method if not v.message else "quantiles"
     if st.mode == "ecart":
         kind = "rapport" if st.gap == "ratio" else "différence"
         title = f"{ind['short_label']}{year} : écart à la référence « {an.REFERENCE_LEVELS[st.ref]} » ({kind})"
         centre = ("1 = même niveau que la référence ; 1,5 = une fois et demie la référence."
                   if st.gap == "ratio" else "0 = même niveau que la référence.")
-        method = st.method if not v["message"] else "quantiles"
         note = [centre, f"Classes : {an.GAP_METHODS[method]}.", _direction_text(ind, gap=True)]
     else:
         title = f"{ind['short_label']}{year} ({ind['unit']})"
-        method = st.method if not v["message"] else "quantiles"
         note = [f"Classes : {an.METHODS[method].lower()}.", _direction_text(ind)]
     if counts.get("secret") or counts.get("missing") or counts.get("noref"):
         note.append("Les quartiers hachurés (secret) ou en blanc pointillé (sans donnée) ne sont dans "
@@ -298,7 +88,7 @@ def legend_block(st: ViewState, v: dict) -> html.Div:
 
 def _direction_text(ind: dict, gap: bool = False) -> str:
     hib = ind.get("high_is_bad")
-    if _nan(hib):
+    if iv._nan(hib):
         return "Indicateur sans sens favorable ou défavorable."
     if gap:
         return ("Teintes chaudes : quartier en situation moins favorable que sa référence (valeur plus élevée)."
@@ -308,9 +98,9 @@ def _direction_text(ind: dict, gap: bool = False) -> str:
             "Couleurs les plus foncées : situation la plus défavorable (valeur faible).")
 
 
-def table_columns(st: ViewState, v: dict) -> list[dict]:
-    ind = v["indicator"]
-    d = _decimals(ind)
+def table_columns(st: ViewState, v: iv.View) -> list[dict]:
+    ind = v.indicator
+    d = iv.decimals_of(ind)
     gap_unit = "" if st.gap == "ratio" else (" (pts)" if ind["unit"] == "%" else f" ({ind['unit']})")
     return [
         {"name": "Quartier (QPV)", "id": "name"},
@@ -318,7 +108,7 @@ def table_columns(st: ViewState, v: dict) -> list[dict]:
         {"name": "Commune(s)", "id": "communes"},
         _num(f"{ind['short_label']} ({ind['unit']})", "value", d),
         {"name": "Statut", "id": "statut"},
-        {"name": "Année", "id": "year", "type": "numeric", "sort_as_null": [""]},
+        {"name": "Année", "id": "year", "type": "numeric"},
         {"name": f"Référence ({an.REFERENCE_LEVELS[st.ref]})", "id": "ref_name"},
         _num("Valeur de référence", "ref_value", d),
         _num(("Écart (rapport)" if st.gap == "ratio" else "Écart (différence)") + gap_unit, "gap",
@@ -329,96 +119,77 @@ def table_columns(st: ViewState, v: dict) -> list[dict]:
 
 
 def _num(name: str, col: str, decimals: int) -> dict:
-    return {"name": name, "id": col, "type": "numeric", "sort_as_null": ["secret", "n.d."],
+    return {"name": name, "id": col, "type": "numeric",
             "format": {"locale": {"decimal": ",", "group": "\u202f", "separate_4digits": True},
                        "specifier": f",.{decimals}f"}}
 
 
-def table_records(st: ViewState, v: dict) -> list[dict]:
-    df, labels = v["frame"], v["labels"]
-    classes = v["classification"].classes if v["classification"] else {}
+def table_records(st: ViewState, v: iv.View) -> list[dict]:
+    """Every table row, in name order (the table shows one page of them)."""
+    return list(v.records)
+
+
+def _names_where(v: iv.View, mask: np.ndarray) -> list[str]:
+    return list(v.frame["name"].to_numpy(dtype=object)[mask])
+
+
+def notes(st: ViewState, v: iv.View) -> list:
+    f = v.frame
+    status = f["status"].to_numpy(dtype=object)
+    perimeter = f["perimeter"].to_numpy(dtype=object)
+    geography = f["geography"].to_numpy(dtype=object)
+    known = (status == "ok") | (status == "secret")
     out = []
-    for r, s in zip(df.astype(object).itertuples(index=False), v["status"]):
-        cell = float(r.value) if r.status == "ok" and not _nan(r.value) else ("secret" if r.status == "secret" else "n.d.")
-        ref = float(r.ref_value) if r.ref_status == "ok" and not _nan(r.ref_value) else (
-            "secret" if r.ref_status == "secret" else "n.d.")
-        g = float(r.gap) if r.gap_status == "ok" else "n.d."
-        cls = classes.get(r.code)
-        classe = f"{cls + 1} : {labels[cls]}" if cls is not None and s == "ok" else APART_TEXT.get(s, "")
-        out.append({
-            "id": r.code, "name": r.name, "code": r.code, "communes": r.communes, "value": cell,
-            "statut": STATUS_TEXT.get(r.status, r.status),
-            "year": "" if _nan(r.year) else int(r.year),
-            "ref_name": r.ref_name if isinstance(r.ref_name, str) else "n.d.", "ref_value": ref, "gap": g,
-            "classe": classe,
-            "perimetre": perimeter_text(r.perimeter, r.geography),
-        })
-    return out
-
-
-def perimeter_text(perimeter, geography) -> str:
-    if perimeter == "perimetre_2015":
-        return "2015 (quartier modifié en 2024)"
-    if isinstance(geography, str) and geography == "QPV2015":
-        return "2015 (inchangé en 2024)"
-    if isinstance(geography, str) and geography not in ("QPV2024", ""):
-        return geography
-    return "2024"
-
-
-def notes(st: ViewState, v: dict) -> list:
-    df = v["frame"]
-    out = []
-    if v["message"]:
-        out.append(html.P(v["message"], className="note", id="ineg-breaks-note"))
-    known = df[df.status.isin(["ok", "secret"])]
-    p2015 = known[known.perimeter.eq("perimetre_2015")]
-    if len(p2015):
-        names = ", ".join(p2015.name.head(8)) + (" …" if len(p2015) > 8 else "")
+    if v.message:
+        out.append(html.P(v.message, className="note", id="ineg-breaks-note"))
+    p2015 = known & (perimeter == "perimetre_2015")
+    if p2015.any():
+        listed = _names_where(v, p2015)
+        names = ", ".join(listed[:8]) + (" …" if len(listed) > 8 else "")
         out.append(html.P([html.Strong("Périmètre 2015 : "),
-                           f"pour {len(p2015)} quartier(s) ({names}), la valeur a été calculée sur le "
+                           f"pour {len(listed)} quartier(s) ({names}), la valeur a été calculée sur le "
                            "périmètre 2015 du quartier, modifié en 2024 : elle décrit un territoire un peu "
                            "différent du quartier actuel. Colonne « Périmètre » du tableau."],
                           className="note", id="ineg-perimeter-note"))
-    same = known[known.perimeter.eq("exact") & known.geography.notna() & known.geography.ne("QPV2024")]
-    if len(same):
-        geos = ", ".join(sorted(set(same.geography)))
+    other = known & (perimeter == "exact") & np.array([isinstance(g, str) and g != "QPV2024" for g in geography])
+    if other.any():
+        geos = ", ".join(sorted(set(geography[other])))
         out.append(html.P([html.Strong("Autre géographie : "),
-                           f"pour {len(same)} quartier(s), la valeur a été publiée sur la géographie {geos} ; "
+                           f"pour {int(other.sum())} quartier(s), la valeur a été publiée sur la géographie {geos} ; "
                            "leur périmètre n'a pas changé en 2024."],
                           className="note", id="ineg-geography-note"))
-    refs = v["refs"]
-    if refs is None or refs.empty:
-        avail = [an.REFERENCE_LEVELS[x] for x in v.get("ref_levels", [])]
+    if v.refs is None or v.refs.empty:
+        avail = [an.REFERENCE_LEVELS[x] for x in v.ref_levels]
         out.append(html.P([html.Strong("Référence : "),
                            f"aucune valeur de cet indicateur à l'échelle « {an.REFERENCE_LEVELS[st.ref]} » ; "
                            + (f"niveaux disponibles : {', '.join(avail)}." if avail else
                               "cet indicateur n'a de valeur de référence à aucune échelle, l'écart ne peut "
                               "pas être calculé.")],
                           className="note", id="ineg-reference-note"))
-    if st.ref == "commune" and (df.communes.str.contains(" ; ")).any():
+    if st.ref == "commune" and any(" ; " in c for c in f["communes"].to_numpy(dtype=object)):
         out.append(html.P("Un quartier qui s'étend sur plusieurs communes est comparé à sa commune principale.",
                           className="muted"))
     return out
 
 
-def source_line(st: ViewState, v: dict) -> list:
-    df = v["frame"]
-    known = df[df.status.isin(["ok", "secret"])]
+def source_line(st: ViewState, v: iv.View) -> list:
+    f = v.frame
+    status = f["status"].to_numpy(dtype=object)
+    known = (status == "ok") | (status == "secret")
+    col = lambda c: f[c].to_numpy(dtype=object)[known]   # noqa: E731
+    srcs = dict.fromkeys(zip(col("source_title"), col("publisher"), col("vintage"), col("geography")))
     parts = []
-    srcs = known[["source_title", "publisher", "vintage", "geography"]].drop_duplicates()
-    if len(srcs):
+    if srcs:
         parts.append("Source : " + " ; ".join(
-            f"{r.source_title} ({r.publisher}), millésime {r.vintage or 'n.d.'}, géographie {r.geography}"
-            for r in srcs.itertuples(index=False)) + ".")
+            f"{title} ({pub}), millésime {vint or 'n.d.'}, géographie {geo}" for title, pub, vint, geo in srcs) + ".")
     else:
         parts.append("Source : aucune valeur pour ce choix.")
-    refs = v["refs"]
+    refs = v.refs
     if refs is not None and len(refs):
-        rs = refs[["source_title", "publisher", "vintage"]].drop_duplicates()
+        rs = dict.fromkeys(zip(refs["source_title"], refs["publisher"], refs["vintage"]))
         years = sorted({int(y) for y in refs.year.dropna()})
         parts.append(f"Référence ({an.REFERENCE_LEVELS[st.ref]}) : " + " ; ".join(
-            f"{r.source_title} ({r.publisher}), millésime {r.vintage or 'n.d.'}" for r in rs.itertuples(index=False))
+            f"{title} ({pub}), millésime {vint or 'n.d.'}" for title, pub, vint in rs)
             + f", année(s) {', '.join(map(str, years))}.")
     else:
         parts.append(f"Référence ({an.REFERENCE_LEVELS[st.ref]}) : aucune valeur disponible.")
@@ -438,7 +209,7 @@ def panel(st: ViewState, code: str | None) -> list:
     if t is None:
         return [html.P("Quartier inconnu.", className="muted")]
     ind = access.indicator(st.indicator)
-    d, unit = _decimals(ind), ind["unit"]
+    d, unit = iv.decimals_of(ind), ind["unit"]
     own = access.values(st.indicator, "qpv", None, st.year)
     own = own[own.code == code]
     r = own.iloc[0] if len(own) else None
@@ -461,7 +232,7 @@ def panel(st: ViewState, code: str | None) -> list:
             html.Td(an.fmt_gap(g, st.gap, d, unit), className="num"),
         ]))
     val_text = an.fmt_status(value, status, d, unit)
-    year = "" if r is None or _nan(r.year) else f" ({int(r.year)})"
+    year = "" if r is None or iv._nan(r.year) else f" ({int(r.year)})"
     out = [
         html.H3(t["name"], id="ineg-panel-title"),
         html.P([f"QPV {code}", " · ", "commune(s) : ",
@@ -485,7 +256,7 @@ def panel(st: ViewState, code: str | None) -> list:
     return out
 
 
-# --- Layout ---------------------------------------------------------------------------------
+# --- Controls ---------------------------------------------------------------------------------
 
 def _radio(cid: str, label: str, options: dict, value) -> html.Fieldset:
     return html.Fieldset([
@@ -513,7 +284,7 @@ def palette_options(mode: str, high_is_bad=None) -> list[dict]:
 
 def reference_options(indicator: str | None) -> list[dict]:
     """Reference levels; those without any value of the indicator say so."""
-    avail = reference_levels_with_values(indicator) if indicator else []
+    avail = iv.reference_levels_with_values(indicator) if indicator else []
     out = []
     for k, v in an.REFERENCE_LEVELS.items():
         label = f"Sa {v}" if k in ("commune", "region") else f"Son {v}" if k in ("epci", "departement") else v
@@ -537,11 +308,12 @@ def qpv_options(scope) -> list[dict]:
 
 def qpv_pick_options(scope_val) -> list[dict]:
     """Every option of the QPV picker: the QPVs of the scope picker's value."""
-    return qpv_options(parse_scope(scope_val))
+    return qpv_options(access.parse_scope(scope_val))
 
 
-# The QPV picker lists up to 1,600 QPVs at national scale: searched on the server.
-register_search("ineg-qpv-pick", qpv_pick_options, State("ineg-scope", "value"))
+# The QPV picker lists up to 1,600 QPVs at national scale: searched on the server. A selection
+# made elsewhere (map, table) gets its option from `select`, in the same round trip.
+register_search("ineg-qpv-pick", qpv_pick_options, State("ineg-scope", "value"), follow_value=False)
 
 
 def scope_bounds(scope) -> tuple | None:
@@ -568,7 +340,7 @@ def _find(component, cid: str):
 
 def _fix_view(m, view: str | None) -> None:
     """Initial view: the URL's center/zoom when given (else atlas_map fits the scope's bounds)."""
-    parsed = parse_view(view)
+    parsed = iv.parse_view(view)
     if parsed:
         m.center, m.zoom = [parsed[0], parsed[1]], parsed[2]
         if getattr(m, "bounds", None) is not None:
@@ -576,7 +348,7 @@ def _fix_view(m, view: str | None) -> None:
 
 
 def controls(st: ViewState, cat: pd.DataFrame) -> html.Div:
-    hib = _high_is_bad(cat, st.indicator)
+    hib = iv.high_is_bad_of(cat, st.indicator)
     gap_cls = "control-group" + ("" if st.mode == "ecart" else " is-secondary")
     return html.Div([
         html.Div([
@@ -606,31 +378,46 @@ def controls(st: ViewState, cat: pd.DataFrame) -> html.Div:
     ], className="controls ineg-controls")
 
 
+def _selected_style(code: str | None) -> list[dict]:
+    if not code or not iv.CODE_RE.match(code):
+        return []
+    return [{"if": {"filter_query": f'{{id}} = "{code}"'}, "backgroundColor": "#fff4d6", "fontWeight": "700"}]
+
+
+def _page_for(v: iv.View, code: str | None, sort_by=None) -> int:
+    page = iv.page_of(v, code, sort_by)
+    return 0 if page is None else page
+
+
 def layout(**query):
     try:
         access.meta()
     except FileNotFoundError as exc:
         return html.Div([html.H1("Inégalités entre quartiers"), html.P(str(exc), className="note")])
-    cat = qpv_indicators()
+    cat = iv.qpv_indicators()
     if cat.empty:
         return html.Div([html.H1("Inégalités entre quartiers"),
                          html.P("Aucun indicateur n'a de valeur à l'échelle des quartiers dans la base chargée.",
                                 className="note")])
     st = parse_state(query, cat)
-    scope = parse_scope(st.scope)
-    pick_index = option_index(qpv_pick_options, scope_value(scope))
+    scope = access.parse_scope(st.scope)
+    pick_index = option_index(qpv_pick_options, access.scope_value(scope))
     if st.qpv not in pick_index:
-        st = replace(st, qpv=None)
+        st = ViewState(**{**st.__dict__, "qpv": None})
     v = compute_view(st)
-    bounds = scope_bounds(scope)
-    qpv_layer = territory_layer(QPV_LAYER, "qpv", scope, hideout=v["hideout"])
+    qpv_layer = territory_layer(QPV_LAYER, "qpv", scope, hideout=iv.style(v, st.qpv))
     qpv_layer.onEachFeature = Namespace("atlas", "qpvmap")("onEachFeature")
-    m = atlas_map(MAP_ID, [("Quartiers prioritaires (2024)", qpv_layer, True)], within=scope, bounds=bounds,
-                  height="560px", base_prefix=BASE_PREFIX)
+    m = atlas_map(MAP_ID, [("Quartiers prioritaires (2024)", qpv_layer, True)], within=scope,
+                  bounds=scope_bounds(scope), height="560px", base_prefix=BASE_PREFIX)
     _fix_view(m, st.view)
     communes = _find(m, f"{BASE_PREFIX}-communes")
     if communes is not None:
         communes.url = commune_layer_url(scope)
+    page = _page_for(v, st.qpv)
+    table = paged_table(TABLE_ID, iv.table_page(v, None, page), table_columns(st, v), iv.page_count(v),
+                        EXPORT_NAME, state_query(st), page_size=iv.PAGE_SIZE,
+                        style_data_conditional=_selected_style(st.qpv))
+    _find(table, table_ref(TABLE_ID)).page_current = page
     return html.Div([
         html.H1("Inégalités entre quartiers prioritaires"),
         html.P("Chaque quartier prioritaire (géographie 2024) est coloré selon la valeur d'un indicateur, ou "
@@ -652,7 +439,7 @@ def layout(**query):
                     html.H2("Quartier sélectionné", className="panel-heading"),
                     html.Div([html.Label("Choisir un quartier", htmlFor="ineg-qpv-pick"),
                               search_dropdown("ineg-qpv-pick", st.qpv, pick_index, clearable=True,
-                                           placeholder="Rechercher un quartier…")], className="control"),
+                                              placeholder="Rechercher un quartier…")], className="control"),
                     html.Div(panel(st, st.qpv), id="ineg-panel", **{"aria-live": "polite"}),
                 ], className="ineg-panel"),
             ], className="ineg-side"),
@@ -660,42 +447,49 @@ def layout(**query):
         html.H2("Tableau des quartiers", id="ineg-table-title"),
         html.P("Cliquez sur une ligne pour sélectionner le quartier sur la carte. Les valeurs secrètes ou "
                "absentes sont écrites en toutes lettres et restent en fin de tri.", className="muted"),
-        data_table(TABLE_ID, pd.DataFrame(table_records(st, v)), table_columns(st, v), page_size=15,
-                   filename="inegalites_qpv", style_data_conditional=_selected_style(st.qpv)),
+        table,
     ], className="page-inegalites")
 
 
-def _selected_style(code: str | None) -> list[dict]:
-    if not code or not _CODE_RE.match(code):
-        return []
-    return [{"if": {"filter_query": f'{{id}} = "{code}"'}, "backgroundColor": "#fff4d6", "fontWeight": "700"}]
+_RENDER = {"legend": legend_block, "notes": notes, "source": source_line, "columns": table_columns}
+
+
+def rendered(v: iv.View, part: str):
+    """A part of the page drawn from a view, once per view (views are shared and memoized)."""
+    return v.memo(("rendered", part), lambda: _RENDER[part](v.state, v))
+
+
+# --- Server routes: tooltips and the full table ----------------------------------------------
+
+def _tooltip(query: dict, code: str) -> list[str] | None:
+    return iv.tooltip(compute_view(parse_state(query)), code)
+
+
+def _export_rows(query: dict, sort_by) -> tuple[pd.DataFrame, str]:
+    st = parse_state(query)
+    v = compute_view(st)
+    cols = table_columns(st, v)
+    rows = iv.table_rows(v, sort_by)
+    df = pd.DataFrame(rows, columns=[c["id"] for c in cols]).rename(columns={c["id"]: c["name"] for c in cols})
+    return df, "inegalites_qpv"
+
+
+register_tooltips("inegalites", _tooltip)
+register_table_export(EXPORT_NAME, _export_rows)
 
 
 # --- Callbacks ------------------------------------------------------------------------------
 
-CONTROL_INPUTS = [Input("ineg-indicator", "value"), Input("ineg-year", "value"), Input("ineg-mode", "value"),
-                  Input("ineg-ref", "value"), Input("ineg-gap", "value"), Input("ineg-method", "value"),
-                  Input("ineg-k", "value"), Input("ineg-breaks", "value"), Input("ineg-palette", "value"),
-                  Input("ineg-scope", "value")]
+CONTROL_IDS = ["ineg-indicator", "ineg-year", "ineg-mode", "ineg-ref", "ineg-gap", "ineg-method", "ineg-k",
+               "ineg-breaks", "ineg-palette", "ineg-scope"]
+CONTROL_INPUTS = [Input(c, "value") for c in CONTROL_IDS]
+CONTROL_STATES = [State(c, "value") for c in CONTROL_IDS]
 
 
 def _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, qpv=None, view=None) -> ViewState:
     return parse_state({"indicator": indicator, "year": year, "mode": mode, "ref": ref, "gap": gap,
                         "method": method, "k": k, "breaks": breaks, "palette": palette, "scope": scope,
                         "qpv": qpv, "view": view})
-
-
-@callback(Output(QPV_LAYER, "url"), Output(f"{BASE_PREFIX}-communes", "url"), Output(MAP_ID, "viewport"),
-          Output("ineg-qpv-pick", "options"), Output("ineg-qpv-pick", "value", allow_duplicate=True),
-          Input("ineg-scope", "value"), State("ineg-qpv-pick", "value"), prevent_initial_call=True)
-def on_scope(scope_val, picked):
-    """Only a scope change fetches geometry again (one geobuf per scope)."""
-    scope = parse_scope(scope_val)
-    b = scope_bounds(scope)
-    viewport = {"bounds": [[b[1], b[0]], [b[3], b[2]]], "transition": "fitBounds"} if b else no_update
-    index = option_index(qpv_pick_options, scope_val)
-    keep = picked if picked in index else None
-    return layer_url("qpv", scope), commune_layer_url(scope), viewport, initial_options(index, keep), keep
 
 
 def next_year(indicator, year, previous_options):
@@ -709,39 +503,104 @@ def next_year(indicator, year, previous_options):
     return opts, (year if keep else (years[-1] if years else None))
 
 
-@callback(Output(live_style_ref(QPV_LAYER), "data"), Output("ineg-legend", "children"),
-          Output(table_ref(TABLE_ID), "data"), Output(table_ref(TABLE_ID), "columns"),
-          Output("ineg-notes", "children"), Output("ineg-source", "children"),
-          Output("ineg-year", "options"), Output("ineg-year", "value"), Output("ineg-ref", "options"),
-          Output("ineg-palette", "options"), Output("ineg-palette", "value"),
-          Output("ineg-breaks", "disabled"), Output("ineg-gap-controls", "className"),
-          *CONTROL_INPUTS, State("ineg-qpv-pick", "value"), State("ineg-year", "options"),
+RESTYLE_OUTPUTS = [
+    Output(live_style_ref(QPV_LAYER), "data"), Output("ineg-legend", "children"),
+    Output(table_ref(TABLE_ID), "data"), Output(table_ref(TABLE_ID), "columns"),
+    Output(table_ref(TABLE_ID), "page_count"), Output(table_ref(TABLE_ID), "page_current"),
+    Output("ineg-notes", "children"), Output("ineg-source", "children"),
+    Output("ineg-year", "options"), Output("ineg-year", "value"), Output("ineg-ref", "options"),
+    Output("ineg-palette", "options"), Output("ineg-palette", "value"),
+    Output("ineg-breaks", "disabled"), Output("ineg-gap-controls", "className"),
+    Output("ineg-panel", "children"),
+    # a scope change: new geometry, view, QPV list
+    Output(QPV_LAYER, "url"), Output(f"{BASE_PREFIX}-communes", "url"), Output(MAP_ID, "viewport"),
+    Output("ineg-qpv-pick", "options"), Output("ineg-qpv-pick", "value"),
+]
+
+
+@callback(*RESTYLE_OUTPUTS, *CONTROL_INPUTS, State("ineg-qpv-pick", "value"), State("ineg-year", "options"),
+          State(table_ref(TABLE_ID), "sort_by"), State(table_ref(TABLE_ID), "page_current"),
           prevent_initial_call=True)
-def restyle(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked, year_opts):
+def restyle(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked, year_opts, sort_by, page):
     return restyle_outputs(ctx.triggered_id, indicator, year, mode, ref, gap, method, k, breaks, palette, scope,
-                           picked, year_opts)
+                           picked, year_opts, sort_by, page)
 
 
 def restyle_outputs(trig, indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked=None,
-                    year_opts=None):
-    """A control changed (`trig`: its id): new style data (restyled in place in the browser,
-    no geometry sent), legend, table, notes; and, in the same round trip, the controls that
-    follow the indicator (years, reference levels) and the mode (palettes, manual breaks,
-    gap options)."""
+                    year_opts=None, sort_by=None, page=0):
+    """A control changed (`trig`: its id): in one round trip, the map's new style (one
+    character per QPV, restyled in place in the browser), legend, table page, notes, source,
+    the controls that follow the indicator (years, reference levels) and the mode (palettes,
+    manual breaks, gap options), the selected QPV's panel, and on a scope change the new
+    geometry URL, view and QPV list."""
     years_out = year_value = refs_out = pal_opts = no_update
     if trig == "ineg-indicator":
         years_out, year = next_year(indicator, year, year_opts)
         year_value, refs_out = year, reference_options(indicator)
     if trig in ("ineg-indicator", "ineg-mode"):
-        pal_opts = palette_options(mode, _high_is_bad(qpv_indicators(), indicator))
+        pal_opts = palette_options(mode, iv.high_is_bad_of(iv.qpv_indicators(), indicator))
+    scope_changed = trig == "ineg-scope"
+    layer = communes = viewport = pick_opts = pick_value = no_update
+    if scope_changed:
+        sc = access.parse_scope(scope)
+        b = scope_bounds(sc)
+        viewport = {"bounds": [[b[1], b[0]], [b[3], b[2]]], "transition": "fitBounds"} if b else no_update
+        index = option_index(qpv_pick_options, scope)
+        keep = picked if picked in index else None
+        pick_opts = initial_options(index, keep)
+        if keep != picked:
+            pick_value, picked = keep, keep
+        layer, communes = layer_url("qpv", sc), commune_layer_url(sc)
     st = _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked)
     v = compute_view(st)
+    n_pages = iv.page_count(v)
+    page = int(page or 0)
+    page_out = no_update
+    if page >= n_pages:
+        page, page_out = 0, 0
     pal_value = st.palette if st.palette != palette else no_update
-    return (v["hideout"], legend_block(st, v), table_records(st, v), table_columns(st, v), notes(st, v),
-            source_line(st, v), years_out, year_value, refs_out, pal_opts, pal_value,
-            method != "manual", "control-group" + ("" if mode == "ecart" else " is-secondary"))
+    panel_out = panel(st, picked) if picked and trig in ("ineg-indicator", "ineg-year", "ineg-gap") else no_update
+    return (iv.style(v, picked if scope_changed else None, with_codes=scope_changed), rendered(v, "legend"),
+            iv.table_page(v, sort_by, page), rendered(v, "columns"), n_pages, page_out, rendered(v, "notes"),
+            rendered(v, "source"), years_out, year_value, refs_out, pal_opts, pal_value,
+            method != "manual", "control-group" + ("" if mode == "ecart" else " is-secondary"), panel_out,
+            layer, communes, viewport, pick_opts, pick_value)
 
 
+@callback(Output(live_style_ref(QPV_LAYER), "data", allow_duplicate=True),
+          Output(table_ref(TABLE_ID), "style_data_conditional"),
+          Output(table_ref(TABLE_ID), "data", allow_duplicate=True),
+          Output(table_ref(TABLE_ID), "page_current", allow_duplicate=True),
+          Output("ineg-panel", "children", allow_duplicate=True),
+          Output("ineg-qpv-pick", "options", allow_duplicate=True),
+          Input("ineg-qpv-pick", "value"), Input(table_ref(TABLE_ID), "page_current"),
+          Input(table_ref(TABLE_ID), "sort_by"), *CONTROL_STATES, State("ineg-qpv-pick", "options"),
+          prevent_initial_call=True)
+def select(code, page, sort_by, *controls_and_options):
+    return select_outputs(ctx.triggered_id, code, page, sort_by, *controls_and_options)
+
+
+def select_outputs(trig, code, page, sort_by, indicator, year, mode, ref, gap, method, k, breaks, palette, scope,
+                   options=None):
+    """A QPV was selected (map, picker, table) or the table turned a page or its sort: in one
+    round trip, the QPV outlined on the map, its table row highlighted on the page that holds it
+    (as currently sorted), its panel, and its option in the picker when the picker lacks it."""
+    code = code if isinstance(code, str) and iv.CODE_RE.match(code) else None
+    st = _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, code)
+    v = compute_view(st)
+    if trig != "ineg-qpv-pick":
+        return no_update, no_update, iv.table_page(v, sort_by, page), no_update, no_update, no_update
+    page = iv.page_of(v, code, sort_by)
+    have = {o.get("value") for o in options or [] if isinstance(o, dict)}
+    opts = no_update
+    if code and code not in have:
+        opts = initial_options(option_index(qpv_pick_options, scope), code)
+    return ({"selected": code}, _selected_style(code),
+            iv.table_page(v, sort_by, page) if page is not None else no_update,
+            page if page is not None else no_update, panel(st, code), opts)
+
+
+# Map clicks and table clicks select in the browser: the pick's value then drives `select`.
 clientside_callback(
     """function (feature) {
         if (!feature || !feature.properties || !feature.properties.code) {
@@ -752,43 +611,17 @@ clientside_callback(
     Output("ineg-qpv-pick", "value", allow_duplicate=True), Input(QPV_LAYER, "clickData"),
     prevent_initial_call=True)
 
-
-@callback(Output("ineg-qpv-pick", "value", allow_duplicate=True),
-          Input(table_ref(TABLE_ID), "active_cell"), prevent_initial_call=True)
-def pick_from_table(cell):
-    if not cell or not cell.get("row_id"):
-        return no_update
-    return cell["row_id"]
-
-
-# Selection runs in the browser (the table's rows stay there): only the style's `selected` key
-# changes (the QPV is outlined in place), its table row is highlighted (as _selected_style) and
-# the table turns to the page that holds it, as currently sorted.
 clientside_callback(
-    """function (code, rows, pageSize) {
-        const ok = typeof code === "string" && /^[A-Za-z0-9_.-]{1,20}$/.test(code);
-        const sel = ok ? code : null;
-        const style = ok ? [{"if": {"filter_query": '{id} = "' + code + '"'},
-                             "backgroundColor": "#fff4d6", "fontWeight": "700"}] : [];
-        const ids = (rows || []).map(function (r) { return r.id; });
-        const i = ok ? ids.indexOf(code) : -1;
-        const page = i >= 0 ? Math.floor(i / (pageSize || 15)) : window.dash_clientside.no_update;
-        return [{selected: sel}, style, page];
+    """function (cell, rows) {
+        const nu = window.dash_clientside.no_update;
+        if (!cell) { return nu; }
+        if (cell.row_id) { return cell.row_id; }
+        const r = (rows || [])[cell.row];
+        return r && r.id ? r.id : nu;
     }""",
-    Output(live_style_ref(QPV_LAYER), "data", allow_duplicate=True),
-    Output(table_ref(TABLE_ID), "style_data_conditional"),
-    Output(table_ref(TABLE_ID), "page_current"),
-    Input("ineg-qpv-pick", "value"),
-    State(table_ref(TABLE_ID), "derived_virtual_data"), State(table_ref(TABLE_ID), "page_size"),
+    Output("ineg-qpv-pick", "value", allow_duplicate=True),
+    Input(table_ref(TABLE_ID), "active_cell"), State(table_ref(TABLE_ID), "data"),
     prevent_initial_call=True)
-
-
-@callback(Output("ineg-panel", "children"),
-          Input("ineg-qpv-pick", "value"), Input("ineg-indicator", "value"), Input("ineg-year", "value"),
-          Input("ineg-gap", "value"), prevent_initial_call=True)
-def show_panel(code, indicator, year, gap):
-    st = _state(indicator, year, "valeur", "commune", gap, "quantiles", 5, "", None, "france")
-    return panel(st, code if code and _CODE_RE.match(code) else None)
 
 
 # The URL follows the view in the browser (map moves fire often: no server round trip). Same

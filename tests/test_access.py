@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from data import access
+from data import access, db
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +68,13 @@ def test_threads_share_one_instance_with_their_own_cursor(demo_db):
     """Every request of the development server runs in a new thread: each gets a cursor on the
     process's instance (no new instance per thread), and parallel queries stay correct."""
     access.configure(demo_db)
-    expected = access.counts()
-    base = access._shared["base"]
+    expected = len(access.etl_runs())                           # read with SQL, through the cursor
+    base = db._shared["base"]
     results, cons = [], []
 
     def query():
-        cons.append(access._con())
-        results.append(access.counts())
+        cons.append(db.cursor())
+        results.append(len(access.etl_runs()))
 
     threads = [threading.Thread(target=query) for _ in range(6)]
     for t in threads:
@@ -82,7 +82,7 @@ def test_threads_share_one_instance_with_their_own_cursor(demo_db):
     for t in threads:
         t.join()
     assert results == [expected] * 6
-    assert access._shared["base"] is base                       # no new instance
+    assert db._shared["base"] is base                       # no new instance
     assert len({id(c) for c in cons}) == 6                      # one cursor per thread
 
 

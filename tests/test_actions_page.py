@@ -98,13 +98,13 @@ def test_point_placement_fallback():
 
 @pytest.fixture(scope="module")
 def page_mod(tmp_path_factory):
-    previous = access._db_path
+    previous = access.db_path()
     db = build_mini_db(tmp_path_factory.mktemp("actions") / "mini.duckdb")
     access.configure(db)
     import app  # noqa: F401  (registers the pages once per process)
 
     yield sys.modules["pages.actions"]
-    access._db_path = previous
+    access.configure(previous)
 
 
 _walk = walk

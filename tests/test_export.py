@@ -197,10 +197,10 @@ def hostile_db(tmp_path_factory):
     con.execute("UPDATE action SET title = ? WHERE action_id = (SELECT min(action_id) FROM action "
                 "WHERE qpv_code IS NOT NULL)", [HOSTILE_ACTION])
     con.close()
-    previous = access._db_path
+    previous = access.db_path()
     access.configure(db)
     yield {"db": db, "qpv": qpv, "asv": asv}
-    access._db_path = previous
+    access.configure(previous)
 
 
 def _text(html: str) -> str:

@@ -40,12 +40,12 @@ def demo_base(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page_mod(demo_base):
-    previous = access._db_path
+    previous = access.db_path()
     access.configure(demo_base)
     import app  # noqa: F401  (registers the pages once per process)
 
     yield sys.modules["pages.importer"]
-    access._db_path = previous
+    access.configure(previous)
 
 
 @pytest.fixture
@@ -53,12 +53,12 @@ def db(demo_base, page_mod, tmp_path, monkeypatch):
     """A writable copy of the demo DB, configured for the app; the admin token is set."""
     path = tmp_path / "atlas.duckdb"
     shutil.copyfile(demo_base, path)
-    previous = access._db_path
+    previous = access.db_path()
     access.configure(path)
     monkeypatch.setenv("ATLAS_ADMIN_TOKEN", TOKEN)
     monkeypatch.setenv("ATLAS_IMPORT_OFFLINE", "1")
     yield path
-    access._db_path = previous
+    access.configure(previous)
 
 
 def _run(fn, triggered, *args):

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from data import analysis as an
+from data.views import inegalites as iv
 
 HOSTILE = '<img src=x onerror=alert(1)>'
 
@@ -100,10 +101,10 @@ def db(tmp_path_factory):
     from data import access
 
     path = make_db(tmp_path_factory.mktemp("ineg") / "ineg.duckdb")
-    previous = access._db_path
+    previous = access.db_path()
     access.configure(path)
     yield path
-    access._db_path = previous
+    access.configure(previous)
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +116,12 @@ def page_mod(db):
     access.configure(db)
 
     return inegalites
+
+
+def map_chars(v) -> dict[str, str]:
+    """code -> its character in the map's compact style (class digit, "s", "m" or "n")."""
+    assert len(v.codes) == len(v.cls)
+    return dict(zip(v.codes, v.cls))
 
 
 # --- Pure functions ----------------------------------------------------------------------------
@@ -265,16 +272,16 @@ def test_state_roundtrip_and_validation(page_mod):
 def test_secret_values_never_in_a_class_and_never_zero(page_mod):
     st = page_mod.parse_state({"indicator": "taux_pauvrete_60", "k": "3"})
     v = page_mod.compute_view(st)
-    h = v["hideout"]
-    assert h["status"]["QN09602M"] == "secret"
-    assert h["status"]["QN09603N"] == "missing"              # no row at all: still listed, as missing
-    assert "QN09602M" not in h["classes"] and "QN09603N" not in h["classes"]
+    cls = map_chars(v)
+    assert cls["QN09602M"] == "s"                              # secret: drawn apart
+    assert cls["QN09603N"] == "m"                              # no row at all: still listed, as missing
+    assert "QN09602M" not in v.classification.classes and "QN09603N" not in v.classification.classes
     assert sum(v["classification"].counts) == 5               # the five known values only
     recs = {r["code"]: r for r in page_mod.table_records(st, v)}
     assert recs["QN09602M"]["value"] == "secret" and recs["QN09602M"]["statut"] == "secret statistique"
     assert recs["QN09603N"]["value"] == "n.d."
     assert recs["QN09602M"]["classe"].startswith("hors classes")
-    assert "secret" in h["tooltips"]["QN09602M"][0]
+    assert "secret" in iv.tooltip(v, "QN09602M")[0]
     # the legend lists secret and missing apart, with their counts
     text = str(page_mod.legend_block(st, v).to_plotly_json())
     assert "Secret statistique" in text and "Pas de donnée" in text
@@ -305,8 +312,7 @@ def test_gap_mode_with_missing_references(page_mod):
     assert df.loc["QN09601M", "gap"] == pytest.approx(45 / 20)
     assert df.loc["QN09801M", "gap_status"] == "noref"      # commune without value
     assert df.loc["QN09604M", "gap_status"] == "noref"      # commune value secret
-    h = v["hideout"]
-    assert h["status"]["QN09801M"] == "missing" and "QN09801M" not in h["classes"]
+    assert map_chars(v)["QN09801M"] == "n" and "QN09801M" not in v.classification.classes
     assert sum(v["classification"].counts) == 1              # only QN09601M has a gap to its commune
     assert v["classification"].classes["QN09601M"] == 0
     assert v["colors"] == [an.DIVERGING_11["PuOr"][8]]      # above parity: an orange (unfavourable) hue
@@ -328,13 +334,13 @@ def test_perimeter_2015_note_and_sources(page_mod):
     assert recs["QN09604M"]["perimetre"].startswith("2015")
     src = " ".join(s.children for s in page_mod.source_line(st, v))
     assert "Indicateurs QPV fictifs" in src and "millésime 2021" in src and "Filosofi fictif" in src
-    assert any("périmètre 2015" in line for line in v["hideout"]["tooltips"]["QN09604M"])
+    assert any("périmètre 2015" in line for line in iv.tooltip(v, "QN09604M"))
 
 
 def test_hostile_names_stay_data(page_mod):
     st = page_mod.parse_state({"indicator": "taux_pauvrete_60", "qpv": "QN09801M"})
     v = page_mod.compute_view(st)
-    tips = v["hideout"]["tooltips"]["QN09801M"]
+    tips = iv.tooltip(v, "QN09801M")
     assert any(HOSTILE in line for line in tips)             # passed as data; atlas.js escapes it
     recs = {r["code"]: r for r in page_mod.table_records(st, v)}
     assert recs["QN09801M"]["name"] == HOSTILE               # DataTable shows it as text
@@ -355,23 +361,30 @@ def test_restyle_callback_outputs_hideout_not_geometry(page_mod):
                 if any(i["id"] == "ineg-indicator" and i["property"] == "value" for i in cb["inputs"])]
     assert handling, "no callback listens to the indicator"
     for key, _ in handling:
-        assert "ineg-qpv.url" not in key and "ineg-qpv.data" not in key, key
+        assert "ineg-qpv.data" not in key, key                 # geometry is never sent by a callback
     # The layer's hideout is set once in the layout: a new hideout would make dash-leaflet re-create
     # every shape. Restyling goes through the live-style store (components.maps.live_style).
     assert not any("ineg-qpv.hideout" in key for key in GLOBAL_CALLBACK_MAP), "hideout written by a callback"
     assert any('"layer":"ineg-qpv"' in key and "atlas-live-style" in key for key, _ in handling)
-    # only the scope callback may change the layer's url
+    # one callback may change the layer's url, and only when the scope changed
     url_writers = [k for k in GLOBAL_CALLBACK_MAP if "ineg-qpv.url" in k]
     assert len(url_writers) == 1
-    assert [i["id"] for i in GLOBAL_CALLBACK_MAP[url_writers[0]]["inputs"]] == ["ineg-scope"]
+    assert "ineg-scope" in [i["id"] for i in GLOBAL_CALLBACK_MAP[url_writers[0]]["inputs"]]
+    out = page_mod.restyle_outputs("ineg-indicator", "revenu_median_uc", 2021, "valeur", "commune", "ratio",
+                                   "quantiles", 5, "", None, "france")
+    assert out[16] is page_mod.no_update and out[17] is page_mod.no_update     # no geometry re-sent
+    out = page_mod.restyle_outputs("ineg-scope", "revenu_median_uc", 2021, "valeur", "commune", "ratio",
+                                   "quantiles", 5, "", None, "departement:96")
+    assert out[16] == "/geo/qpv.pbf?scope=departement:96" and "codes" in out[0]
 
 
 def test_restyle_callback_direct_call(page_mod):
     out = page_mod.restyle_outputs("ineg-k", "taux_pauvrete_60", 2021, "ecart", "departement", "difference",
                                    "quantiles", 4, "", "BrBG", "france", "QN09601M")
-    hideout, legend, data, columns, notes, source = out[:6]
-    assert set(hideout) == {"classes", "colors", "status", "tooltips", "selected"}
-    assert hideout["selected"] == "QN09601M" and len(hideout["colors"]) == 4
+    style, legend, data, columns = out[:4]
+    assert set(style) == {"cls", "colors", "tip"}              # a character per QPV, no text per QPV
+    assert len(style["cls"]) == 7 and len(style["colors"]) == 4
+    assert style["tip"].startswith("/tooltip/inegalites?") and "mode=ecart" in style["tip"]
     row = next(r for r in data if r["code"] == "QN09601M")
     assert row["gap"] == pytest.approx(28.0) and row["ref_name"] == "Département des Licornes"
     assert any(c["id"] == "gap" and "pts" in c["name"] for c in columns)
@@ -427,8 +440,8 @@ def test_note_when_the_reference_level_has_no_value(page_mod):
     text = str([n.to_plotly_json() for n in page_mod.notes(st, v)])
     assert "aucune valeur de cet indicateur à l'échelle « EPCI »" in text
     assert "niveaux disponibles : commune" in text
-    assert v["classification"] is None and v["hideout"]["classes"] == {}
-    assert set(v["hideout"]["status"].values()) == {"missing"}   # drawn apart, never a class
+    assert v["classification"] is None
+    assert set(v.cls) <= {"m", "n", "s"}                         # drawn apart, never a class
 
 
 def test_indicator_change_goes_to_its_latest_year_unless_a_year_was_chosen(page_mod):
@@ -440,31 +453,31 @@ def test_indicator_change_goes_to_its_latest_year_unless_a_year_was_chosen(page_
     # The same round trip as the restyle: years, reference levels and palettes follow the indicator.
     out = page_mod.restyle_outputs("ineg-indicator", "taux_pauvrete_60", 2019, "valeur", "commune", "ratio",
                                    "quantiles", 5, "", None, "france", None, prev)
-    years, year, refs, pal_opts, pal = out[6:11]
+    years, year, refs, pal_opts, pal = out[8:13]
     assert [o["value"] for o in years] == [2019, 2021] and year == 2019
     labels = {o["value"]: o["label"] for o in refs}
     assert labels["commune"] == "Sa commune" and labels["france"] == "France"
-    assert pal in [o["value"] for o in pal_opts] and pal == page_mod.default_palette("valeur", True)
+    assert pal in [o["value"] for o in pal_opts] and pal == iv.default_palette("valeur", True)
     refs = page_mod.restyle_outputs("ineg-indicator", "revenu_median_uc", 2021, "valeur", "commune", "ratio",
-                                    "quantiles", 5, "", None, "france", None, prev)[8]
+                                    "quantiles", 5, "", None, "france", None, prev)[10]
     assert {o["value"]: o["label"] for o in refs}["epci"].endswith("(pas de valeur)")
     # Another control: the indicator's controls are not sent again.
     out = page_mod.restyle_outputs("ineg-k", "taux_pauvrete_60", 2021, "valeur", "commune", "ratio",
-                                   "quantiles", 4, "", page_mod.default_palette("valeur", True), "france")
-    assert all(x is page_mod.no_update for x in out[6:11])
-    assert out[11] is True and out[12] == "control-group is-secondary"
+                                   "quantiles", 4, "", iv.default_palette("valeur", True), "france")
+    assert all(x is page_mod.no_update for x in out[8:13])
+    assert out[13] is True and out[14] == "control-group is-secondary"
     # Mode change: diverging palettes, gap controls shown.
     out = page_mod.restyle_outputs("ineg-mode", "taux_pauvrete_60", 2021, "ecart", "commune", "ratio",
                                    "quantiles", 4, "", "YlOrRd", "france")
-    assert out[10] == "PuOr" and "PuOr" in [o["value"] for o in out[9]] and out[12] == "control-group"
+    assert out[12] == "PuOr" and "PuOr" in [o["value"] for o in out[11]] and out[14] == "control-group"
 
 
 def test_csv_export_of_the_table_keeps_secret_as_text(page_mod):
-    from components.tables import _frame, to_csv_bytes
+    from components.tables import to_csv_bytes
 
-    st = page_mod.parse_state({"indicator": "taux_pauvrete_60"})
-    v = page_mod.compute_view(st)
-    csv = to_csv_bytes(_frame(page_mod.table_records(st, v), page_mod.table_columns(st, v))).decode("utf-8-sig")
+    df, stem = page_mod._export_rows({"indicator": "taux_pauvrete_60"}, [])
+    assert len(df) == 7 and stem == "inegalites_qpv"
+    csv = to_csv_bytes(df).decode("utf-8-sig")
     line = next(x for x in csv.splitlines() if "QN09602M" in x)
     cells = line.split(";")
     assert "secret" in cells and "secret statistique" in cells and "0" not in cells
@@ -481,3 +494,121 @@ def test_no_commune_outlines_for_a_scope_of_thousands_of_communes(page_mod, monk
                         lambda level, within=None: many if within == ("region", "76") else few)
     assert maps.commune_layer_url(("region", "76")) is None            # 1,501 communes: outlines dropped
     assert maps.commune_layer_url(("departement", "13")) == "/geo/commune.pbf?scope=departement:13"
+
+
+# --- Read path: memory, memoized views, paging, routes (issue 9) --------------------------------
+
+STATES = [{"indicator": "taux_pauvrete_60"}, {"indicator": "taux_pauvrete_60", "mode": "ecart", "ref": "epci"},
+          {"indicator": "taux_pauvrete_60", "method": "manual", "breaks": "30 ; 40", "k": "3"},
+          {"indicator": "revenu_median_uc", "mode": "ecart", "gap": "difference"},
+          {"indicator": "taux_pauvrete_60", "scope": "departement:96", "method": "jenks", "year": "2019"}]
+
+
+def _same_view(a, b) -> None:
+    pd.testing.assert_frame_equal(a.frame, b.frame)
+    pd.testing.assert_frame_equal(a.refs.reset_index(drop=True), b.refs.reset_index(drop=True))
+    assert (a.codes, a.cls, a.colors, a.labels, a.message, a.records) == (b.codes, b.cls, b.colors, b.labels,
+                                                                           b.message, b.records)
+    assert (a.classification is None) == (b.classification is None)
+    if a.classification:
+        assert a.classification.__dict__ == b.classification.__dict__
+
+
+def test_cached_and_uncached_views_are_identical(page_mod):
+    for q in STATES:
+        st = iv.parse_state(q)
+        first = iv.compute_view(st)
+        assert iv.compute_view(st) is first                                  # the second asker: the same view
+        assert iv.compute_view(iv.parse_state({**q, "qpv": "QN09601M", "view": "43,5,9"})) is first
+        _same_view(first, iv.compute_view_uncached(st))
+
+
+def test_memory_and_views_follow_a_db_replaced_while_the_app_runs(db, tmp_path):
+    import os
+    import shutil
+
+    import duckdb
+
+    from data import access, memory
+
+    live = tmp_path / "live.duckdb"
+    shutil.copy(db, live)
+    access.configure(live)
+    try:
+        st = iv.parse_state({"indicator": "taux_pauvrete_60"})
+        before = iv.compute_view(st)
+        tables = memory.tables()
+        assert before.frame.set_index("code").loc["QN09601M", "value"] == 45.0
+        new = tmp_path / "new.duckdb"
+        shutil.copy(db, new)
+        con = duckdb.connect(str(new))
+        con.execute("UPDATE indicator_value SET value = 61.5 WHERE code = 'QN09601M' AND year = 2021 "
+                    "AND indicator_id = 'taux_pauvrete_60'")
+        con.close()
+        os.replace(new, live)                                                # what a build or an import does
+        after = iv.compute_view(st)
+        assert memory.tables() is not tables                                 # columns read again
+        assert after is not before
+        assert after.frame.set_index("code").loc["QN09601M", "value"] == 61.5
+        assert access.values("taux_pauvrete_60", "qpv").set_index("code").loc["QN09601M", "value"] == 61.5
+    finally:
+        access.configure(db)
+
+
+def test_table_is_paged_and_sorted_on_the_server(page_mod, monkeypatch):
+    monkeypatch.setattr(iv, "PAGE_SIZE", 2)
+    v = iv.compute_view(iv.parse_state({"indicator": "taux_pauvrete_60"}))
+    assert iv.page_count(v, 2) == 4
+    desc = iv.table_rows(v, [{"column_id": "value", "direction": "desc"}])
+    asc = iv.table_rows(v, [{"column_id": "value", "direction": "asc"}])
+    assert [r["value"] for r in desc[:5]] == [52.0, 45.0, 38.0, 30.0, 25.0]
+    assert [r["value"] for r in asc[:5]] == [25.0, 30.0, 38.0, 45.0, 52.0]
+    assert {r["value"] for r in desc[5:]} == {"secret", "n.d."} == {r["value"] for r in asc[5:]}   # last both ways
+    assert [r["code"] for r in iv.table_page(v, [{"column_id": "value", "direction": "desc"}], 1, 2)] == [
+        "QN09801M", "QN09604M"]
+    assert iv.page_of(v, "QN09801M", [{"column_id": "value", "direction": "desc"}], 2) == 1
+    names = [r["name"] for r in iv.table_rows(v, [{"column_id": "name", "direction": "asc"}])]
+    assert names == sorted(names, key=lambda n: fold_name(n))
+
+
+def fold_name(n):
+    from data.memory import fold
+
+    return fold(n)
+
+
+def test_select_turns_to_the_page_of_the_selected_qpv_in_one_round_trip(page_mod):
+    controls = ("taux_pauvrete_60", 2021, "valeur", "commune", "ratio", "quantiles", 5, "", "YlOrRd", "france")
+    sort = [{"column_id": "value", "direction": "asc"}]
+    style, cond, data, page, panel, opts = page_mod.select_outputs("ineg-qpv-pick", "QN09606M", 0, sort, *controls,
+                                                                   [{"value": "QN09606M"}])
+    assert style == {"selected": "QN09606M"} and page == 0
+    assert "QN09606M" in [r["code"] for r in data] and opts is page_mod.no_update
+    assert any(getattr(c, "id", None) == "ineg-panel-title" for c in panel)
+    assert cond[0]["if"]["filter_query"] == '{id} = "QN09606M"'
+    # a page turn answers the page only
+    out = page_mod.select_outputs({"type": "atlas-table", "table": "ineg-table"}, "QN09606M", 0, sort, *controls)
+    assert out[2] and all(x is page_mod.no_update for x in out[:2] + out[3:])
+
+
+def test_tooltip_and_full_table_routes(page_mod):
+    import app as app_mod
+
+    client = app_mod.server.test_client()
+    r = client.get("/tooltip/inegalites?indicator=taux_pauvrete_60&code=QN09801M")
+    assert r.status_code == 200 and r.headers["ETag"]
+    lines = r.get_json()["lines"]
+    assert any(HOSTILE in line for line in lines)                             # data; atlas.js escapes it
+    assert client.get("/tooltip/inegalites?indicator=taux_pauvrete_60&code=NOPE").status_code == 404
+    assert client.get("/tooltip/inconnu?code=QN09801M").status_code == 404
+    again = client.get("/tooltip/inegalites?indicator=taux_pauvrete_60&code=QN09801M",
+                       headers={"If-None-Match": r.headers["ETag"]})
+    assert again.status_code == 304
+    csv = client.get("/export/table/inegalites.csv?indicator=taux_pauvrete_60&sort=value:desc")
+    assert csv.status_code == 200 and "attachment" in csv.headers["Content-Disposition"]
+    text = csv.data.decode("utf-8-sig").splitlines()
+    assert len(text) == 1 + 7                                                  # every row, not one page
+    assert "QN09606M" in text[1]                                              # sorted: 52 % first
+    xlsx = client.get("/export/table/inegalites.xlsx?indicator=taux_pauvrete_60")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    assert client.get("/export/table/inegalites.ods").status_code == 404

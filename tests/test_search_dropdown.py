@@ -10,6 +10,7 @@ from dash import no_update
 
 from components import search_dropdown as sd
 from data import access
+from data import db as data_db
 
 COMMUNES = ["Bourg-Fictif", "Sainte-Féerie", "Féerie-du-Col", "Licorneville", "Val-d'Œuvre",
             "Mirage-en-Forêt", "Port-Licorne", "Grève-Imaginaire", "L'Île-aux-Chimères", "Songeval"]
@@ -136,7 +137,7 @@ def test_short_lists_are_sent_whole_and_not_searched_on_the_server():
 def test_full_list_is_cached_until_the_db_file_is_replaced(tmp_path, monkeypatch):
     db = tmp_path / "atlas.duckdb"
     db.write_bytes(b"v1")
-    monkeypatch.setattr(access, "_db_path", db)
+    monkeypatch.setattr(data_db, "_db_path", db)
     calls: list[str] = []
 
     def options_fn(level):
@@ -161,7 +162,7 @@ def test_full_list_is_cached_until_the_db_file_is_replaced(tmp_path, monkeypatch
 def test_search_answer_is_no_update_for_short_lists(tmp_path, monkeypatch):
     db = tmp_path / "atlas.duckdb"
     db.write_bytes(b"x")
-    monkeypatch.setattr(access, "_db_path", db)
+    monkeypatch.setattr(data_db, "_db_path", db)
 
     def short():
         return _options()
@@ -180,7 +181,7 @@ def test_search_answer_is_no_update_for_short_lists(tmp_path, monkeypatch):
 def test_register_search_and_search_dropdown(tmp_path, monkeypatch):
     db = tmp_path / "atlas.duckdb"
     db.write_bytes(b"x")
-    monkeypatch.setattr(access, "_db_path", db)
+    monkeypatch.setattr(data_db, "_db_path", db)
 
     def territory_opts(scope):
         return _options(n_filler=100) if scope == "departement:96" else _options()

@@ -223,8 +223,8 @@ def test_restyle_recolours_the_same_shapes_and_their_tooltips(page):
     _pick(page, "ineg-indicator", "Revenu disponible médian")
     expect(page.locator("#ineg-legend .legend-title")).to_contain_text("Revenu médian")
     page.wait_for_function("""() => {
-        const tip = window.atlas.live.styles['ineg-qpv'];
-        return tip && Object.values(tip.tooltips || {}).some(l => l.join(' ').includes('Revenu'));
+        const style = window.atlas.live.styles['ineg-qpv'];
+        return style && String(style.tip).includes('indicator=revenu_median_uc');
     }""")
     kept = page.locator("path[data-code]").evaluate_all("ps => ps.every(p => p.__kept === true)")
     assert kept, "the QPV shapes were re-created instead of restyled"
@@ -241,4 +241,74 @@ def test_restyle_recolours_the_same_shapes_and_their_tooltips(page):
     x, y = _point_in(page, code)
     page.mouse.move(x, y)
     expect(page.locator(".atlas-tooltip")).to_contain_text("Revenu")
+    assert page.js_errors == []
+
+
+def test_page_load_sends_only_the_page_callback_and_one_request_per_interaction(page):
+    """Issue 9: the layout built for a URL carries the map's style, legend and first table page,
+    so loading /inegalites sends Dash's page callback and nothing else; a control change is one
+    callback, a selection one callback, a tooltip one small GET."""
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.post_data or "") if "_dash-update-component" in r.url else None)
+    _open(page, "?indicator=taux_pauvrete_60&k=5")
+    expect(page.locator("#ineg-table-wrap td[data-dash-column='code']").first).to_be_visible()
+    wait_dash(page)
+    assert len(posts) == 1 and "_pages_content" in posts[0], posts
+    # an indicator change: one request
+    posts.clear()
+    _pick(page, "ineg-indicator", "Revenu disponible médian")
+    expect(page.locator("#ineg-legend .legend-title")).to_contain_text("Revenu médian")
+    wait_dash(page)
+    assert len(posts) == 1, posts
+    # a QPV clicked on the map: one request (outline, panel, table page)
+    tips: list[str] = []
+    page.on("request", lambda r: tips.append(r.url) if "/tooltip/inegalites" in r.url else None)
+    posts.clear()
+    code = page.locator("path[data-code]").first.get_attribute("data-code")
+    _click_qpv(page, code)
+    expect(page.locator("#ineg-panel-title")).to_be_visible()
+    wait_dash(page)
+    assert len(posts) == 1, posts
+    # its tooltip (opened by the pointer): the text is fetched once, when it first opens
+    page.mouse.move(5, 5)
+    x, y = _point_in(page, code)
+    page.mouse.move(x, y)
+    expect(page.locator(".atlas-tooltip")).to_contain_text("Revenu")
+    mine = [u for u in tips if f"code={code}" in u]
+    assert len(mine) == 1 and "indicator=revenu_median_uc" in mine[0], tips
+    assert page.js_errors == []
+
+
+def test_table_pages_and_sorts_on_the_server_and_exports_every_row(page):
+    import csv
+    import io
+
+    _open(page, "?indicator=taux_pauvrete_60")
+    table = page.locator("#ineg-table-wrap")
+    cells = table.locator("td[data-dash-column='code']")
+    expect(cells.first).to_be_visible()
+    n_qpv = page.locator("path[data-code]").count()
+    assert cells.count() == min(15, n_qpv)
+    # sort by value, descending: the highest rate first, secret and unknown values at the end
+    header = table.locator("th[data-dash-column='value'] .column-header--sort")
+    header.click()          # ascending
+    header.click()          # descending
+    expect(page.locator("#ineg-table-wrap td[data-dash-column='value']").first).not_to_have_text("secret")
+    values = [t.replace("\u202f", "").replace(",", ".") for t in
+              table.locator("td[data-dash-column='value']").all_inner_texts()]
+    known = [float(v) for v in values if v.replace(".", "").isdigit()]
+    assert known == sorted(known, reverse=True) and known
+    # the next page comes from the server
+    if n_qpv > 15:
+        first = cells.first.inner_text()
+        table.locator("button.next-page").click()
+        expect(cells.first).not_to_have_text(first)
+    # the CSV link holds every row, in the table's sort order
+    link = page.locator("a", has_text="Télécharger CSV")
+    page.wait_for_function("() => Array.from(document.querySelectorAll('a')).some("
+                           "a => a.textContent.includes('Télécharger CSV') && a.href.includes('sort=value%3Adesc'))")
+    with page.expect_download() as dl:
+        link.click()
+    rows = list(csv.reader(io.StringIO(open(dl.value.path(), encoding="utf-8-sig").read()), delimiter=";"))
+    assert len(rows) == 1 + n_qpv
     assert page.js_errors == []
