@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from dash import Dash
+import dash_leaflet
+from dash import Dash, dash_table, dcc
 from flask_compress import Compress
 
 from data import access
@@ -22,6 +23,17 @@ from components import geo_routes  # noqa: E402
 from components import export as export_routes  # noqa: E402
 from components import maps, tables  # noqa: E402
 
+# The code of the components every map page draws at once is loaded with the page, not on demand:
+# a component whose code arrives after the first render is drawn by React up to ~0.3 s later
+# (Suspense reveals are throttled), and the QPV layer's geobuf decoder used to be fetched only
+# after its geometry. Other chunks (Plotly, date pickers...) stay lazy.
+EAGER_CHUNKS = {dash_leaflet: ("async-GeoJSON.js", "async-geobuf.js"), dcc: ("dcc/async-dropdown.js",),
+                dash_table: ("dash_table/async-table.js", "dash_table/async-highlight.js")}
+for _module, _chunks in EAGER_CHUNKS.items():
+    for _res in _module._js_dist:
+        if _res.get("relative_package_path") in _chunks:
+            _res.pop("async", None)
+
 app = Dash(
     __name__,
     use_pages=True,
@@ -29,7 +41,9 @@ app = Dash(
     suppress_callback_exceptions=True,
     title="Atlas ASV",
     update_title=None,
-    meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
+               # the layout request carries the page's URL (components/layout.py builds the page with it)
+               {"name": "referrer", "content": "same-origin"}],
 )
 server = app.server
 # Callback and layout responses compressed (brotli or gzip, as the browser accepts): a France-scale
@@ -43,6 +57,11 @@ export_routes.register(server)
 maps.register_routes(server)
 tables.register_routes(server)
 app.layout = shell.app_layout
+# Dash completes its setup (registering its script paths and callbacks) on the first request a
+# process serves, without a lock: with threaded workers, two first requests race and the second
+# one gets HTTP 500 on scripts or "callback not found". Run that setup now, once per process.
+with server.test_request_context("/"):
+    server.preprocess_request()
 
 
 def main(argv=None) -> None:

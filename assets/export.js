@@ -30,7 +30,7 @@
 
   /* --- Readiness ------------------------------------------------------------------------ */
   function dashIdle() {
-    var content = document.getElementById("_pages_content");
+    var content = document.getElementById("page-content");
     return !!(content && content.children.length && !document.querySelector('[data-dash-is-loading="true"]'));
   }
   function mapsDrawn() {
@@ -86,7 +86,7 @@
   }
 
   function prepare() {
-    var container = document.getElementById("_pages_content");
+    var container = document.getElementById("page-content");
     if (!container || root.classList.contains("atlas-prepared")) { return; }
     root.classList.add("atlas-prepared");
     var map = $all(".leaflet-container", container).filter(visible)[0];

@@ -1,9 +1,20 @@
-"""Application shell: header with navigation, demo banner, footer."""
+"""Application shell: header with navigation, demo banner, footer, and the page router.
+
+The router replaces Dash pages' own (dash.page_container): the layout Dash fetches on load
+(/_dash-layout) already holds the page built for the URL the browser is showing (its
+Referer), so that nothing waits for a page callback before the page, its map and its table
+are drawn. A link followed inside the app (dcc.Link), or the browser's back and forward
+buttons, change `page-location`: the router then builds the new page in one callback, and
+does nothing when the URL is the one the page was built for.
+"""
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import dash
-from dash import dcc, html
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
+from flask import has_request_context, request
 
 from components.admin import import_enabled
 from components.presentation import presentation_widget
@@ -75,12 +86,93 @@ def footer() -> html.Footer:
         className="site-footer")
 
 
+def parse_query(search: str | None) -> dict:
+    """URL query -> page layout keyword arguments (a repeated parameter: the list of its values)."""
+    q = parse_qs((search or "").lstrip("?"), keep_blank_values=True)
+    return {k: v[0] if len(v) == 1 else v for k, v in q.items() if k.isidentifier()}
+
+
+def find_page(pathname: str | None) -> dict | None:
+    path = "/" + (pathname or "/").strip("/")
+    for page in dash.page_registry.values():
+        if page["path"] == path:
+            return page
+    return None
+
+
+def page_layout(pathname: str | None, search: str | None):
+    """(layout, title) of the page at a URL; a page that does not exist says so."""
+    page = find_page(pathname)
+    if page is None:
+        return (html.Div([html.H1("Page introuvable"),
+                          html.P(["Cette adresse ne correspond à aucune page de l'atlas. ",
+                                  dcc.Link("Retour à l'accueil", href="/")])], className="page-404"),
+                "Atlas ASV — page introuvable")
+    layout = page["layout"]
+    return (layout(**parse_query(search)) if callable(layout) else layout), page["title"]
+
+
+def requested_url() -> tuple[str, str] | None:
+    """(path, query) of the page the browser shows while it fetches the layout: the Referer of
+    /_dash-layout (same origin only). None outside a request or without a usable Referer."""
+    if not has_request_context() or not request.referrer:
+        return None
+    ref = urlsplit(request.referrer)
+    if ref.netloc and ref.netloc != request.host:
+        return None
+    return ref.path or "/", ("?" + ref.query) if ref.query else ""
+
+
 def app_layout():
-    """Called on each page load, so the banner follows the DB currently in place."""
+    """Called on each page load (so the banner follows the DB currently in place), with the
+    page of the browser's URL already in it."""
+    url = requested_url()
+    content, shown = None, None
+    if url is not None:
+        content, title = page_layout(*url)
+        shown = {"url": url[0] + url[1], "title": title}
     return html.Div([
         dcc.Location(id="url-state", refresh=False),
+        dcc.Location(id="page-location", refresh="callback-nav"),
+        dcc.Store(id="page-shown", data=shown),
+        dcc.Store(id="page-wanted"),
+        html.Div(id="page-title-sink", hidden=True),
         header(),
         demo_banner(),
-        html.Main(dash.page_container, id="main", tabIndex="-1"),
+        html.Main(html.Div(content, id="page-content"), id="main", tabIndex="-1"),
         footer(),
     ], className="app")
+
+
+# The URL changed: a link followed or the browser's back and forward buttons (pages writing
+# their state into the URL use url-state, which does not move page-location). Its first change
+# is the location read when the page mounts: the layout already holds that page, no request.
+clientside_callback(
+    """function (pathname, search, shown, wanted) {
+        const url = (pathname || "/") + (search || "");
+        if (!wanted && shown && shown.url === url) { return window.dash_clientside.no_update; }
+        return {url: url, n: ((wanted && wanted.n) || 0) + 1};
+    }""",
+    Output("page-wanted", "data"),
+    Input("page-location", "pathname"), Input("page-location", "search"), State("page-shown", "data"),
+    State("page-wanted", "data"), prevent_initial_call=True)
+
+
+@callback(Output("page-content", "children"), Output("page-shown", "data"), Input("page-wanted", "data"),
+          prevent_initial_call=True)
+def route(wanted):
+    """The page of a URL the browser moved to."""
+    url = wanted.get("url") if isinstance(wanted, dict) else None
+    if not isinstance(url, str) or not url.startswith("/"):
+        raise PreventUpdate
+    parts = urlsplit(url)
+    content, title = page_layout(parts.path, ("?" + parts.query) if parts.query else "")
+    return content, {"url": url, "title": title}
+
+
+clientside_callback(
+    """function (shown) {
+        if (shown && shown.title) { document.title = shown.title; }
+        return window.dash_clientside.no_update;
+    }""",
+    Output("page-title-sink", "children"), Input("page-shown", "data"))

@@ -89,9 +89,15 @@ clientside_callback(
         if (trig.startsWith("present-add-cancel") || !hidden) {
             return [true, nu, nu];
         }
-        const h = document.querySelector("#_pages_content h1");
+        const h = document.querySelector("#page-content h1");
         const title = (h ? h.textContent : document.title.replace(/^Atlas ASV — /, "")).trim().slice(0, 200);
-        setTimeout(function () { const el = document.getElementById("present-add-title"); if (el) { el.focus(); } }, 50);
+        /* once the dialog is shown, the title gets the focus, unless the user is already in the dialog */
+        (function focusTitle(tries) {
+            const dlg = document.getElementById("present-add-dialog");
+            const el = document.getElementById("present-add-title");
+            if (!dlg || !el || dlg.hidden) { if (tries < 60) { requestAnimationFrame(function () { focusTitle(tries + 1); }); } return; }
+            if (!dlg.contains(document.activeElement)) { el.focus(); }
+        })(0);
         return [false, title, ""];
     }""",
     Output("present-add-dialog", "hidden"), Output("present-add-title", "value"),
@@ -112,7 +118,7 @@ clientside_callback(
         const d = (deck && deck.format === "%s" && Array.isArray(deck.slides)) ? deck
                   : {format: "%s", version: 1, title: "Présentation", slides: []};
         const slides = d.slides.slice();
-        const h = document.querySelector("#_pages_content h1");
+        const h = document.querySelector("#page-content h1");
         slides.push({url: url.pathname + url.search,
                      title: String(title || (h ? h.textContent : document.title)).trim().slice(0, %d),
                      comment: String(comment || "").slice(0, %d)});

@@ -294,7 +294,7 @@ READY_JS = """() => {
 def wait_ready(page, timeout: float) -> None:
     """Wait for the Dash page, its maps and charts (assets/export.js sets html.atlas-ready),
     then two animation frames."""
-    page.wait_for_selector("#_pages_content > *", timeout=timeout * 1000)
+    page.wait_for_selector("#page-content > *", timeout=timeout * 1000)
     page.wait_for_function(READY_JS, timeout=timeout * 1000)
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 

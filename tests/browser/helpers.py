@@ -10,7 +10,7 @@ SHOTS = Path(os.environ.get("ATLAS_SCREENSHOTS", "/tmp/atlas-screenshots"))
 # Dash's own callback queue (window.store, dash-renderer): a callback that is triggered waits in
 # "requested" before it runs, and outputs such as stores or tables never get data-dash-is-loading.
 JS_DASH_IDLE = """() => {
-    const content = document.getElementById('_pages_content');
+    const content = document.getElementById('page-content');
     const cbs = window.store && window.store.getState().callbacks;
     const pending = !cbs || ['requested', 'prioritized', 'blocked', 'executing', 'watched', 'executed']
         .some(k => (cbs[k] || []).length > 0);
@@ -25,7 +25,7 @@ JS_DASH_PENDING = """() => {
         if (Array.isArray(v) && v.length) { out[k] = v.map(c => (c.callback && c.callback.output) || '?'); }
     });
     out.loading = Array.from(document.querySelectorAll('[data-dash-is-loading="true"]'), e => e.id || e.tagName);
-    out.content = !!document.getElementById('_pages_content');
+    out.content = !!document.getElementById('page-content');
     return JSON.stringify(out);
 }"""
 
