@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
+
+import duckdb
 
 import dash_leaflet
 from dash import Dash, dash_table, dcc
 from flask_compress import Compress
 
-from data import access
+from data import access, memory
 
 if os.environ.get("ATLAS_DB"):
     access.configure(os.environ["ATLAS_DB"])
@@ -62,6 +65,19 @@ app.layout = shell.app_layout
 # one gets HTTP 500 on scripts or "callback not found". Run that setup now, once per process.
 with server.test_request_context("/"):
     server.preprocess_request()
+
+
+def _warm() -> None:
+    """Read the DB's tables into memory (data.memory) before the first visitor asks: fifty people
+    opening the same link after a restart then wait for nobody's load but the first one's."""
+    try:
+        memory.tables()
+    except (FileNotFoundError, OSError, duckdb.Error):
+        pass      # no DB yet: the pages say so
+
+
+if os.environ.get("ATLAS_WARM", "1") != "0":
+    threading.Thread(target=_warm, name="atlas-warm", daemon=True).start()
 
 
 def main(argv=None) -> None:
