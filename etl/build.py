@@ -11,13 +11,13 @@ import os
 import tomllib
 from pathlib import Path
 
-from .config import FICTIONAL_MARKER, SCHEMA_FILE
+from .config import CATALOGUE_FILE, FICTIONAL_MARKER, SCHEMA_FILE, TAXONOMY_FILE
 from .context import BuildContext
 from .db import connect
-from .archive import archive_dir, move_superseded
-from .dbswap import swap_in, writer_lock
+from .dbswap import swap_in, write_failure, writer_lock
 from .errors import InputError
 from .importer import recover_archive, replay_imports
+from .importer.archive import archive_dir, move_superseded
 
 # Order matters: territories before QPVs (commune links), QPVs before indicators,
 # indicators before the 2015 -> 2024 carry (finalize), schemes before actions.
@@ -33,8 +33,6 @@ LOADER_ORDER = [
     "user_files",      # schemes and actions in the Atlas import templates
 ]
 
-TAXONOMY_FILE = Path(__file__).with_name("taxonomy.toml")
-CATALOGUE_FILE = Path(__file__).with_name("catalogue.toml")
 
 
 def loader_modules():
@@ -89,7 +87,7 @@ def build(folder: Path, db_path: Path, *, fictional: bool = False, kind: str = "
     in which case `db_path` is left as it was. With `replay`, the rows users imported into
     the previous DB (files kept in imports/ beside it) are imported again, each in its latest
     state. Official files are loaded without the writer lock; the replay and the rename
-    happen under it, so an import acknowledged before the rename is never lost (etl.archive)."""
+    happen under it, so an import acknowledged before the rename is never lost (etl.importer.archive)."""
     folder = Path(folder)
     db_path = Path(db_path)
     if not folder.is_dir():
@@ -141,9 +139,15 @@ def build(folder: Path, db_path: Path, *, fictional: bool = False, kind: str = "
             tmp_wal.unlink(missing_ok=True)
             swap_in(tmp, db_path)
             move_superseded(superseded)
-    except BaseException:
-        con.close()
+    except BaseException as exc:
+        try:
+            con.close()
+        except Exception:
+            pass
         tmp.unlink(missing_ok=True)
         tmp_wal.unlink(missing_ok=True)
+        clear = write_failure(exc, db_path)
+        if clear is not None:
+            raise clear from exc
         raise
     return db_path

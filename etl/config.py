@@ -12,6 +12,9 @@ DATA_DIR = REPO_ROOT / "data"
 DEMO_DIR = DATA_DIR / "demo"
 CACHE_DIR = Path(os.environ.get("ATLAS_CACHE", str(DATA_DIR / "cache")))
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema.sql"
+# The ASV reference framework (themes, publics) and the indicator catalogue.
+TAXONOMY_FILE = Path(__file__).resolve().parent / "taxonomy.toml"
+CATALOGUE_FILE = Path(__file__).resolve().parent / "catalogue.toml"
 # A folder of input files holding this file is fictional (the demo, the benchmark's synthetic
 # France): any DB built from it is marked fictional and the app shows the demo banner.
 FICTIONAL_MARKER = "DONNEES_FICTIVES.txt"

@@ -15,6 +15,7 @@ their copies (`.<db>.import-<pid>`) and build files (`.<db>.building-<pid>`, wit
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -29,6 +30,25 @@ from .errors import InputError
 
 class DatabaseBusy(InputError):
     """Another import (or build) holds the writer lock."""
+
+
+def write_failure(exc: BaseException, db_path) -> InputError | None:
+    """A clear message for a write that failed on the machine's side: a full disk (ENOSPC, quota)
+    or DuckDB giving up on its file (an I/O or fatal error). None for anything else."""
+    import duckdb
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return InputError(db_path, None, None, "disque plein : l'écriture a échoué et a été annulée, la base n'a "
+                          "pas été modifiée ; libérez de la place (au moins deux fois la taille de la base) et "
+                          "recommencez")
+    if isinstance(exc, (duckdb.IOException, duckdb.FatalException)) or (
+            isinstance(exc, duckdb.Error) and "no space left" in str(exc).lower()):
+        full = "no space left" in str(exc).lower()
+        return InputError(db_path, None, None, ("disque plein : " if full else "")
+                          + f"DuckDB n'a pas pu écrire la copie de la base ({type(exc).__name__}) : l'écriture a "
+                          "été annulée, la base n'a pas été modifiée"
+                          + (" ; libérez de la place et recommencez" if full else ""))
+    return None
 
 
 def fsync_dir(folder: Path) -> None:
@@ -129,10 +149,16 @@ def updated_copy(db_path: str | os.PathLike, spatial: bool = True):
         con = None
         tmp_wal.unlink(missing_ok=True)
         swap_in(tmp, db_path)
-    except BaseException:
+    except BaseException as exc:
         if con is not None:
-            con.close()
+            try:
+                con.close()
+            except Exception:
+                pass
         drop()
+        clear = write_failure(exc, db_path)
+        if clear is not None:
+            raise clear from exc
         raise
     if had_wal:  # its content is now inside the new file
         live_wal.unlink(missing_ok=True)

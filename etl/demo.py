@@ -40,7 +40,7 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPoint, MultiPolygon, Point, Polygon, mapping
 
-from .config import FICTIONAL_MARKER
+from .config import FICTIONAL_MARKER, TAXONOMY_FILE
 
 SEED = 99_2024
 FICTIONAL_TEXT = ("Données entièrement fictives (jeu de démonstration Atlas ASV, etl/demo.py).\n"
@@ -220,7 +220,6 @@ EXPECTED_FILES = sorted(
     + [f"FILO{FILO_YEAR}_DISP_PAUVRES_{lvl}.csv" for lvl in FILO_LEVELS]
 )
 
-TAXONOMY_FILE = Path(__file__).with_name("taxonomy.toml")
 
 
 # --------------------------------------------------------------------------------------

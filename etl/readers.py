@@ -17,9 +17,14 @@ _NUM_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 SECRET_MARKERS = {"s", "secret", "c", "nd", "n.d.", "nc", "n.c.", "so"}
 
 
+_UTF8_MULTIBYTE = re.compile(rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3}")
+
+
 def decode_text(path: Path, data: bytes | None = None, allow_cp1252: bool = False) -> tuple[str, str]:
-    """Decode a text file. Returns (text, encoding). UTF-8 (with or without BOM) is
-    the official encoding; cp1252 (Excel's) is accepted only when allowed."""
+    """Decode a text file. Returns (text, encoding). UTF-8 (with or without BOM) is the official
+    encoding, decoded strictly. Windows-1252 (Excel's) is accepted only when allowed and only when
+    no line holds a valid multi-byte UTF-8 character: a UTF-8 file with one Windows-1252 line is
+    refused, naming that line (decoding it all as Windows-1252 would turn "é" into "Ã©" everywhere)."""
     raw = path.read_bytes() if data is None else data
     if not raw.strip():
         raise InputError(path, None, None, "le fichier est vide")
@@ -28,15 +33,26 @@ def decode_text(path: Path, data: bytes | None = None, allow_cp1252: bool = Fals
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
-        if allow_cp1252:
+        line = raw[: exc.start].count(b"\n") + 1
+        byte = f"0x{raw[exc.start]:02X}"
+        mixed = _UTF8_MULTIBYTE.search(raw) is not None
+        if allow_cp1252 and not mixed:
             try:
                 return raw.decode("cp1252"), "cp1252"
-            except UnicodeDecodeError:
-                pass
-        line = raw[: exc.start].count(b"\n") + 1
+            except UnicodeDecodeError as bad:
+                line = raw[: bad.start].count(b"\n") + 1
+                raise InputError(path, line, None, f"encodage illisible : l'octet 0x{raw[bad.start]:02X} n'est ni "
+                                 "de l'UTF-8 ni du Windows-1252 ; réenregistrez le fichier en UTF-8") from None
+        if allow_cp1252:
+            first = raw[: _UTF8_MULTIBYTE.search(raw).start()].count(b"\n") + 1
+            raise InputError(path, line, None,
+                             f"encodage mélangé : le fichier est en UTF-8 (caractères accentués UTF-8 dès la ligne "
+                             f"{first}) mais la ligne {line} contient l'octet {byte}, qui n'est pas de l'UTF-8 "
+                             "(un copier-coller depuis un fichier Windows-1252 ?) : corrigez cette ligne, ou "
+                             "réenregistrez tout le fichier en UTF-8") from None
         raise InputError(
             path, line, None,
-            f"encodage invalide : l'octet 0x{raw[exc.start]:02X} n'est pas de l'UTF-8 "
+            f"encodage invalide : l'octet {byte} n'est pas de l'UTF-8 "
             "(fichier probablement enregistré en Windows-1252 / Latin-1 ; réenregistrez-le en UTF-8)",
         ) from None
 

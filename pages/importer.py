@@ -62,7 +62,7 @@ _ID_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 
 def max_bytes() -> int:
-    return importer.MAX_FILE_MB * 1024 * 1024
+    return importer.spec.MAX_FILE_MB * 1024 * 1024
 
 
 def offline() -> bool:
@@ -368,7 +368,7 @@ def layout(type: str | None = None, **_):  # noqa: A002  (URL parameter name)
     if not import_enabled():
         return disabled_layout()
     kind = next((k for k, v in KIND_URL.items() if v == type), "actions")
-    limit_mb = importer.MAX_FILE_MB
+    limit_mb = importer.spec.MAX_FILE_MB
     return html.Div([
         html.H1("Importer des actions ou des dispositifs"),
         html.P("Chargez vos actions de santé ou votre liste de dispositifs (ASV, CLS, CLSM, CPTS) depuis un "

@@ -17,6 +17,7 @@ import openpyxl
 import pytest
 
 from etl import importer
+from etl.importer import writing as importer_writing
 from etl.__main__ import main as etl_main
 from etl.context import BuildContext
 from etl.db import connect
@@ -417,11 +418,11 @@ def test_50_mb_file_is_rejected_with_a_size_message(db, tmp_path):
     before = file_sha(db)
     rep = apply(big, "actions", db=db)
     assert rep.fatal and not rep.applied
-    assert "trop volumineux" in rep.problems[0].reason and f"{importer.MAX_FILE_MB} Mo" in rep.problems[0].reason
+    assert "trop volumineux" in rep.problems[0].reason and f"{importer.spec.MAX_FILE_MB} Mo" in rep.problems[0].reason
     assert rep.sha256 == ""          # rejected before being read
     assert file_sha(db) == before
     # the same limit applies to uploaded bytes (the web page)
-    rep = validate(io.BytesIO(b"x" * (importer.MAX_FILE_MB * 1024 * 1024 + 10)), "actions", db=db, filename="u.csv")
+    rep = validate(io.BytesIO(b"x" * (importer.spec.MAX_FILE_MB * 1024 * 1024 + 10)), "actions", db=db, filename="u.csv")
     assert rep.fatal and "trop volumineux" in rep.problems[0].reason
 
 
@@ -654,7 +655,7 @@ def test_failure_during_write_leaves_db_untouched(db, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disque plein (simulé)")
 
-    monkeypatch.setattr(importer, "_scheme_geometries", boom)
+    monkeypatch.setattr(importer_writing, "_scheme_geometries", boom)
     with pytest.raises(RuntimeError):
         apply(csv_bytes([scheme_row()]), "schemes", db=db, filename="d.csv", offline=True)
     assert file_sha(db) == before
@@ -852,7 +853,7 @@ def test_user_files_loader_is_all_or_nothing(base_db, tmp_path):
 def test_import_into_rolls_back_on_failure(db, monkeypatch):
     con = connect(db, spatial=True)
     try:
-        monkeypatch.setattr(importer, "_scheme_geometries",
+        monkeypatch.setattr(importer_writing, "_scheme_geometries",
                             lambda *a: (_ for _ in ()).throw(RuntimeError("panne simulée")))
         with pytest.raises(RuntimeError):
             import_into(con, csv_bytes([scheme_row()]), "schemes", filename="d.csv")

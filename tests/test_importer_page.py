@@ -136,8 +136,8 @@ def test_token_check_and_disabled_page(page_mod, monkeypatch):
     on = page_mod.layout(type="dispositifs")
     assert _find(on, "imp-kind").value == "schemes"
     upload = _find(on, "imp-upload")
-    assert upload.max_size == page_mod.importer.MAX_FILE_MB * 1024 * 1024
-    assert f"Taille maximale : {page_mod.importer.MAX_FILE_MB} Mo" in _text(_find(on, "imp-limit"))
+    assert upload.max_size == page_mod.importer.spec.MAX_FILE_MB * 1024 * 1024
+    assert f"Taille maximale : {page_mod.importer.spec.MAX_FILE_MB} Mo" in _text(_find(on, "imp-limit"))
     assert _find(on, "imp-steps").hidden is True                      # shown once the token is accepted
     status, hidden = page_mod.unlock(1, None, "mauvais")
     assert hidden is True and "incorrect" in _text(status)
@@ -258,7 +258,7 @@ def test_long_report_is_truncated_on_screen_and_downloadable_in_full(page_mod, d
 
 
 def test_too_big_file_is_refused_and_not_stored(page_mod, db, monkeypatch):
-    monkeypatch.setattr(page_mod.importer, "MAX_FILE_MB", 1)
+    monkeypatch.setattr(page_mod.importer.spec, "MAX_FILE_MB", 1)
     big = csv_bytes([action_row(id_action="IMP-T-BIG", description="x" * 1_200_000)], header=ACTION_HEADER)
     report, pending, contents, _, _ = _check(page_mod, big)
     assert contents is None and pending["fatal"] and pending["id"] is None

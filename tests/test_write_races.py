@@ -1,4 +1,4 @@
-"""Builds and imports form one serialized history (etl.archive, etl.dbswap): an import
+"""Builds and imports form one serialized history (etl.importer.archive, etl.dbswap): an import
 acknowledged to the user is never lost, whatever a concurrent build does and wherever a
 writer is killed; what dead writers leave behind is removed by the next writer."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from etl import archive
+from etl.importer import archive
 from etl.build import build
 from etl.config import DEMO_DIR, REPO_ROOT
 from etl.dbswap import remove_leftovers

@@ -74,7 +74,7 @@ FILES = {
 # The importer refuses files over 25 MB (ATLAS_IMPORT_MAX_MB) and says to split them:
 # 100,000 actions are written as several files of this many rows.
 ACTIONS_PER_FILE = 25_000
-# etl/importer.py's QPV code patterns reject the Corsican codes (QN02A01M, QP02A001) that the
+# etl.importer's QPV code patterns reject the Corsican codes (QN02A01M, QP02A001) that the
 # ANCT files use; until that is fixed, the import files name Corsican QPVs by their commune.
 IMPORT_REJECTS_CORSICAN_QPV_CODES = False  # fixed: the importer shares the loaders' code formats
 

@@ -128,7 +128,7 @@ def test_importer_disabled_without_token(page, monkeypatch):
 def test_oversize_file_is_stopped_in_the_browser(page, admin, monkeypatch):
     from etl import importer
 
-    monkeypatch.setattr(importer, "MAX_FILE_MB", 1)       # the page reads the importer's limit
+    monkeypatch.setattr(importer.spec, "MAX_FILE_MB", 1)       # the page reads the importer's limit
     page.goto(page.base_url + "/importer")
     wait_dash(page)
     page.fill("#imp-token", TOKEN)

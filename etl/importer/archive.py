@@ -22,10 +22,14 @@ import datetime as dt
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .dbswap import fsync_dir, pid_alive
+from ..dbswap import fsync_dir, pid_alive
+from .mapping import Mapping
+from .report import ImportReport
+from .spec import _cell_text
+from .validation import _open_read_only
 
 ARCHIVED = re.compile(r"^\d{8}-\d{6}(?:-\d{6})?_(actions|schemes)_[0-9a-f]{8}_.+$")
 META_SUFFIX = ".import.json"
@@ -200,3 +204,32 @@ def move_superseded(paths: list[Path]) -> None:
         os.replace(path, dest / path.name)
     if paths:
         fsync_dir(paths[0].parent)
+
+
+def recover_archive(db_path: Path) -> list[str]:
+    """Under the writer lock: settle the pending archives of writers that died (this module)."""
+    folder = archive_dir(db_path)
+    if not folder.is_dir() or not any(p.name.startswith(PENDING_PREFIX) for p in folder.iterdir()):
+        return []
+    con = _open_read_only(db_path)
+    try:
+        imported = {(int(i), str(h)) for i, h in con.execute("SELECT import_id, sha256 FROM import_log").fetchall()}
+    finally:
+        con.close()
+    return recover_pending(db_path, imported)
+
+
+def _archive_meta(report: ImportReport, mapping: Mapping | None, keys: list[str], rejected: list[str]) -> dict:
+    return {"kind": report.kind, "file_name": report.file_name, "quarantine": report.mode == "quarantine",
+            "mapping": asdict(mapping) if mapping is not None else None,
+            "import_id": report.import_id, "sha256": report.sha256, "keys": keys, "rejected_keys": rejected}
+
+
+def _row_keys(report: ImportReport, recs: list[dict]) -> tuple[list[str], list[str]]:
+    """(keys imported, keys of rows rejected and not imported) of a validated file."""
+    key = "scheme_id" if report.kind == "schemes" else "action_id"
+    key_col = "id_dispositif" if report.kind == "schemes" else "id_action"
+    done = sorted({r[key] for r in recs})
+    rows = getattr(report, "_rows", {})
+    bad = {_cell_text(rows[r].raw(key_col)) for r in report.rejected_rows if r in rows}
+    return done, sorted(k for k in bad - set(done) if k)

@@ -1,0 +1,213 @@
+"""Locating actions: the Base adresse nationale (BAN) geocoder with its cache, and points placed into
+the QPVs and communes of the DB."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import DATA_DIR
+from ..db import load_spatial
+from .spec import BAN_MIN_SCORE, BAN_URL, norm_label
+from .validation import _Lookups, _RowCtx, in_france
+
+
+@dataclass
+class GeoResult:
+    lon: float
+    lat: float
+    score: float
+    label: str
+    citycode: str | None
+
+
+class Geocoder:
+    """BAN geocoder with an on-disk cache. Offline, only the cache is used.
+
+    The search URL defaults to $ATLAS_BAN_URL, else https://api-adresse.data.gouv.fr/search/
+    (the same API is served by the Géoplateforme: https://data.geopf.fr/geocodage/search)."""
+
+    def __init__(self, base_url: str | None = None, cache_dir: str | os.PathLike | None = None,
+                 offline: bool = False, timeout: float = 10.0, min_score: float = BAN_MIN_SCORE):
+        self.base_url = base_url or os.environ.get("ATLAS_BAN_URL") or BAN_URL
+        cache = cache_dir or Path(os.environ.get("ATLAS_CACHE") or (DATA_DIR / "cache")) / "ban"
+        self.cache_dir = Path(cache)
+        self.offline = offline
+        self.timeout = timeout
+        self.min_score = min_score
+        self.unavailable_reason: str | None = None
+        self._session = None
+
+    def _cache_file(self, q: str, citycode: str | None) -> Path:
+        key = hashlib.sha256(json.dumps([norm_label(q), citycode]).encode()).hexdigest()
+        return self.cache_dir / key[:2] / f"{key}.json"
+
+    def geocode(self, address: str, citycode: str | None = None) -> tuple[GeoResult | None, str | None]:
+        """(result, None) or (None, French reason)."""
+        q = " ".join(address.split())
+        if len(q) < 3 or not q[0].isalnum():
+            return None, "adresse trop courte ou mal formée pour le géocodage"
+        if len(q) > 200:
+            return None, "adresse trop longue pour le géocodage (200 caractères au plus)"
+        cf = self._cache_file(q, citycode)
+        if cf.exists():
+            try:
+                hit = json.loads(cf.read_text(encoding="utf-8"))
+                return self._result(hit)
+            except (OSError, ValueError):
+                pass
+        if self.offline:
+            return None, "mode hors ligne : adresse non géocodée"
+        if self.unavailable_reason:
+            return None, self.unavailable_reason
+        import requests
+
+        params = {"q": q, "limit": 1}
+        if citycode:
+            params["citycode"] = citycode
+        try:
+            if self._session is None:
+                self._session = requests.Session()
+            r = self._session.get(self.base_url, params=params, timeout=self.timeout)
+        except requests.RequestException as exc:
+            self.unavailable_reason = f"service d'adresses (BAN) injoignable ({type(exc).__name__}) : adresse non géocodée"
+            return None, self.unavailable_reason
+        if r.status_code >= 500 or r.status_code == 429:
+            self.unavailable_reason = f"service d'adresses (BAN) indisponible (HTTP {r.status_code}) : adresse non géocodée"
+            return None, self.unavailable_reason
+        if r.status_code != 200:
+            return None, f"adresse refusée par le service de géocodage (HTTP {r.status_code})"
+        try:
+            feats = r.json().get("features") or []
+        except ValueError:
+            return None, "réponse illisible du service de géocodage"
+        hit: dict = {"found": False}
+        if feats:
+            f0 = feats[0]
+            lon, lat = f0["geometry"]["coordinates"][:2]
+            props = f0.get("properties", {})
+            hit = {"found": True, "lon": float(lon), "lat": float(lat), "score": float(props.get("score", 0)),
+                   "label": props.get("label", ""), "citycode": props.get("citycode")}
+        cf.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cf.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(hit, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, cf)
+        return self._result(hit)
+
+    def _result(self, hit: dict) -> tuple[GeoResult | None, str | None]:
+        if not hit.get("found"):
+            return None, "adresse introuvable dans la Base adresse nationale"
+        if hit["score"] < self.min_score:
+            return None, (f"adresse trop imprécise (score {hit['score']:.2f} < {self.min_score} ; "
+                          f"meilleure proposition : {hit.get('label', '')})")
+        return GeoResult(hit["lon"], hit["lat"], hit["score"], hit.get("label", ""), hit.get("citycode")), None
+
+
+def _ensure_spatial(con) -> None:
+    try:
+        con.execute("SELECT ST_Intersects(ST_Point(0, 0), ST_Point(0, 0))")
+    except Exception:
+        load_spatial(con)
+
+
+def _point_territories(con, points: list[tuple[float, float]]) -> list[tuple[str | None, str | None]]:
+    """(QPV 2024 code, commune code) containing each point (None when outside)."""
+    if not points:
+        return []
+    _ensure_spatial(con)
+    df = pd.DataFrame({"k": range(len(points)), "lon": [p[0] for p in points], "lat": [p[1] for p in points]})
+    con.register("_import_pts", df)
+    try:
+        rows = con.execute("""
+            SELECT p.k, t.level, min(t.code)
+            FROM _import_pts p JOIN territory t
+              ON ST_Intersects(t.geom, ST_Point(p.lon, p.lat))
+            WHERE t.geom IS NOT NULL
+              AND (t.level = 'commune' OR (t.level = 'qpv' AND (t.generation = '2024' OR t.code LIKE 'QN%')))
+            GROUP BY 1, 2""").fetchall()
+    finally:
+        con.unregister("_import_pts")
+    out: list[list[str | None]] = [[None, None] for _ in points]
+    for k, level, code in rows:
+        out[k][0 if level == "qpv" else 1] = code
+    return [tuple(o) for o in out]
+
+
+def _locate_actions(con, recs: list[dict], rows: dict[int, _RowCtx], lk: _Lookups, geocoder: Geocoder) -> None:
+    """Geocode addresses, place points into QPVs and communes, pick the location method."""
+    for rec in recs:
+        if rec["lon"] is None and rec["address"]:
+            res, reason = geocoder.geocode(rec["address"], rec["commune_code"])
+            if res:
+                rec["lon"], rec["lat"], rec["_geocoded"] = res.lon, res.lat, res
+            else:
+                rec["_geocode_reason"] = reason
+    pts = [r for r in recs if r["lon"] is not None]
+    found = _point_territories(con, [(r["lon"], r["lat"]) for r in pts])
+    # points in no loaded territory: would they fall into one with longitude and latitude swapped?
+    lost = [i for i, (pq, pc) in enumerate(found) if pq is None and pc is None]
+    swapped = _point_territories(con, [(pts[i]["lat"], pts[i]["lon"]) for i in lost])
+    swapped_in_db = {i: sw != (None, None) for i, sw in zip(lost, swapped)}
+    for i, (rec, (pq, pc)) in enumerate(zip(pts, found)):
+        row = rows[rec["_row"]]
+        given = "adresse" if rec.get("_geocoded") else "longitude"
+        shown = f"{rec['lon']} ; {rec['lat']}"
+        if pc is None and pq is None:
+            if swapped_in_db[i] or (not in_france(rec["lon"], rec["lat"]) and in_france(rec["lat"], rec["lon"])):
+                row.error(given, shown, "longitude et latitude semblent inversées : le point "
+                          f"(longitude {rec['lat']}, latitude {rec['lon']}) "
+                          + ("tombe dans le territoire chargé" if swapped_in_db[i] else "serait en France"))
+                continue
+            if not in_france(rec["lon"], rec["lat"]):
+                row.error(given, shown, "point situé hors de France (métropole et outre-mer) et hors des "
+                                        "communes chargées dans la base")
+                continue
+            row.warn(given, shown, "point hors des communes chargées dans la base : action conservée avec "
+                                   "ses coordonnées, sans commune ni QPV")
+        if rec["_qpv_choices"]:
+            if pq in rec["_qpv_choices"]:
+                rec["qpv_code"] = pq
+            else:
+                row.error("qpv", rec["qpv_code_given"], "QPV 2015 divisé en plusieurs QPV 2024 ("
+                          + ", ".join(rec["_qpv_choices"]) + ") et point dans aucun d'eux : indiquez le code 2024")
+                continue
+        elif rec["qpv_code"] is None:
+            rec["qpv_code"] = pq
+        elif pq != rec["qpv_code"]:
+            row.warn("qpv", rec["qpv_code"], "le point n'est pas dans ce QPV"
+                     + (f" (il est dans {pq})" if pq else "") + " : le code QPV donné est conservé")
+        if rec["commune_code"] is None:
+            rec["commune_code"] = pc or (rec["_geocoded"].citycode if rec.get("_geocoded")
+                                         and rec["_geocoded"].citycode in lk.communes else None)
+        elif pc and pc != rec["commune_code"]:
+            row.warn("commune", rec["commune_code"], f"le point est dans la commune {pc} : le code commune donné est conservé")
+        rec["location_method"] = "address" if rec.get("_geocoded") else "coordinates"
+    for rec in recs:
+        row = rows[rec["_row"]]
+        if row.n_errors:
+            continue
+        if rec["_qpv_choices"] and rec["qpv_code"] is None:
+            row.error("qpv", rec["qpv_code_given"], "QPV 2015 divisé en plusieurs QPV 2024 ("
+                      + ", ".join(rec["_qpv_choices"]) + ") : indiquez le code 2024, ou des coordonnées")
+            continue
+        if rec["qpv_code"] and rec["commune_code"] is None:
+            rec["commune_code"] = lk.qpv2024.get(rec["qpv_code"])
+        elif rec["qpv_code"] and rec["commune_code"] and lk.qpv_communes.get(rec["qpv_code"]) \
+                and rec["commune_code"] not in lk.qpv_communes[rec["qpv_code"]] and rec["location_method"] is None:
+            row.warn("commune", rec["commune_code"], f"le QPV {rec['qpv_code']} n'est pas situé dans cette commune")
+        if rec["location_method"] is None:
+            if rec["qpv_code"]:
+                rec["location_method"] = "qpv"
+            elif rec["commune_code"]:
+                rec["location_method"] = "commune"
+            elif rec["scheme_id"]:
+                rec["location_method"] = "dispositif"
+        if rec.get("_geocode_reason"):
+            where = ("action localisée seulement par son QPV ou sa commune" if rec["location_method"] in ("qpv", "commune")
+                     else "action non localisée sur la carte")
+            row.warn("adresse", rec["address"], f"{rec['_geocode_reason']} ; {where} : "
+                     "ajoutez longitude et latitude", level="locate")
