@@ -10,7 +10,7 @@ import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 import duckdb
 import openpyxl
@@ -670,20 +670,38 @@ class _BanHandler(BaseHTTPRequestHandler):
     answers: dict = {}
     calls: list = []
 
-    def do_GET(self):  # noqa: N802
-        url = urlparse(self.path)
-        q = parse_qs(url.query).get("q", [""])[0]
-        type(self).calls.append((url.path, q))
-        hit = type(self).answers.get(q)
-        feats = []
-        if hit:
-            lon, lat, score = hit
-            feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                      "properties": {"label": q, "score": score, "citycode": "96009", "type": "housenumber"}}]
-        body = json.dumps({"type": "FeatureCollection", "version": "draft", "features": feats,
-                           "attribution": "BAN", "licence": "ETALAB-2.0", "query": q, "limit": 1}).encode()
+    def do_POST(self):  # noqa: N802
+        """The CSV endpoint (/search/csv/, addok-csv): a multipart form with the file in `data`, the
+        address column(s) in `columns`, a filter such as citycode=<column>; answers the file with
+        latitude, longitude, result_label, result_score and result_citycode added."""
+        from email.parser import BytesParser
+
+        length = int(self.headers.get("Content-Length", 0))
+        msg = BytesParser().parsebytes(b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n"
+                                       + self.rfile.read(length))
+        form = {}
+        for part in msg.get_payload():
+            form.setdefault(part.get_param("name", header="content-disposition"), []).append(
+                part.get_payload(decode=True))
+        rows = list(csv.DictReader(io.StringIO(form["data"][0].decode("utf-8"))))
+        columns = [c.decode() for c in form.get("columns", [])]
+        type(self).calls.append((urlparse(self.path).path, len(rows)))
+        out = io.StringIO(newline="")
+        fields = list(rows[0].keys()) + ["latitude", "longitude", "result_label", "result_score", "result_citycode"]
+        w = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        for row in rows:
+            q = " ".join(row[c] for c in columns)
+            hit = type(self).answers.get(q)
+            extra = {"latitude": "", "longitude": "", "result_label": "", "result_score": "", "result_citycode": ""}
+            if hit:
+                lon, lat, score = hit
+                extra = {"latitude": lat, "longitude": lon, "result_label": q, "result_score": score,
+                         "result_citycode": "96009"}
+            w.writerow({**row, **extra})
+        body = out.getvalue().encode("utf-8")
         self.send_response(200)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", "text/csv; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -714,7 +732,7 @@ def test_ban_geocoding_against_a_local_server_with_cache(db, tmp_path, ban_serve
             action_row(id_action="G2", qpv="", adresse="Lieu-dit Vague"),
             action_row(id_action="G3", qpv="", adresse="Nulle part fictive")]
     rep = apply(csv_bytes(rows), "actions", db=db, filename="geo.csv", quarantine=True)
-    assert all(path == "/search/" for path, _ in ban_server.calls) and len(ban_server.calls) == 3
+    assert ban_server.calls == [("/search/csv/", 3)]           # one batch request for the three addresses
     got = {r[0]: r[1:] for r in rows_of(db, "SELECT action_id, qpv_code, commune_code, lon, lat, "
                                             "location_method, address FROM action")}
     assert got["G1"] == ("QN09605I", "96009", POINT_IN_QPV2[0], POINT_IN_QPV2[1], "address",

@@ -2,7 +2,9 @@
 the QPVs and communes of the DB."""
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -28,11 +30,15 @@ class GeoResult:
 class Geocoder:
     """BAN geocoder with an on-disk cache. Offline, only the cache is used.
 
-    The search URL defaults to $ATLAS_BAN_URL, else https://api-adresse.data.gouv.fr/search/
-    (the same API is served by the Géoplateforme: https://data.geopf.fr/geocodage/search)."""
+    Addresses are geocoded in batches through the BAN's CSV endpoint (<search URL>csv/: one
+    request for a whole file instead of one per row), each answer cached on disk. The search URL
+    defaults to $ATLAS_BAN_URL, else https://api-adresse.data.gouv.fr/search/ (the same API is served
+    by the Géoplateforme: https://data.geopf.fr/geocodage/search)."""
+
+    BATCH = 2000        # addresses per CSV request
 
     def __init__(self, base_url: str | None = None, cache_dir: str | os.PathLike | None = None,
-                 offline: bool = False, timeout: float = 10.0, min_score: float = BAN_MIN_SCORE):
+                 offline: bool = False, timeout: float = 60.0, min_score: float = BAN_MIN_SCORE):
         self.base_url = base_url or os.environ.get("ATLAS_BAN_URL") or BAN_URL
         cache = cache_dir or Path(os.environ.get("ATLAS_CACHE") or (DATA_DIR / "cache")) / "ban"
         self.cache_dir = Path(cache)
@@ -40,63 +46,117 @@ class Geocoder:
         self.timeout = timeout
         self.min_score = min_score
         self.unavailable_reason: str | None = None
-        self._session = None
+
+    @property
+    def csv_url(self) -> str:
+        return self.base_url.rstrip("/") + "/csv/"
 
     def _cache_file(self, q: str, citycode: str | None) -> Path:
         key = hashlib.sha256(json.dumps([norm_label(q), citycode]).encode()).hexdigest()
         return self.cache_dir / key[:2] / f"{key}.json"
 
-    def geocode(self, address: str, citycode: str | None = None) -> tuple[GeoResult | None, str | None]:
-        """(result, None) or (None, French reason)."""
-        q = " ".join(address.split())
+    def _cached(self, q: str, citycode: str | None) -> dict | None:
+        cf = self._cache_file(q, citycode)
+        try:
+            return json.loads(cf.read_text(encoding="utf-8")) if cf.exists() else None
+        except (OSError, ValueError):
+            return None
+
+    def _store(self, q: str, citycode: str | None, hit: dict) -> None:
+        cf = self._cache_file(q, citycode)
+        try:
+            cf.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cf.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(hit, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, cf)
+        except OSError:
+            pass      # a cache that cannot be written only costs a request next time
+
+    @staticmethod
+    def _query(address: str) -> tuple[str | None, str | None]:
+        q = " ".join(str(address or "").split())
         if len(q) < 3 or not q[0].isalnum():
             return None, "adresse trop courte ou mal formée pour le géocodage"
         if len(q) > 200:
             return None, "adresse trop longue pour le géocodage (200 caractères au plus)"
-        cf = self._cache_file(q, citycode)
-        if cf.exists():
-            try:
-                hit = json.loads(cf.read_text(encoding="utf-8"))
-                return self._result(hit)
-            except (OSError, ValueError):
-                pass
+        return q, None
+
+    def geocode(self, address: str, citycode: str | None = None) -> tuple[GeoResult | None, str | None]:
+        """(result, None) or (None, French reason)."""
+        return self.geocode_many([(address, citycode)])[0]
+
+    def geocode_many(self, items: list[tuple[str, str | None]]) -> list[tuple[GeoResult | None, str | None]]:
+        """Each (address, citycode) geocoded: from the cache, else in batched CSV requests."""
+        out: list = [None] * len(items)
+        todo: dict[tuple[str, str | None], list[int]] = {}
+        for i, (address, citycode) in enumerate(items):
+            q, why = self._query(address)
+            if q is None:
+                out[i] = (None, why)
+                continue
+            hit = self._cached(q, citycode)
+            if hit is not None:
+                out[i] = self._result(hit)
+            else:
+                todo.setdefault((q, citycode), []).append(i)
+        keys = list(todo)
+        for start in range(0, len(keys), self.BATCH):
+            chunk = keys[start:start + self.BATCH]
+            answers = self._batch(chunk)
+            for key, hit in zip(chunk, answers):
+                res = self._result(hit) if isinstance(hit, dict) else (None, hit)
+                for i in todo[key]:
+                    out[i] = res
+        return out
+
+    def _batch(self, keys: list[tuple[str, str | None]]) -> list[dict | str]:
+        """One CSV request for these queries: a cached answer dict per query, or a reason."""
         if self.offline:
-            return None, "mode hors ligne : adresse non géocodée"
+            return ["mode hors ligne : adresse non géocodée"] * len(keys)
         if self.unavailable_reason:
-            return None, self.unavailable_reason
+            return [self.unavailable_reason] * len(keys)
         import requests
 
-        params = {"q": q, "limit": 1}
-        if citycode:
-            params["citycode"] = citycode
+        buf = io.StringIO(newline="")
+        w = csv.writer(buf, delimiter=",", lineterminator="\n")
+        w.writerow(["atlas_id", "adresse", "citycode"])
+        for k, (q, city) in enumerate(keys):
+            w.writerow([k, q, city or ""])
+        files = {"data": ("adresses.csv", buf.getvalue().encode("utf-8"), "text/csv")}
+        form = [("columns", "adresse")] + ([("citycode", "citycode")] if any(c for _, c in keys) else [])
         try:
-            if self._session is None:
-                self._session = requests.Session()
-            r = self._session.get(self.base_url, params=params, timeout=self.timeout)
+            r = requests.post(self.csv_url, data=form, files=files, timeout=self.timeout)
         except requests.RequestException as exc:
-            self.unavailable_reason = f"service d'adresses (BAN) injoignable ({type(exc).__name__}) : adresse non géocodée"
-            return None, self.unavailable_reason
-        if r.status_code >= 500 or r.status_code == 429:
-            self.unavailable_reason = f"service d'adresses (BAN) indisponible (HTTP {r.status_code}) : adresse non géocodée"
-            return None, self.unavailable_reason
+            self.unavailable_reason = (f"service d'adresses (BAN) injoignable ({type(exc).__name__}) : "
+                                       "adresse non géocodée")
+            return [self.unavailable_reason] * len(keys)
         if r.status_code != 200:
-            return None, f"adresse refusée par le service de géocodage (HTTP {r.status_code})"
+            self.unavailable_reason = (f"service d'adresses (BAN) indisponible (HTTP {r.status_code}) : "
+                                       "adresse non géocodée")
+            return [self.unavailable_reason] * len(keys)
         try:
-            feats = r.json().get("features") or []
-        except ValueError:
-            return None, "réponse illisible du service de géocodage"
-        hit: dict = {"found": False}
-        if feats:
-            f0 = feats[0]
-            lon, lat = f0["geometry"]["coordinates"][:2]
-            props = f0.get("properties", {})
-            hit = {"found": True, "lon": float(lon), "lat": float(lat), "score": float(props.get("score", 0)),
-                   "label": props.get("label", ""), "citycode": props.get("citycode")}
-        cf.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cf.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(hit, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, cf)
-        return self._result(hit)
+            rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"), newline="")))
+            by_id = {int(row["atlas_id"]): row for row in rows}
+        except (UnicodeDecodeError, KeyError, ValueError, csv.Error):
+            return ["réponse illisible du service de géocodage"] * len(keys)
+        answers: list[dict | str] = []
+        for k, (q, city) in enumerate(keys):
+            row = by_id.get(k)
+            if row is None:
+                answers.append("réponse du service de géocodage sans cette adresse")
+                continue
+            hit: dict = {"found": False}
+            try:
+                if row.get("latitude") and row.get("longitude"):
+                    hit = {"found": True, "lon": float(row["longitude"]), "lat": float(row["latitude"]),
+                           "score": float(row.get("result_score") or 0), "label": row.get("result_label", ""),
+                           "citycode": row.get("result_citycode") or None}
+            except ValueError:
+                answers.append("réponse illisible du service de géocodage")
+                continue
+            self._store(q, city, hit)
+            answers.append(hit)
+        return answers
 
     def _result(self, hit: dict) -> tuple[GeoResult | None, str | None]:
         if not hit.get("found"):
@@ -139,13 +199,12 @@ def _point_territories(con, points: list[tuple[float, float]]) -> list[tuple[str
 
 def _locate_actions(con, recs: list[dict], rows: dict[int, _RowCtx], lk: _Lookups, geocoder: Geocoder) -> None:
     """Geocode addresses, place points into QPVs and communes, pick the location method."""
-    for rec in recs:
-        if rec["lon"] is None and rec["address"]:
-            res, reason = geocoder.geocode(rec["address"], rec["commune_code"])
-            if res:
-                rec["lon"], rec["lat"], rec["_geocoded"] = res.lon, res.lat, res
-            else:
-                rec["_geocode_reason"] = reason
+    wanted = [rec for rec in recs if rec["lon"] is None and rec["address"]]
+    for rec, (res, reason) in zip(wanted, geocoder.geocode_many([(r["address"], r["commune_code"]) for r in wanted])):
+        if res:
+            rec["lon"], rec["lat"], rec["_geocoded"] = res.lon, res.lat, res
+        else:
+            rec["_geocode_reason"] = reason
     pts = [r for r in recs if r["lon"] is not None]
     found = _point_territories(con, [(r["lon"], r["lat"]) for r in pts])
     # points in no loaded territory: would they fall into one with longitude and latitude swapped?
