@@ -13,6 +13,20 @@ Two steps:
    retrieved; `retrieval_dates` reads it back for `build --from`.
 
 ``ATLAS_DATA_BASE_URL`` points every source at a mirror (see the header of sources.toml).
+
+Guarantees: a downloaded file is verified (pinned sha256 when the catalogue gives one, not an HTML
+page, an archive whose members' checksums are right and which holds the members `extract` names,
+JSON that starts like JSON) before it replaces the cached copy, so a bad download never replaces a
+good one (the cached copy is used instead, with a warning); each file has an overall deadline
+(``ATLAS_DOWNLOAD_DEADLINE``, 30 min) besides the per-read timeout; every source is laid out in a
+staging folder first, then swapped in, and the manifest written last: if one source fails, the
+destination is left as it was.
+
+Why not pooch: it downloads into a temporary file, checks a known hash and moves the file into its
+cache, which is what `_download` does in a few lines; but it never re-checks a file whose hash is not
+pinned (most sources here are not: data.gouv.fr resources change under the same URL, and are
+revalidated with If-None-Match / If-Modified-Since), has no overall deadline, and would still need
+the content checks, the fallback on the cached copy and the région filter written around it.
 """
 from __future__ import annotations
 
@@ -27,6 +41,7 @@ import tempfile
 import time
 import tomllib
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import urljoin, urlparse
@@ -46,6 +61,9 @@ USER_AGENT = "atlas-asv-etl/1.0 (python-requests)"
 RETRIES = 2            # extra attempts after a network error or a 5xx / 429 answer
 BACKOFF = 1.0          # seconds; doubled at each attempt
 TIMEOUT = (15, 120)    # connect, read (seconds)
+# Whole transfer of one file (seconds): a server that drips a byte now and then never trips the
+# read timeout, this deadline ends it.
+DEADLINE = float(os.environ.get("ATLAS_DOWNLOAD_DEADLINE", "1800"))
 CHUNK = 1 << 16
 VECTOR_SUFFIXES = {".geojson", ".shp", ".gpkg"}
 FILTER_KINDS = ("region", "departement", "commune", "qpv")
@@ -74,6 +92,11 @@ REGION_DEPARTEMENTS: dict[str, tuple[str, ...]] = {
 
 class DownloadError(Exception):
     """A source could not be downloaded or laid out. The message is French and names the source."""
+
+
+class ContentError(DownloadError):
+    """The file received is not what the source announces (HTML page, corrupt archive, missing
+    member): it is not used, and never replaces a good cached copy."""
 
 
 class ChecksumError(DownloadError):
@@ -346,8 +369,8 @@ def _download(src: Source, url: str, session: requests.Session, headers: dict,
         ctype = (resp.headers.get("Content-Type") or "").lower()
         if ctype.startswith("text/html") and src.format != "html":
             resp.close()
-            raise DownloadError(f"téléchargement impossible, {_describe(src, url)} : le serveur a renvoyé "
-                                f"une page HTML au lieu du fichier {src.format} attendu (adresse périmée ?"
+            raise ContentError(f"téléchargement impossible, {_describe(src, url)} : le serveur a renvoyé "
+                               f"une page HTML au lieu du fichier {src.format} attendu (adresse périmée ?"
                                 + (f" voyez {src.page})" if src.page else ")"))
         # With a Content-Encoding (gzip...), requests decodes and Content-Length no longer applies.
         encoded = bool(resp.headers.get("Content-Encoding"))
@@ -356,11 +379,21 @@ def _download(src: Source, url: str, session: requests.Session, headers: dict,
         tmp = Path(tmp_name)
         h = hashlib.sha256()
         size = 0
+        deadline = time.monotonic() + DEADLINE
         try:
+            # read1: whatever has arrived, at most CHUNK bytes, so that the deadline is checked even
+            # when the server drips a byte at a time (a plain read waits for a whole chunk).
             with os.fdopen(fd, "wb") as out, resp, \
                     tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
                          desc=src.id, file=sys.stderr, leave=False) as bar:
-                for chunk in resp.iter_content(CHUNK):
+                while True:
+                    if time.monotonic() > deadline:
+                        raise DownloadError(f"téléchargement abandonné, {_describe(src, url)} : délai total de "
+                                            f"{DEADLINE:g} s dépassé ({size} octets reçus) ; le serveur est trop "
+                                            "lent, réessayez plus tard")
+                    chunk = resp.raw.read1(CHUNK, decode_content=True)
+                    if not chunk:
+                        break
                     out.write(chunk)
                     h.update(chunk)
                     size += len(chunk)
@@ -373,6 +406,7 @@ def _download(src: Source, url: str, session: requests.Session, headers: dict,
                     f"empreinte SHA-256 inattendue, {_describe(src, url)} : attendue {src.sha256}, "
                     f"obtenue {digest} ; le fichier n'a pas été utilisé (le fichier publié a peut-être "
                     "changé : vérifiez-le puis mettez à jour « sha256 » dans etl/sources.toml)")
+            verify(src, tmp)                 # before it may replace the cached copy
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -412,6 +446,54 @@ def fetch(src: Source, session: requests.Session, force: bool = False, catalogue
             raise
         _warn(f"{exc} ; la copie en cache du {fallback.get('retrieved_at', '?')[:10]} est utilisée.")
         return Fetched(src, target, fallback, "cache-offline")
+
+
+# ----------------------------------------------------------------------------- verification
+
+_HTML_START = (b"<!doctype html", b"<html", b"<head")
+
+
+def verify(src: Source, path: Path) -> None:
+    """Raise ContentError unless `path` is what `src` announces: not an HTML error page, an
+    archive that opens with every member's checksum right and the members `extract` asks for,
+    JSON that starts like JSON."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    start = head.lstrip().lower()
+    if src.format != "html" and start.startswith(_HTML_START):
+        raise ContentError(f"source « {src.id} » : le serveur a renvoyé une page HTML au lieu du fichier "
+                           f"{src.format} attendu (adresse périmée ?" + (f" voyez {src.page})" if src.page else ")"))
+    if src.extract or src.filename.lower().endswith((".zip", ".7z")):
+        if zipfile.is_zipfile(path):
+            try:
+                with zipfile.ZipFile(path) as zf:
+                    bad = zf.testzip()
+                    names = [i.filename for i in zf.infolist() if not i.is_dir()]
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError) as exc:
+                raise ContentError(f"source « {src.id} » : archive zip endommagée (contrôle CRC impossible : {exc})") from None
+            if bad is not None:
+                raise ContentError(f"source « {src.id} » : archive zip endommagée (contrôle CRC faux pour « {bad} »)")
+        else:
+            import py7zr
+
+            if not py7zr.is_7zfile(path):
+                raise ContentError(f"source « {src.id} » : le fichier reçu n'est ni une archive zip ni une "
+                                   "archive 7z (page d'erreur du serveur ?)")
+            try:
+                with py7zr.SevenZipFile(path) as z:
+                    names = [i.filename for i in z.list() if not i.is_directory]
+                    bad = z.testzip()
+            except Exception as exc:  # py7zr raises its own errors, lzma and zlib ones
+                raise ContentError(f"source « {src.id} » : archive 7z endommagée ({type(exc).__name__})") from None
+            if bad is not None:
+                raise ContentError(f"source « {src.id} » : archive 7z endommagée (contrôle faux pour « {bad} »)")
+        if src.extract:
+            try:
+                _choose_members(src, path, names)
+            except DownloadError as exc:
+                raise ContentError(str(exc)) from None
+    elif src.format in ("geojson", "json") and not start.startswith((b"{", b"[")):
+        raise ContentError(f"source « {src.id} » : le fichier reçu n'est pas du JSON")
 
 
 # ----------------------------------------------------------------------------- lay-out
@@ -537,12 +619,11 @@ def _filter_region(src: Source, laid: list[Path], region: str) -> list[Path]:
     return [p for p in laid if p not in consumed] + outputs
 
 
-def _lay_out(f: Fetched, dest: Path, region: str | None) -> list[Path]:
-    """Write the files of one fetched source into dest/<source id>/ (replacing the old ones)."""
+def _lay_out(f: Fetched, staging: Path, region: str | None) -> list[Path]:
+    """Write the files of one fetched source into staging/<source id>/. Errors (an archive that
+    cannot be extracted, a layer that cannot be filtered) become DownloadError."""
     src = f.source
-    final = dest / src.id
-    work = dest / f".tmp-{src.id}-{os.getpid()}"
-    shutil.rmtree(work, ignore_errors=True)
+    work = staging / src.id
     work.mkdir(parents=True)
     try:
         if src.extract:
@@ -552,12 +633,23 @@ def _lay_out(f: Fetched, dest: Path, region: str | None) -> list[Path]:
             shutil.copyfile(f.path, laid[0])  # a copy: editing dest must not touch the cache
         if region and src.regional:
             laid = _filter_region(src, laid, region)
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(work, final)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+    except DownloadError:
         raise
-    return [final / p.name for p in laid]
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError) as exc:
+        raise DownloadError(f"source « {src.id} » : fichiers illisibles dans {f.path.name} "
+                            f"({type(exc).__name__} : {exc}) ; la copie en cache est peut-être endommagée, "
+                            "relancez avec --force") from None
+    return laid
+
+
+def _swap_in(staging: Path, dest: Path, ids: list[str]) -> None:
+    """Each staged source folder replaces its folder in `dest` (a rename each)."""
+    for sid in ids:
+        final, old = dest / sid, dest / f".old-{sid}-{os.getpid()}"
+        if final.exists():
+            os.replace(final, old)
+        os.replace(staging / sid, final)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -615,13 +707,22 @@ def download(dest: Path, region: str | None = None, force: bool = False, sources
         session.close()
 
     dest.mkdir(parents=True, exist_ok=True)
+    for leftover in dest.glob(".staging-*"):        # a run that died before its swap
+        shutil.rmtree(leftover, ignore_errors=True)
     manifest_path = dest / MANIFEST_NAME
     manifest = _read_json(manifest_path) or {}
     files = manifest.get("files", {}) if manifest.get("format") == 1 else {}
     srcs = manifest.get("sources", {}) if manifest.get("format") == 1 else {}
+    # Every source is laid out in a staging folder first: if one fails, dest is left as it was.
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=dest))
+    try:
+        laid_by = {f.source.id: _lay_out(f, staging, region) for f in fetched}
+        _swap_in(staging, dest, list(laid_by))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     for f in fetched:
         src = f.source
-        laid = _lay_out(f, dest, region)
+        laid = [dest / src.id / p.name for p in laid_by[src.id]]
         files = {k: v for k, v in files.items() if v.get("source_id") != src.id}
         for p in laid:
             rel = p.relative_to(dest).as_posix()

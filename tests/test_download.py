@@ -648,3 +648,89 @@ def test_retrieval_dates_reach_the_source_table(mirror, tmp_path, ctx):
     ctx.register_source("qpv2024", laid, title="QPV 2024", publisher="ANCT")
     row = ctx.con.execute("SELECT file_name, retrieved_at FROM source WHERE source_id = 'qpv2024'").fetchone()
     assert row == (laid.name, TODAY)
+
+
+# ----------------------------------------------------------------------------- faults (issue 10)
+
+def _corrupt_crc(data: bytes) -> bytes:
+    """The same zip with one byte of a member's compressed data flipped: it opens, its CRC is wrong."""
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    info = zf.getinfo(QPV_MEMBER)
+    at = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + 10
+    out = bytearray(data)
+    out[at] ^= 0xFF
+    return bytes(out)
+
+
+def _state(dest: Path) -> dict:
+    return {p.relative_to(dest).as_posix(): p.read_bytes() for p in sorted(dest.rglob("*")) if p.is_file()}
+
+
+def test_a_corrupt_or_html_download_never_replaces_the_good_cache_nor_the_laid_files(mirror, tmp_path):
+    serve_basic(mirror)
+    dest = tmp_path / "raw"
+    download(dest, None, False, sources=BASIC)
+    before = _state(dest)
+    cached = tmp_path / "cache" / "qpv2024_contours" / "qpv-2024-geojson.zip"
+    rel = _catalogue()["qpv2024_contours"].mirror_relpath()
+    for bad, ctype in ((_corrupt_crc(qpv_zip()), "application/zip"),
+                       (b"<!DOCTYPE html><html><body>Maintenance</body></html>", "application/octet-stream")):
+        mirror.put(rel, bad)
+        mirror.content_type["/" + rel] = ctype
+        manifest = download(dest, None, False, sources=BASIC)     # the server's new file is fetched
+        assert cached.read_bytes() == qpv_zip()                   # the good cached copy is kept...
+        assert manifest["sources"]["qpv2024_contours"]["status"] == "cache-offline"   # ...and used
+        after = _state(dest)
+        assert {k: v for k, v in after.items() if k != MANIFEST} == {k: v for k, v in before.items() if k != MANIFEST}
+        assert json.loads(after[MANIFEST])["files"] == json.loads(before[MANIFEST])["files"]   # files and manifest agree
+        assert not list((tmp_path / "cache").rglob("*.part"))
+    # Forced (--force: no cached copy wanted) or without a good copy, a clear error, dest untouched.
+    with pytest.raises(DownloadError, match="page HTML"):
+        download(dest, None, True, sources=BASIC)
+    mirror.put(rel, _corrupt_crc(qpv_zip()))
+    with pytest.raises(DownloadError, match="CRC"):
+        download(dest, None, True, sources=BASIC)
+    assert {k: v for k, v in _state(dest).items() if k != MANIFEST} == \
+        {k: v for k, v in before.items() if k != MANIFEST}
+    # the next offline-like run still works from what it has
+    mirror.put(rel, qpv_zip())
+    download(dest, None, False, sources=BASIC)
+    assert not list(dest.glob(".staging-*"))
+
+
+MANIFEST = ".atlas-download.json"
+
+
+class _Drip(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Length", "1000000")
+        self.end_headers()
+        try:
+            for _ in range(200):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                threading.Event().wait(0.2)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_server_that_drips_is_abandoned_at_the_deadline_without_leftovers(tmp_path, monkeypatch):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("ATLAS_DATA_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}/")
+    monkeypatch.setenv("ATLAS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(dl, "BACKOFF", 0)
+    monkeypatch.setattr(dl, "DEADLINE", 1.5)
+    src = _catalogue()["onpv_revn"]
+    try:
+        with pytest.raises(DownloadError, match="délai total"):
+            dl.fetch(src, dl._session())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not list((tmp_path / "cache").rglob("*.part"))
+    assert not (tmp_path / "cache" / "onpv_revn" / src.filename).exists()
