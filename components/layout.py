@@ -9,6 +9,7 @@ does nothing when the URL is the one the page was built for.
 """
 from __future__ import annotations
 
+import logging
 from urllib.parse import parse_qs, urlsplit
 
 import dash
@@ -17,6 +18,7 @@ from dash.exceptions import PreventUpdate
 from flask import has_request_context, request
 
 from components.admin import import_enabled
+from components.notices import clip, url_notices
 from components.presentation import presentation_widget
 from data import access
 
@@ -86,10 +88,15 @@ def footer() -> html.Footer:
         className="site-footer")
 
 
-def parse_query(search: str | None) -> dict:
-    """URL query -> page layout keyword arguments (a repeated parameter: the list of its values)."""
+def parse_query(search: str | None, multi=()) -> tuple[dict, list[str]]:
+    """URL query -> (page layout keyword arguments, notices). A parameter the page declares as
+    repeatable (`multi_params` in its register_page) is always the list of its values; any other
+    parameter given several times counts once, with its first value, and the notice says so."""
     q = parse_qs((search or "").lstrip("?"), keep_blank_values=True)
-    return {k: v[0] if len(v) == 1 else v for k, v in q.items() if k.isidentifier()}
+    q = {k: v for k, v in q.items() if k.isidentifier()}
+    notices = [f"Le paramètre « {clip(k, 30)} » figure plusieurs fois dans l'adresse : seule sa première valeur "
+               f"(« {clip(v[0])} ») est utilisée." for k, v in q.items() if len(v) > 1 and k not in multi]
+    return {k: v if k in multi else v[0] for k, v in q.items()}, notices
 
 
 def find_page(pathname: str | None) -> dict | None:
@@ -109,7 +116,18 @@ def page_layout(pathname: str | None, search: str | None):
                                   dcc.Link("Retour à l'accueil", href="/")])], className="page-404"),
                 "Atlas ASV — page introuvable")
     layout = page["layout"]
-    return (layout(**parse_query(search)) if callable(layout) else layout), page["title"]
+    query, notices = parse_query(search, page.get("multi_params", ()))
+    try:
+        content = layout(**query) if callable(layout) else layout
+    except Exception:   # a bug must not blank the whole app: the page says so, the log has the details
+        logging.getLogger(__name__).exception("layout of %s failed for %r", page["path"], search)
+        content = html.Div([html.H1(page["name"]),
+                            html.P("Cette page n'a pas pu être construite pour cette adresse. Revenez à la page "
+                                   "sans paramètres, ou signalez l'adresse à l'équipe qui maintient l'atlas.",
+                                   className="note")])
+    if notices:
+        content = html.Div([url_notices(notices, "url-notices-repeated"), content])
+    return content, page["title"]
 
 
 def requested_url() -> tuple[str, str] | None:

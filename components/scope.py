@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from dash import html
 
+from components.notices import clip
 from components.search_dropdown import option_index, register_search, search_dropdown
 from data import access
 from data.access import parse_scope, scope_value  # noqa: F401  (the pages' names)
 
 LEVEL_LABELS = {"region": "Région", "departement": "Département", "epci": "EPCI", "commune": "Commune",
                 "qpv": "QPV", "france": "France", "arrondissement": "Arrondissement"}
+
+
+def checked_scope(value) -> tuple[tuple[str, str] | None, list[str]]:
+    """(scope, notices) from a URL value: an unknown territory falls back to the whole DB, and says so."""
+    sc = parse_scope(value)
+    if value in (None, "", "france") or (sc is not None and access.territory(*sc) is not None):
+        return sc, []
+    return None, [f"Territoire inconnu dans l'adresse (« {clip(value)} ») : tout le territoire chargé est affiché."]
 
 
 def scope_options() -> list[dict]:

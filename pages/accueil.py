@@ -5,7 +5,8 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from components.layout import new_search
-from components.scope import parse_scope, scope_dropdown, scope_label, scope_value
+from components.notices import url_notices
+from components.scope import checked_scope, parse_scope, scope_dropdown, scope_label, scope_value
 from data import access
 from data.analysis import fmt
 
@@ -73,12 +74,13 @@ def layout(scope: str | None = None, **_):
         access.meta()
     except FileNotFoundError as exc:
         return html.Div([html.H1("Atlas ASV"), html.P(str(exc), className="note")])
-    sc = parse_scope(scope)
+    sc, notices = checked_scope(scope if isinstance(scope, str) else None)
     return html.Div([
         html.H1("Santé et quartiers prioritaires : tableau de bord des Ateliers santé ville"),
         html.P("Cartographier les inégalités sociales et territoriales de santé, la couverture des "
                "dispositifs locaux (ASV, CLS, CLSM, CPTS) et les actions menées dans les quartiers "
                "prioritaires de la politique de la ville.", className="lead"),
+        url_notices(notices),
         html.Div([scope_dropdown("home-scope", scope_value(sc))], className="controls"),
         html.H2(scope_label(sc), id="home-scope-title"),
         html.Div(cards(sc), className="cards", id="home-cards"),

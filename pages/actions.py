@@ -25,7 +25,8 @@ from dash.dash_table.Format import Format, Group, Scheme
 from components.charts import french_layout, graph
 from components.geo_routes import layer_url
 from components.maps import atlas_map, commune_layer_url, legend, live_style, live_style_ref, ns, ns_points
-from components.scope import parse_scope, scope_dropdown, scope_label, scope_value
+from components.notices import url_notices
+from components.scope import checked_scope, parse_scope, scope_dropdown, scope_label, scope_value
 from components.search_dropdown import initial_options, register_search, remember, search_dropdown
 from components.tables import data_table, table_ref
 from data import access
@@ -34,7 +35,8 @@ from data.analysis import (QUADRANT_LABELS, action_density, classify, fmt, need_
 
 ns_actions = Namespace("atlas", "actions")
 
-dash.register_page(__name__, path="/actions", name="Actions", title="Atlas ASV — Actions", order=3)
+dash.register_page(__name__, path="/actions", name="Actions", title="Atlas ASV — Actions", order=3,
+                   multi_params=("theme", "public", "porteur"))
 
 LEVELS = {"qpv": "Quartiers prioritaires (QPV)", "commune": "Communes"}
 LEVEL_SHORT = {"qpv": "QPV", "commune": "commune"}
@@ -149,7 +151,7 @@ def parse_state(query: dict) -> ViewState:
     publics = [p for raw in _as_list(query.get("public")) for p in raw.split(",") if p in publics_ok]
     return ViewState(
         level=level if level in LEVELS else "qpv",
-        scope=parse_scope(_first(query.get("scope"))),
+        scope=checked_scope(_first(query.get("scope")))[0],
         themes=list(dict.fromkeys(themes)),
         publics=list(dict.fromkeys(publics)),
         years=parse_years(_first(query.get("years")), ref("action_years")),
@@ -864,6 +866,7 @@ def layout(**query):
     except FileNotFoundError as exc:
         return html.Div([html.H1("Actions"), html.P(str(exc), className="note")])
     st = parse_state(query)
+    _, notices = checked_scope(_first(query.get("scope")))
     v = compute(st)
     heat_fig = heatmap_figure(v)
     sc_fig, sc_items, sc_note, sc_source = scatter(v)
@@ -874,6 +877,7 @@ def layout(**query):
         html.H1("Actions de santé par thème"),
         html.P("Combien d'actions de santé sont menées pour 10 000 habitants dans chaque quartier prioritaire ou "
                "chaque commune, sur quels thèmes, et là où les besoins sont les plus forts\u202f?", className="lead"),
+        url_notices(notices),
         controls(st),
         html.P(count_summary(v), id="act-count", role="status"),
         html.H2(["Densité d'actions — ", html.Span(scope_label(st.scope), id="act-scope-title")]),

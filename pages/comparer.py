@@ -9,6 +9,7 @@ from dash import Input, Output, callback, dcc, html
 from plotly.subplots import make_subplots
 
 from components.charts import french_layout, graph
+from components.notices import clip, url_notices
 from components.scope import LEVEL_LABELS
 from components.search_dropdown import option_index, register_search, search_dropdown
 from components.tables import data_table
@@ -187,7 +188,15 @@ def body(terrs, indicator_ids, ref_level, view):
 def layout(t: str | None = None, ind: str | None = None, ref: str | None = "france", view: str = "dots", **_):
     index = option_index(territory_options)
     opts = index.options
-    selected = [v for v in (t.split(",") if t else []) if v in index]
+    asked = [v.strip() for v in (t.split(",") if isinstance(t, str) and t else []) if v.strip()]
+    selected = list(dict.fromkeys(v for v in asked if v in index))
+    unknown = [v for v in asked if v not in index]
+    notices = [f"Territoire inconnu dans l'adresse : {', '.join('« ' + clip(v, 40) + ' »' for v in unknown[:5])}"
+               + (" …" if len(unknown) > 5 else "") + " (ignoré)."] if unknown else []
+    if len(selected) > MAX_TERRITORIES:
+        notices.append(f"Six territoires au plus : les {len(selected) - MAX_TERRITORIES} derniers de l'adresse sont "
+                       "ignorés.")
+        selected = selected[:MAX_TERRITORIES]
     if not selected:  # default: the first two QPVs that have a poverty rate
         v = access.values("taux_pauvrete_60", "qpv")
         selected = [f"qpv:{c}" for c in v[v.status == "ok"].code][:2] or \
@@ -195,9 +204,11 @@ def layout(t: str | None = None, ind: str | None = None, ref: str | None = "fran
     cat = access.indicators()
     available = cat[cat.levels.map(lambda l: l is not None and len(l) > 0)]
     ind_opts = [{"label": r.label, "value": r.indicator_id} for r in available.itertuples()]
-    inds = [i for i in (ind.split(",") if ind else DEFAULT_INDICATORS) if i in set(available.indicator_id)]
+    inds = [i for i in (ind.split(",") if isinstance(ind, str) and ind else DEFAULT_INDICATORS)
+            if i in set(available.indicator_id)]
     ref = ref if ref in dict(REFERENCE_LEVELS) else "france"
     return html.Div([
+        url_notices(notices),
         html.H1("Comparer des territoires"),
         html.P("Choisissez de deux à six quartiers, communes ou intercommunalités et les indicateurs à mettre "
                "côte à côte, avec une référence.", className="lead big-type"),

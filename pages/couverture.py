@@ -25,7 +25,8 @@ from components.geo_routes import layer_url
 from components.maps import atlas_map, commune_layer_url, legend
 from components.layout import new_search
 from components.portrait import bar_counts
-from components.scope import parse_scope, scope_dropdown, scope_label, scope_value
+from components.notices import url_notices
+from components.scope import checked_scope, parse_scope, scope_dropdown, scope_label, scope_value
 from components.tables import data_table
 from data import access
 from data.analysis import COVERAGE_LABELS, coverage_categories, coverage_counts, fmt, rank_by_need
@@ -596,7 +597,7 @@ def layout(scope: str | None = None, layers: str | None = None, need: str | None
         access.meta()
     except FileNotFoundError as exc:
         return html.Div([html.H1("Couverture ASV"), html.P(str(exc), className="note")])
-    sc = parse_scope(scope)
+    sc, notices = checked_scope(scope if isinstance(scope, str) else None)
     lay = parse_layers(layers)
     opts = need_options()
     need = valid_need(need, opts)
@@ -608,6 +609,7 @@ def layout(scope: str | None = None, layers: str | None = None, need: str | None
         html.P("Quels quartiers prioritaires (QPV) bénéficient d'un Atelier santé ville (ASV), d'un Contrat local "
                "de santé (CLS) seulement, ou d'aucun des deux ? Affichez aussi les territoires des CLSM et des "
                "CPTS et le zonage de l'ARS pour l'accès aux médecins généralistes.", className="lead"),
+        url_notices(notices),
         html.Div([
             scope_dropdown("cov-scope", scope_value(sc)),
             html.Div([html.Label("Indicateur de besoin (classement des QPV sans ASV)", htmlFor="cov-need"),

@@ -9,6 +9,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from components.export import fiche_exports
 from components.layout import new_search
+from components.notices import clip, url_notices
 from components.portrait import territory_portrait
 from components.search_dropdown import initial_options, option_index, register_search, search_dropdown
 from data import access
@@ -29,14 +30,23 @@ register_search("fiche-code", picker_options, State("fiche-level", "value"))
 
 
 def layout(level: str = "qpv", code: str | None = None, **_):
-    level = level if level in dict(LEVELS) else "qpv"
+    notices = []
+    if level not in dict(LEVELS):
+        notices.append(f"Niveau inconnu dans l'adresse (« {clip(level)} ») : niveaux possibles : "
+                       + ", ".join(label for _, label in LEVELS) + ". La fiche d'un QPV est affichée.")
+        level = "qpv"
     index = option_index(picker_options, level)
     opts = index.options
+    if code is not None and code not in index:
+        notices.append(f"Territoire inconnu dans l'adresse (« {clip(code)} ») pour le niveau "
+                       f"{dict(LEVELS)[level]} : la fiche d'un autre territoire est affichée.")
+        code = None
     if code is None and opts:  # default: the first territory that has figures
         v = access.values("taux_pauvrete_60", level)
         with_data = [c for c in v[v.status == "ok"].code]
         code = with_data[0] if with_data else opts[0]["value"]
     return html.Div([
+        url_notices(notices),
         html.Div([
             html.Div([html.Label("Niveau", htmlFor="fiche-level"),
                       dcc.Dropdown(id="fiche-level", options=[{"label": l, "value": v} for v, l in LEVELS],

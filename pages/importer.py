@@ -415,7 +415,7 @@ def layout(type: str | None = None, **_):  # noqa: A002  (URL parameter name)
                   html.Div("Aucune correspondance : les colonnes du modèle sont attendues.", id="imp-mapping-status",
                            className="source-line", role="status")),
             _step("4. Fichier à importer",
-                  html.P([f"CSV (UTF-8 ou Windows-1252, séparateur ; , ou tabulation) ou XLSX. ",
+                  html.P(["CSV (UTF-8 ou Windows-1252, séparateur ; , ou tabulation) ou XLSX. ",
                           html.Strong(f"Taille maximale : {limit_mb} Mo"),
                           " (au-delà, découpez le fichier, par exemple par année ou par territoire)."],
                          id="imp-limit"),

@@ -21,7 +21,8 @@ from dash_extensions.javascript import Namespace
 from components.geo_routes import layer_url
 from components.maps import (atlas_map, commune_layer_url, legend, live_style, live_style_ref, register_tooltips,
                              territory_layer)
-from components.scope import LEVEL_LABELS, scope_dropdown
+from components.notices import url_notices
+from components.scope import LEVEL_LABELS, checked_scope, scope_dropdown
 from components.search_dropdown import initial_options, option_index, register_search, search_dropdown
 from components.tables import paged_table, register_table_export, table_ref
 from data import access
@@ -151,7 +152,8 @@ def notes(st: ViewState, v: iv.View) -> list:
                            "périmètre 2015 du quartier, modifié en 2024 : elle décrit un territoire un peu "
                            "différent du quartier actuel. Colonne « Périmètre » du tableau."],
                           className="note", id="ineg-perimeter-note"))
-    other = known & (perimeter == "exact") & np.array([isinstance(g, str) and g != "QPV2024" for g in geography])
+    other = known & (perimeter == "exact") & np.array([isinstance(g, str) and g != "QPV2024" for g in geography],
+                                                      dtype=bool)
     if other.any():
         geos = ", ".join(sorted(set(geography[other])))
         out.append(html.P([html.Strong("Autre géographie : "),
@@ -400,6 +402,7 @@ def layout(**query):
                          html.P("Aucun indicateur n'a de valeur à l'échelle des quartiers dans la base chargée.",
                                 className="note")])
     st = parse_state(query, cat)
+    _, notices = checked_scope(query.get("scope"))
     scope = access.parse_scope(st.scope)
     pick_index = option_index(qpv_pick_options, access.scope_value(scope))
     if st.qpv not in pick_index:
@@ -423,6 +426,7 @@ def layout(**query):
         html.P("Chaque quartier prioritaire (géographie 2024) est coloré selon la valeur d'un indicateur, ou "
                "selon son écart à sa propre commune, son EPCI, son département, sa région ou la France. "
                "Le tableau sous la carte donne les mêmes chiffres.", className="lead"),
+        url_notices(notices),
         controls(st, cat),
         html.Div(notes(st, v), id="ineg-notes", **{"aria-live": "polite"}),
         html.Div([

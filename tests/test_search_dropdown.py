@@ -252,7 +252,9 @@ def test_comparer_keeps_url_territories_beyond_the_first_options(pages, monkeypa
     monkeypatch.setattr(sd, "FULL_LIST_MAX", 5)
     monkeypatch.setattr(sd, "SEARCH_LIMIT", 2)
     lay = comparer.layout(t="commune:98029,epci:299999001")
-    dd = lay.children[2].children[0].children[1]
+    from pages.inegalites import _find
+
+    dd = _find(lay, "compare-territories")
     assert dd.value == ["commune:98029", "epci:299999001"] and dd.multi is True
     assert [o["value"] for o in dd.options][:2] == ["commune:98029", "epci:299999001"] and len(dd.options) == 4
 

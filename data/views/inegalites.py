@@ -108,7 +108,8 @@ def parse_state(query: dict | None = None, catalogue: pd.DataFrame | None = None
         palette = default_palette(mode, high_is_bad)
     ref = q.get("ref") if q.get("ref") in an.REFERENCE_LEVELS else "commune"
     gap = q.get("gap") if q.get("gap") in an.GAP_TYPES else "ratio"
-    scope = access.scope_value(access.parse_scope(q.get("scope")))
+    sc = access.parse_scope(q.get("scope"))
+    scope = access.scope_value(sc if sc is None or access.territory(*sc) is not None else None)
     qpv = q.get("qpv") if isinstance(q.get("qpv"), str) and CODE_RE.match(q["qpv"]) else None
     view = q.get("view") if parse_view(q.get("view")) else None
     breaks = str(q.get("breaks", ""))[:200]

@@ -860,7 +860,6 @@ def bench_browser(report: Report, servers: dict, counts: dict, labels: dict, run
                        [r["change_bytes"] for r in res], "o")
             continue
         first = [r["first_render"] for r in res]
-        restyle = [r["restyle"] for r in res]
         scale = "demo" if key.startswith("demo") else ("region" if key == "france-region" else "france")
         on_load = median([r["load_callbacks"] for r in res])
         report.add("Navigateur", f"Inégalités ({label}, {fr(case['n_qpv'])} QPV) : 1er rendu, navigation → "

@@ -197,7 +197,7 @@ def test_keyboard_selects_a_qpv_on_the_map(page):
     _open(page)
     # the QPV last in the table's order (by name): on its last page
     names = page.locator("path[data-code]").evaluate_all("ps => ps.map(p => p.getAttribute('aria-label'))")
-    path = page.locator(f'path[data-code]').nth(names.index(max(names)))
+    path = page.locator('path[data-code]').nth(names.index(max(names)))
     code, name = path.get_attribute("data-code"), path.get_attribute("aria-label")
     path.focus()
     page.keyboard.press("Enter")
