@@ -15,11 +15,8 @@ from components.maps import atlas_map, territory_layer
 from components.scope import LEVEL_LABELS
 from components.tables import data_table
 from data import access
-from data.analysis import fmt, fmt_status, short_source
-
-REF_LABELS = {"commune": "Commune", "epci": "EPCI", "departement": "Département", "region": "Région",
-              "france": "France"}
-
+from data.analysis import fmt, fmt_status
+from data.provenance import short_source, vintage_text
 
 def determinants_frame(level: str, code: str) -> tuple[pd.DataFrame, list[str]]:
     """Rows: indicators with a value for the territory; columns: the territory and each
@@ -37,19 +34,19 @@ def determinants_frame(level: str, code: str) -> tuple[pd.DataFrame, list[str]]:
         dec = int(info.decimals) if not pd.isna(info.decimals) else 1
         r = own[own.indicator_id == ind_id].iloc[0]
         row = {"indicator_id": ind_id, "Indicateur": info.label, "Unité": info.unit,
-               "Année": int(r.year), "Valeur": fmt_status(r.value, r.status, dec),
+               "Année décrite": r.year_label, "Valeur": fmt_status(r.value, r.status, dec),
                "value": r.value if r.status == "ok" else None}
         if r.perimeter == "perimetre_2015":
             row["Valeur"] += " *"
         for ref_level, ref_code in chain:
             rv = vals[(vals.level == ref_level) & (vals.code == ref_code) & (vals.indicator_id == ind_id)]
-            label = REF_LABELS[ref_level]
-            row[label] = (fmt_status(rv.iloc[0].value, rv.iloc[0].status, dec) + f" ({int(rv.iloc[0].year)})"
+            label = access.reference_header(ref_level, ref_code)
+            row[label] = (fmt_status(rv.iloc[0].value, rv.iloc[0].status, dec) + f" ({rv.iloc[0].year_label})"
                           if len(rv) else "n.d.")
             if len(rv) and rv.iloc[0].source_title:
-                titles.add(f"{rv.iloc[0].source_title} (millésime {rv.iloc[0].vintage}) — référence")
+                titles.add(f"{rv.iloc[0].source_title} ({vintage_text(rv.iloc[0].vintage)}) — référence")
         row["Source"] = short_source(r.publisher, r.vintage)
-        titles.add(f"{r.source_title} (millésime {r.vintage})" if r.source_title else row["Source"])
+        titles.add(f"{r.source_title} ({vintage_text(r.vintage)})" if r.source_title else row["Source"])
         rows.append(row)
     df = pd.DataFrame(rows)
     if len(own) and (own.perimeter == "perimetre_2015").any():
@@ -60,7 +57,10 @@ def determinants_frame(level: str, code: str) -> tuple[pd.DataFrame, list[str]]:
 
 
 def evolution_figure(level: str, code: str, max_indicators: int = 6) -> go.Figure | None:
-    hist = access.value_history(level, code)
+    """Indicators with at least two distinct figures (a vintage repeating the previous one is
+    the same figure: shown once). The x axis is the year described where the producer gives it,
+    else the diffusion vintage, and its title says which."""
+    hist = access.value_history(level, code, distinct=True)
     if hist.empty:
         return None
     cat = access.indicators().set_index("indicator_id")
@@ -74,15 +74,27 @@ def evolution_figure(level: str, code: str, max_indicators: int = 6) -> go.Figur
     for n, ind in enumerate(multi):
         h = hist[hist.indicator_id == ind].sort_values("year")
         ok = h[h.status == "ok"]
+        described = ok.ref_year.notna().all() and len(ok)
+        x = ok.ref_year.astype(int) if described else ok.year
         symbols = ["circle-open" if p == "perimetre_2015" else "circle" for p in ok.perimeter]
-        fig.add_trace(go.Scatter(x=ok.year, y=ok.value, mode="lines+markers", name=cat.loc[ind].short_label,
+        fig.add_trace(go.Scatter(x=x, y=ok.value, mode="lines+markers", name=cat.loc[ind].short_label,
                                  marker={"symbol": symbols, "size": 9, "color": "#0b5e7e"},
-                                 line={"color": "#0b5e7e"}, showlegend=False,
-                                 hovertemplate="%{x} : %{y:,.1f} " + cat.loc[ind].unit + "<extra></extra>"),
+                                 line={"color": "#0b5e7e"}, showlegend=False, customdata=ok.year_label,
+                                 hovertemplate="%{customdata} : %{y:,.1f} " + cat.loc[ind].unit + "<extra></extra>"),
                       row=n // cols + 1, col=n % cols + 1)
+        fig.update_xaxes(title_text="année décrite" if described else "millésime de diffusion",
+                         row=n // cols + 1, col=n % cols + 1)
     french_layout(fig, height=260 * rows)
     fig.update_xaxes(dtick=1, tickformat="d")
     return fig
+
+
+def evolution_absent_text(level: str, code: str) -> str:
+    hist = access.value_history(level, code, distinct=True)
+    if hist.empty:
+        return "Aucune donnée chiffrée pour ce territoire dans la base chargée : pas d'évolution à montrer."
+    return ("Une seule valeur distincte par indicateur (les millésimes repris à l'identique comptent une fois) : "
+            "pas d'évolution à montrer.")
 
 
 def bar_counts(df: pd.DataFrame, title: str) -> go.Figure:
@@ -137,7 +149,11 @@ def lineage_note(code: str) -> html.P | None:
     if not lin:
         return None
     preds = ", ".join(f"{n} ({c})" for c, n in lin["predecessors"])
-    text = f"Quartier {STATUT_TEXT.get(lin['statut'], lin['statut'])}"
+    if lin["conflict"]:
+        text = (f"Statut incertain : {lin['conflict']}. Par prudence, le quartier est traité comme modifié : ses "
+                "chiffres de la géographie 2015 sont signalés « périmètre 2015 »")
+    else:
+        text = f"Quartier {STATUT_TEXT.get(lin['statut'], lin['statut'])}"
     if preds:
         text += f" ; quartier(s) 2015 d'origine : {preds}"
     text += "."
@@ -146,7 +162,7 @@ def lineage_note(code: str) -> html.P | None:
     elif len(lin["predecessors"]) > 1:
         text += (" Il regroupe plusieurs quartiers 2015 : leurs indicateurs ne peuvent pas lui être "
                  "attribués sans recalcul par l'INSEE.")
-    return html.P(text, id="fiche-lineage", className="note" if lin["statut"] != "inchange" else "muted")
+    return html.P(text, id="fiche-lineage", className="muted" if lin["unchanged"] else "note")
 
 
 def territory_portrait(level: str, code: str) -> html.Div:
@@ -168,6 +184,8 @@ def territory_portrait(level: str, code: str) -> html.Div:
         html.H1([t["name"], html.Span(f" — {LEVEL_LABELS.get(level, level)} {code}", className="muted")],
                 id="fiche-title"),
         html.P(subtitle, className="lead"),
+        html.P(access.reference_commune_text(code) + ".", id="fiche-reference-commune", className="muted")
+        if level == "qpv" and access.reference_commune_text(code) else None,
         html.P(population_text(level, code, t), id="fiche-population"),
         lineage_note(code) if level == "qpv" else None,
         html.P(f"Zonage ARS médecins généralistes : {zone.iloc[0].zone} (millésime {zone.iloc[0].millesime})"
@@ -188,7 +206,7 @@ def territory_portrait(level: str, code: str) -> html.Div:
         html.Div([html.P(n, className="note") for n in notes]),
         html.H2("Évolution", className="page-break"),
         graph("fiche-evolution", evo, source="Cercles vides : valeur sur le périmètre 2015 du quartier.")
-        if evo is not None else html.P("Une seule année disponible : pas d'évolution à montrer."),
+        if evo is not None else html.P(evolution_absent_text(level, code), id="fiche-no-evolution"),
         html.H2("Actions de santé"),
         html.Div([
             graph("fiche-actions-theme", bar_counts(by_theme, "Par axe thématique"))

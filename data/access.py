@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from data import db
+from data import db, lineage
 from data.memory import fold, tables
 
 configure = db.configure
@@ -168,6 +168,33 @@ def qpv_communes(qpv_codes: list[str] | None = None) -> pd.DataFrame:
     return out
 
 
+def reference_commune(qpv_code: str) -> dict | None:
+    """The commune a QPV is compared with (territory.commune: for a QPV spanning several
+    communes, the one holding the largest share of its area, decided at load) with that share
+    (None when unknown) and the number of communes the QPV spans."""
+    t = territory("qpv", qpv_code)
+    if not t or not t.get("commune"):
+        return None
+    links = tables().qpv_commune
+    links = links[links["qpv_code"] == qpv_code]
+    row = links[links["commune_code"] == t["commune"]]
+    share = row["area_share"].iloc[0] if len(row) else None
+    return {"code": t["commune"], "name": tables().names("commune").get(t["commune"], t["commune"]),
+            "share": None if share is None or pd.isna(share) else float(share), "n_communes": len(links)}
+
+
+def reference_commune_text(qpv_code: str) -> str | None:
+    """"comparé à Nice, qui contient 72 % du quartier" for a QPV spanning several communes."""
+    ref = reference_commune(qpv_code)
+    if not ref or ref["n_communes"] < 2:
+        return None
+    if ref["share"] is None:
+        return (f"Quartier sur {ref['n_communes']} communes, comparé à {ref['name']}, la première que liste le "
+                "fichier des contours (part de surface inconnue)")
+    return (f"Quartier sur {ref['n_communes']} communes, comparé à {ref['name']}, qui contient "
+            f"{round(ref['share'] * 100):.0f} % du quartier")
+
+
 def qpv_commune_names(qpv_codes: list[str]) -> dict[str, str]:
     """QPV code -> names of its communes joined by " ; " (in commune code order)."""
     t = tables()
@@ -274,8 +301,21 @@ def indicator_years(indicator_id: str, level: str = "qpv") -> list[int]:
     return list(t.memo(("years", indicator_id, level), build))
 
 
+def year_labels(indicator_id: str, level: str = "qpv") -> dict[int, str]:
+    """{vintage: how it is written (data.provenance.year_text)} for one indicator at one level."""
+    t = tables()
+
+    def build():
+        b = t.block(indicator_id, level)
+        if not len(b):
+            return {}
+        first = b.drop_duplicates("year").sort_values("year")
+        return {int(y): lab for y, lab in zip(first["year"], first["year_label"])}
+    return dict(t.memo(("year_labels", indicator_id, level), build))
+
+
 _FLOAT_COLUMNS = ("value", "numerator", "denominator")
-_TEXT_COLUMNS = ("status", "geography", "perimeter", "derived_from", "source_id")
+_TEXT_COLUMNS = ("status", "geography", "perimeter", "derived_from", "source_id", "year_label")
 
 
 def _value_columns(rows: np.ndarray, columns=("year",) + _FLOAT_COLUMNS + _TEXT_COLUMNS) -> dict:
@@ -327,12 +367,17 @@ def values(indicator_id: str, level: str, within: tuple[str, str] | None = None,
     return pd.DataFrame(out)
 
 
-def value_history(level: str, code: str, indicator_ids: list[str] | None = None) -> pd.DataFrame:
+def value_history(level: str, code: str, indicator_ids: list[str] | None = None,
+                  distinct: bool = False) -> pd.DataFrame:
+    """Every value of a territory, by indicator then vintage; `distinct` leaves out the vintages
+    that repeat an earlier one (same_as), so that a series shows each figure once."""
     df = tables().rows_of(level, code)
+    if distinct:
+        df = df[df["same_as"].isna()]
     if indicator_ids:
         df = df[df["indicator_id"].isin(list(indicator_ids))]
-    out = df[["indicator_id", "year", "value", "status", "geography", "perimeter", "derived_from",
-              "source_id"]].reset_index(drop=True)
+    out = df[["indicator_id", "year", "year_label", "ref_year", "same_as", "value", "status", "geography",
+              "perimeter", "derived_from", "source_id"]].reset_index(drop=True)
     return _with_sources(out, ("title", "vintage"))
 
 
@@ -352,11 +397,23 @@ def reference_chain(level: str, code: str) -> list[tuple[str, str]]:
     return chain
 
 
+REFERENCE_HEADERS = {"commune": "Commune", "epci": "EPCI", "departement": "Département", "region": "Région",
+                     "arrondissement": "Arrondissement", "france": "France"}
+
+
+def reference_header(level: str, code: str) -> str:
+    """What a reference column is titled: "Commune : Nice", "Département : Bouches-du-Rhône", and
+    the France territory by its own name ("France métropolitaine" is not "France")."""
+    t = territory(level, code)
+    name = t["name"] if t else code
+    return name if level == "france" else f"{REFERENCE_HEADERS.get(level, level)} : {name}"
+
+
 def reference_values_at(indicator_id: str, ref_level: str, codes: list[str], year: int | None = None) -> pd.DataFrame:
     """Value of an indicator on reference territories, for the year of the QPV figures when
     the reference has it, else its closest earlier year, else its closest later year."""
-    cols = ["code", "name", "year", "value", "status", "geography", "source_id", "source_title", "publisher",
-            "vintage"]
+    cols = ["code", "name", "year", "year_label", "value", "status", "geography", "source_id", "source_title",
+            "publisher", "vintage"]
     names = tables().names(ref_level)
     wanted = sorted({c for c in codes if c is not None and c in names})
     rows = tables().selection(indicator_id, ref_level, year, nearest=True).positions(wanted)
@@ -365,7 +422,7 @@ def reference_values_at(indicator_id: str, ref_level: str, codes: list[str], yea
         return pd.DataFrame(columns=cols)
     rows = rows[keep]
     found = [c for c, k in zip(wanted, keep) if k]
-    vals = _value_columns(rows, ("year", "value", "status", "geography", "source_id"))
+    vals = _value_columns(rows, ("year", "year_label", "value", "status", "geography", "source_id"))
     df = pd.DataFrame({"code": found, "name": [names[c] for c in found], **vals,
                        **_source_columns(vals["source_id"])})
     return df[cols]
@@ -378,8 +435,8 @@ def reference_values(indicator_id: str, ref_level: str, codes: list[str]) -> pd.
 
 def latest_values(pairs: list[tuple[str, str]], indicator_ids: list[str] | None = None) -> pd.DataFrame:
     """Latest row of each indicator for each (level, code) in `pairs`."""
-    cols = ["level", "code", "indicator_id", "year", "value", "status", "geography", "perimeter", "derived_from",
-            "source_id", "source_title", "vintage", "publisher"]
+    cols = ["level", "code", "indicator_id", "year", "year_label", "value", "status", "geography", "perimeter",
+            "derived_from", "source_id", "source_title", "vintage", "publisher"]
     t = tables()
     parts = [t.rows_of(level, code) for level, code in dict.fromkeys(map(tuple, pairs))]
     parts = [p for p in parts if len(p)]
@@ -389,8 +446,8 @@ def latest_values(pairs: list[tuple[str, str]], indicator_ids: list[str] | None 
     if indicator_ids:
         df = df[df["indicator_id"].isin(list(indicator_ids))]
     df = df.drop_duplicates(["level", "code", "indicator_id"], keep="last")
-    out = df[["level", "code", "indicator_id", "year", "value", "status", "geography", "perimeter", "derived_from",
-              "source_id"]].reset_index(drop=True)
+    out = df[["level", "code", "indicator_id", "year", "year_label", "value", "status", "geography", "perimeter",
+              "derived_from", "source_id"]].reset_index(drop=True)
     return _with_sources(out, ("title", "vintage", "publisher"))[cols]
 
 
@@ -727,12 +784,15 @@ def latest_action_year() -> int | None:
 
 
 def qpv_lineage(qpv2024: str) -> dict | None:
-    """Status of a 2024 QPV in the ANCT correspondence and its 2015 predecessors."""
+    """Status of a 2024 QPV in the ANCT correspondence, its 2015 predecessors, and whether the
+    status agrees with the code's letter (data.lineage: unchanged only when both say so)."""
     c = tables().correspondence
     rows = c[c["qpv2024"] == qpv2024]
     if rows.empty:
         return None
-    return {"statut": rows["statut"].iloc[0],
+    statut = rows["statut"].iloc[0]
+    return {"statut": statut, "conflict": lineage.status_conflict(qpv2024, statut),
+            "unchanged": lineage.unchanged(qpv2024, statut),
             "predecessors": [(q, n) for q, n in zip(rows["qpv2015"], rows["label2015"]) if isinstance(q, str) and q]}
 
 

@@ -496,9 +496,9 @@ def gap_frame(values: pd.DataFrame, ref_of: dict, refs: pd.DataFrame, mode: str 
     """QPV values against their references.
 
     values: one row per QPV with code, value, status. ref_of: QPV code -> reference code (or None).
-    refs: one row per reference territory with code, name, value, status, year (territories
+    refs: one row per reference territory with code, name, value, status, year, year_label (territories
     without any value are absent; `ref_names` (code -> name) still names them).
-    Adds ref_code, ref_name, ref_value, ref_status, ref_year, gap and gap_status:
+    Adds ref_code, ref_name, ref_value, ref_status, ref_year, ref_year_label, gap and gap_status:
     'ok' (gap computed), 'secret' / 'missing' (the QPV's own value), 'noref' (the QPV has a
     value but its reference is secret, missing, absent, or 0 for a ratio). A gap is NaN
     unless gap_status is 'ok': a secret value never becomes a number."""
@@ -529,6 +529,7 @@ def gap_frame(values: pd.DataFrame, ref_of: dict, refs: pd.DataFrame, mode: str 
     df["ref_value"] = ref_value
     df["ref_status"] = ref_status
     df["ref_year"] = pick("year")
+    df["ref_year_label"] = pick("year_label")
     status = df["status"].to_numpy(dtype=object)
     ok_value = status == "ok"
     own = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype=float)
@@ -557,9 +558,10 @@ def tooltip_lines(indicator_label: str, year, value, status: str, unit: str, dec
                   ref_label: str | None = None, ref_value=None, ref_status: str = "missing",
                   ref_year=None, gap_value=None, gap_status: str = "missing", mode: str = "ratio",
                   perimeter: str = "exact") -> list[str]:
-    """Plain-text tooltip lines (the QPV name comes from the geometry's properties).
+    """Plain-text tooltip lines (the QPV name comes from the geometry's properties); `year` and
+    `ref_year` are the years as written (data.provenance.year_text).
     They are data, never markup: assets/atlas.js escapes every line before showing it."""
-    yr = f" ({year})" if year is not None and not (isinstance(year, float) and math.isnan(year)) else ""
+    yr = f" ({year})" if isinstance(year, str) and year else ""
     if status == "ok":
         val = fmt(value, decimals, unit)
     elif status == "secret":
@@ -568,7 +570,7 @@ def tooltip_lines(indicator_label: str, year, value, status: str, unit: str, dec
         val = "n.d. (pas de donnée)"
     lines = [f"{indicator_label}{yr} : {val}"]
     if ref_label:
-        ryr = f" ({int(ref_year)})" if ref_year is not None and not pd.isna(ref_year) else ""
+        ryr = f" ({ref_year})" if isinstance(ref_year, str) and ref_year else ""
         rval = fmt_status(ref_value, ref_status, decimals, unit) if ref_status in ("ok", "secret") else "n.d."
         lines.append(f"Référence, {ref_label}{ryr} : {rval}")
         if gap_status == "ok":
@@ -732,14 +734,3 @@ def class_labels(c: Classification, decimals: int = 1, unit: str = "") -> list[s
     if labels and c.bins[0] < c.lower:
         labels[0] = f"≤ {fmt(c.bins[0], decimals)}" + (f" {unit}" if unit else "")
     return labels
-
-
-FICTIONAL_PUBLISHER_PREFIX = "Atlas ASV, jeu fictif au format "
-
-
-def short_source(publisher, vintage) -> str:
-    """"ONPV / INSEE, millésime 2022" — or "... (fictif)" for the demo's sources."""
-    pub = str(publisher or "source inconnue")
-    if pub.startswith(FICTIONAL_PUBLISHER_PREFIX):
-        pub = pub[len(FICTIONAL_PUBLISHER_PREFIX):] + " (fictif)"
-    return f"{pub}, millésime {vintage}" if vintage else pub

@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from data import db
+from data.provenance import year_text
 
 VALUE_COLUMNS = ["level", "code", "indicator_id", "year", "value", "numerator", "denominator", "status",
-                 "geography", "perimeter", "derived_from", "source_id"]
+                 "geography", "perimeter", "derived_from", "source_id", "ref_year", "same_as"]
 TERRITORY_COLUMNS = ["level", "code", "name", "generation", "region", "departement", "epci", "commune",
                      "population", "source_id"]
 _INTERNED = ("level", "code", "indicator_id", "status", "geography", "perimeter", "derived_from", "source_id",
@@ -51,6 +52,17 @@ def _intern(df: pd.DataFrame, pool: dict) -> pd.DataFrame:
     return df
 
 
+def _year_labels(v: pd.DataFrame) -> np.ndarray:
+    """data.provenance.year_text of each value row, one string object per distinct
+    (year, year described, repeated vintage)."""
+    if not len(v):
+        return np.array([], dtype=object)
+    keys = pd.MultiIndex.from_arrays([v["year"], v["ref_year"], v["same_as"]])
+    codes, uniques = pd.factorize(keys)
+    labels = np.array([year_text(y, r, s) for y, r, s in uniques], dtype=object)
+    return labels[codes]
+
+
 def fold(text: Any) -> str:
     """Lower case without accents (what searches compare)."""
     s = unicodedata.normalize("NFKD", str(text or ""))
@@ -73,8 +85,10 @@ class Tables:
         self.indicator = q("SELECT * FROM indicator ORDER BY sort")
         self.values = q(f"SELECT {', '.join(VALUE_COLUMNS)} FROM indicator_value "
                         "ORDER BY indicator_id, level, code, year")
+        self.values["year_label"] = _year_labels(self.values)
         self.territory = q(f"SELECT {', '.join(TERRITORY_COLUMNS)} FROM territory ORDER BY level, name, code")
-        self.qpv_commune = q("SELECT qpv_code, commune_code FROM qpv_commune ORDER BY qpv_code, commune_code")
+        self.qpv_commune = q("SELECT qpv_code, commune_code, area_share FROM qpv_commune "
+                             "ORDER BY qpv_code, commune_code")
         self.correspondence = q("SELECT qpv2024, statut, rank, qpv2015, label2015 FROM qpv_correspondence "
                                 "ORDER BY qpv2024, rank")
         self.gp_zoning = q("SELECT z.qpv_code, z.zone, z.millesime, s.title AS source_title FROM gp_zoning z "
@@ -107,7 +121,7 @@ class Tables:
     def _index_values(self) -> None:
         v = self.values
         n = len(v)
-        self.vcol = {c: v[c].to_numpy() for c in VALUE_COLUMNS}      # the same columns as numpy arrays
+        self.vcol = {c: v[c].to_numpy() for c in VALUE_COLUMNS + ["year_label"]}   # the same, as numpy arrays
         ind = v["indicator_id"].to_numpy(dtype=object)
         lev = v["level"].to_numpy(dtype=object)
         if n:

@@ -29,6 +29,7 @@ LOADER_ORDER = [
     "cpts",            # CPTS territories
     "onpv",            # ONPV / sig.ville QPV indicator tables
     "filosofi",        # INSEE Filosofi reference territories
+    "census",          # INSEE census communal bases (references summed from commune counts)
     "apl",             # DREES APL to GPs (xlsx)
     "user_files",      # schemes and actions in the Atlas import templates
 ]

@@ -41,6 +41,8 @@ import shapely
 from shapely.geometry import MultiPoint, MultiPolygon, Point, Polygon, mapping
 
 from .config import FICTIONAL_MARKER, TAXONOMY_FILE
+from .demo_census import FILE_NAMES as CENSUS_FILES
+from .demo_census import census_files
 
 SEED = 99_2024
 FICTIONAL_TEXT = ("Données entièrement fictives (jeu de démonstration Atlas ASV, etl/demo.py).\n"
@@ -218,6 +220,7 @@ EXPECTED_FILES = sorted(
     + [f"{fam}_{y}.csv" for fam in ("REVN", "DEMO", "IPRO") for y in ONPV_YEARS]
     + [f"FILO{FILO_YEAR}_DISP_{lvl}.csv" for lvl in FILO_LEVELS]
     + [f"FILO{FILO_YEAR}_DISP_PAUVRES_{lvl}.csv" for lvl in FILO_LEVELS]
+    + CENSUS_FILES
 )
 
 
@@ -1481,6 +1484,7 @@ main ; modifiez le générateur puis régénérez-les.
 | `{epci}`, `{deps_f}`, `{regs_f}` | EPCI, départements, région | listes INSEE (COG) |
 | `REVN_*.csv`, `DEMO_*.csv`, `IPRO_*.csv` | indicateurs des QPV 2015 ({years}) | tableaux ONPV / sig.ville |
 | `FILO{fy}_DISP_*.csv`, `FILO{fy}_DISP_PAUVRES_*.csv` | revenus et pauvreté des territoires de référence | INSEE Filosofi |
+| `base-cc-*-2019.csv` | emploi, ménages et âges des communes (bases communales du recensement) ; les références EPCI, départements et région en sont des sommes | INSEE, recensement de la population |
 | `{apl}` | accessibilité aux médecins généralistes | DREES (APL), un onglet par année |
 | `{zoning}` | zonage ZIP / ZAC des QPV | zonage ARS |
 | `{cpts}` | {ncpts} CPTS | territoires de CPTS (GeoJSON) |
@@ -1516,6 +1520,7 @@ def build_files(seed: int = SEED) -> dict[str, bytes]:
     files.update(_files_filosofi(w, rnd))
     files.update(_files_apl(w, rnd))
     files.update(_files_local(w, rnd))
+    files.update(census_files(w.communes, _Rand(seed + 1).random))    # own sequence: other files unchanged
     files[FILES["readme"]] = _readme(w, files)
     files[FILES["marker"]] = FICTIONAL_TEXT.encode("utf-8")
     if sorted(files) != EXPECTED_FILES:

@@ -22,8 +22,7 @@ from data import analysis as an
 from etl import svgmap
 
 LEVELS = {"qpv": "Quartier prioritaire", "commune": "Commune", "epci": "EPCI", "asv": "Atelier santé ville"}
-REF_LABELS = {"commune": "Commune", "epci": "EPCI", "departement": "Département", "region": "Région",
-              "france": "France"}
+REF_LABELS = access.REFERENCE_HEADERS
 KEY_INDICATORS = 6
 
 
@@ -116,12 +115,12 @@ def determinants(level: str, code: str, t: dict) -> tuple[pd.DataFrame, list[str
         if r.perimeter == "perimetre_2015":
             value += " *"
             p2015 = True
-        row = {"Indicateur": info.label, "Unité": info.unit, "Année": int(r.year), "Valeur": value}
+        row = {"Indicateur": info.label, "Unité": info.unit, "Année décrite": r.year_label, "Valeur": value}
         ref_dep = None
         for lvl, c in chain:
             rv = lookup.get((lvl, c, ind))
-            row[REF_LABELS[lvl]] = (f"{an.fmt_status(rv.value, rv.status, dec)} ({int(rv.year)})"
-                                    if rv is not None else "n.d.")
+            row[access.reference_header(lvl, c)] = (f"{an.fmt_status(rv.value, rv.status, dec)} ({rv.year_label})"
+                                                    if rv is not None else "n.d.")
             if dep and (lvl, c) == dep and rv is not None and rv.status == "ok":
                 ref_dep = rv.value
         hib = None if _nan(info.high_is_bad) else bool(info.high_is_bad)
@@ -133,7 +132,7 @@ def determinants(level: str, code: str, t: dict) -> tuple[pd.DataFrame, list[str
             bad = math.log(ratio) if hib else -math.log(ratio) if ratio > 0 else 0
             if row["Situation / départ."] == "plus défavorable":
                 points.append((bad, f"{info.short_label or info.label} : {an.fmt(own_v, dec, info.unit)} contre "
-                                    f"{an.fmt(ref_dep, dec, info.unit)} dans le département ({int(r.year)})."))
+                                    f"{an.fmt(ref_dep, dec, info.unit)} dans le département ({r.year_label})."))
     notes = []
     if p2015:
         notes.append("* Valeur calculée sur le périmètre 2015 du quartier (contour modifié en 2024) : "
@@ -154,12 +153,12 @@ def qpv_matrix(qpv_codes: list[str], ref_pairs: list[tuple[str, str]]) -> tuple[
     rows = []
     for lvl, c in pairs:
         t = access.territory(lvl, c) or {"name": c}
-        row = {"Territoire": f"{t['name']} ({c})" if lvl == "qpv" else f"{REF_LABELS.get(lvl, lvl)} — {t['name']}"}
+        row = {"Territoire": f"{t['name']} ({c})" if lvl == "qpv" else access.reference_header(lvl, c)}
         for k in key.itertuples():
             v = vals[(vals.level == lvl) & (vals.code == c) & (vals.indicator_id == k.indicator_id)]
             dec = 1 if _nan(k.decimals) else int(k.decimals)
             label = f"{k.short_label} ({k.unit})"
-            row[label] = (an.fmt_status(v.iloc[0].value, v.iloc[0].status, dec) + f" ({int(v.iloc[0].year)})"
+            row[label] = (an.fmt_status(v.iloc[0].value, v.iloc[0].status, dec) + f" ({v.iloc[0].year_label})"
                           if len(v) else "n.d.")
         rows.append(row)
     return pd.DataFrame(rows), sorted({s for s in vals.source_id.dropna()})
@@ -405,6 +404,9 @@ def portrait_html(level: str, code: str, link=None, nav: str = "") -> str:
     if points:
         body.append("<h3>Points saillants (écarts défavorables au département)</h3><ul class='points'>"
                     + "".join(f"<li>{escape(p)}</li>" for p in points) + "</ul>")
+    ref_text = access.reference_commune_text(code) if level == "qpv" else None
+    if ref_text:
+        body.append(f"<p class='ref-commune'>{escape(ref_text)}.</p>")
     if len(zone):
         body.append(f"<p>Zonage ARS médecins généralistes : <strong>{_e(zone.iloc[0].zone)}</strong> "
                     f"(millésime {_e(zone.iloc[0].millesime)}).</p>")

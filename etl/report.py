@@ -4,6 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from data.provenance import vintage_text
+
 from .db import connect
 
 KIND_LABELS = {
@@ -58,7 +60,7 @@ def print_summary(db_path: Path, out=sys.stdout, detail: bool = True, limit: int
             n = con.execute("SELECT count(*) FROM indicator_value WHERE source_id = ?", [sid]).fetchone()[0]
             extra = f", {n} valeurs" if n else ""
             got = f", récupéré le {retrieved}" if retrieved else ""
-            w(f"  - {title} — {publisher}, millésime {vintage or '?'}, géographie {geo or '?'}"
+            w(f"  - {title} — {publisher}, {vintage_text(vintage)}, géographie {geo or 'inconnue'}"
               f" [{fname or '-'}{extra}{got}]")
         w()
         rows = con.execute(

@@ -61,6 +61,8 @@ CREATE TABLE territory (
 CREATE TABLE qpv_commune (
     qpv_code     VARCHAR NOT NULL,
     commune_code VARCHAR NOT NULL,
+    area_share   DOUBLE,                 -- share of the QPV's area inside the commune (1 when it has one commune;
+                                         -- NULL when the outlines needed are not loaded)
     PRIMARY KEY (qpv_code, commune_code)
 );
 
@@ -99,7 +101,7 @@ CREATE TABLE indicator_value (
     level        VARCHAR NOT NULL,
     code         VARCHAR NOT NULL,
     indicator_id VARCHAR NOT NULL,
-    year         INTEGER NOT NULL,
+    year         INTEGER NOT NULL,       -- diffusion vintage of the file (orders a series)
     value        DOUBLE,                 -- NULL unless status = 'ok'
     numerator    DOUBLE,
     denominator  DOUBLE,
@@ -108,6 +110,8 @@ CREATE TABLE indicator_value (
     perimeter    VARCHAR NOT NULL DEFAULT 'exact' CHECK (perimeter IN ('exact', 'perimetre_2015')),
     derived_from VARCHAR,                -- 2015 QPV code when carried through the correspondence
     source_id    VARCHAR NOT NULL,
+    ref_year     INTEGER,                -- year the figure describes, when documented (else NULL: unknown)
+    same_as      INTEGER,                -- earlier vintage whose figures this one repeats identically
     PRIMARY KEY (level, code, indicator_id, year),
     CHECK (status = 'ok' OR value IS NULL)
 );

@@ -9,6 +9,7 @@ from components.notices import url_notices
 from components.scope import checked_scope, parse_scope, scope_dropdown, scope_label, scope_value
 from data import access
 from data.analysis import fmt
+from data.provenance import publisher_text, vintage_text
 
 dash.register_page(__name__, path="/", name="Accueil", title="Atlas ASV — Accueil", order=0)
 
@@ -26,7 +27,7 @@ def key_figures(scope) -> dict:
     n_actions = len(access.actions(years=(last_year, last_year), within=scope)) if last_year else None
     return {"n_qpv": n_qpv, "pop": pop, "pop_known": len(known), "share_asv": share,
             "n_asv_qpv": int(cov.has_asv.fillna(False).sum()), "last_year": last_year,
-            "n_actions": n_actions, "has_registry": has_registry}
+            "n_actions": n_actions, "has_registry": has_registry, "pop_codes": list(known.code)}
 
 
 def card(figure: str, caption: str, source: str, card_id: str) -> html.Div:
@@ -34,23 +35,49 @@ def card(figure: str, caption: str, source: str, card_id: str) -> html.Div:
                      html.Div(source, className="source")], className="card", id=card_id)
 
 
+def _coverage_prefix(k: dict) -> str:
+    """"54 QPV sur 135 : " when a total covers only part of the QPVs: in the figure itself, so
+    that the number is never quoted without what it counts."""
+    return f"{fmt(k['pop_known'], 0)} QPV sur {fmt(k['n_qpv'], 0)} : " if k["pop_known"] < k["n_qpv"] else ""
+
+
+def population_source(codes: list[str]) -> str:
+    """Publisher and year of the populations summed (the 'population' values of those QPVs)."""
+    vals = access.values("population", "qpv")
+    vals = vals[vals.code.isin(codes) & (vals.status == "ok")]
+    if not len(vals):
+        return "population des contours chargés, millésime inconnu"
+    parts = list(dict.fromkeys(f"{publisher_text(p)}, {y}" for p, y in zip(vals.publisher, vals.year_label)))
+    return " ; ".join(parts)
+
+
+def qpv_source() -> str:
+    src = access.sources()
+    qpv = src[src.geography.eq("QPV2024") & src.title.str.contains("contour", case=False, na=False)]
+    if not len(qpv):
+        return "Source : contours des QPV chargés"
+    return "Source : " + " ; ".join(dict.fromkeys(f"{publisher_text(p)}, {vintage_text(v)}"
+                                                 for p, v in zip(qpv.publisher, qpv.vintage)))
+
+
 def cards(scope) -> list:
     k = key_figures(scope)
-    pop_caption = "habitants en QPV"
-    if k["n_qpv"] and k["pop_known"] < k["n_qpv"]:
-        pop_caption += f" (population connue pour {k['pop_known']} QPV sur {k['n_qpv']})"
+    pop = f"{_coverage_prefix(k)}{fmt(k['pop'], 0)}" if k["pop"] is not None else "n.d."
+    pop_caption = ("habitants dans les QPV dont la population est connue" if k["pop_known"] < k["n_qpv"]
+                   else "habitants en QPV")
+    share = f"{_coverage_prefix(k)}{fmt(k['share_asv'], 0, '%')}" if k["share_asv"] is not None else "n.d."
     return [
-        card(fmt(k["n_qpv"], 0), "quartiers prioritaires (géographie 2024)",
-             "Source : contours ANCT", "card-qpv"),
-        card(fmt(k["pop"], 0) if k["pop"] is not None else "n.d.", pop_caption,
-             "Source : INSEE / ONPV, population municipale", "card-pop"),
-        card(fmt(k["share_asv"], 0, "%") if k["share_asv"] is not None else "n.d.",
-             f"de la population en QPV couverte par un ASV ({k['n_asv_qpv']} QPV couverts)"
+        card(fmt(k["n_qpv"], 0), "quartiers prioritaires (géographie 2024)", qpv_source(), "card-qpv"),
+        card(pop, pop_caption, "Source : " + population_source(k["pop_codes"]), "card-pop"),
+        card(share,
+             f"de leur population couverte par un ASV ({k['n_asv_qpv']} QPV couverts sur {k['n_qpv']})"
              if k["has_registry"] else "couverture par les ASV : aucun registre de dispositifs importé",
-             "Source : registre des ASV importé", "card-asv"),
+             "Sources : registre des ASV importé ; " + population_source(k["pop_codes"]),
+             "card-asv"),
         card(fmt(k["n_actions"], 0) if k["n_actions"] is not None else "n.d.",
              f"actions de santé en {k['last_year']}" if k["last_year"] else "actions de santé",
-             "Source : actions importées", "card-actions"),
+             f"Source : actions importées (année de début {k['last_year']})" if k["last_year"]
+             else "Source : actions importées", "card-actions"),
     ]
 
 
@@ -58,12 +85,14 @@ def loaded_summary() -> html.Div:
     src = access.sources()
     c = access.counts()
     meta = access.meta()
-    vintages = sorted({v for v in src.vintage.dropna()})
+    vintages = sorted({str(v).strip() for v in src.vintage.dropna() if str(v).strip()})
+    unknown = src.vintage.isna().sum() + src.vintage.astype(str).str.strip().eq("").sum()
     return html.Div([
         html.H2("Données chargées"),
         html.P([f"{fmt(c['qpv'], 0)} QPV 2024, {fmt(c['communes'], 0)} communes, "
                 f"{fmt(c['values'], 0)} valeurs d'indicateurs, {fmt(c['schemes'], 0)} dispositifs, "
-                f"{fmt(c['actions'], 0)} actions. Millésimes : {', '.join(vintages) or 'n.d.'}. "
+                f"{fmt(c['actions'], 0)} actions. Millésimes : {', '.join(vintages) or 'n.d.'}"
+                + (f" ({fmt(unknown, 0)} source(s) de millésime inconnu)" if unknown else "") + ". "
                 f"Base construite le {meta.get('built_at', 'n.d.')[:10]}."], id="loaded-summary"),
         html.P(dcc.Link("Voir toutes les sources, licences et le rapport de chargement", href="/donnees")),
     ])

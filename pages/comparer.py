@@ -14,7 +14,8 @@ from components.scope import LEVEL_LABELS
 from components.search_dropdown import option_index, register_search, search_dropdown
 from components.tables import data_table
 from data import access
-from data.analysis import fmt, fmt_status, short_source
+from data.analysis import fmt, fmt_status
+from data.provenance import short_source
 
 dash.register_page(__name__, path="/comparer", name="Comparer", title="Atlas ASV — Comparer", order=5)
 
@@ -88,6 +89,7 @@ def comparison_frame(terrs, indicator_ids, ref_level) -> pd.DataFrame:
                 "value": float(r.value) if r is not None and r.status == "ok" else None,
                 "status": r.status if r is not None else "missing",
                 "year": int(r.year) if r is not None else None,
+                "year_label": r.year_label if r is not None else "n.d.",
                 "perimeter": r.perimeter if r is not None else None,
                 "source": short_source(r.publisher, r.vintage) if r is not None else None,
             })
@@ -156,7 +158,7 @@ def table_frame(df: pd.DataFrame) -> pd.DataFrame:
     t = df.assign(shown=[fmt_status(v, s, dec) + (" *" if p == "perimetre_2015" else "")
                          for v, s, dec, p in zip(df.value, df.status, df.decimals, df.perimeter)])
     return pd.DataFrame({"Indicateur": t.indicator, "Unité": t.unit, "Territoire": t.territory,
-                         "Valeur": t.shown, "Année": t.year, "Source": t.source})
+                         "Valeur": t.shown, "Année décrite": t.year_label, "Source": t.source})
 
 
 def body(terrs, indicator_ids, ref_level, view):

@@ -8,6 +8,7 @@ from dash import Input, Output, callback, dcc, html
 
 from components.tables import data_table
 from data import access
+from data.provenance import vintage_text
 
 dash.register_page(__name__, path="/donnees", name="Données", title="Atlas ASV — Données", order=7)
 
@@ -18,7 +19,8 @@ KIND_LABELS = {"rejected": "Ligne rejetée", "repaired": "Géométrie réparée"
 def sources_frame() -> pd.DataFrame:
     src = access.sources()
     return pd.DataFrame({
-        "Source": src.title, "Producteur": src.publisher, "Millésime": src.vintage,
+        "Source": src.title, "Producteur": src.publisher,
+        "Millésime": src.vintage.map(lambda v: vintage_text(v).removeprefix("millésime ")),
         "Géographie": src.geography, "Licence": src.licence, "Fichier": src.file_name,
         "Récupéré le": src.retrieved_at, "Valeurs": src.n_values, "Adresse": src.url,
     })
@@ -35,7 +37,7 @@ def catalogue_frame() -> pd.DataFrame:
     sens = ind.high_is_bad.map({True: "élevé = défavorable", False: "élevé = favorable"}).fillna("neutre")
     return pd.DataFrame({"Identifiant": ind.indicator_id, "Indicateur": ind.label, "Unité": ind.unit,
                          "Famille": ind.family, "Sens": sens, "Définition": ind.definition,
-                         "Années": ind.years.map(lambda y: ", ".join(map(str, y)) if y is not None else "")})
+                         "Millésimes": ind.years.map(lambda y: ", ".join(map(str, y)) if y is not None else "")})
 
 
 def layout(**_):
@@ -52,6 +54,12 @@ def layout(**_):
                className="lead"),
         html.P("Jeu de démonstration : toutes ces sources sont fictives, au format des fichiers officiels.",
                className="note") if fictional else None,
+        html.H2("Deux années par chiffre"),
+        html.P("Le millésime de diffusion est l'année du fichier publié (REVN_2022 : millésime 2022) ; l'année "
+               "décrite est celle que mesurent ses chiffres. L'atlas n'affiche une année décrite que lorsque la "
+               "documentation du producteur la donne (Filosofi 2019 : revenus de 2019) ; sinon il écrit "
+               "« millésime de diffusion 2022 ». Un millésime qui reprend à l'identique les chiffres du précédent "
+               "est signalé au chargement et n'est montré qu'une fois dans les évolutions.", id="two-years"),
         html.H2("Sources"),
         data_table("sources-table", sources_frame(), filename="sources", page_size=20),
         html.H2("Catalogue des indicateurs"),

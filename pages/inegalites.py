@@ -27,6 +27,7 @@ from components.search_dropdown import initial_options, option_index, register_s
 from components.tables import paged_table, register_table_export, table_ref
 from data import access
 from data import analysis as an
+from data.provenance import source_text
 from data.views import inegalites as iv
 from data.views.inegalites import MODES, ViewState, compute_view, parse_state, state_query
 
@@ -68,7 +69,9 @@ def legend_block(st: ViewState, v: iv.View) -> html.Div:
         items.append(("missing", "Pas de donnée", f"{counts['missing']} QPV"))
     if counts.get("noref"):
         items.append(("missing", "Écart non calculable : référence secrète ou absente", f"{counts['noref']} QPV"))
-    year = f" ({st.year})" if st.year else ""
+    shown = st.year if st.year else max(access.year_labels(st.indicator, "qpv") or [0])
+    label = access.year_labels(st.indicator, "qpv").get(shown)
+    year = f" ({label})" if label else ""
     method = st.method if not v.message else "quantiles"
     if st.mode == "ecart":
         kind = "rapport" if st.gap == "ratio" else "différence"
@@ -109,7 +112,7 @@ def table_columns(st: ViewState, v: iv.View) -> list[dict]:
         {"name": "Commune(s)", "id": "communes"},
         _num(f"{ind['short_label']} ({ind['unit']})", "value", d),
         {"name": "Statut", "id": "statut"},
-        {"name": "Année", "id": "year", "type": "numeric"},
+        {"name": "Année décrite", "id": "year"},
         {"name": f"Référence ({an.REFERENCE_LEVELS[st.ref]})", "id": "ref_name"},
         _num("Valeur de référence", "ref_value", d),
         _num(("Écart (rapport)" if st.gap == "ratio" else "Écart (différence)") + gap_unit, "gap",
@@ -169,7 +172,8 @@ def notes(st: ViewState, v: iv.View) -> list:
                               "pas être calculé.")],
                           className="note", id="ineg-reference-note"))
     if st.ref == "commune" and any(" ; " in c for c in f["communes"].to_numpy(dtype=object)):
-        out.append(html.P("Un quartier qui s'étend sur plusieurs communes est comparé à sa commune principale.",
+        out.append(html.P("Un quartier qui s'étend sur plusieurs communes est comparé à celle qui contient la plus "
+                          "grande part de sa surface (le panneau du quartier dit laquelle, et cette part).",
                           className="muted"))
     return out
 
@@ -183,7 +187,7 @@ def source_line(st: ViewState, v: iv.View) -> list:
     parts = []
     if srcs:
         parts.append("Source : " + " ; ".join(
-            f"{title} ({pub}), millésime {vint or 'n.d.'}, géographie {geo}" for title, pub, vint, geo in srcs) + ".")
+            source_text(title, pub, vint, geo) for title, pub, vint, geo in srcs) + ".")
     else:
         parts.append("Source : aucune valeur pour ce choix.")
     refs = v.refs
@@ -191,7 +195,7 @@ def source_line(st: ViewState, v: iv.View) -> list:
         rs = dict.fromkeys(zip(refs["source_title"], refs["publisher"], refs["vintage"]))
         years = sorted({int(y) for y in refs.year.dropna()})
         parts.append(f"Référence ({an.REFERENCE_LEVELS[st.ref]}) : " + " ; ".join(
-            f"{title} ({pub}), millésime {vint or 'n.d.'}" for title, pub, vint in rs)
+            source_text(title, pub, vint) for title, pub, vint in rs)
             + f", année(s) {', '.join(map(str, years))}.")
     else:
         parts.append(f"Référence ({an.REFERENCE_LEVELS[st.ref]}) : aucune valeur disponible.")
@@ -229,12 +233,12 @@ def panel(st: ViewState, code: str | None) -> list:
         rows.append(html.Tr([
             html.Td(f"{LEVEL_LABELS.get(level, level)} — {name}"),
             html.Td([an.fmt_status(rval, rstat, d, unit)]
-                    + ([html.Span(f"({int(rr.year)})", className="ref-year")] if rr is not None else []),
+                    + ([html.Span(f"({rr.year_label})", className="ref-year")] if rr is not None else []),
                     className="num"),
             html.Td(an.fmt_gap(g, st.gap, d, unit), className="num"),
         ]))
     val_text = an.fmt_status(value, status, d, unit)
-    year = "" if r is None or iv._nan(r.year) else f" ({int(r.year)})"
+    year = f" ({r.year_label})" if r is not None and isinstance(r.year_label, str) else ""
     out = [
         html.H3(t["name"], id="ineg-panel-title"),
         html.P([f"QPV {code}", " · ", "commune(s) : ",
@@ -243,15 +247,19 @@ def panel(st: ViewState, code: str | None) -> list:
                + ([" ", html.Span("(secret statistique : valeur non diffusée)", className="muted")]
                   if status == "secret" else [])),
     ]
+    ref_commune = access.reference_commune_text(code)
+    if ref_commune:
+        out.insert(2, html.P(ref_commune + ".", className="muted", id="ineg-panel-ref-commune"))
     if r is not None and r.perimeter == "perimetre_2015":
-        out.append(html.P("Valeur calculée sur le périmètre 2015 du quartier (modifié en 2024).", className="note"))
+        out.append(html.P("Valeur calculée sur le périmètre 2015 du quartier (contour modifié en 2024, ou statut "
+                          "incertain : voir sa fiche).", className="note"))
     out.append(html.Table([
         html.Thead(html.Tr([html.Th("Référence"), html.Th("Valeur (année)", className="num"),
                             html.Th("Écart" + (" (rapport)" if st.gap == "ratio" else " (différence)"),
                                     className="num")])),
         html.Tbody(rows)], className="simple", id="ineg-panel-table"))
     if r is not None and isinstance(r.source_title, str):
-        out.append(html.P(f"Source : {r.source_title} ({r.publisher}), millésime {r.vintage or 'n.d.'}.",
+        out.append(html.P(f"Source : {source_text(r.source_title, r.publisher, r.vintage)}.",
                           className="source-line"))
     out.append(html.P(dcc.Link("Ouvrir la fiche du quartier", href=f"/fiche?{urlencode({'level': 'qpv', 'code': code})}",
                                id="ineg-fiche-link", className="btn")))
@@ -300,7 +308,10 @@ def indicator_options(cat: pd.DataFrame) -> list[dict]:
 
 
 def year_options(indicator: str | None) -> list[dict]:
-    return [{"label": str(y), "value": y} for y in (access.indicator_years(indicator, "qpv") if indicator else [])]
+    """One option per vintage, written as the year it describes when known ("millésime de
+    diffusion 2022" otherwise; a vintage repeating an earlier one says so)."""
+    labels = access.year_labels(indicator, "qpv") if indicator else {}
+    return [{"label": labels[y], "value": y} for y in sorted(labels)]
 
 
 def qpv_options(scope) -> list[dict]:
@@ -357,7 +368,8 @@ def controls(st: ViewState, cat: pd.DataFrame) -> html.Div:
             scope_dropdown("ineg-scope", st.scope),
             _dropdown("ineg-indicator", "Indicateur", indicator_options(cat), st.indicator,
                       style={"minWidth": "380px"}),
-            _dropdown("ineg-year", "Année", year_options(st.indicator), st.year, style={"minWidth": "110px"}),
+            _dropdown("ineg-year", "Année décrite (ou millésime)", year_options(st.indicator), st.year,
+                      style={"minWidth": "230px"}),
         ], className="control-row"),
         html.Div([
             _radio("ineg-mode", "Afficher", MODES, st.mode),

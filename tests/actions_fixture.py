@@ -94,7 +94,7 @@ def build_mini_db(path: str | Path) -> Path:
         for lv, c, n, g, r, d, e, cm, p, geom in TERRITORIES])
     terr["population"] = terr["population"].astype("Int64")
     ctx.insert_df("territory", terr, geom_cols=("geom", "geom_display"))
-    con.executemany("INSERT INTO qpv_commune VALUES (?, ?)",
+    con.executemany("INSERT INTO qpv_commune (qpv_code, commune_code) VALUES (?, ?)",
                     [(c, cm) for lv, c, _, _, _, _, _, cm, _, _ in TERRITORIES if lv == "qpv"])
     con.executemany("INSERT INTO indicator_value (level, code, indicator_id, year, value, status, geography, "
                     "source_id) VALUES ('qpv', ?, 'taux_pauvrete_60', 2021, ?, ?, 'QPV2024', 'mini_onpv')",

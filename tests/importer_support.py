@@ -63,7 +63,7 @@ def make_territory_db(path: Path) -> Path:
         for code, name, commune, wkt in QPVS:
             con.execute("INSERT INTO territory (level, code, name, generation, region, departement, commune, geom) "
                         "VALUES ('qpv', ?, ?, '2024', '99', '96', ?, ST_GeomFromText(?))", [code, name, commune, wkt])
-            con.execute("INSERT INTO qpv_commune VALUES (?, ?)", [code, commune])
+            con.execute("INSERT INTO qpv_commune (qpv_code, commune_code) VALUES (?, ?)", [code, commune])
         for q24, statut, rank, q15 in CORRESPONDENCE:
             con.execute("INSERT INTO qpv_correspondence (qpv2024, statut, rank, qpv2015) VALUES (?, ?, ?, ?)",
                         [q24, statut, rank, q15])

@@ -49,7 +49,7 @@ def make_db(path) -> None:
         con.execute("INSERT INTO territory VALUES (?,?,?,?,?,?,NULL,?,?,ST_GeomFromText(?),ST_GeomFromText(?),"
                     "'src_geo')", [level, code, name, gen, reg, dep, com, pop, wkt, wkt])
         if level == "qpv":
-            con.execute("INSERT INTO qpv_commune VALUES (?, ?)", [code, com])
+            con.execute("INSERT INTO qpv_commune (qpv_code, commune_code) VALUES (?, ?)", [code, com])
     schemes = [
         ("ASV1", "ASV", "ASV de Bourg-Fictif", "Ville de Bourg-Fictif", 2008, "actif", "https://bourg.example/asv"),
         ("CLS1", "CLS", "CLS de Ville-des-Licornes", "Ville-des-Licornes", 2015, "actif", "javascript:alert(1)"),
@@ -83,7 +83,7 @@ def make_db(path) -> None:
         ("QN09602N", "population", 2021, 90.0, "ok"),
     ]
     for code, ind, year, value, status in vals:
-        con.execute("INSERT INTO indicator_value VALUES ('qpv',?,?,?,?,NULL,NULL,?,'QPV2024','exact',NULL,"
+        con.execute("INSERT INTO indicator_value (level, code, indicator_id, year, value, numerator, denominator, status, geography, perimeter, derived_from, source_id) VALUES ('qpv',?,?,?,?,NULL,NULL,?,'QPV2024','exact',NULL,"
                     "'src_ind')", [code, ind, year, value, status])
     con.executemany("INSERT INTO gp_zoning VALUES (?,?,'2025','src_zon')",
                     [("QN09602N", "ZIP"), ("QN09603I", "ZAC")])

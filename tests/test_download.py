@@ -176,6 +176,15 @@ def filosofi_zip(levels: list[str]) -> bytes:
     return buf.getvalue()
 
 
+def census_zip() -> bytes:
+    """INSEE's zip of a census communal base: the CSV (upper-case extension) and its metadata."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        _put(zf, "base-cc-emploi-pop-active-2019.CSV", "CODGEO;P19_POP1564;P19_ACTOCC1564\n96001;100.5;60.25\n")
+        _put(zf, "meta_base-cc-emploi-pop-active-2019.CSV", "COD_VAR;LIB_VAR\nP19_POP1564;Pop 15-64 ans\n")
+    return buf.getvalue()
+
+
 def admin_express_7z(tmp: Path) -> bytes:
     """A 7z in the IGN ADMIN EXPRESS COG CARTO layout with fictional COMMUNE and
     ARRONDISSEMENT_MUNICIPAL shapefiles in nested folders."""
@@ -573,6 +582,7 @@ def _serve_catalogue(m: Mirror, tmp: Path) -> None:
     m.put(cat["filosofi_communes"].mirror_relpath(), filosofi_zip(["COM"]))
     m.put(cat["filosofi_supra"].mirror_relpath(), filosofi_zip(["EPCI", "DEP", "REG", "METROPOLE"]))
     m.put(cat["ign_admin_express_cog_carto"].mirror_relpath(), admin_express_7z(tmp))
+    m.put(cat["insee_rp2019_emploi_pop_active"].mirror_relpath(), census_zip())
     m.put(cat["insee_cog_departements"].mirror_relpath(),
           "DEP,REG,CHEFLIEU,TNCC,NCC,NCCENR,LIBELLE\n13,93,13901,3,DEP FICTIF,Dep Fictif,Dép. Fictif\n"
           .encode("utf-8"))
@@ -593,11 +603,12 @@ def test_cli_download_whole_catalogue(mirror, tmp_path, capsys):
     manifest = json.loads((dest / ".atlas-download.json").read_text(encoding="utf-8"))
     assert manifest["region"] == "93"
     assert set(manifest["failed"]) == {"qpv2015_contours", "onpv_demo", "onpv_ipro", "drees_apl_mg",
-                                       "ars_paca_zonage_qpv"}
+                                       "ars_paca_zonage_qpv", "insee_rp2021_coupl_fam_men"}
     laid = {Path(k).name for k in manifest["files"]}
     assert {"FILO2019_DISP_COM.csv", "FILO2019_DISP_Pauvres_COM.csv", "FILO2019_DISP_METROPOLE.csv",
             "FILO2019_DISP_Pauvres_EPCI.csv", "COMMUNE.geojson", "v_region_2024.csv",
-            "QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson"} <= laid
+            "QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson", "base-cc-emploi-pop-active-2019.CSV"} <= laid
+    assert "meta_base-cc-emploi-pop-active-2019.CSV" not in laid
     assert not any(n.startswith("FILO2019_DEC") for n in laid)
     assert set(retrieval_dates(dest)) == laid
 

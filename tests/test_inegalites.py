@@ -62,7 +62,7 @@ def make_db(path: Path) -> Path:
                      _square(x, y, d), _square(x, y, d)])
     for q, c in [("QN09601M", "96001"), ("QN09602M", "96001"), ("QN09603N", "96001"), ("QN09604M", "96002"),
                  ("QN09801M", "98001"), ("QN09605C", "96002"), ("QN09606M", "96002"), ("QN09606M", "96001")]:
-        con.execute("INSERT INTO qpv_commune VALUES (?, ?)", [q, c])
+        con.execute("INSERT INTO qpv_commune (qpv_code, commune_code) VALUES (?, ?)", [q, c])
     ind = "taux_pauvrete_60"
     rows = [
         # level, code, year, value, status, geography, perimeter, source
@@ -84,9 +84,9 @@ def make_db(path: Path) -> Path:
         ("france", "FRM", 2021, 14.5, "ok", "COG2024", "exact", "t_filo"),
     ]
     for lvl, code, year, value, status, geo, per, src in rows:
-        con.execute("INSERT INTO indicator_value VALUES (?,?,?,?,?,NULL,NULL,?,?,?,NULL,?)",
+        con.execute("INSERT INTO indicator_value (level, code, indicator_id, year, value, numerator, denominator, status, geography, perimeter, derived_from, source_id) VALUES (?,?,?,?,?,NULL,NULL,?,?,?,NULL,?)",
                     [lvl, code, ind, year, value, status, geo, per, src])
-    con.execute("INSERT INTO indicator_value VALUES ('qpv','QN09601M','revenu_median_uc',2021,11000,NULL,NULL,"
+    con.execute("INSERT INTO indicator_value (level, code, indicator_id, year, value, numerator, denominator, status, geography, perimeter, derived_from, source_id) VALUES ('qpv','QN09601M','revenu_median_uc',2021,11000,NULL,NULL,"
                 "'ok','QPV2024','exact',NULL,'t_onpv'), ('qpv','QN09801M','revenu_median_uc',2021,12500,NULL,NULL,"
                 "'ok','QPV2024','exact',NULL,'t_onpv'), ('qpv','QN09606M','revenu_median_uc',2021,9800,NULL,NULL,"
                 "'ok','QPV2024','exact',NULL,'t_onpv'), ('commune','96001','revenu_median_uc',2021,21000,NULL,NULL,"
@@ -164,12 +164,12 @@ def test_reference_codes_each_qpv_its_own():
 
 
 def test_tooltip_lines_are_plain_data_with_hostile_reference_name():
-    lines = an.tooltip_lines("Taux de pauvreté", 2021, 38.0, "ok", "%", 1, f"commune {HOSTILE}",
+    lines = an.tooltip_lines("Taux de pauvreté", "2021", 38.0, "ok", "%", 1, f"commune {HOSTILE}",
                              None, "missing", None, None, "noref", "ratio")
     assert lines[0] == "Taux de pauvreté (2021) : 38,0\u00a0%"
     assert lines[1] == f"Référence, commune {HOSTILE} : n.d."   # the raw string, not markup
     assert "non calculable" in lines[2]
-    secret = an.tooltip_lines("Taux", 2021, None, "secret", "%", 1)
+    secret = an.tooltip_lines("Taux", "2021", None, "secret", "%", 1)
     assert secret == ["Taux (2021) : secret (non diffusé)"]
     assert "0" not in secret[0].split(":")[1]
 
@@ -482,7 +482,7 @@ def test_csv_export_of_the_table_keeps_secret_as_text(page_mod):
     cells = line.split(";")
     assert "secret" in cells and "secret statistique" in cells and "0" not in cells
     ok = next(x for x in csv.splitlines() if "QN09601M" in x).split(";")
-    assert "45,0" in ok and "2021" in ok                                       # French decimal comma
+    assert "45,0" in ok and "millésime de diffusion 2021" in ok                                       # French decimal comma
 
 
 def test_no_commune_outlines_for_a_scope_of_thousands_of_communes(page_mod, monkeypatch):

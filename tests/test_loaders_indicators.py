@@ -179,6 +179,9 @@ def test_onpv_revn_values_secret_ratio_and_scope(ctx, tmp_path):
     codes = {r[0] for r in con.execute("SELECT DISTINCT code FROM indicator_value").fetchall()}
     assert codes == {"QP096001", "QP096002", "QP096003", "QP096004", "QP096005"}
     oos = issues(ctx, "out_of_scope")
+    ensemble = [i for i in oos if i.value == "Ensemble"]     # the skipped aggregate row, with its line
+    assert len(ensemble) == 1 and ensemble[0].line == "2" and "Ensemble" in ensemble[0].reason
+    oos = [i for i in oos if i.value != "Ensemble"]
     assert len(oos) == 1 and oos[0].file == "REVN_2022.csv" and "QP098001" in oos[0].value
     assert oos[0].value.startswith("1 codes")
 
@@ -270,7 +273,7 @@ def test_onpv_nothing_in_scope_without_territories(ctx, tmp_path):
     onpv.load(ctx, [revn22(tmp_path)])
     assert ctx.con.execute("SELECT count(*) FROM indicator_value").fetchone()[0] == 0
     assert ctx.con.execute("SELECT count(*) FROM territory").fetchone()[0] == 0
-    oos = issues(ctx, "out_of_scope")
+    oos = [i for i in issues(ctx, "out_of_scope") if i.value != "Ensemble"]
     assert len(oos) == 1 and oos[0].value.startswith("6 codes")
 
 
@@ -552,13 +555,13 @@ def test_real_onpv_files(ctx, real_dir):
     created = {r[0] for r in con.execute(
         "SELECT code FROM territory WHERE level = 'qpv' AND generation = '2015'").fetchall()}
     assert created == preds
-    oos = issues(ctx, "out_of_scope")
+    oos = [i for i in issues(ctx, "out_of_scope") if i.value != "Ensemble"]
     assert sorted(i.file for i in oos) == sorted(f.name for f in files)
 
     db = {(c, i, y): (v, s) for c, i, y, v, s in con.execute(
         "SELECT code, indicator_id, year, value, status FROM indicator_value").fetchall()}
     assert {k[0] for k in db} == preds
-    checked_empty = checked_zero = 0
+    checked_empty = checked_zero = checked_missing = 0
     for f in files:
         family, year = f.stem.upper().split("_")
         table = read_table(f)
@@ -574,32 +577,51 @@ def test_real_onpv_files(ctx, real_dir):
             for rule in rules:
                 value, status = db[rec["CODGEO"], rule.indicator, int(year)]
                 cells = [rec[c] for c in rule.columns]
-                if any(c == "" for c in cells):  # empty cell: secret, never 0
-                    assert status == "secret" and value is None, (f.name, rec["CODGEO"], rule)
+                if any(c == "" for c in cells):  # empty cell: secret, or unavailable per the file's note; never 0
+                    note = rec.get(rule.note, "") if rule.note else ""
+                    expected = "missing" if note.strip() not in ("", "0") else "secret"
+                    assert status == expected and value is None, (f.name, rec["CODGEO"], rule)
                     checked_empty += 1
+                    checked_missing += expected == "missing"
                 elif rule.value:
                     assert status == "ok" and value == float(re.sub(r"\s", "", cells[0]).replace(",", "."))
                     checked_zero += value == 0
         oos_file = next(i for i in oos if i.file == f.name)
         assert oos_file.value.startswith(f"{n_data - n_kept} codes")
-    assert checked_empty > 100 and checked_zero > 0
+    assert checked_empty > 100 and checked_zero > 0 and checked_missing > 0
     assert con.execute("SELECT count(*) FROM indicator_value WHERE status <> 'ok' AND value IS NOT NULL"
                        ).fetchone()[0] == 0
+    # the official D9/D1 where the file gives it, not a ratio of rounded deciles
+    d1d9 = {r["CODGEO"]: r["DISP_D1D9"] for _, r in read_table(
+        real_dir / "onpv_indicateurs_qpv2015" / "REVN_2022.csv").records()}
+    for code, in con.execute("SELECT code FROM indicator_value WHERE indicator_id = 'rapport_interdecile' "
+                             "AND year = 2022 AND status = 'ok'").fetchall():
+        assert db[code, "rapport_interdecile", 2022][0] == float(d1d9[code].replace(",", "."))
+    # identical successive vintages (population 2017 = 2018 = 2019, 2021 = 2022) are detected and reported
+    same = dict(((y, s) for y, s in con.execute(
+        "SELECT DISTINCT year, same_as FROM indicator_value WHERE indicator_id = 'population'").fetchall()))
+    assert same == {2017: None, 2018: 2017, 2019: 2017, 2021: None, 2022: 2021}
+    reported = [i for i in issues(ctx, "warning") if i.field == "population"]
+    assert {i.value for i in reported} == {"2018", "2019", "2022"}
+    assert all("identique au millésime" in i.reason for i in reported)
+    # no reference year declared for ONPV tables: unknown, never the file's year
+    assert con.execute("SELECT count(*) FROM indicator_value WHERE ref_year IS NOT NULL").fetchone()[0] == 0
 
     onpv.finalize(ctx)
     carried = dict(con.execute(
         "SELECT code, list(DISTINCT perimeter) FROM indicator_value WHERE code LIKE 'QN%' GROUP BY code").fetchall())
     for code, (statut, ps) in corr.items():
-        if statut == "inchange":
+        if statut == "inchange" and code.endswith("I"):
             assert carried[code] == ["exact"], code
-        elif statut == "modifie" and len(ps) == 1:
+        elif statut in ("modifie", "inchange") and len(ps) == 1:    # QN01325M: INCHANGE but code M
             assert carried[code] == ["perimetre_2015"], code
         else:
             assert code not in carried, code
     several = [c for c, (s, ps) in corr.items() if len(ps) > 1]
     assert len([i for i in issues(ctx, "unlinked") if i.field == "qpv2015"]) == len(several)
     pops = con.execute("SELECT count(population) FROM territory WHERE code LIKE 'QN%'").fetchone()[0]
-    assert pops == sum(1 for s, _ in corr.values() if s == "inchange")
+    assert pops == sum(1 for c, (s, _) in corr.items() if s == "inchange" and c.endswith("I"))
+    assert any(i.value == "QN01325M" and "par prudence" in i.reason for i in issues(ctx, "warning"))
 
 
 def test_real_filosofi_files(ctx, real_dir):

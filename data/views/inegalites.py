@@ -223,7 +223,7 @@ def reference_levels_with_values(indicator: str) -> list[str]:
 
 def perimeter_text(perimeter, geography) -> str:
     if perimeter == "perimetre_2015":
-        return "2015 (quartier modifié en 2024)"
+        return "2015 (contour 2024 modifié, ou statut incertain)"
     if isinstance(geography, str) and geography == "QPV2015":
         return "2015 (inchangé en 2024)"
     if isinstance(geography, str) and geography not in ("QPV2024", ""):
@@ -296,7 +296,8 @@ def _columns(v: View) -> dict[str, np.ndarray]:
         "communes": f["communes"].to_numpy(dtype=object),
         "value": _words(f["value"].to_numpy(dtype=float), status == "ok", status),
         "statut": np.array([STATUS_TEXT.get(x, x) for x in status], dtype=object),
-        "year": np.array(["" if y is pd.NA else int(y) for y in f["year"].to_numpy(dtype=object)], dtype=object),
+        "year": np.array([y if isinstance(y, str) else "" for y in f["year_label"].to_numpy(dtype=object)],
+                         dtype=object),
         "ref_name": np.array([x if isinstance(x, str) else "n.d." for x in f["ref_name"].to_numpy(dtype=object)],
                              dtype=object),
         "ref_value": _words(f["ref_value"].to_numpy(dtype=float), ref_status == "ok", ref_status),
@@ -371,12 +372,12 @@ def tooltip(v: View, code: str) -> list[str] | None:
     ind, st = v.indicator, v.state
     ref_lvl = an.REFERENCE_LEVELS[st.ref]
     ref_label = f"{ref_lvl} {r['ref_name']}" if isinstance(r["ref_name"], str) else ref_lvl
-    return an.tooltip_lines(ind["short_label"] or ind["label"], None if _nan(r["year"]) else r["year"], r["value"],
+    return an.tooltip_lines(ind["short_label"] or ind["label"], r["year_label"], r["value"],
                             r["status"], ind["unit"], decimals_of(ind), ref_label, r["ref_value"], r["ref_status"],
-                            r["ref_year"], r["gap"], r["gap_status"], st.gap, r["perimeter"])
+                            r["ref_year_label"], r["gap"], r["gap_status"], st.gap, r["perimeter"])
 
 
-NUMERIC_COLUMNS = {"value", "ref_value", "gap", "year"}
+NUMERIC_COLUMNS = {"value", "ref_value", "gap"}
 SORTABLE = {"name", "code", "communes", "value", "statut", "year", "ref_name", "ref_value", "gap", "classe",
             "perimetre"}
 

@@ -24,7 +24,7 @@ from ..readers import parse_fr_number
 MAPPINGS_FILE = Path(__file__).resolve().parent.parent / "mappings.toml"
 
 VALUE_COLUMNS = ["level", "code", "indicator_id", "year", "value", "numerator", "denominator",
-                 "status", "geography", "perimeter", "derived_from", "source_id"]
+                 "status", "geography", "perimeter", "derived_from", "source_id", "ref_year", "same_as"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Rule:
     numerator: tuple[str, ...] = ()
     denominator: tuple[str, ...] = ()
     scale: float = 1.0
+    note: str | None = None     # the file's NOTE_* column telling why a figure is absent (ONPV)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -57,6 +58,55 @@ def mapping(section: str) -> tuple[dict, ...]:
                              "une entrée donne soit `value`, soit `numerator` et `denominator`",
                              e["indicator"])
     return entries
+
+
+@lru_cache(maxsize=None)
+def _reference_years() -> dict[tuple, int]:
+    from ..config import CATALOGUE_FILE
+
+    data = tomllib.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    out = {}
+    for i, e in enumerate(data.get("reference_year", ()), start=1):
+        where = f"[[reference_year]] n° {i}"
+        for key in ("section", "vintage", "ref_year", "documentation"):
+            if not e.get(key):
+                raise InputError(CATALOGUE_FILE, where, key, "champ obligatoire (l'année décrite se déclare "
+                                 "avec la documentation du producteur qui la donne)")
+        out[(e["section"], str(e.get("family", "")).upper(), int(e["vintage"]))] = int(e["ref_year"])
+    return out
+
+
+def reference_year(section: str, vintage: int, family: str = "") -> int | None:
+    """The year the figures of a table describe, as declared in etl/catalogue.toml with the
+    producer's documentation; None (unknown) when nothing is declared: never the file's year."""
+    return _reference_years().get((section, family.upper(), int(vintage)))
+
+
+def load_files(ctx, paths, section: str, parse_name, load_file, same: str) -> None:
+    """Load each file once, in the order of its parsed name (`parse_name(path)`, a tuple passed on
+    to `load_file(ctx, path, *key)`); two files with the same key are an error (`same` says what
+    they share, e.g. "même fichier Filosofi")."""
+    check_catalogue(ctx.con, section)
+    seen: dict[tuple, Path] = {}
+    for path in sorted(paths, key=lambda p: (parse_name(p), p.name)):
+        key = parse_name(path)
+        if key in seen:
+            raise InputError(path, None, None, f"{same} que {seen[key].name}")
+        seen[key] = path
+        load_file(ctx, path, *key)
+
+
+def read_mapped(path: Path, section: str, what: str, subst: dict | None = None, **where: str):
+    """(table, rules) of a `;` table keyed by CODGEO whose columns the `section` mapping reads;
+    InputError naming the file when none of its columns is mapped (`what` names the table)."""
+    from ._geo_common import read_csv_located
+
+    table = read_csv_located(path)
+    table.require("CODGEO")
+    found = rules(section, table.header, subst, **where)
+    if not found:
+        raise InputError(path, 1, None, f"aucune colonne d'indicateur reconnue pour {what} (voir etl/mappings.toml)")
+    return table, found
 
 
 def check_catalogue(con, section: str) -> None:
@@ -89,6 +139,7 @@ def rules(section: str, header: list[str], subst: dict[str, str] | None = None,
             numerator=tuple(fill(c) for c in e.get("numerator", ())),
             denominator=tuple(fill(c) for c in e.get("denominator", ())),
             scale=float(e.get("scale", 1)),
+            note=e["note"] if e.get("note") in cols else None,
         )
         if all(c in cols for c in rule.columns):
             chosen[rule.indicator] = rule
@@ -111,7 +162,12 @@ def evaluate(rule: Rule, rec: dict, path: Path, line: int | str,
     """(value, numerator, denominator, status) of one mapped indicator on one row.
 
     An empty or secret-marked cell in any column used gives `empty_status` and a NULL
-    value. A ratio whose denominator is 0 cannot be computed: status 'missing'."""
+    value, except where the rule's NOTE_* column is filled with a code other than 0: the
+    producer then says the figure is not available (source not covering the area...), which
+    is status 'missing', not a secret. A ratio whose denominator is 0 cannot be computed:
+    status 'missing'."""
+    if rule.note and str(rec.get(rule.note) or "").strip() not in ("", "0"):
+        empty_status = "missing"
     if rule.value:
         v, st = parse_fr_number(rec.get(rule.value), path, line, rule.value)
         return (v, None, None, "ok") if st == "ok" else (None, None, None, empty_status)
@@ -122,6 +178,18 @@ def evaluate(rule: Rule, rec: dict, path: Path, line: int | str,
     if den == 0:
         return None, num, den, "missing"
     return num / den * rule.scale, num, den, "ok"
+
+
+FRANCE_CODE = "FRM"
+FRANCE_NAME = "France métropolitaine"
+
+
+def ensure_france(ctx, geography: str, source_id: str) -> None:
+    """The 'france' territory FRM (France métropolitaine) that reference loaders attach values to."""
+    if not ctx.con.execute("SELECT count(*) FROM territory WHERE level = 'france' AND code = ?",
+                           [FRANCE_CODE]).fetchone()[0]:
+        ctx.con.execute("INSERT INTO territory (level, code, name, generation, source_id) "
+                        "VALUES ('france', ?, ?, ?, ?)", [FRANCE_CODE, FRANCE_NAME, geography, source_id])
 
 
 def loaded_codes(con, level: str) -> set[str]:
@@ -136,4 +204,6 @@ def insert_values(ctx, rows: list[dict]) -> int:
         if c not in df:
             df[c] = None
     df["perimeter"] = df["perimeter"].fillna("exact")
+    for c in ("ref_year", "same_as"):
+        df[c] = pd.array(df[c], dtype="Int64")
     return ctx.insert_df("indicator_value", df[VALUE_COLUMNS])

@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.lineage import STATUT_LETTERS as STATUTS
+
 from ..errors import InputError
 from ._geo_common import (LICENCE, QPV2015_RE, QPV2024_RE, csv_header, norm_label, out_of_scope_summary,
                           read_csv_located, source_id_for, unreadable_named)
 
 URL = "https://www.data.gouv.fr/fr/datasets/quartiers-prioritaires-de-la-politique-de-la-ville-qpv/"
-STATUTS = {"inchange": "I", "modifie": "M", "nouveau": "N", "commune": "C"}
 COLUMNS = ["qpv2024", "label2024", "statut", "rank", "qpv2015", "label2015", "source_id"]
 
 
@@ -109,7 +110,8 @@ def _quirks(ctx, path, line, col, code, label, statut, preds, loaded, sid) -> No
     if code[-1] != letter:
         ctx.issue(path, line, col["STATUT"], f"{code} : {statut}", "warning",
                   f"statut « {statut} » incohérent avec la dernière lettre du code ({code[-1]}) : "
-                  "statut du fichier conservé", sid)
+                  "statut du fichier conservé, mais le quartier n'est traité comme inchangé que si les deux "
+                  "concordent", sid)
     if statut in ("nouveau", "commune") and preds:
         ctx.issue(path, line, col["QP2015_1"], preds[0][1], "warning",
                   f"QPV de statut « {statut} » avec un prédécesseur 2015", sid)

@@ -21,13 +21,12 @@ from pathlib import Path
 
 from ..errors import InputError
 from . import _indicators as ind
-from ._geo_common import COMMUNE_RE, DEP_RE, LICENCE, REG_RE, SIREN_RE, out_of_scope_summary, read_csv_located
+from ._geo_common import COMMUNE_RE, DEP_RE, LICENCE, REG_RE, SIREN_RE, out_of_scope_summary
 
 SECTION = "filosofi"
 PUBLISHER = "INSEE"
 NAME_RE = re.compile(r"FILO(\d{4})_(DISP(?:_PAUVRES)?)_(COM|EPCI|DEP|REG|METROPOLE)\.csv", re.IGNORECASE)
-FRANCE_CODE = "FRM"
-FRANCE_NAME = "France métropolitaine"
+FRANCE_CODE = ind.FRANCE_CODE
 # level, code pattern, label, what the out-of-scope summary counts
 LEVELS = {
     "COM": ("commune", COMMUNE_RE, "communes", "codes de communes"),
@@ -58,24 +57,12 @@ def detect(path: Path) -> bool:
 
 
 def load(ctx, paths: list[Path]) -> None:
-    ind.check_catalogue(ctx.con, SECTION)
-    seen: dict[tuple, Path] = {}
-    for path in sorted(paths, key=lambda p: (_parse_name(p), p.name)):
-        key = _parse_name(path)
-        if key in seen:
-            raise InputError(path, None, None, f"même fichier Filosofi que {seen[key].name}")
-        seen[key] = path
-        _load_file(ctx, path, *key)
+    ind.load_files(ctx, paths, SECTION, _parse_name, _load_file, "même fichier Filosofi")
 
 
 def _load_file(ctx, path: Path, year: int, kind: str, lvl: str) -> None:
     level, code_re, label, counted = LEVELS[lvl]
-    table = read_csv_located(path)
-    table.require("CODGEO")
-    rules = ind.rules(SECTION, table.header, {"yy": f"{year % 100:02d}"}, file=kind)
-    if not rules:
-        raise InputError(path, 1, None, f"aucune colonne d'indicateur reconnue pour Filosofi {year} "
-                         "(voir etl/mappings.toml)")
+    table, rules = ind.read_mapped(path, SECTION, f"Filosofi {year}", {"yy": f"{year % 100:02d}"}, file=kind)
     theme = "taux de pauvreté" if kind == "DISP_PAUVRES" else "revenu disponible"
     source_id = ctx.register_source(
         f"filosofi_{year}_{kind.lower()}_{lvl.lower()}", path,
@@ -85,14 +72,12 @@ def _load_file(ctx, path: Path, year: int, kind: str, lvl: str) -> None:
     geography = f"COG{year}"
     if level == "france":
         targets = {}
-        if not ctx.con.execute("SELECT count(*) FROM territory WHERE level = 'france' AND code = ?",
-                               [FRANCE_CODE]).fetchone()[0]:
-            ctx.con.execute("INSERT INTO territory (level, code, name, generation, source_id) "
-                            "VALUES ('france', ?, ?, ?, ?)", [FRANCE_CODE, FRANCE_NAME, geography, source_id])
+        ind.ensure_france(ctx, geography, source_id)
     else:
         targets = {c: level for c in ind.loaded_codes(ctx.con, level)}
         if level == "commune":
             targets.update({c: "arrondissement" for c in ind.loaded_codes(ctx.con, "arrondissement")})
+    ref_year = ind.reference_year(SECTION, year)
     lines_of: dict[str, int] = {}
     outside: list[str] = []
     values: list[dict] = []
@@ -118,6 +103,7 @@ def _load_file(ctx, path: Path, year: int, kind: str, lvl: str) -> None:
         for rule in rules:
             value, num, den, status = ind.evaluate(rule, rec, path, line)
             values.append({"level": target, "code": code, "indicator_id": rule.indicator, "year": year,
+                           "ref_year": ref_year,
                            "value": value, "numerator": num, "denominator": den, "status": status,
                            "geography": geography, "source_id": source_id})
     ind.insert_values(ctx, values)

@@ -11,7 +11,8 @@ columns exist), which absorbs the changes between vintages (CCMUC / CC2S / C_C2S
 TX_TOT_EPREC / TX_TOT_EDLIM...).
 
 Rows:
-- "Ensemble" (all QPVs of France) is a national aggregate with no territory: skipped;
+- "Ensemble" (all QPVs of France) is a national aggregate with no territory: skipped, and
+  reported (one 'out_of_scope' line naming its line);
 - an empty cell is a secret or missing figure: status 'secret', value NULL (never 0);
 - a ratio stores its numerator and denominator; a zero denominator gives 'missing';
 - a QPV 2015 is kept when it is a loaded territory (2015 contours) or a predecessor, in
@@ -23,8 +24,10 @@ Rows:
   empty file: InputError naming file, line and field.
 
 finalize() carries the values to the loaded 2024 QPVs through qpv_correspondence:
-- 'inchange' (one predecessor): copied, perimeter 'exact', derived_from = 2015 code;
-- 'modifie' with exactly one predecessor: copied, perimeter 'perimetre_2015';
+- 'inchange' (one predecessor) and a code ending in I: copied, perimeter 'exact',
+  derived_from = 2015 code (data.lineage.unchanged: both sources must agree);
+- 'modifie' with exactly one predecessor, or 'inchange' whose code's letter says otherwise
+  (QN01325M): copied, perimeter 'perimetre_2015', and one 'warning' issue for the conflict;
 - 'modifie' with several predecessors: not carried (figures of several 2015 areas cannot
   be combined into the new perimeter without the microdata); one 'unlinked' issue per QPV;
 - 'nouveau' (and overseas 'commune'): no predecessor, absent; one summary issue.
@@ -42,6 +45,8 @@ import re
 from pathlib import Path
 
 import pandas as pd
+
+from data.lineage import status_conflict, unchanged
 
 from ..errors import InputError
 from . import _indicators as ind
@@ -103,6 +108,33 @@ def load(ctx, paths: list[Path]) -> None:
         _load_file(ctx, path, family, year, existing, referenced, created)
     if created:
         ctx.insert_df("territory", pd.DataFrame(list(created.values())))
+    mark_repeated_vintages(ctx)
+
+
+def mark_repeated_vintages(ctx) -> None:
+    """A vintage whose figures for an indicator are those of the previous vintage, for every
+    loaded QPV (same codes, statuses and values), is the same data published again: its rows
+    get same_as = the first vintage that published it, and the report says so."""
+    df = ctx.con.execute("""
+        SELECT v.indicator_id, v.year, v.code, v.status, round(v.value, 6) AS value, s.file_name, v.source_id
+        FROM indicator_value v LEFT JOIN source s USING (source_id)
+        WHERE v.level = 'qpv' AND v.geography = ? AND v.code LIKE 'QP%'""", [GEOGRAPHY]).fetchdf()
+    for ind_id, rows in df.groupby("indicator_id", sort=True):
+        contents = {int(y): frozenset(zip(g.code, g.status, g.value.fillna(-1e300)))
+                    for y, g in rows.groupby("year", sort=True)}
+        years = sorted(contents)
+        first: dict[int, int] = {}
+        for prev, year in zip(years, years[1:]):
+            if contents[year] and contents[year] == contents[prev]:
+                first[year] = first.get(prev, prev)
+        for year, origin in first.items():
+            ctx.con.execute("UPDATE indicator_value SET same_as = ? WHERE level = 'qpv' AND geography = ? "
+                            "AND indicator_id = ? AND year = ?", [origin, GEOGRAPHY, ind_id, year])
+            at = rows[rows.year == year].iloc[0]
+            ctx.issue(at.file_name or f"millésime {year}", None, ind_id, str(year), "warning",
+                      f"millésime {year} identique au millésime {origin} pour les {len(contents[year])} QPV "
+                      f"chargés (indicateur {ind_id}) : même donnée publiée de nouveau, montrée une seule fois "
+                      "(« repris à l'identique »)", at.source_id)
 
 
 def _load_file(ctx, path, family, year, existing, referenced, created) -> None:
@@ -118,13 +150,17 @@ def _load_file(ctx, path, family, year, existing, referenced, created) -> None:
         title=f"Données des quartiers prioritaires (géographie 2015) — {label} ({family}), "
               f"millésime de diffusion {year} (l'année de référence des données peut être antérieure)",
         publisher=PUBLISHER, url=URL, licence=LICENCE, vintage=str(year), geography=GEOGRAPHY)
+    ref_year = ind.reference_year(SECTION, year, family)
     lines_of: dict[str, int] = {}
     outside: list[str] = []
     values: list[dict] = []
     for line, rec in table.records():
         code = rec["CODGEO"]
-        if code.casefold() == "ensemble":
-            continue  # national aggregate of all QPVs: no territory to attach it to
+        if code.casefold() == "ensemble":   # national aggregate of all QPVs: no territory to attach it to
+            ctx.issue(path, line, "CODGEO", code, "out_of_scope",
+                      "ligne « Ensemble » (agrégat de tous les QPV de France) ignorée : aucun territoire chargé "
+                      "ne lui correspond", source_id)
+            continue
         if not QPV2015_RE.match(code):
             raise InputError(path, line, "CODGEO",
                              "code de QPV 2015 invalide (attendu QP + département sur 3 caractères "
@@ -145,6 +181,7 @@ def _load_file(ctx, path, family, year, existing, referenced, created) -> None:
         for rule in rules:
             value, num, den, status = ind.evaluate(rule, rec, path, line)
             values.append({"level": "qpv", "code": code, "indicator_id": rule.indicator, "year": year,
+                           "ref_year": ref_year,
                            "value": value, "numerator": num, "denominator": den, "status": status,
                            "geography": GEOGRAPHY, "source_id": source_id})
     ind.insert_values(ctx, values)
@@ -177,8 +214,13 @@ def finalize(ctx) -> None:
         if statut in without:
             without[statut].append(qpv2024)
         elif len(preds) == 1:
+            exact = unchanged(qpv2024, statut)
             carry.append({"qpv2024": qpv2024, "qpv2015": preds[0],
-                          "perimeter": "exact" if statut == "inchange" else "perimetre_2015"})
+                          "perimeter": "exact" if exact else "perimetre_2015"})
+            if statut == "inchange" and not exact:
+                ctx.issue(file_, None, "statut", qpv2024, "warning",
+                          f"{status_conflict(qpv2024, statut)} : par prudence, ses valeurs de la géographie "
+                          "2015 sont signalées « périmètre 2015 » et sa population n'est pas reprise", source_id)
         elif not preds:
             ctx.issue(file_, None, "qpv2015", qpv2024, "unlinked",
                       f"QPV 2024 {qpv2024} « {statut} » sans QPV 2015 prédécesseur dans la "
@@ -215,9 +257,9 @@ def _carry(ctx, carry, file_, src) -> None:
                       f"{qpv2024} : rien à reporter", src)
         con.execute("""
             INSERT OR IGNORE INTO indicator_value (level, code, indicator_id, year, value, numerator,
-                   denominator, status, geography, perimeter, derived_from, source_id)
+                   denominator, status, geography, perimeter, derived_from, source_id, ref_year, same_as)
             SELECT 'qpv', m.qpv2024, v.indicator_id, v.year, v.value, v.numerator, v.denominator,
-                   v.status, v.geography, m.perimeter, v.code, v.source_id
+                   v.status, v.geography, m.perimeter, v.code, v.source_id, v.ref_year, v.same_as
             FROM _carry m
             JOIN indicator_value v ON v.level = 'qpv' AND v.code = m.qpv2015
                  AND v.geography = ? AND v.derived_from IS NULL""", [GEOGRAPHY])

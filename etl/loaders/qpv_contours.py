@@ -6,7 +6,13 @@ lib_reg, insee_dep, lib_dep, insee_com, lib_com, siren_epci; insee_com / lib_com
 2015 layout (qp-politiquedelaville-shp.zip): CODE_QP, NOM_QP, COMMUNE_QP (commune *names*).
 
 Each QPV becomes a territory row (level 'qpv', generation '2024' or '2015', parents taken from
-the file or from its first commune) plus one qpv_commune row per commune. The population
+the file or from its first commune) plus one qpv_commune row per commune. finalize() then
+decides the reference commune of a QPV spanning several communes: the one holding the largest
+share of its area (overlay of the QPV with the commune outlines loaded), stored in
+qpv_commune.area_share; the order of the file's list decides nothing. Areas are compared in
+lon/lat degrees: within one QPV (a few km) the ratio of two areas is that of their projected
+areas. Without commune outlines the first commune listed stays, its share unknown, and the
+report says so. The population
 stays NULL (the indicator loaders provide it). When communes are loaded, QPVs of other
 départements are skipped (one 'out_of_scope' issue per file) and an unknown commune code in a
 loaded département is an error.
@@ -179,3 +185,39 @@ def _parents_2015(ctx, path, where, rec, f, dep_code, communes, names, sid) -> l
                       "commune introuvable parmi les communes chargées du département" if not found
                       else "nom de commune ambigu dans le département", sid)
     return list(dict.fromkeys(out))
+
+
+def finalize(ctx) -> None:
+    con = ctx.con
+    con.execute("UPDATE qpv_commune SET area_share = 1 WHERE qpv_code IN "
+                "(SELECT qpv_code FROM qpv_commune GROUP BY qpv_code HAVING count(*) = 1)")
+    rows = con.execute("""
+        WITH multi AS (SELECT qpv_code FROM qpv_commune GROUP BY qpv_code HAVING count(*) > 1)
+        SELECT l.qpv_code, l.commune_code, q.commune, c.name,
+               CASE WHEN q.geom IS NULL OR c.geom IS NULL THEN NULL
+                    ELSE ST_Area(ST_Intersection(ST_MakeValid(q.geom), ST_MakeValid(c.geom)))
+                         / NULLIF(ST_Area(ST_MakeValid(q.geom)), 0) END AS share
+        FROM qpv_commune l JOIN multi USING (qpv_code)
+        JOIN territory q ON q.level = 'qpv' AND q.code = l.qpv_code
+        LEFT JOIN territory c ON c.level = 'commune' AND c.code = l.commune_code
+        ORDER BY l.qpv_code, l.commune_code""").fetchall()
+    by_qpv: dict[str, list] = defaultdict(list)
+    for qpv, commune, listed_first, name, share in rows:
+        by_qpv[qpv].append((commune, listed_first, name, share))
+    for qpv, links in by_qpv.items():
+        listed_first = links[0][1]
+        if any(share is None for *_, share in links):
+            ctx.issue("qpv_commune", None, "commune", qpv, "warning",
+                      f"QPV {qpv} sur plusieurs communes sans contour de chacune : la part de sa surface dans "
+                      f"chaque commune est inconnue, la première commune du fichier ({listed_first}) reste sa "
+                      "commune de référence")
+            continue
+        con.executemany("UPDATE qpv_commune SET area_share = ? WHERE qpv_code = ? AND commune_code = ?",
+                        [[share, qpv, commune] for commune, _, _, share in links])
+        best, _, name, share = max(links, key=lambda x: x[3])
+        con.execute("UPDATE territory SET commune = ? WHERE level = 'qpv' AND code = ?", [best, qpv])
+        if best != listed_first:
+            shares = ", ".join(f"{n or c} {s * 100:.0f} %" for c, _, n, s in links)
+            ctx.issue("qpv_commune", None, "commune", qpv, "warning",
+                      f"QPV {qpv} sur plusieurs communes ({shares} de sa surface) : commune de référence "
+                      f"{name or best}, et non {listed_first}, listée en premier par le fichier")

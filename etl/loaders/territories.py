@@ -95,12 +95,28 @@ def detect(path: Path) -> bool:
 
 
 # --------------------------------------------------------------------------- helpers
-def _year(path: Path, default: str | None = "2024") -> str | None:
+UNKNOWN_VINTAGE = "millésime inconnu"
+
+
+def _year(path: Path) -> str | None:
+    """The vintage a reference file's name (or its folder's) gives, or None: never a default."""
     for text in (path.name, path.parent.name):
         m = re.search(r"(?<!\d)(20[0-9]{2})(?!\d)", text)
         if m:
             return m.group(1)
-    return default
+    return None
+
+
+def _vintage(ctx, path: Path) -> tuple[str | None, str, str]:
+    """(vintage or None, the words for titles, geography version) of a reference file. Without a
+    year in its name the vintage is unknown: said so in the title and in the load report."""
+    year = _year(path)
+    if year:
+        return year, year, f"COG{year}"
+    ctx.issue(path, None, None, path.name, "warning",
+              "aucune année dans le nom du fichier ni de son dossier : millésime inconnu (géographie "
+              "« COG millésime inconnu »)")
+    return None, f"({UNKNOWN_VINTAGE})", f"COG {UNKNOWN_VINTAGE}"
 
 
 def _as_multi(geom):
@@ -156,14 +172,14 @@ def _read_cog_names(path: Path, kind: str) -> dict[str, tuple[str, str | None]]:
 
 def _register_cog(ctx, path: Path, kind: str, bundled: bool) -> str:
     what = "départements" if kind == "cog_departement" else "régions"
-    year = _year(path)
+    year, words, geography = _vintage(ctx, path)
     base = f"insee_cog_{'departements' if kind == 'cog_departement' else 'regions'}"
-    title = f"Code officiel géographique {year} : liste des {what}"
+    title = f"Code officiel géographique {words} : liste des {what}"
     if bundled:
         base += "_embarque"
         title += " (copie embarquée dans Atlas ASV)"
     return ctx.register_source(source_id_for(ctx, base, path), path, title=title, publisher="INSEE",
-                               url=COG_URL, licence=LICENCE, vintage=year, geography=f"COG{year}")
+                               url=COG_URL, licence=LICENCE, vintage=year, geography=geography)
 
 
 def _epci_of(raw, known: dict, path: Path, where: str, field: str) -> str | None:
@@ -185,11 +201,11 @@ def _epci_of(raw, known: dict, path: Path, where: str, field: str) -> str | None
 def _read_communes(ctx, path: Path, layer, epci_known: dict, seen: dict) -> list[dict]:
     gdf, cols = read_layer(path, layer)
     require(path, cols, COMMUNE_FIELDS)
-    year = _year(path)
+    year, words, geography = _vintage(ctx, path)
     sid = ctx.register_source(
         source_id_for(ctx, "ign_admin_express_cog_carto_communes", path), path,
-        title=f"ADMIN EXPRESS COG CARTO {year} : communes", publisher="IGN", url=IGN_URL,
-        licence=LICENCE, vintage=year, geography=f"COG{year}")
+        title=f"ADMIN EXPRESS COG CARTO {words} : communes", publisher="IGN", url=IGN_URL,
+        licence=LICENCE, vintage=year, geography=geography)
     f = {k: cols[k] for k in COMMUNE_FIELDS}
     rows = []
     for i, (rec, geom) in enumerate(zip(gdf[list(f.values())].itertuples(index=False), gdf.geometry), start=1):
@@ -217,7 +233,7 @@ def _read_communes(ctx, path: Path, layer, epci_known: dict, seen: dict) -> list
         if not REG_RE.match(reg):
             raise InputError(path, where, f["INSEE_REG"], "code région mal formé (2 chiffres attendus)", reg)
         rows.append({
-            "level": "commune", "code": code, "name": name, "generation": f"COG{year}",
+            "level": "commune", "code": code, "name": name, "generation": geography,
             "region": reg, "departement": dep,
             "epci": _epci_of(rec["SIREN_EPCI"], epci_known, path, where, f["SIREN_EPCI"]),
             "commune": None,
@@ -255,11 +271,11 @@ def _read_named_layer(ctx, path: Path, layer, kind: str) -> tuple[dict[str, dict
     gdf, cols = read_layer(path, layer)
     require(path, cols, (code_field, "NOM"))
     label = {"epci_layer": "EPCI", "departement_layer": "départements", "region_layer": "régions"}[kind]
-    year = _year(path)
+    year, words, geography = _vintage(ctx, path)
     sid = ctx.register_source(
         source_id_for(ctx, f"ign_admin_express_cog_carto_{kind.split('_')[0]}", path), path,
-        title=f"ADMIN EXPRESS COG CARTO {year} : {label}", publisher="IGN", url=IGN_URL,
-        licence=LICENCE, vintage=year, geography=f"COG{year}")
+        title=f"ADMIN EXPRESS COG CARTO {words} : {label}", publisher="IGN", url=IGN_URL,
+        licence=LICENCE, vintage=year, geography=geography)
     out: dict[str, dict] = {}
     for i, geom in enumerate(gdf.geometry, start=1):
         row = gdf.iloc[i - 1]
@@ -282,11 +298,11 @@ def _read_named_layer(ctx, path: Path, layer, kind: str) -> tuple[dict[str, dict
 def _read_arrondissements(ctx, path: Path, layer, communes: dict[str, dict]) -> list[dict]:
     gdf, cols = read_layer(path, layer)
     require(path, cols, ARM_FIELDS)
-    year = _year(path)
+    year, words, geography = _vintage(ctx, path)
     sid = ctx.register_source(
         source_id_for(ctx, "ign_admin_express_cog_carto_arrondissements", path), path,
-        title=f"ADMIN EXPRESS COG CARTO {year} : arrondissements municipaux", publisher="IGN",
-        url=IGN_URL, licence=LICENCE, vintage=year, geography=f"COG{year}")
+        title=f"ADMIN EXPRESS COG CARTO {words} : arrondissements municipaux", publisher="IGN",
+        url=IGN_URL, licence=LICENCE, vintage=year, geography=geography)
     rows, seen, outside = [], set(), []
     for i, geom in enumerate(gdf.geometry, start=1):
         row = gdf.iloc[i - 1]
@@ -310,7 +326,7 @@ def _read_arrondissements(ctx, path: Path, layer, communes: dict[str, dict]) -> 
             continue
         dep = parent["departement"] if parent else (com[:3] if com.startswith("97") else com[:2])
         rows.append({
-            "level": "arrondissement", "code": code, "name": name, "generation": f"COG{year}",
+            "level": "arrondissement", "code": code, "name": name, "generation": geography,
             "region": parent["region"] if parent else None, "departement": dep,
             "epci": parent["epci"] if parent else None, "commune": com,
             "population": parse_int(row[cols["POPULATION"]], path, where, cols["POPULATION"]),
@@ -352,7 +368,7 @@ def load(ctx, paths: list[Path]) -> None:
             epci_name_files[code] = p
         epci_sources.append(ctx.register_source(
             source_id_for(ctx, "epci_noms", p), p, title="Liste des EPCI à fiscalité propre (SIREN et nom)",
-            publisher="IGN / DGCL (BANATIC)", url=BANATIC_URL, licence=LICENCE, vintage=_year(p, None)))
+            publisher="IGN / DGCL (BANATIC)", url=BANATIC_URL, licence=LICENCE, vintage=_year(p)))
     cog: dict[str, dict] = {"cog_departement": {}, "cog_region": {}}
     for kind in cog:
         for p, _ in items[kind]:

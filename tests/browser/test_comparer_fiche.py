@@ -52,3 +52,18 @@ def test_fiche_qpv_shows_portrait_and_switches(page):
     wait_dash(page)
     assert page.url == url and "Commune" in page.locator("#fiche-title").inner_text()
     assert page.js_errors == []
+
+
+def test_fiche_writes_years_described_and_references_by_name(page):
+    """Issue 11: a QPV's figures from ONPV tables say "millésime de diffusion", its references from
+    Filosofi the year they describe; the France column is named France métropolitaine."""
+    page.goto(page.base_url + "/fiche?level=qpv&code=QN09601M")
+    wait_dash(page)
+    table = page.locator("#fiche-body .dash-table-container").first
+    table.locator("td").first.wait_for(state="visible", timeout=15000)
+    headers = table.locator("th").all_inner_texts()
+    assert "Année décrite" in headers and "France métropolitaine" in headers and "France" not in headers
+    assert any(h.startswith("Commune : ") for h in headers)
+    text = table.inner_text()
+    assert "millésime de diffusion 2022" in text and "(2019)" in text
+    assert page.js_errors == []

@@ -30,3 +30,16 @@ def test_home_scope_change_updates_url_and_survives_reload(page):
     wait_dash(page)
     assert page.url == url
     assert page.locator("#home-scope-title").inner_text() == title
+
+
+def test_home_headline_says_how_many_qpv_it_counts(page):
+    """Issue 11: a total population is shown with its coverage in the same type, and every card
+    names its source and year."""
+    page.goto(page.base_url + "/")
+    wait_dash(page)
+    figure = page.locator("#card-pop .figure").inner_text()
+    n_qpv = page.locator("#card-qpv .figure").inner_text()
+    assert f"sur {n_qpv} :" in figure           # "9 QPV sur 25 : 46 160"
+    for card in ("card-qpv", "card-pop", "card-asv"):
+        source = page.locator(f"#{card} .source").inner_text()
+        assert "millésime" in source, (card, source)
