@@ -88,7 +88,8 @@ SCHEME_STATUS = {"actif": "actif", "active": "actif", "en projet": "en projet", 
 
 
 # Budgets of one import (docs/import.md), read at call time (module attributes: a caller may change
-# them, the Importer page sets a shorter reading time). Each is checked while the file is streamed.
+# them). Each is checked while the file is streamed; the reading time stays under gunicorn's 120 s
+# worker timeout (Makefile `serve`), so that the Importer page always answers with a message.
 MAX_FILE_MB = int(os.environ.get("ATLAS_IMPORT_MAX_MB", "25"))          # bytes of the file as sent
 MAX_ROWS = 200_000                                                      # data rows
 MAX_CELLS = 4_000_000                                                   # cells read, empty ones included
