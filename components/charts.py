@@ -5,9 +5,10 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from dash import dcc, html
 
-GRAPH_CONFIG = {"locale": "fr", "displaylogo": False,
-                "toImageButtonOptions": {"format": "png", "scale": 2},
-                "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+# Plotly's own download and share buttons are removed: the app's exports (components/export.py)
+# carry the title, source and year that Plotly's "plot-image.png" lacks.
+GRAPH_CONFIG = {"locale": "fr", "displaylogo": False, "showSendToCloud": False, "showEditInChartStudio": False,
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "toImage", "sendDataToCloud"]}
 
 
 def french_layout(fig: go.Figure, title: str | None = None, height: int | None = None) -> go.Figure:
@@ -19,8 +20,11 @@ def french_layout(fig: go.Figure, title: str | None = None, height: int | None =
         paper_bgcolor="white", plot_bgcolor="white",
         **({"height": height} if height else {}),
     )
-    fig.update_xaxes(gridcolor="#e5e5e5", zerolinecolor="#999", automargin=True)
-    fig.update_yaxes(gridcolor="#e5e5e5", zerolinecolor="#999", automargin=True)
+    # "5 000", never "5k": no SI suffixes, thousands separated the French way (separators above)
+    axes = {"gridcolor": "#e5e5e5", "zerolinecolor": "#999", "automargin": True, "exponentformat": "none",
+            "separatethousands": True}
+    fig.update_xaxes(**axes)
+    fig.update_yaxes(**axes)
     return fig
 
 

@@ -12,8 +12,10 @@ by the function registered with `register_table_export(name, fn)`.
 """
 from __future__ import annotations
 
-import pandas as pd
+import re
 from typing import Callable
+
+import pandas as pd
 
 from dash import MATCH, Input, Output, State, callback, clientside_callback, dash_table, dcc, html, no_update
 from flask import Response, abort, request
@@ -28,20 +30,23 @@ def export_frame(df: pd.DataFrame) -> pd.DataFrame:
     return safe_frame(df)
 
 
-def to_csv_bytes(df: pd.DataFrame) -> bytes:
-    """French-Excel-friendly CSV: UTF-8 with BOM, ';' separator, decimal comma."""
-    return frame_csv_bytes(df)
+def to_csv_bytes(df: pd.DataFrame, meta: list | None = None) -> bytes:
+    """French-Excel-friendly CSV: UTF-8 with BOM, ';' separator, decimal comma; `meta` lines first."""
+    return frame_csv_bytes(df, meta)
 
 
-def to_xlsx_bytes(df: pd.DataFrame, sheet: str = "Données") -> bytes:
-    """XLSX with typed cells: text (even "=HYPERLINK(...)") is stored as text, never as a formula."""
-    return frame_xlsx_bytes(df, sheet)
+def to_xlsx_bytes(df: pd.DataFrame, sheet: str = "Données", meta: list | None = None) -> bytes:
+    """XLSX with typed cells: text (even "=HYPERLINK(...)") is stored as text, never as a formula;
+    `meta` in a "Métadonnées" sheet."""
+    return frame_xlsx_bytes(df, sheet, meta)
 
 
 def data_table(table_id: str, df: pd.DataFrame, columns: list[dict] | None = None,
                page_size: int = 15, caption: str | None = None, filename: str | None = None,
-               **kwargs) -> html.Div:
-    """`columns`: DataTable column dicts (name, id, type, format). Defaults to df's columns."""
+               meta: list[tuple[str, str]] | None = None, **kwargs) -> html.Div:
+    """`columns`: DataTable column dicts (name, id, type, format). Defaults to df's columns.
+    `meta`: what the exported files say of the table (title, territory, source, year,
+    geography), completed by export_meta."""
     cols = columns or [{"name": c, "id": c} for c in df.columns]
     table = dash_table.DataTable(
         id=table_ref(table_id),
@@ -65,6 +70,8 @@ def data_table(table_id: str, df: pd.DataFrame, columns: list[dict] | None = Non
             dcc.Download(id={"type": "table-download", "table": table_id}),
             dcc.Download(id={"type": "table-download-xlsx", "table": table_id}),
             dcc.Store(id={"type": "table-filename", "table": table_id}, data=filename or table_id),
+            dcc.Store(id={"type": "table-meta", "table": table_id},
+                      data=[list(m) for m in meta] if meta else [["Tableau", caption or filename or table_id]]),
         ], className="table-exports no-print", style={"display": "flex", "gap": ".5rem", "marginTop": ".4rem"}),
     ], className="data-table-wrap")
 
@@ -74,19 +81,61 @@ def table_ref(table_id: str) -> dict:
     return {"type": "atlas-table", "table": table_id}
 
 
+def _decimals(column: dict) -> int:
+    """Decimals a column is displayed with: its DataTable format's precision, else 2 (5 for
+    coordinates, which 2 decimals would move by a kilometre)."""
+    m = re.search(r"\.(\d+)[f%]", str((column.get("format") or {}).get("specifier", "")))
+    if m:
+        return int(m.group(1))
+    return 5 if re.search(r"\b(lon|lat|longitude|latitude)\b", str(column.get("id", "")).lower()) else 2
+
+
 def _frame(rows, columns) -> pd.DataFrame:
+    """The rows with their displayed column names, numbers rounded as displayed."""
     ids = [c["id"] for c in columns or []]
     names = {c["id"]: (c["name"] if isinstance(c["name"], str) else " ".join(c["name"])) for c in columns or []}
-    return pd.DataFrame(rows or [], columns=ids).rename(columns=names)
+    df = pd.DataFrame(rows or [], columns=ids)
+    for c in columns or []:
+        dec = _decimals(c)
+        df[c["id"]] = df[c["id"]].map(lambda v, d=dec: round(v, d) if isinstance(v, float) else v)
+    return df.rename(columns=names)
 
 
-def _export(n, rows, columns, filename, fmt):
+def export_meta(df: pd.DataFrame, meta: list | None = None) -> list[tuple[str, str]]:
+    """What an exported table says of itself: the caller's lines (title, territory, source, year,
+    geography), the sources and years of its own "Source" and "Année décrite" columns, the
+    fictional-data warning on the demo, and where and when it was exported."""
+    import datetime as dt
+
+    from data import access
+
+    out = [tuple(m) for m in (meta or []) if isinstance(m, (list, tuple)) and len(m) == 2]
+    have = {k for k, _ in out}
+    for col, label in (("Source", "Sources"), ("Année décrite", "Années décrites")):
+        if col in df and label not in have:
+            values = [str(v) for v in dict.fromkeys(df[col].dropna()) if str(v).strip()]
+            if values:
+                out.append((label, " ; ".join(values)))
+    if not any(k.startswith("Source") for k, _ in out):
+        out.append(("Sources", "voir la page Données de l'atlas (sources, millésimes, licences)"))
+    try:
+        fictional = access.is_fictional()
+    except FileNotFoundError:
+        fictional = False
+    if fictional:
+        out.insert(0, ("Avertissement", "Données fictives de démonstration : aucun chiffre ne décrit un lieu réel."))
+    out.append(("Exporté", f"depuis Atlas ASV le {dt.date.today().isoformat()}"))
+    return out
+
+
+def _export(n, rows, columns, filename, meta, fmt):
     if not n:
         return no_update
     df = _frame(rows, columns)
+    lines = export_meta(df, meta)
     if fmt == "csv":
-        return dcc.send_bytes(to_csv_bytes(df), f"{filename}.csv")
-    return dcc.send_bytes(to_xlsx_bytes(df), f"{filename}.xlsx")
+        return dcc.send_bytes(to_csv_bytes(df, lines), f"{filename}.csv")
+    return dcc.send_bytes(to_xlsx_bytes(df, meta=lines), f"{filename}.xlsx")
 
 
 @callback(Output({"type": "table-download", "table": MATCH}, "data"),
@@ -94,10 +143,11 @@ def _export(n, rows, columns, filename, fmt):
           State({"type": "atlas-table", "table": MATCH}, "derived_virtual_data"),
           State({"type": "atlas-table", "table": MATCH}, "columns"),
           State({"type": "table-filename", "table": MATCH}, "data"),
+          State({"type": "table-meta", "table": MATCH}, "data"),
           prevent_initial_call=True)
-def export_csv(n, rows, columns, filename):
-    """Rows as shown (sorted), columns with their displayed names."""
-    return _export(n, rows, columns, filename, "csv")
+def export_csv(n, rows, columns, filename, meta):
+    """Rows as shown (sorted), columns with their displayed names, provenance lines first."""
+    return _export(n, rows, columns, filename, meta, "csv")
 
 
 @callback(Output({"type": "table-download-xlsx", "table": MATCH}, "data"),
@@ -105,9 +155,10 @@ def export_csv(n, rows, columns, filename):
           State({"type": "atlas-table", "table": MATCH}, "derived_virtual_data"),
           State({"type": "atlas-table", "table": MATCH}, "columns"),
           State({"type": "table-filename", "table": MATCH}, "data"),
+          State({"type": "table-meta", "table": MATCH}, "data"),
           prevent_initial_call=True)
-def export_xlsx(n, rows, columns, filename):
-    return _export(n, rows, columns, filename, "xlsx")
+def export_xlsx(n, rows, columns, filename, meta):
+    return _export(n, rows, columns, filename, meta, "xlsx")
 
 
 # --- Server-paged tables ----------------------------------------------------------------------
@@ -119,7 +170,8 @@ def _table_style() -> dict:
     return dict(
         style_table={"overflowX": "auto"},
         style_cell={"fontFamily": "DejaVu Sans, Segoe UI, Arial, sans-serif", "fontSize": "0.9rem",
-                    "padding": "4px 8px", "textAlign": "left", "whiteSpace": "normal", "height": "auto"},
+                    "padding": "4px 8px", "textAlign": "left", "whiteSpace": "normal", "height": "auto",
+                    "overflowWrap": "anywhere", "maxWidth": "28rem"},   # long URLs and file names wrap
         style_header={"fontWeight": "700", "backgroundColor": "#f5f5f3"},
         markdown_options={"html": False})
 
@@ -144,9 +196,10 @@ def paged_table(table_id: str, rows: list[dict], columns: list[dict], page_count
     return html.Div([table, links], className="data-table-wrap", id=f"{table_id}-wrap")
 
 
-def register_table_export(name: str, rows_fn: Callable[[dict, list], tuple[pd.DataFrame, str]]) -> None:
+def register_table_export(name: str, rows_fn: Callable[[dict, list], tuple]) -> None:
     """rows_fn(query: dict of the URL's parameters, sort_by) -> (every row with display column
-    names, file stem). Call once, at import time of the owner."""
+    names, file stem[, provenance lines (label, text) for export_meta]). Call once, at import
+    time of the owner."""
     _TABLE_EXPORTS[name] = rows_fn
 
 
@@ -165,11 +218,12 @@ def register_routes(server) -> None:
         if fn is None or fmt not in ("csv", "xlsx"):
             abort(404)
         query = {k: v for k, v in request.args.items() if k != "sort"}
-        df, stem = fn(query, parse_sort(request.args.get("sort")))
+        df, stem, *rest = fn(query, parse_sort(request.args.get("sort")))
+        lines = export_meta(df, rest[0] if rest else None)
         if fmt == "csv":
-            data, mime = to_csv_bytes(df), "text/csv; charset=utf-8"
+            data, mime = to_csv_bytes(df, lines), "text/csv; charset=utf-8"
         else:
-            data, mime = to_xlsx_bytes(df), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            data, mime = to_xlsx_bytes(df, meta=lines), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         resp = Response(data, mimetype=mime)
         resp.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
         resp.headers["Cache-Control"] = "no-store"

@@ -142,14 +142,24 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def frame_csv_bytes(df: pd.DataFrame) -> bytes:
-    """French-Excel-friendly CSV: UTF-8 with BOM, ';' separator, decimal comma."""
+def frame_csv_bytes(df: pd.DataFrame, meta: list[tuple[str, str]] | None = None) -> bytes:
+    """French-Excel-friendly CSV: UTF-8 with BOM, ';' separator, decimal comma. `meta` (label,
+    text) lines come first (title, source, year...), then an empty line, then the table."""
     buf = io.StringIO(newline="")
+    if meta:
+        w = csv.writer(buf, delimiter=";")
+        for label, text in meta:
+            w.writerow([safe_cell(label), safe_cell(text)])
+        w.writerow([])
     write_safe_csv(buf, [str(c) for c in df.columns], _frame_rows(df), delimiter=";", decimal=",")
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def frame_xlsx_bytes(df: pd.DataFrame, sheet: str = "Données") -> bytes:
+def frame_xlsx_bytes(df: pd.DataFrame, sheet: str = "Données", meta: list[tuple[str, str]] | None = None) -> bytes:
+    """The table in `sheet`, and `meta` in a "Métadonnées" sheet (label, text)."""
     buf = io.BytesIO()
-    write_safe_xlsx(buf, {sheet: df})
+    sheets: dict = {sheet: df}
+    if meta:
+        sheets["Métadonnées"] = (["Champ", "Valeur"], [list(m) for m in meta])
+    write_safe_xlsx(buf, sheets)
     return buf.getvalue()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, dcc, html, no_update
 from plotly.subplots import make_subplots
 
 from components.charts import french_layout, graph
@@ -64,7 +64,19 @@ def with_references(terrs: list[tuple[str, str]], ref_level: str | None) -> list
     return rows
 
 
+def plain_name(level: str, code: str) -> str:
+    """A territory as a sentence names it: a QPV with its commune ("La Viste, à Marseille")."""
+    t = access.territory(level, code) or {}
+    name = t.get("name") or code
+    if level == "qpv" and t.get("commune"):
+        commune = (access.territory("commune", t["commune"]) or {}).get("name")
+        return f"{name}, à {commune}" if commune else name
+    return name
+
+
 def comparison_frame(terrs, indicator_ids, ref_level) -> pd.DataFrame:
+    """One row per (indicator, territory): the selected territories, then their references, each
+    selected territory knowing its own reference (`ref_key`)."""
     rows = with_references(terrs, ref_level)
     vals = access.latest_values([(l, c) for l, c, _ in rows], indicator_ids)
     cat = access.indicators().set_index("indicator_id")
@@ -73,6 +85,10 @@ def comparison_frame(terrs, indicator_ids, ref_level) -> pd.DataFrame:
         t = access.territory(l, c)
         suffix = f" ({LEVEL_LABELS[l].lower()})" if l not in ("qpv", "france") else ""
         names[(l, c)] = (t["name"] if t else c) + suffix
+    ref_of = {}
+    for l, c, is_ref in rows:
+        if not is_ref and ref_level:
+            ref_of[(l, c)] = next((f"{rl}:{rc}" for rl, rc in access.reference_chain(l, c) if rl == ref_level), None)
     out = []
     for ind in indicator_ids:
         if ind not in cat.index:
@@ -84,8 +100,9 @@ def comparison_frame(terrs, indicator_ids, ref_level) -> pd.DataFrame:
             out.append({
                 "indicator_id": ind, "indicator": info.short_label, "unit": info.unit,
                 "decimals": int(info.decimals) if not pd.isna(info.decimals) else 1,
-                "high_is_bad": info.high_is_bad, "level": l, "code": c, "territory": names[(l, c)],
-                "is_reference": is_ref,
+                "high_is_bad": info.high_is_bad, "level": l, "code": c, "key": f"{l}:{c}",
+                "territory": names[(l, c)], "plain": plain_name(l, c), "is_reference": is_ref,
+                "ref_key": ref_of.get((l, c)),
                 "value": float(r.value) if r is not None and r.status == "ok" else None,
                 "status": r.status if r is not None else "missing",
                 "year": int(r.year) if r is not None else None,
@@ -96,13 +113,19 @@ def comparison_frame(terrs, indicator_ids, ref_level) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def plotted(df: pd.DataFrame) -> list[str]:
+    """Indicators with at least one value among the selected territories: the others get no plot."""
+    sel = df[~df.is_reference]
+    return [i for i in dict.fromkeys(df.indicator_id) if sel[(sel.indicator_id == i)].value.notna().any()]
+
+
 def comparison_figure(df: pd.DataFrame, view: str = "dots") -> go.Figure:
-    inds = list(dict.fromkeys(df.indicator_id))
-    fig = make_subplots(rows=len(inds), cols=1, vertical_spacing=0.08 if len(inds) > 1 else 0.1,
+    inds = plotted(df)
+    fig = make_subplots(rows=max(1, len(inds)), cols=1, vertical_spacing=0.08 if len(inds) > 1 else 0.1,
                         subplot_titles=[f"{df[df.indicator_id == i].indicator.iloc[0]} ({df[df.indicator_id == i].unit.iloc[0]})"
                                         for i in inds])
     for n, ind in enumerate(inds, start=1):
-        d = df[df.indicator_id == ind]
+        d = df[(df.indicator_id == ind) & df.value.notna()]
         colors = ["#8a8a8a" if ref else "#0b5e7e" for ref in d.is_reference]
         text = [fmt_status(v, s, dec) for v, s, dec in zip(d.value, d.status, d.decimals)]
         if view == "bars":
@@ -115,39 +138,66 @@ def comparison_figure(df: pd.DataFrame, view: str = "dots") -> go.Figure:
                                              "symbol": ["diamond" if r else "circle" for r in d.is_reference]},
                                      showlegend=False, hoverinfo="skip"), row=n, col=1)
         fig.update_yaxes(autorange="reversed", row=n, col=1)
-        if d.value.dropna().ge(0).all():  # start at zero: differences keep their true size
-            top = d.value.max()
-            fig.update_xaxes(range=[0, (top if pd.notna(top) else 1) * 1.18], row=n, col=1)
-    french_layout(fig, height=max(300, sum(70 + 34 * len(df[df.indicator_id == i]) for i in inds)))
+        if d.value.ge(0).all():  # start at zero: differences keep their true size
+            fig.update_xaxes(range=[0, d.value.max() * 1.18 or 1], row=n, col=1)
+    french_layout(fig, height=max(300, sum(70 + 34 * int(df[(df.indicator_id == i)].value.notna().sum())
+                                          for i in inds)))
     fig.update_layout(font={"size": 17})
     fig.update_annotations(font={"size": 17})
     return fig
 
 
+STATUS_WORDS = {"secret": "secret statistique", "missing": "non disponible"}
+
+
+def _ratio_text(v: float, ref: float) -> str | None:
+    if not ref:
+        return None
+    r = v / ref
+    if 0.95 <= r <= 1.05:
+        return "proche de"
+    return f"{fmt(r, 1)} fois"
+
+
 def plain_sentences(df: pd.DataFrame) -> list[str]:
-    """One sentence per indicator, for elected officials: who is most and least favourable."""
+    """For elected officials, per indicator: the highest and lowest territories, the most
+    unfavourable one, each territory's distance to its reference with the years, and who lacks
+    the figure. No nested parentheses."""
     out = []
     for ind in dict.fromkeys(df.indicator_id):
         d = df[(df.indicator_id == ind) & (~df.is_reference)]
+        allrows = df[df.indicator_id == ind]
         ok = d[d.value.notna()]
         label = d.indicator.iloc[0]
         unit, dec, raw_bad = d.unit.iloc[0], int(d.decimals.iloc[0]), d.high_is_bad.iloc[0]
         bad = None if raw_bad is None or pd.isna(raw_bad) else bool(raw_bad)
+        plain = d.plain
         missing = d[d.value.isna()]
         if len(ok) >= 2:
             hi, lo = ok.loc[ok.value.idxmax()], ok.loc[ok.value.idxmin()]
-            s = (f"{label} : de {fmt(lo.value, dec, unit)} ({lo.territory}) à {fmt(hi.value, dec, unit)} "
-                 f"({hi.territory}).")
+            hi_name, lo_name = plain[hi.name], plain[lo.name]
+            s = f"{label} : {fmt(hi.value, dec, unit)} à {hi_name}, {fmt(lo.value, dec, unit)} à {lo_name}."
             if bad is True:
-                s += f" La situation la plus défavorable est à {hi.territory}."
+                s += f" La situation la plus défavorable est à {hi_name}."
             elif bad is False:
-                s += f" La situation la plus défavorable est à {lo.territory}."
+                s += f" La situation la plus défavorable est à {lo_name}."
         elif len(ok) == 1:
-            s = f"{label} : {fmt(ok.value.iloc[0], dec, unit)} à {ok.territory.iloc[0]} ; pas d'autre valeur à comparer."
+            s = f"{label} : {fmt(ok.value.iloc[0], dec, unit)} à {plain[ok.index[0]]} ; pas d'autre valeur à comparer."
         else:
-            s = f"{label} : aucune valeur disponible pour ces territoires."
+            s = f"{label} : aucune valeur disponible pour ces territoires, pas de graphique."
+        if d.ref_key.notna().any():
+            refs = allrows.set_index("key")
+            for i, r in ok.iterrows():
+                ref = refs.loc[r.ref_key] if isinstance(r.ref_key, str) and r.ref_key in refs.index else None
+                if ref is None or pd.isna(ref.value):
+                    continue
+                ratio = _ratio_text(r.value, ref.value)
+                if ratio:
+                    s += (f" À {plain[i]}, la valeur est {ratio} celle de {ref.plain} : {fmt(r.value, dec, unit)} "
+                          f"contre {fmt(ref.value, dec, unit)} ({r.year_label} ; référence : {ref.year_label}).")
         if len(missing):
-            s += " Non disponible (secret ou absent) : " + ", ".join(missing.territory) + "."
+            s += " Sans valeur : " + ", ".join(f"{plain[i]} ({STATUS_WORDS.get(st, 'non disponible')})"
+                                              for i, st in zip(missing.index, missing.status)) + "."
         out.append(s)
     return out
 
@@ -161,12 +211,113 @@ def table_frame(df: pd.DataFrame) -> pd.DataFrame:
                          "Valeur": t.shown, "Année décrite": t.year_label, "Source": t.source})
 
 
+GROUP_LEVELS = ("commune", "epci")
+
+
+def group_frame(groups, indicator_ids) -> pd.DataFrame:
+    """One row per (indicator, group, QPV of the group): the QPV's value, and the group's own
+    value (its commune or EPCI figure, the reference line of the plot)."""
+    own = access.latest_values(groups, indicator_ids)
+    cat = access.indicators().set_index("indicator_id")
+    rows = []
+    for ind in indicator_ids:
+        if ind not in cat.index:
+            continue
+        info = cat.loc[ind]
+        for lvl, code in groups:
+            g = own[(own.level == lvl) & (own.code == code) & (own.indicator_id == ind)]
+            g_ok = len(g) and g.iloc[0].status == "ok"
+            vals = access.values(ind, "qpv", (lvl, code))
+            for r in vals.itertuples():
+                rows.append({"indicator_id": ind, "indicator": info.short_label, "unit": info.unit,
+                             "decimals": int(info.decimals) if not pd.isna(info.decimals) else 1,
+                             "group": plain_name(lvl, code), "group_level": lvl, "qpv": r.name,
+                             "value": r.value if r.status == "ok" else None, "status": r.status,
+                             "year_label": r.year_label if isinstance(r.year_label, str) else "n.d.",
+                             "group_value": float(g.iloc[0].value) if g_ok else None,
+                             "group_year": g.iloc[0].year_label if len(g) else "n.d."})
+    return pd.DataFrame(rows)
+
+
+def group_figure(df: pd.DataFrame) -> go.Figure:
+    inds = [i for i in dict.fromkeys(df.indicator_id) if df[df.indicator_id == i].value.notna().any()]
+    fig = make_subplots(rows=max(1, len(inds)), cols=1, vertical_spacing=0.1,
+                        subplot_titles=[f"{df[df.indicator_id == i].indicator.iloc[0]} ({df[df.indicator_id == i].unit.iloc[0]})"
+                                        for i in inds])
+    for n, ind in enumerate(inds, start=1):
+        d = df[(df.indicator_id == ind) & df.value.notna()]
+        fig.add_trace(go.Scatter(x=d.value, y=d.group, mode="markers", name="QPV", showlegend=n == 1,
+                                 marker={"size": 11, "color": "#0b5e7e", "opacity": 0.7}, text=d.qpv,
+                                 hovertemplate="%{text} : %{x}<extra></extra>"), row=n, col=1)
+        med = d.groupby("group", sort=False).value.median()
+        fig.add_trace(go.Scatter(x=med.values, y=med.index, mode="markers", name="Médiane des QPV",
+                                 showlegend=n == 1, marker={"size": 20, "symbol": "diamond", "color": "#c2410c"},
+                                 hovertemplate="médiane : %{x}<extra></extra>"), row=n, col=1)
+        ref = df[df.indicator_id == ind].drop_duplicates("group").dropna(subset=["group_value"])
+        fig.add_trace(go.Scatter(x=ref.group_value, y=ref.group, mode="markers", name="Valeur de la commune ou de l'EPCI",
+                                 showlegend=n == 1, marker={"size": 30, "symbol": "line-ns", "line": {"width": 3,
+                                                                                                      "color": "#1d1d1f"}},
+                                 hovertemplate="commune ou EPCI : %{x}<extra></extra>"), row=n, col=1)
+        fig.update_yaxes(autorange="reversed", row=n, col=1)
+    french_layout(fig, height=max(320, len(inds) * (90 + 60 * df.group.nunique())))
+    fig.update_layout(font={"size": 17}, legend={"orientation": "h", "y": -0.08})
+    fig.update_annotations(font={"size": 17})
+    return fig
+
+
+def group_sentences(df: pd.DataFrame) -> list[str]:
+    out = []
+    for ind in dict.fromkeys(df.indicator_id):
+        d = df[df.indicator_id == ind]
+        unit, dec, label = d.unit.iloc[0], int(d.decimals.iloc[0]), d.indicator.iloc[0]
+        parts = []
+        for group, g in d.groupby("group", sort=False):
+            ok = g.value.dropna()
+            if not len(ok):
+                parts.append(f"{group} : aucune valeur pour ses {len(g)} QPV")
+                continue
+            year = g.year_label[g.value.notna()].iloc[0]
+            txt = f"{group} : médiane des {len(ok)} QPV {fmt(ok.median(), dec, unit)} ({year})"
+            if g.group_value.notna().any():
+                txt += f", contre {fmt(g.group_value.iloc[0], dec, unit)} pour l'ensemble ({g.group_year.iloc[0]})"
+            if len(ok) < len(g):
+                txt += f" ; {len(g) - len(ok)} QPV sans valeur"
+            parts.append(txt)
+        out.append(f"{label} — " + " ; ".join(parts) + ".")
+    return out
+
+
+def group_body(terrs, indicator_ids):
+    groups = [(l, c) for l, c in terrs if l in GROUP_LEVELS]
+    if len(groups) < 2:
+        return html.P("Mode groupes : choisissez de deux à six communes ou EPCI ; leurs quartiers prioritaires "
+                      "sont comparés groupe par groupe.", className="note", id="compare-msg")
+    if not indicator_ids:
+        return html.P("Choisissez au moins un indicateur.", className="note", id="compare-msg")
+    df = group_frame(groups, indicator_ids)
+    if df.empty or not df.value.notna().any():
+        return html.P("Aucune valeur pour les quartiers de ces territoires.", className="note", id="compare-msg")
+    return html.Div([
+        html.H2("En clair"),
+        html.Ul([html.Li(s) for s in group_sentences(df)], id="compare-sentences", className="big-type"),
+        graph("compare-graph", group_figure(df), source="Points : chaque QPV ; losange : médiane des QPV du "
+              "groupe ; trait : valeur de la commune ou de l'EPCI."),
+        html.H2("Tableau"),
+        data_table("compare-table", pd.DataFrame({
+            "Indicateur": df.indicator, "Groupe": df.group, "QPV": df.qpv,
+            "Valeur": [fmt_status(v, st, dec) for v, st, dec in zip(df.value, df.status, df.decimals)],
+            "Année décrite": df.year_label,
+            "Valeur de la commune ou de l'EPCI": [fmt(v, dec) if v is not None and not pd.isna(v) else "n.d."
+                                                  for v, dec in zip(df.group_value, df.decimals)]}),
+            filename="comparaison_groupes", page_size=40),
+    ], id="compare-body")
+
+
 def body(terrs, indicator_ids, ref_level, view):
+    if view == "groups":
+        return group_body(terrs, indicator_ids)
     if len(terrs) < 2:
         return html.P("Choisissez au moins deux territoires à comparer.", className="note", id="compare-msg")
-    if len(terrs) > MAX_TERRITORIES:
-        return html.P(f"Six territoires au plus : retirez-en {len(terrs) - MAX_TERRITORIES}.", className="note",
-                      id="compare-msg")
     if not indicator_ids:
         return html.P("Choisissez au moins un indicateur.", className="note", id="compare-msg")
     df = comparison_frame(terrs, indicator_ids, ref_level)
@@ -175,12 +326,15 @@ def body(terrs, indicator_ids, ref_level, view):
         notes.append(html.P("* Valeur calculée sur le périmètre 2015 du quartier (contour modifié en 2024).",
                             className="note"))
     sources = sorted({s for s in df.source.dropna()})
+    shown = plotted(df)
     return html.Div([
         html.H2("En clair"),
         html.Ul([html.Li(s) for s in plain_sentences(df)], id="compare-sentences", className="big-type"),
         graph("compare-graph", comparison_figure(df, view),
-              source="Sources : " + " ; ".join(sources) if sources else None),
-        html.P("Losanges gris : territoires de référence.", className="muted") if ref_level else None,
+              source="Sources : " + " ; ".join(sources) if sources else None) if shown else
+        html.P("Aucun des indicateurs choisis n'a de valeur pour ces territoires : pas de graphique.",
+               className="note", id="compare-no-plot"),
+        html.P("Losanges gris : territoires de référence.", className="muted") if ref_level and shown else None,
         *notes,
         html.H2("Tableau"),
         data_table("compare-table", table_frame(df), filename="comparaison", page_size=40),
@@ -226,19 +380,32 @@ def layout(t: str | None = None, ind: str | None = None, ref: str | None = "fran
                                    value=ref, clearable=False)], className="control"),
             html.Fieldset([html.Legend("Affichage", className="control-label"),
                       dcc.RadioItems(id="compare-view", options=[{"label": " Points", "value": "dots"},
-                                                                 {"label": " Barres", "value": "bars"}],
-                                     value=view if view in ("dots", "bars") else "dots", inline=True,
+                                                                 {"label": " Barres", "value": "bars"},
+                                                                 {"label": " Groupes (les QPV de chaque commune ou EPCI)",
+                                                                  "value": "groups"}],
+                                     value=view if view in ("dots", "bars", "groups") else "dots", inline=True,
                                      inputStyle={"marginLeft": "0.6rem"})], className="control"),
         ], className="controls big-type"),
+        html.P("", id="compare-limit", className="note", role="status"),
         html.Div(body(parse_territories(selected), inds, ref, view), id="compare-content"),
     ], className="big-type")
 
 
 @callback(Output("compare-content", "children"), Output("url-state", "search", allow_duplicate=True),
+          Output("compare-territories", "value"), Output("compare-limit", "children"),
           Input("compare-territories", "value"), Input("compare-indicators", "value"),
           Input("compare-ref", "value"), Input("compare-view", "value"), prevent_initial_call=True)
 def update(terr_values, inds, ref, view):
+    """A 7th territory never enters the selection (nor the URL): the dropdown gets the first six
+    back, and the page says why."""
     terrs = parse_territories(terr_values)
-    search = (f"?t={','.join(f'{l}:{c}' for l, c in terrs)}&ind={','.join(inds or [])}"
+    limit = ""
+    if len(terrs) > MAX_TERRITORIES:
+        limit = (f"Six territoires au plus : « {plain_name(*terrs[MAX_TERRITORIES])} » n'a pas été ajouté. "
+                 "Retirez un territoire pour en choisir un autre.")
+        terrs = terrs[:MAX_TERRITORIES]
+    kept = [f"{l}:{c}" for l, c in terrs]
+    search = (f"?t={','.join(kept)}&ind={','.join(inds or [])}"
               f"&ref={ref or ''}&view={view}")
-    return body(terrs, inds or [], ref, view), search
+    return (body(terrs, inds or [], ref, view), search,
+            kept if limit else no_update, limit)

@@ -40,12 +40,31 @@ def catalogue_frame() -> pd.DataFrame:
                          "Millésimes": ind.years.map(lambda y: ", ".join(map(str, y)) if y is not None else "")})
 
 
+IMPORT_COLUMNS = {"import_id": "N° d'import", "kind": "Type", "file_name": "Fichier", "imported_at": "Importé le",
+                  "n_rows": "Lignes", "n_inserted": "Ajoutées", "n_updated": "Mises à jour",
+                  "n_unchanged": "Inchangées", "n_rejected": "Refusées", "mode": "Mode", "sha256": "Empreinte SHA-256"}
+IMPORT_WORDS = {"actions": "actions", "schemes": "dispositifs", "all-or-nothing": "tout ou rien",
+                "quarantine": "lignes invalides mises de côté"}
+
+
+def imports_frame() -> pd.DataFrame:
+    """The import log with French column names and words, in a reading order."""
+    log = access.import_log()
+    out = log[[c for c in IMPORT_COLUMNS if c in log]].copy()
+    for col in ("kind", "mode"):
+        if col in out:
+            out[col] = out[col].map(lambda v: IMPORT_WORDS.get(v, v))
+    if "sha256" in out:
+        out["sha256"] = out["sha256"].map(lambda v: f"{v[:12]}…" if isinstance(v, str) else v)
+    return out.rename(columns=IMPORT_COLUMNS)
+
+
 def layout(**_):
     meta = access.meta()
     issues = access.load_issues()
     counts = issues.kind.value_counts().to_dict() if len(issues) else {}
     summary = ", ".join(f"{KIND_LABELS.get(k, k).lower()} : {n}" for k, n in counts.items()) or "aucun"
-    imports = access.import_log()
+    imports = imports_frame()
     fictional = meta.get("fictional") == "true"
     return html.Div([
         html.H1("Données, sources et millésimes"),

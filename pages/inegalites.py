@@ -22,7 +22,7 @@ from components.geo_routes import layer_url
 from components.maps import (atlas_map, commune_layer_url, legend, live_style, live_style_ref, register_tooltips,
                              territory_layer)
 from components.notices import url_notices
-from components.scope import LEVEL_LABELS, checked_scope, scope_dropdown
+from components.scope import LEVEL_LABELS, checked_scope, scope_dropdown, scope_label
 from components.search_dropdown import initial_options, option_index, register_search, search_dropdown
 from components.tables import paged_table, register_table_export, table_ref
 from data import access
@@ -487,7 +487,17 @@ def _export_rows(query: dict, sort_by) -> tuple[pd.DataFrame, str]:
     cols = table_columns(st, v)
     rows = iv.table_rows(v, sort_by)
     df = pd.DataFrame(rows, columns=[c["id"] for c in cols]).rename(columns={c["id"]: c["name"] for c in cols})
-    return df, "inegalites_qpv"
+    ind = v.indicator
+    shown = st.year if st.year else max(access.year_labels(st.indicator, "qpv") or [0])
+    title = f"Inégalités entre quartiers prioritaires : {ind['label']}"
+    if st.mode == "ecart":
+        title += f", écart à la référence « {an.REFERENCE_LEVELS[st.ref]} »"
+    meta = [("Titre", title),
+            ("Territoire", scope_label(access.parse_scope(st.scope))),
+            ("Année décrite", access.year_labels(st.indicator, "qpv").get(shown, "n.d.")),
+            ("Source", " ".join(p.children.strip() for p in source_line(st, v))),
+            ("Géographie", "quartiers prioritaires 2024 (valeurs de la géographie 2015 signalées « périmètre 2015 »)")]
+    return df, "inegalites_qpv", meta
 
 
 register_tooltips("inegalites", _tooltip)

@@ -27,25 +27,60 @@ def test_comparison_frame_with_france_reference(demo, comparer):
     assert df.value.notna().all()
 
 
+def _row(name, value, status="ok", **kw):
+    return {"indicator_id": "t", "indicator": "Taux de pauvreté", "unit": "%", "decimals": 1, "high_is_bad": True,
+            "territory": name, "plain": name, "key": f"qpv:{name}", "ref_key": None, "is_reference": False,
+            "value": value, "status": status, "year_label": "millésime de diffusion 2022", **kw}
+
+
 def test_sentences_name_the_unfavourable_territory(comparer):
-    df = pd.DataFrame([
-        {"indicator_id": "t", "indicator": "Taux de pauvreté", "unit": "%", "decimals": 1, "high_is_bad": True,
-         "territory": "Les Licornes", "is_reference": False, "value": 45.0},
-        {"indicator_id": "t", "indicator": "Taux de pauvreté", "unit": "%", "decimals": 1, "high_is_bad": True,
-         "territory": "Cité des Chimères", "is_reference": False, "value": 30.0},
-        {"indicator_id": "t", "indicator": "Taux de pauvreté", "unit": "%", "decimals": 1, "high_is_bad": True,
-         "territory": "Val-Secret", "is_reference": False, "value": None},
-    ])
+    df = pd.DataFrame([_row("Les Licornes", 45.0), _row("Cité des Chimères", 30.0),
+                       _row("Val-Secret", None, "secret"), _row("Val-Absent", None, "missing")])
     [s] = comparer.plain_sentences(df)
     assert "La situation la plus défavorable est à Les Licornes" in s
-    assert "Val-Secret" in s and "secret ou absent" in s
-    assert " 0,0" not in s and "(Val-Secret)" not in s
+    assert "Val-Secret (secret statistique)" in s and "Val-Absent (non disponible)" in s
+    assert " 0,0" not in s and "((" not in s and ")) " not in s
+
+
+def test_sentences_say_how_far_each_territory_is_from_its_reference(comparer):
+    df = pd.DataFrame([_row("La Viste, à Marseille", 54.0, ref_key="france:FRM"), _row("Les Licornes", 15.0, ref_key="france:FRM"),
+                       _row("France métropolitaine", 20.0, key="france:FRM", is_reference=True, year_label="2019")])
+    [s] = comparer.plain_sentences(df)
+    assert "À La Viste, à Marseille, la valeur est 2,7 fois celle de France métropolitaine" in s
+    assert "(millésime de diffusion 2022 ; référence : 2019)" in s
+    assert "À Les Licornes, la valeur est 0,8 fois" in s
+
+
+def test_no_plot_for_an_indicator_without_value(demo, comparer):
+    v = access.values("taux_pauvrete_60", "qpv")
+    codes = list(v[v.status == "ok"].code[:2])
+    df = comparer.comparison_frame([("qpv", c) for c in codes], ["taux_pauvrete_60", "beneficiaires_cmuc"], "france")
+    df.loc[df.indicator_id == "beneficiaires_cmuc", "value"] = None
+    assert comparer.plotted(df) == ["taux_pauvrete_60"]
+    fig = comparer.comparison_figure(df)
+    assert len(fig.data) == 1 and [a.text for a in fig.layout.annotations] == ["Taux de pauvreté (%)"]
+    sentences = comparer.plain_sentences(df)
+    assert "aucune valeur disponible pour ces territoires, pas de graphique" in sentences[1]
+
+
+def test_groups_compare_the_qpvs_of_communes(demo, comparer):
+    q = access.territories("qpv")
+    communes = list(q.commune.value_counts().index[:2])
+    body = comparer.body([("commune", c) for c in communes], ["taux_pauvrete_60"], "", "groups")
+    text = str(body)
+    assert "médiane des" in text and "compare-graph" in text
+    df = comparer.group_frame([("commune", c) for c in communes], ["taux_pauvrete_60"])
+    assert set(df.group) == {comparer.plain_name("commune", c) for c in communes}
+    fig = comparer.group_figure(df)
+    assert [t.name for t in fig.data] == ["QPV", "Médiane des QPV", "Valeur de la commune ou de l'EPCI"]
+    assert "communes ou EPCI" in str(comparer.body([("qpv", q.code[0]), ("qpv", q.code[1])], ["taux_pauvrete_60"], "",
+                                                  "groups"))
 
 
 def test_update_validates_count_and_writes_url(demo, comparer):
-    body, search = comparer.update(["qpv:X"], ["taux_pauvrete_60"], "france", "dots")
-    assert "au moins deux" in str(body)
+    body, search, value, limit = comparer.update(["qpv:X"], ["taux_pauvrete_60"], "france", "dots")
+    assert "au moins deux" in str(body) and limit == ""
     many = [f"commune:{c}" for c in access.territories("commune").code[:7]]
-    body, search = comparer.update(many, ["taux_pauvrete_60"], "", "bars")
-    assert "Six territoires au plus" in str(body)
-    assert search.startswith("?t=commune:") and "view=bars" in search
+    body, search, value, limit = comparer.update(many, ["taux_pauvrete_60"], "", "bars")
+    assert "Six territoires au plus" in limit and value == many[:6]          # the 7th never enters
+    assert search.startswith("?t=commune:") and "view=bars" in search and many[6] not in search

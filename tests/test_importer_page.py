@@ -347,15 +347,18 @@ def test_table_exports_never_write_a_live_formula():
     columns = [{"name": "Titre", "id": "titre"}, {"name": "Valeur", "id": "valeur"},
                {"name": "Porteur", "id": "porteur"}]
 
-    sent = tables.export_csv(1, rows, columns, "essai")
+    sent = tables.export_csv(1, rows, columns, "essai", [["Titre", FORMULA]])
     raw = base64.b64decode(sent["content"]) if sent.get("base64") else sent["content"].encode()
     assert sent["filename"] == "essai.csv" and raw.startswith(b"\xef\xbb\xbf")
-    cells = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    every = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    blank = every.index([])                                            # provenance lines, then the table
+    assert every[0] == ["Titre", "'" + FORMULA]                         # provenance text is neutralised too
+    cells = every[blank + 1:]
     assert cells[0] == ["Titre", "Valeur", "Porteur"]
     assert cells[1] == ["'" + FORMULA, "12,5", HOSTILE_VALUE]          # apostrophe: text in any spreadsheet
     assert cells[2] == ["-2", "", "'@SUM(A1:A2)"]                      # a plain number stays a number
 
-    sent = tables.export_xlsx(1, rows, columns, "essai")
+    sent = tables.export_xlsx(1, rows, columns, "essai", [["Titre", FORMULA]])
     raw = base64.b64decode(sent["content"])
     with zipfile.ZipFile(io.BytesIO(raw)) as z:
         sheet = z.read("xl/worksheets/sheet1.xml").decode()

@@ -475,8 +475,9 @@ def test_indicator_change_goes_to_its_latest_year_unless_a_year_was_chosen(page_
 def test_csv_export_of_the_table_keeps_secret_as_text(page_mod):
     from components.tables import to_csv_bytes
 
-    df, stem = page_mod._export_rows({"indicator": "taux_pauvrete_60"}, [])
+    df, stem, meta = page_mod._export_rows({"indicator": "taux_pauvrete_60"}, [])
     assert len(df) == 7 and stem == "inegalites_qpv"
+    assert dict(meta)["Titre"].startswith("Inégalités entre quartiers prioritaires : Taux de pauvreté")
     csv = to_csv_bytes(df).decode("utf-8-sig")
     line = next(x for x in csv.splitlines() if "QN09602M" in x)
     cells = line.split(";")
@@ -606,9 +607,22 @@ def test_tooltip_and_full_table_routes(page_mod):
     assert again.status_code == 304
     csv = client.get("/export/table/inegalites.csv?indicator=taux_pauvrete_60&sort=value:desc")
     assert csv.status_code == 200 and "attachment" in csv.headers["Content-Disposition"]
-    text = csv.data.decode("utf-8-sig").splitlines()
+    lines = csv.data.decode("utf-8-sig").splitlines()
+    blank = lines.index("")                                                   # provenance lines, then the table
+    head, text = lines[:blank], lines[blank + 1:]
+    from data import access
+    assert any(x.startswith("Avertissement;Données fictives") for x in head) == access.is_fictional()
+    assert any(x.startswith("Exporté;depuis Atlas ASV le ") for x in head), head
+    assert any(x.startswith("Source;") and "Source : " in x for x in head) and any(x.startswith("Année décrite;") for x in head), head
     assert len(text) == 1 + 7                                                  # every row, not one page
     assert "QN09606M" in text[1]                                              # sorted: 52 % first
     xlsx = client.get("/export/table/inegalites.xlsx?indicator=taux_pauvrete_60")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    import io
+
+    import openpyxl
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx.data))
+    assert wb.sheetnames == ["Données", "Métadonnées"]
+    meta = {r[0]: r[1] for r in wb["Métadonnées"].iter_rows(min_row=2, values_only=True)}
+    assert meta["Source"].startswith("Source : ") and meta["Titre"].startswith("Inégalités")
     assert client.get("/export/table/inegalites.ods").status_code == 404

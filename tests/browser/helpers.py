@@ -76,3 +76,14 @@ def choose(pg, dropdown_id: str, option_text: str, search: str | None = None) ->
         box.fill(search)
     pg.get_by_role("option", name=option_text).first.click()
     pg.keyboard.press("Escape")
+
+
+def csv_table(text: str) -> tuple[list[list[str]], list[list[str]]]:
+    """(provenance lines, table rows) of an exported CSV: the provenance comes first, then an empty
+    line, then the table (components/tables.export_meta)."""
+    import csv as _csv
+    import io as _io
+
+    rows = list(_csv.reader(_io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    blank = rows.index([]) if [] in rows else -1
+    return rows[:max(blank, 0)], rows[blank + 1:]

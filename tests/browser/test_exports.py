@@ -278,3 +278,25 @@ def test_portrait_command_writes_the_pdf(demo_db, app_module, tmp_path, capsys):
                      "Sources et millésimes"):
         assert expected.lower() in text.lower(), expected
     access.configure(demo_db)
+
+
+def test_table_exports_carry_their_provenance(page):
+    """Issue 12: a table's CSV and XLSX say where the figures come from, and that the demo is fictional."""
+    import openpyxl
+
+    page.goto(page.base_url + "/comparer")
+    wait_dash(page)
+    page.wait_for_selector("#compare-body td", timeout=15000)
+    body = page.locator("#compare-body")
+    with page.expect_download() as dl:
+        body.get_by_role("button", name="Télécharger CSV").click()
+    text = open(dl.value.path(), encoding="utf-8-sig").read()
+    head = text.split("\n\n")[0] if "\n\n" in text else text.split("\r\n\r\n")[0]
+    assert "Données fictives de démonstration" in head and "Sources;" in head and "Années décrites;" in head
+    with page.expect_download() as dl:
+        body.get_by_role("button", name="Télécharger XLSX").click()
+    wb = openpyxl.load_workbook(io.BytesIO(open(dl.value.path(), "rb").read()))
+    assert wb.sheetnames == ["Données", "Métadonnées"]
+    meta = {r[0]: r[1] for r in wb["Métadonnées"].iter_rows(min_row=2, values_only=True)}
+    assert "fictives" in meta["Avertissement"] and meta["Sources"]
+    assert page.js_errors == []

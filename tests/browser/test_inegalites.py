@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import expect
 
-from tests.browser.helpers import screenshot, wait_dash
+from tests.browser.helpers import csv_table, screenshot, wait_dash
 
 HOSTILE = '<img src=x onerror=alert(1)>'
 
@@ -280,8 +280,6 @@ def test_page_load_sends_only_the_page_callback_and_one_request_per_interaction(
 
 
 def test_table_pages_and_sorts_on_the_server_and_exports_every_row(page):
-    import csv
-    import io
 
     _open(page, "?indicator=taux_pauvrete_60")
     table = page.locator("#ineg-table-wrap")
@@ -294,9 +292,9 @@ def test_table_pages_and_sorts_on_the_server_and_exports_every_row(page):
     header.click()          # ascending
     header.click()          # descending
     # what the server says the first rows are, sorted by value descending (same view)
-    rows = list(csv.reader(io.StringIO(page.request.get(
-        page.base_url + "/export/table/inegalites.csv?indicator=taux_pauvrete_60&sort=value:desc").text()),
-        delimiter=";"))
+    head, rows = csv_table(page.request.get(
+        page.base_url + "/export/table/inegalites.csv?indicator=taux_pauvrete_60&sort=value:desc").text())
+    assert dict(head)["Avertissement"].startswith("Données fictives") and dict(head)["Source"].startswith("Source")
     first_name = rows[1][0]
     expect(table.locator("td[data-dash-column='name']").first).to_have_text(first_name)
     values = [t.replace("\u202f", "").replace(",", ".") for t in
@@ -314,6 +312,6 @@ def test_table_pages_and_sorts_on_the_server_and_exports_every_row(page):
                            "a => a.textContent.includes('Télécharger CSV') && a.href.includes('sort=value%3Adesc'))")
     with page.expect_download() as dl:
         link.click()
-    rows = list(csv.reader(io.StringIO(open(dl.value.path(), encoding="utf-8-sig").read()), delimiter=";"))
-    assert len(rows) == 1 + n_qpv
+    head, rows = csv_table(open(dl.value.path(), encoding="utf-8-sig").read())
+    assert len(rows) == 1 + n_qpv and dict(head)["Titre"].startswith("Inégalités")
     assert page.js_errors == []
