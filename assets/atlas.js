@@ -91,6 +91,7 @@ window.atlas = Object.assign({}, window.atlas, {
     },
     onEachFeature: function (feature, layer, context) {
       window.atlas.live.register(context, feature, layer);
+      window.atlas.specks.watch(layer);
       /* Content built when the tooltip opens, from the latest style data: a restyle does not
          rebuild (and escape) 1,600 tooltips that nobody may open. */
       layer.bindTooltip(function (l) {
@@ -162,13 +163,74 @@ window.atlas = Object.assign({}, window.atlas, {
         const fn = live.resolve(entry.style);
         const layer = entry.layer;
         if (typeof fn !== "function" || !layer.feature) { return; }
+        layer._atlasSpeck = null;          /* the new style is the one a speck gives back */
         layer.setStyle(fn(layer.feature, ctx));
+        window.atlas.specks.fit(layer);
         if (layer.isTooltipOpen && layer.isTooltipOpen()) {
           layer.getTooltip().update();     /* lazy content (onEachFeature): rebuilt from the new data */
         }
         n += 1;
       });
       return n;
+    }
+  }
+});
+
+/* Readable at every zoom. A QPV is a few hundred metres wide: at a regional zoom its polygon is a
+   speck of one or two pixels. Whenever a shape drawn by a choropleth style would be narrower than
+   MIN_PX on screen, it is drawn as a disc in its class colour (a thick stroke of its fill colour
+   around the speck, so the shape still answers clicks, focus and tooltips); from the zoom where it
+   reads, it is its polygon again. Re-checked after every zoom and every restyle. The legends say so. */
+window.atlas = Object.assign({}, window.atlas, {
+  specks: {
+    MIN_PX: 8,
+    watched: new WeakSet(),
+    width: function (layer) {
+      const map = layer._map;
+      if (!map || !layer.getBounds) { return Infinity; }
+      const b = layer.getBounds();
+      const a = map.latLngToLayerPoint(b.getNorthWest()), c = map.latLngToLayerPoint(b.getSouthEast());
+      return Math.max(Math.abs(c.x - a.x), Math.abs(c.y - a.y));
+    },
+    fit: function (layer) {
+      const sp = window.atlas.specks;
+      if (!layer._map || !layer.options || layer.options.fill === false) { return; }
+      const small = sp.width(layer) < sp.MIN_PX;
+      if (small) {
+        if (!layer._atlasSpeck) {
+          layer._atlasSpeck = {weight: layer.options.weight, color: layer.options.color,
+                               opacity: layer.options.opacity, dashArray: layer.options.dashArray};
+        }
+        const fill = layer.options.fillColor;
+        const usable = fill && String(fill).indexOf("url(") !== 0 && fill !== "#ffffff";
+        const selected = (layer._atlasSpeck.weight || 0) >= 4;
+        layer.setStyle({weight: sp.MIN_PX + 2, color: selected ? "#000000" : (usable ? fill : "#6b6b6b"),
+                        opacity: 1, dashArray: null,
+                        lineJoin: "round", lineCap: "round"});
+        layer._atlasSpeck.shown = true;
+      } else if (layer._atlasSpeck && layer._atlasSpeck.shown) {
+        const keep = layer._atlasSpeck;
+        layer._atlasSpeck = null;
+        layer.setStyle({weight: keep.weight, color: keep.color, opacity: keep.opacity, dashArray: keep.dashArray});
+      }
+      const el = layer.getElement && layer.getElement();
+      if (el) { el.classList.toggle("atlas-speck", small); }
+    },
+    refresh: function (map) {
+      map.eachLayer(function (l) {
+        if (l.feature && l._atlasWatched) { window.atlas.specks.fit(l); }
+      });
+    },
+    watch: function (layer) {
+      layer._atlasWatched = true;
+      layer.on("add", function () {
+        const map = layer._map;
+        if (map && !window.atlas.specks.watched.has(map)) {
+          window.atlas.specks.watched.add(map);
+          map.on("zoomend", function () { window.atlas.specks.refresh(map); });
+        }
+        window.atlas.specks.fit(layer);
+      });
     }
   }
 });

@@ -894,7 +894,7 @@ def layout(**query):
                         superClusterOptions={"radius": 45, "maxZoom": 17},
                         pointToLayer=ns_points("pointToLayer"), onEachFeature=ns_points("onEachFeature"),
                         clusterToLayer=ns_actions("clusterToLayer"),
-                        hideout={"colors": axis_colors()}), True),
+                        hideout={"colors": axis_colors()}), bool(st.action)),   # density first; points on demand
                 ], within=st.scope, bounds=scope_bbox(st.scope), height="580px"),
                 html.P("Trop de communes pour ce territoire : choisissez un département ou un EPCI.",
                        className="note", id="act-too-many", hidden=not v.too_many),

@@ -87,6 +87,8 @@ def legend_block(st: ViewState, v: iv.View) -> html.Div:
                     "aucune classe : leur valeur n'est pas connue, elle n'est jamais comptée comme 0.")
     if not cls:
         note.append("Aucune valeur disponible pour ce choix : aucune classe.")
+    note.append("À petite échelle, un quartier trop petit pour être lu est dessiné en pastille de sa couleur ; "
+                "son contour apparaît en zoomant.")
     return legend(items, title, " ".join(n for n in note if n), legend_id="ineg-legend-box")
 
 

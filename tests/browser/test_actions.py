@@ -28,7 +28,10 @@ def test_actions_load_and_theme_filter_changes_counts(page):
     assert "Aucune action" in legend and "Population inconnue : densité non calculable" in legend
     assert "Sources — actions" in page.locator("#act-sources").inner_text()
     assert "Population" in page.locator("#act-sources").inner_text()
-    assert page.locator("#act-map .atlas-cluster").count() > 0          # clustered action points
+    # the density reads first: action points are off until the user turns them on (issue 12)
+    assert page.locator("#act-map .atlas-cluster").count() == 0
+    page.locator("#act-map .leaflet-control-layers").get_by_label("Actions (points)").check()
+    page.locator("#act-map .atlas-cluster").first.wait_for(timeout=15000)      # clustered action points
     screenshot(page, "actions")
 
     territory_paths = """() => Object.values(window.atlas.live.layers['act-territories'] || {})

@@ -315,3 +315,30 @@ def test_table_pages_and_sorts_on_the_server_and_exports_every_row(page):
     head, rows = csv_table(open(dl.value.path(), encoding="utf-8-sig").read())
     assert len(rows) == 1 + n_qpv and dict(head)["Titre"].startswith("Inégalités")
     assert page.js_errors == []
+
+
+def test_qpvs_are_symbols_at_regional_zoom_and_polygons_up_close(page):
+    """Issue 12: at zoom 8 a QPV would be a speck: it is drawn as a disc in its class colour; at
+    zoom 14 it is its polygon."""
+    from data import access
+
+    code = access.territories("qpv").iloc[0].code
+    x0, y0, x1, y1 = access.bounds("qpv", code)
+    lat, lon = (y0 + y1) / 2, (x0 + x1) / 2
+    _open(page, f"?indicator=taux_pauvrete_60&view={lat:.5f},{lon:.5f},8")
+    page.wait_for_function("(c) => { const p = document.querySelector(`path[data-code='${c}']`); "
+                           "return p && p.classList.contains('atlas-speck'); }", arg=code)
+    path = page.locator(f"path[data-code='{code}']")
+    stroke, fill = path.get_attribute("stroke"), path.get_attribute("fill")
+    assert stroke == fill or stroke == "#000000" or stroke == "#6b6b6b"            # a disc of its colour
+    assert float(path.get_attribute("stroke-width")) >= 8
+    box = path.bounding_box()
+    assert box and box["width"] >= 8 and box["height"] >= 8                      # readable, clickable
+    assert "pastille" in page.locator("#ineg-legend").inner_text()
+    screenshot(page, "inegalites-zoom8")
+    page.goto("about:blank")
+    _open(page, f"?indicator=taux_pauvrete_60&view={lat:.5f},{lon:.5f},14")
+    page.wait_for_function("(c) => { const p = document.querySelector(`path[data-code='${c}']`); "
+                           "return p && !p.classList.contains('atlas-speck') && p.getBBox().width > 20; }", arg=code)
+    assert float(page.locator(f"path[data-code='{code}']").get_attribute("stroke-width")) < 8
+    assert page.js_errors == []
