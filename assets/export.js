@@ -406,15 +406,18 @@
       try { doc = frame.contentDocument; } catch (err) { doc = null; }
       if (frame.getAttribute("src") !== src) { return; }          // another slide is loading
       var ready = !!(doc && doc.documentElement && doc.documentElement.classList.contains("atlas-ready"));
-      if (!ready && tries++ < 120) { return setTimeout(read, 250); }
       var seen = {};
-      var texts = (doc && doc.documentElement) ? $all(".source-line, .card .source", doc).filter(function (el) {
+      var texts = (doc && doc.documentElement) ? $all(".source-line, .card .source, #fiche-sources li", doc).filter(function (el) {
         return !el.closest(".atlas-export-hidden, [hidden]");
       }).map(function (el) {
         return el.textContent.replace(/\s+/g, " ").trim();
       }).filter(function (t) { if (!t || seen[t]) { return false; } seen[t] = true; return true; }) : [];
-      out.textContent = texts.length ? texts.join(" · ") :
-        "Sources : voir la page Données de l'atlas (sources, producteurs et millésimes).";
+      /* shown as soon as the slide has any source line; refreshed until the slide is drawn */
+      if (texts.length) { out.textContent = (/^Sources? ?:/.test(texts[0]) ? "" : "Sources : ") + texts.join(" · "); }
+      if (!ready && tries++ < 120) { return setTimeout(read, 250); }
+      if (!texts.length) {
+        out.textContent = "Sources : voir la page Données de l'atlas (sources, producteurs et millésimes).";
+      }
       var fr = document.getElementById("present-frame-status");
       if (fr) { fr.textContent = "Vue chargée."; }
     })();

@@ -223,6 +223,8 @@ def save(n, deck):
 @callback(Output(STORE_ID, "data", allow_duplicate=True), Output("present-status", "children"),
           Input("present-upload", "contents"), State("present-upload", "filename"), prevent_initial_call=True)
 def load(contents, filename):
+    if contents is None:           # the upload component was (re)rendered: nothing was sent yet
+        return no_update, no_update
     try:
         deck = parse_upload(contents, filename)
     except ValueError as exc:

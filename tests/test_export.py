@@ -90,6 +90,10 @@ def test_presentation_page_helpers(monkeypatch):
     with pytest.raises(ValueError, match="JSON"):
         pres.parse_upload("data:application/json;base64," + base64.b64encode(b"{pas du json").decode(), "x.json")
     assert json.loads(pres.deck_json(deck))["slides"] == slides
+    # nothing sent yet (the upload component rendered): no "Fichier non chargé" message (issue 12)
+    from dash import no_update
+    assert pres.load(None, None) == (no_update, no_update)
+    assert pres.load("data:application/json;base64,", "v.json")[1].startswith("Fichier non chargé")
 
 
 # --- Tables: CSV / XLSX round trips --------------------------------------------------------------

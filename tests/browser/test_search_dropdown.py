@@ -135,3 +135,17 @@ def test_value_set_from_elsewhere_gets_its_label(page, long_lists):
     wait_dash(page)
     assert "Val-Chimère" in page.locator("#home-scope-title").inner_text()
     assert page.js_errors == []
+
+
+def test_typing_goes_to_the_search_box_once_a_dropdown_is_open(page):
+    """Issue 12: opening a dropdown and typing searches; no second click into its search box."""
+    page.goto(page.base_url + "/fiche?level=commune&code=96001")
+    wait_dash(page)
+    page.locator("#fiche-code").click()
+    box = page.locator("input.dash-dropdown-search:visible")
+    box.wait_for()
+    page.wait_for_function("() => document.activeElement && document.activeElement.matches('input.dash-dropdown-search')")
+    page.keyboard.type("greve")
+    assert box.input_value() == "greve"
+    page.get_by_role("option", name="Grève-Imaginaire (98013)").wait_for()
+    assert page.js_errors == []
