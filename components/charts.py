@@ -29,13 +29,14 @@ def french_layout(fig: go.Figure, title: str | None = None, height: int | None =
 
 
 def graph(graph_id, fig: go.Figure, source: str | None = None, exports: bool = True,
-          export_name: str | None = None, **kwargs) -> html.Div:
+          export_name: str | None = None, export_title: str | None = None, **kwargs) -> html.Div:
     """A chart, its source line and (exports=True) PNG/SVG/PDF export buttons
-    (components.export.chart_exports, rendered on the server with kaleido)."""
+    (components.export.chart_exports, rendered on the server with kaleido); `export_title` titles
+    the exported file (else the heading nearest the chart)."""
     from components.export import chart_exports
 
     return html.Div([
         dcc.Graph(id=graph_id, figure=fig, config=GRAPH_CONFIG, **kwargs),
         html.P(source, className="source-line") if source else None,
-        chart_exports(graph_id, export_name) if exports else None,
+        chart_exports(graph_id, export_name, export_title) if exports else None,
     ], className="graph-block")

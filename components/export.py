@@ -116,9 +116,20 @@ def figure_for_export(fig_json: dict, title: str | None = None, source: str | No
     except (ValueError, TypeError) as exc:
         raise render.RenderError("Graphique invalide.") from exc
     has_title = bool(fig.layout.title and fig.layout.title.text)
-    if title and not has_title:
-        fig.update_layout(title={"text": _plotly_text(title[:200]), "x": 0, "xanchor": "left"})
     margin_t = max(int(fig.layout.margin.t or 0), 60)
+    if title and not has_title:
+        fig.update_layout(title={"text": _plotly_text(title[:200]), "x": 0, "xanchor": "left", "y": 0.995,
+                                 "yanchor": "top", "yref": "container"})
+        # subplot titles sit just above their plots: the figure title gets its own band above them
+        if any((a.yref or "").startswith("paper") and (a.y or 0) >= 0.9 for a in fig.layout.annotations):
+            margin_t = max(margin_t, 110)
+    try:
+        from data import access
+        fictional = access.is_fictional()
+    except FileNotFoundError:
+        fictional = False
+    if fictional and "fictiv" not in str(source or "").lower():
+        source = (str(source).rstrip(". ") + ". " if source else "") + "Données fictives de démonstration."
     margin_b = int(fig.layout.margin.b or 20)
     if source:
         lines = textwrap.wrap(str(source)[:1200], width=150) or [""]
@@ -249,25 +260,21 @@ def graph_with_exports(graph_id, fig, source: str | None = None, filename: str |
     return graph(graph_id, fig, source=source, export_name=filename, **kwargs)
 
 
-def fiche_urls(level: str | None, code: str | None) -> tuple[str, str]:
-    """(fiche PDF, portrait PDF) download URLs of a territory."""
-    q = urlencode({"level": level or "qpv", "code": code or ""})
-    return (f"/export/pdf?{urlencode({'url': f'/fiche?{q}'})}", f"/export/portrait.pdf?{q}")
+def fiche_url(level: str | None, code: str | None) -> str:
+    """The PDF of a territory's fiche: its portrait de territoire (etl/portrait.py)."""
+    return f"/export/portrait.pdf?{urlencode({'level': level or 'qpv', 'code': code or ''})}"
 
 
 def fiche_exports(level: str | None, code: str | None) -> html.Div:
-    """Download links of the Fiche page: the fiche as A4 PDF and the portrait de territoire."""
-    fiche, portrait = fiche_urls(level, code)
+    """The Fiche page's one PDF: the portrait de territoire (the page itself prints too)."""
     return html.Div([
-        html.A("Fiche en PDF (A4)", href=fiche, id="fiche-pdf-link", className="btn btn-secondary export-link",
-               title="La fiche telle qu'affichée, en une ou deux pages A4"),
-        html.A("Portrait de territoire (PDF)", href=portrait, id="fiche-portrait-link",
+        html.A("Fiche en PDF (portrait de territoire)", href=fiche_url(level, code), id="fiche-portrait-link",
                className="btn btn-secondary export-link",
                title="Base d'un diagnostic partagé : déterminants et références, couverture, actions, sources"),
     ], className="export-actions")
 
 
-@callback(Output("fiche-pdf-link", "href"), Output("fiche-portrait-link", "href"),
+@callback(Output("fiche-portrait-link", "href"),
           Input("fiche-code", "value"), State("fiche-level", "value"), prevent_initial_call=True)
 def update_fiche_links(code, level):
-    return fiche_urls(level, code)
+    return fiche_url(level, code)

@@ -301,7 +301,8 @@ def group_body(terrs, indicator_ids):
         html.H2("En clair"),
         html.Ul([html.Li(s) for s in group_sentences(df)], id="compare-sentences", className="big-type"),
         graph("compare-graph", group_figure(df), source="Points : chaque QPV ; losange : médiane des QPV du "
-              "groupe ; trait : valeur de la commune ou de l'EPCI."),
+              "groupe ; trait : valeur de la commune ou de l'EPCI.", export_name="comparaison_groupes",
+              export_title="Quartiers prioritaires de " + ", ".join(dict.fromkeys(df.group)) + " : comparaison par groupe"),
         html.H2("Tableau"),
         data_table("compare-table", pd.DataFrame({
             "Indicateur": df.indicator, "Groupe": df.group, "QPV": df.qpv,
@@ -331,7 +332,8 @@ def body(terrs, indicator_ids, ref_level, view):
         html.H2("En clair"),
         html.Ul([html.Li(s) for s in plain_sentences(df)], id="compare-sentences", className="big-type"),
         graph("compare-graph", comparison_figure(df, view),
-              source="Sources : " + " ; ".join(sources) if sources else None) if shown else
+              source="Sources : " + " ; ".join(sources) if sources else None, export_name="comparaison",
+              export_title="Comparaison : " + ", ".join(dict.fromkeys(df[~df.is_reference].plain))) if shown else
         html.P("Aucun des indicateurs choisis n'a de valeur pour ces territoires : pas de graphique.",
                className="note", id="compare-no-plot"),
         html.P("Losanges gris : territoires de référence.", className="muted") if ref_level and shown else None,

@@ -54,7 +54,6 @@ def layout(level: str = "qpv", code: str | None = None, **_):
             html.Div([html.Label("Territoire", htmlFor="fiche-code"),
                       search_dropdown("fiche-code", code, index, clearable=False,
                                       style={"minWidth": "340px"})], className="control"),
-            html.Button("Imprimer / PDF", id="fiche-print", className="btn", n_clicks=0),
             fiche_exports(level, code),
         ], className="controls no-print"),
         html.Div(territory_portrait(level, code) if code else html.P("Aucun territoire."), id="fiche-content"),
@@ -78,7 +77,3 @@ def show(code, level, current=None):
     search = new_search("?" + urlencode({"level": level, "code": code}), current)
     return territory_portrait(level, code), search
 
-
-dash.clientside_callback(
-    "function(n) { if (n) { window.print(); } return ''; }",
-    Output("fiche-print", "title"), Input("fiche-print", "n_clicks"), prevent_initial_call=True)

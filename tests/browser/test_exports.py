@@ -126,28 +126,22 @@ def test_chart_exports_png_svg_pdf_in_french(client):
     save("export-chart.png", png.data)
 
 
-def test_fiche_buttons_download_the_fiche_pdf_the_portrait_and_a_chart(page):
+def test_fiche_button_downloads_the_portrait_and_a_chart(page):
     from data import access
 
     qpv = access.territories("qpv").iloc[0]
     page.goto(f"{page.base_url}/fiche?level=qpv&code={qpv.code}")
     wait_dash(page)
-    with page.expect_download(timeout=90000) as dl:
-        page.get_by_role("link", name="Fiche en PDF (A4)").click()
-    reader, text = pdf_text(open(dl.value.path(), "rb").read())
-    assert 1 <= len(reader.pages) <= 2
-    w, h = float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)
-    assert abs(w - A4[0]) < 3 and abs(h - A4[1]) < 3
-    assert qpv["name"] in text and "Sources et millésimes" in text and "Déterminants" in text
-    assert "Imprimer" not in text and "Télécharger CSV" not in text  # controls are not printed
-
+    # one PDF button (issue 12): the portrait de territoire
+    assert page.locator(".controls a, .controls button").filter(has_text="PDF").count() == 1
+    assert page.get_by_role("link", name="Fiche en PDF (portrait de territoire)").count() == 1
     # Another territory: the portrait link follows the choice.
     other = access.territories("qpv").iloc[1]
     page.locator("#fiche-code").click()
     page.locator(".dash-dropdown-option", has_text=f"({other.code})").first.click()
     page.wait_for_function(f"() => document.getElementById('fiche-portrait-link').href.includes('{other.code}')")
     with page.expect_download(timeout=90000) as dl:
-        page.get_by_role("link", name="Portrait de territoire (PDF)").click()
+        page.get_by_role("link", name="Fiche en PDF (portrait de territoire)").click()
     data = open(dl.value.path(), "rb").read()
     save("export-portrait.pdf", data)
     reader, text = pdf_text(data)
