@@ -7,9 +7,9 @@ Routes (registered from app.py, like components.geo_routes):
   POST /export/chart.{png,svg,pdf}                        a plotly figure (kaleido), with its title
                                                           and source line drawn on the image
   POST /export/table.{csv,xlsx}                           a simple HTML table (rows as shown)
-  GET  /export/portrait.pdf?level=qpv&code=QN...          the "portrait de territoire" (etl.portrait)
+  GET  /export/portrait.pdf?level=qpv&code=QN...          the "portrait de territoire" (publish.portrait)
 
-Only same-app relative URLs of registered pages are rendered (etl.render.check_path, then
+Only same-app relative URLs of registered pages are rendered (publish.render.check_path, then
 the page registry); rendering is bounded in time and done by one Chromium per process.
 Buttons: `chart_exports` (under every chart: components.charts.graph adds it), map export
 buttons are added on every map by assets/export.js, table CSV/XLSX are in components.tables.
@@ -29,7 +29,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, html
 from flask import Response, request, send_file
 
-from etl import render
+from publish import render
 
 MAX_BODY = 6 * 1024 * 1024
 MAX_TABLE_ROWS = 20000
@@ -209,7 +209,7 @@ def register(server) -> None:
 
     @server.route("/export/portrait.pdf")
     def export_portrait():
-        from etl import portrait
+        from publish import portrait
 
         level, code = request.args.get("level", ""), request.args.get("code", "")
         try:
@@ -261,7 +261,7 @@ def graph_with_exports(graph_id, fig, source: str | None = None, filename: str |
 
 
 def fiche_url(level: str | None, code: str | None) -> str:
-    """The PDF of a territory's fiche: its portrait de territoire (etl/portrait.py)."""
+    """The PDF of a territory's fiche: its portrait de territoire (publish/portrait.py)."""
     return f"/export/portrait.pdf?{urlencode({'level': level or 'qpv', 'code': code or ''})}"
 
 

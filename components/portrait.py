@@ -15,45 +15,13 @@ from components.maps import atlas_map, territory_layer
 from components.scope import LEVEL_LABELS
 from components.tables import data_table
 from data import access
-from data.analysis import fmt, fmt_status
-from data.provenance import short_source, vintage_text
+from data.analysis import fmt
+from data.views import portrait as views_portrait
 
 def determinants_frame(level: str, code: str) -> tuple[pd.DataFrame, list[str]]:
-    """Rows: indicators with a value for the territory; columns: the territory and each
-    reference (commune, EPCI, département, région, France). Returns (frame, notes)."""
-    chain = access.reference_chain(level, code)
-    pairs = [(level, code)] + chain
-    vals = access.latest_values(pairs)
-    cat = access.indicators().set_index("indicator_id")
-    own = vals[(vals.level == level) & (vals.code == code)]
-    notes: list[str] = []
-    titles: set[str] = set()
-    rows = []
-    for ind_id in [i for i in cat.index if i in set(own.indicator_id)]:
-        info = cat.loc[ind_id]
-        dec = int(info.decimals) if not pd.isna(info.decimals) else 1
-        r = own[own.indicator_id == ind_id].iloc[0]
-        row = {"indicator_id": ind_id, "Indicateur": info.label, "Unité": info.unit,
-               "Année décrite": r.year_label, "Valeur": fmt_status(r.value, r.status, dec),
-               "value": r.value if r.status == "ok" else None}
-        if r.perimeter == "perimetre_2015":
-            row["Valeur"] += " *"
-        for ref_level, ref_code in chain:
-            rv = vals[(vals.level == ref_level) & (vals.code == ref_code) & (vals.indicator_id == ind_id)]
-            label = access.reference_header(ref_level, ref_code)
-            row[label] = (fmt_status(rv.iloc[0].value, rv.iloc[0].status, dec) + f" ({rv.iloc[0].year_label})"
-                          if len(rv) else "n.d.")
-            if len(rv) and rv.iloc[0].source_title:
-                titles.add(f"{rv.iloc[0].source_title} ({vintage_text(rv.iloc[0].vintage)}) — référence")
-        row["Source"] = short_source(r.publisher, r.vintage)
-        titles.add(f"{r.source_title} ({vintage_text(r.vintage)})" if r.source_title else row["Source"])
-        rows.append(row)
-    df = pd.DataFrame(rows)
-    if len(own) and (own.perimeter == "perimetre_2015").any():
-        notes.append("* Valeur calculée sur le périmètre 2015 du quartier (contour modifié en 2024) : "
-                     "à comparer avec prudence.")
-    df.attrs["sources"] = sorted(titles)
-    return df, notes
+    """(rows, notes) of data.views.portrait.determinants, the one computation the PDF shares."""
+    df = views_portrait.determinants(level, code)
+    return df, df.attrs["notes"]
 
 
 def evolution_figure(level: str, code: str, max_indicators: int = 6) -> go.Figure | None:
@@ -202,6 +170,9 @@ def territory_portrait(level: str, code: str) -> html.Div:
         ], className="grid-2"),
         html.H2("Déterminants de santé et références"),
         data_table("fiche-determinants", det[table_cols] if len(det) else det, filename=f"fiche_{code}",
+                   meta=[("Titre", f"Déterminants de santé et références — {t['name']}"),
+                         ("Territoire", f"{LEVEL_LABELS.get(level, level)} {t['name']} ({code})"),
+                         ("Sources", " ; ".join(srcs))],
                    page_size=30) if len(det) else html.P("Aucun indicateur disponible pour ce territoire."),
         html.Div([html.P(n, className="note") for n in notes]),
         html.H2("Évolution", className="page-break"),

@@ -78,7 +78,7 @@ def _open_db(args):
 
 
 def _cmd_portrait(args) -> int:
-    from .portrait import PortraitError, portrait_html
+    from publish.portrait import PortraitError, portrait_html
 
     try:
         _open_db(args)
@@ -90,7 +90,7 @@ def _cmd_portrait(args) -> int:
     if args.html:
         out.write_text(doc, encoding="utf-8")
     else:
-        from .render import Renderer, RenderError
+        from publish.render import Renderer, RenderError
 
         renderer = Renderer(None)
         try:
@@ -105,7 +105,7 @@ def _cmd_portrait(args) -> int:
 
 
 def _cmd_export_site(args) -> int:
-    from .export_site import ExportError, export_site
+    from publish.export_site import ExportError, export_site
 
     try:
         _open_db(args)

@@ -18,7 +18,7 @@ import shapely
 
 from components import tables
 from components.presentation import DECK_FORMAT, empty_deck, valid_slide_url, validate_deck
-from etl import render, svgmap
+from publish import render, svgmap
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_ACTION = '"><script>alert(2)</script>'
@@ -213,7 +213,7 @@ def _text(html: str) -> str:
 
 def test_portrait_documents(hostile_db):
     from data import access
-    from etl import portrait
+    from publish import portrait
 
     qpv = hostile_db["qpv"]
     t = access.territory("qpv", qpv)
@@ -244,7 +244,7 @@ def test_portrait_documents(hostile_db):
 
 
 def test_situation_words():
-    from etl.portrait import situation
+    from publish.portrait import situation
 
     assert situation(47.7, 17.8, True) == "plus défavorable"
     assert situation(13510, 20970, False) == "plus défavorable"

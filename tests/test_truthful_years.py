@@ -170,3 +170,21 @@ def test_screens_say_which_commune_a_qpv_is_compared_with(demo_pages, monkeypatc
     if multi:
         text = str(territory_portrait("qpv", multi[0]))
         assert "fiche-reference-commune" in text and "du quartier" in text
+
+
+def test_fiche_page_and_pdf_portrait_render_one_computation(demo_pages):
+    """Issue 12: the Fiche page and the PDF portrait show the same rows, values, years and
+    references, from data.views.portrait.determinants."""
+    from components.portrait import determinants_frame
+    from publish import portrait
+
+    code = "QN09601M"
+    page, _ = determinants_frame("qpv", code)
+    assert len(page) > 5
+    pdf, _, _ = portrait.determinants("qpv", code)
+    shared = [c for c in pdf.columns]
+    assert set(shared) <= set(page.columns) and "Situation / départ." in shared
+    assert page[shared].equals(pdf[shared])
+    html = portrait.portrait_html("qpv", code)
+    for v in pdf["Valeur"]:
+        assert v.replace("\u202f", "&#8239;") in html or v in html

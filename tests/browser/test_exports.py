@@ -212,7 +212,7 @@ def test_every_table_of_every_page_has_csv_and_xlsx(app_module):
 
 
 def test_offline_bundle_opens_with_networking_disabled(browser, app_module, tmp_path):
-    from etl.export_site import export_site
+    from publish.export_site import export_site
 
     info = export_site(tmp_path / "atlas", "epci:299996001", progress=lambda m: None)
     assert info["maps"] > 1 and info["fiches"] > 1

@@ -4,11 +4,11 @@ running Python:
 
     DIR/index.html                 what is inside, links to every map and fiche
     DIR/cartes/<name>.html         one map per QPV indicator (latest year), the ASV coverage map
-    DIR/fiches/<level>-<code>.html a portrait (etl.portrait) of each QPV, commune and EPCI in scope,
+    DIR/fiches/<level>-<code>.html a portrait (publish.portrait) of each QPV, commune and EPCI in scope,
                                    and of each ASV with a QPV in scope
     DIR/LISEZMOI.txt
 
-Maps are inline SVG (etl.svgmap): no JavaScript library, no tile server. A few lines of
+Maps are inline SVG (publish.svgmap): no JavaScript library, no tile server. A few lines of
 inline script add zoom buttons (the maps work without them). Every text is escaped.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ import shapely
 
 from data import access
 from data import analysis as an
-from etl import portrait, svgmap
+from publish import portrait, svgmap
 
 SCOPE_LEVELS = ("region", "departement", "epci", "commune")
 FICHE_LEVELS = ("qpv", "commune", "epci")

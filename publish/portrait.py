@@ -2,8 +2,8 @@
 network) about a QPV, a commune, an EPCI or an ASV, meant as the base of a shared health
 diagnosis: key points, determinants against references, coverage by local schemes,
 actions by theme and public, sources and vintages. Rendered to PDF by headless Chromium
-(etl.render) for `python -m etl portrait` and the Fiche page's button, and written as the
-fiches of the offline bundle (etl.export_site).
+(publish.render) for `python -m etl portrait` and the Fiche page's button, and written as the
+fiches of the offline bundle (publish.export_site).
 
 Every text from the data is escaped (html.escape); a secret or missing value is written
 "secret" / "n.d.", never 0.
@@ -19,7 +19,8 @@ import pandas as pd
 
 from data import access
 from data import analysis as an
-from etl import svgmap
+from data.views import portrait as views_portrait
+from publish import svgmap
 
 LEVELS = {"qpv": "Quartier prioritaire", "commune": "Commune", "epci": "EPCI", "asv": "Atelier santé ville"}
 REF_LABELS = access.REFERENCE_HEADERS
@@ -50,18 +51,7 @@ def catalogue() -> pd.DataFrame:
     return _catalogue(access.version())
 
 
-def situation(value, ref, high_is_bad, tolerance: float = 0.1) -> str:
-    """Plain-language position of a value against a reference ('plus défavorable', 'plus
-    favorable', 'proche', or 'supérieur'/'inférieur' for indicators without a direction)."""
-    if _nan(value) or _nan(ref) or ref == 0:
-        return "—"
-    ratio = float(value) / float(ref)
-    if abs(ratio - 1) <= tolerance:
-        return "proche"
-    higher = ratio > 1
-    if _nan(high_is_bad):
-        return "supérieur" if higher else "inférieur"
-    return "plus défavorable" if higher == bool(high_is_bad) else "plus favorable"
+situation = views_portrait.situation     # (kept as this module's name: tests and callers use it)
 
 
 def territory_actions(level: str, code: str, t: dict | None = None) -> pd.DataFrame:
@@ -97,50 +87,13 @@ def action_breakdown(acts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return by_axis.reset_index(drop=True), by_public.reset_index(drop=True)
 
 
-def determinants(level: str, code: str, t: dict) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Rows (indicator, unit, year, value, each reference) with a 'situation' against the
-    département; the key points (most unfavourable gaps); the source ids used."""
-    chain = access.reference_chain(level, code)
-    vals = access.latest_values([(level, code)] + chain)
-    cat = catalogue()
-    own = vals[(vals.level == level) & (vals.code == code)]
-    lookup = {(r.level, r.code, r.indicator_id): r for r in vals.itertuples(index=False)}
-    dep = ("departement", t.get("departement")) if level != "departement" and t.get("departement") else None
-    rows, points, p2015 = [], [], False
-    for ind in [i for i in cat.index if i in set(own.indicator_id)]:
-        info = cat.loc[ind]
-        dec = 1 if _nan(info.decimals) else int(info.decimals)
-        r = own[own.indicator_id == ind].iloc[0]
-        value = an.fmt_status(r.value, r.status, dec)
-        if r.perimeter == "perimetre_2015":
-            value += " *"
-            p2015 = True
-        row = {"Indicateur": info.label, "Unité": info.unit, "Année décrite": r.year_label, "Valeur": value}
-        ref_dep = None
-        for lvl, c in chain:
-            rv = lookup.get((lvl, c, ind))
-            row[access.reference_header(lvl, c)] = (f"{an.fmt_status(rv.value, rv.status, dec)} ({rv.year_label})"
-                                                    if rv is not None else "n.d.")
-            if dep and (lvl, c) == dep and rv is not None and rv.status == "ok":
-                ref_dep = rv.value
-        hib = None if _nan(info.high_is_bad) else bool(info.high_is_bad)
-        own_v = r.value if r.status == "ok" else None
-        row["Situation / départ."] = situation(own_v, ref_dep, hib) if dep else "—"
-        rows.append(row)
-        if hib is not None and own_v is not None and ref_dep not in (None, 0) and not _nan(ref_dep):
-            ratio = float(own_v) / float(ref_dep)
-            bad = math.log(ratio) if hib else -math.log(ratio) if ratio > 0 else 0
-            if row["Situation / départ."] == "plus défavorable":
-                points.append((bad, f"{info.short_label or info.label} : {an.fmt(own_v, dec, info.unit)} contre "
-                                    f"{an.fmt(ref_dep, dec, info.unit)} dans le département ({r.year_label})."))
-    notes = []
-    if p2015:
-        notes.append("* Valeur calculée sur le périmètre 2015 du quartier (contour modifié en 2024) : "
-                     "à comparer avec prudence.")
-    key_points = [txt for _, txt in sorted(points, key=lambda x: -x[0])[:4]]
-    df = pd.DataFrame(rows)
-    df.attrs["notes"] = notes
-    return df, key_points, sorted({s for s in vals.source_id.dropna()})
+def determinants(level: str, code: str, t: dict | None = None) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """(rows without the Fiche-only columns, key points, source ids): data.views.portrait.determinants,
+    the computation the Fiche page shares."""
+    df = views_portrait.determinants(level, code)
+    out = df.drop(columns=[c for c in ("indicator_id", "value", "Source") if c in df])
+    out.attrs["notes"] = df.attrs["notes"]
+    return out, df.attrs["points"], df.attrs["source_ids"]
 
 
 def qpv_matrix(qpv_codes: list[str], ref_pairs: list[tuple[str, str]]) -> tuple[pd.DataFrame, list[str]]:
@@ -420,8 +373,9 @@ def portrait_html(level: str, code: str, link=None, nav: str = "") -> str:
         body.append("<p class='muted'>Dernière année disponible pour chaque territoire (entre parenthèses pour les "
                     "références). « Situation / départ. » : position par rapport au département, quand l'écart dépasse "
                     "10 % dans le sens favorable ou défavorable de l'indicateur.</p>")
-        body.append(table_html(det, num_cols=("Année", "Valeur", "Commune", "EPCI", "Département", "Région",
-                                                             "France"), css_class="det",
+        body.append(table_html(det, num_cols=tuple(c for c in det.columns
+                                                   if c not in ("Indicateur", "Unité", "Situation / départ.")),
+                               css_class="det",
                                cell_class=lambda c, v: ("sit-bad" if v == "plus défavorable" else
                                                         "sit-good" if v == "plus favorable" else "")
                                if c == "Situation / départ." else ""))
