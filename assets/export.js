@@ -91,6 +91,18 @@
     root.classList.add("atlas-prepared");
     var map = $all(".leaflet-container", container).filter(visible)[0];
     var fig = map ? figureRoot(map, container) : null;
+    /* The exported figure names its territory (the page's scope picker), under the page title. */
+    var scope = $all("[id$='-scope']", container).filter(function (el) {
+      return el.classList && (el.classList.contains("dash-dropdown") || el.querySelector(".dash-dropdown-value, [class*=value]"));
+    })[0];
+    var h1 = $all("h1", container)[0];
+    var scopeText = scope ? scope.textContent.replace(/\s+/g, " ").replace(/×/g, "").trim() : "";
+    if (h1 && scopeText && !document.querySelector(".atlas-export-territory")) {
+      var terr = document.createElement("p");
+      terr.className = "note atlas-export-territory";     // a note: kept by the pruning below
+      terr.textContent = "Territoire : " + scopeText;
+      h1.insertAdjacentElement("afterend", terr);
+    }
     if (fig) {
       var keeps = [map].concat($all(".legend, .source-line, .note", fig).filter(function (el) {
         return !el.closest(".leaflet-container");

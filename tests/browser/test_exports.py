@@ -82,6 +82,14 @@ def test_map_pdf_is_one_landscape_page_with_title_legend_scale_and_source(client
     assert "km" in text or " m\n" in text                       # scale
     assert "Données fictives de démonstration" in text
     assert "Indicateur de besoin" not in text                    # controls are not exported
+    assert "Territoire : Tout le territoire chargé" in text       # the map names its territory (issue 12)
+
+
+def test_map_pdf_names_its_territory(client):
+    r = client.get("/export/pdf?url=" + quote("/inegalites?scope=departement:96&indicator=taux_pauvrete_60"))
+    assert r.status_code == 200, r.get_data(as_text=True)
+    _, text = pdf_text(r.data)
+    assert "Territoire : Département — Hautes-Chimères (96)" in " ".join(text.split())
 
 
 @pytest.mark.parametrize("url", ["http://evil.example/", "//evil.example/inegalites", "/\\evil.example",
