@@ -49,6 +49,8 @@ app = Dash(
                {"name": "referrer", "content": "same-origin"}],
 )
 server = app.server
+# The interface is French: screen readers pick a French voice (RGAA 8.3, WCAG 3.1.1).
+app.index_string = app.index_string.replace("<html>", '<html lang="fr">', 1)
 # Callback and layout responses compressed (brotli or gzip, as the browser accepts): a France-scale
 # indicator change is ~0.9 MB of JSON, seconds on a meeting-room connection otherwise. Only JSON and
 # HTML: the component scripts are large, cached by browsers and would be recompressed per request.

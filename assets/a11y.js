@@ -1,0 +1,80 @@
+/* Accessible names and roles that Dash components do not render (RGAA / WCAG 2.1 AA, issue 13).
+   One documented patch of the rendered DOM, re-applied when Dash renders new elements:
+   - DataTable pagination buttons (first/previous/next/last page) get French accessible names, and
+     its page number input a label;
+   - RadioItems render role="listbox" with role="option" labels that contain the radio inputs
+     (nested interactive controls, no group name): the group becomes a radiogroup named by its
+     legend or label, the labels plain labels;
+   - the number inputs of a RangeSlider get "Début" / "Fin" labels;
+   - dcc.Upload's hidden file input gets the name of its drop zone;
+   - the dropdowns' focus target input, hidden from assistive technology, leaves the tab order;
+   - a table that scrolls sideways can be reached and scrolled with the keyboard (tabindex 0,
+     named by its caption or heading).
+   Belongs upstream (dash-table, dcc): accessible names and roles for these widgets. */
+(function () {
+    var PAGER = {"first-page": "Première page", "previous-page": "Page précédente",
+                 "next-page": "Page suivante", "last-page": "Dernière page"};
+    function groupName(el) {
+        var fs = el.closest("fieldset");
+        var legend = fs && fs.querySelector("legend");
+        if (legend) { return legend.textContent.trim(); }
+        var control = el.closest(".control, .control-group");
+        var label = control && control.querySelector(".control-label, label[for]");
+        return label ? label.textContent.trim() : "";
+    }
+    function patch(root) {
+        Object.keys(PAGER).forEach(function (cls) {
+            root.querySelectorAll("button." + cls).forEach(function (b) {
+                if (!b.getAttribute("aria-label")) { b.setAttribute("aria-label", PAGER[cls]); b.title = PAGER[cls]; }
+            });
+        });
+        root.querySelectorAll(".previous-next-container input.current-page").forEach(function (i) {
+            if (!i.getAttribute("aria-label")) { i.setAttribute("aria-label", "Numéro de page"); }
+        });
+        root.querySelectorAll("[role=listbox]").forEach(function (g) {
+            if (!g.querySelector("input[type=radio], input[type=checkbox]")) { return; }
+            var radios = !!g.querySelector("input[type=radio]");
+            g.setAttribute("role", radios ? "radiogroup" : "group");
+            var name = groupName(g);
+            if (name && !g.getAttribute("aria-label")) { g.setAttribute("aria-label", name); }
+            g.querySelectorAll("[role=option]").forEach(function (o) {
+                o.removeAttribute("role"); o.removeAttribute("aria-selected");
+            });
+        });
+        root.querySelectorAll(".dash-range-slider-input, .dash-slider-container input[type=number], " +
+                              ".dash-input-container input[type=number]").forEach(function (inp) {
+            if (inp.getAttribute("aria-label") || (inp.id && document.querySelector("label[for='" + inp.id + "']"))) { return; }
+            var all = Array.prototype.slice.call(inp.closest("div").parentElement.querySelectorAll("input[type=number]"));
+            var name = groupName(inp) || "Valeur";
+            inp.setAttribute("aria-label", name + (all.length > 1 ? (all.indexOf(inp) === 0 ? " : début" : " : fin") : ""));
+        });
+        root.querySelectorAll("input[type=file]").forEach(function (f) {
+            if (f.getAttribute("aria-label")) { return; }
+            var zone = f.parentElement;
+            f.setAttribute("aria-label", (zone && zone.textContent.trim()) || "Choisir un fichier");
+        });
+        root.querySelectorAll(".dash-spreadsheet-container").forEach(function (t) {
+            var scrolls = t.scrollWidth > t.clientWidth + 1 || t.scrollHeight > t.clientHeight + 1;
+            if (scrolls && !t.hasAttribute("tabindex")) {
+                t.setAttribute("tabindex", "0");
+                t.setAttribute("role", "region");
+                t.setAttribute("aria-label", "Tableau (défilement au clavier avec les flèches)");
+            }
+        });
+        root.querySelectorAll("input.dash-dropdown-focus-target[aria-hidden=true]").forEach(function (i) {
+            if (i.getAttribute("tabindex") !== "-1") { i.setAttribute("tabindex", "-1"); }
+        });
+    }
+    var queued = false;
+    function schedule() {
+        if (queued) { return; }
+        queued = true;
+        requestAnimationFrame(function () { queued = false; patch(document); });
+    }
+    function start() {
+        patch(document);
+        new MutationObserver(schedule).observe(document.body, {childList: true, subtree: true});
+    }
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+    else start();
+})();

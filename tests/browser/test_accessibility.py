@@ -1,0 +1,68 @@
+"""Accessibility (issue 13): axe-core (axe-playwright-python) on every page of the demo and in the
+states that matter — a dropdown open, a QPV's panel open, an action's fiche open, the add-to-
+presentation dialog, a presentation playing — for the RGAA's WCAG 2.1 A and AA rules. Any
+violation fails the test, with its rule and elements."""
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.browser.helpers import open_dropdown, wait_dash
+from tests.browser.test_presentation import bookmark
+
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PAGES = ["/", "/inegalites", "/couverture", "/actions", "/comparer", "/fiche", "/donnees", "/presentation",
+         "/importer", "/comparer?view=groups&t=commune:99011,commune:98019"]
+_AXE = Axe()
+
+
+def violations(page) -> list[str]:
+    page.wait_for_function("() => document.documentElement.lang === 'fr'")
+    res = _AXE.run(page, options={"runOnly": {"type": "tag", "values": TAGS}})
+    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:4]}" for v in res.response["violations"]]
+
+
+def _settled(page):
+    wait_dash(page)
+    # the DOM patches of assets/a11y.js run on the next animation frame after a render
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_axe_violation_on_every_page(page, path):
+    page.goto(page.base_url + path)
+    _settled(page)
+    assert violations(page) == []
+
+
+def test_no_axe_violation_with_a_dropdown_open_and_a_panel_open(page):
+    from data import access
+
+    code = access.values("taux_pauvrete_60", "qpv").query("status == 'ok'").code.iloc[0]
+    page.goto(page.base_url + f"/inegalites?qpv={code}")
+    _settled(page)
+    page.locator("#ineg-panel-title").wait_for()
+    assert violations(page) == []
+    open_dropdown(page, "ineg-indicator").wait_for()
+    _settled(page)
+    assert violations(page) == []
+
+
+def test_no_axe_violation_on_an_action_fiche_and_a_presentation(page):
+    from data import access
+
+    action = access.actions().action_id.iloc[0]
+    page.goto(page.base_url + f"/actions?action={action}")
+    _settled(page)
+    assert violations(page) == []
+    page.get_by_role("button", name="Ajouter à la présentation").click()
+    page.locator("#present-add-dialog").wait_for(state="visible")
+    assert violations(page) == []
+    page.keyboard.press("Escape")
+    bookmark(page, "/inegalites?indicator=taux_pauvrete_60", None, "Pauvreté")
+    page.goto(page.base_url + "/presentation")
+    _settled(page)
+    page.get_by_role("button", name="Lancer la présentation").click()
+    page.locator("#present-player").wait_for(state="visible")
+    _settled(page)
+    assert violations(page) == []
