@@ -84,7 +84,8 @@ def header() -> html.Header:
 def footer() -> html.Footer:
     return html.Footer(
         [html.Span("Atlas ASV — sources et millésimes : "), dcc.Link("page Données", href="/donnees"),
-         html.Span(" · Données publiques sous Licence Ouverte / Etalab 2.0 quand elles sont réelles.")],
+         html.Span(" · Données publiques sous Licence Ouverte / Etalab 2.0 quand elles sont réelles. · "),
+         dcc.Link("Accessibilité : non conforme", href="/accessibilite", id="footer-a11y")],
         className="site-footer")
 
 

@@ -12,7 +12,7 @@ from tests.browser.test_presentation import bookmark
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PAGES = ["/", "/inegalites", "/couverture", "/actions", "/comparer", "/fiche", "/donnees", "/presentation",
-         "/importer", "/comparer?view=groups&t=commune:99011,commune:98019"]
+         "/importer", "/accessibilite", "/comparer?view=groups&t=commune:99011,commune:98019"]
 _AXE = Axe()
 
 
@@ -66,3 +66,16 @@ def test_no_axe_violation_on_an_action_fiche_and_a_presentation(page):
     page.locator("#present-player").wait_for(state="visible")
     _settled(page)
     assert violations(page) == []
+
+
+def test_the_declaration_is_linked_from_every_page_and_says_what_is_measured(page):
+    page.goto(page.base_url + "/inegalites")
+    wait_dash(page)
+    page.locator("#footer-a11y").click()
+    page.wait_for_url("**/accessibilite")
+    page.locator("#a11y-state").wait_for()
+    assert "Non conforme" in page.locator("#a11y-state").inner_text()
+    text = page.locator("#a11y-declaration").inner_text()
+    for part in ("État de conformité", "Résultats des tests", "Contenus non accessibles", "Voies de recours",
+                 "Défenseur des droits", "axe-core"):
+        assert part in text
