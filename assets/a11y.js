@@ -5,6 +5,7 @@
    - RadioItems render role="listbox" with role="option" labels that contain the radio inputs
      (nested interactive controls, no group name): the group becomes a radiogroup named by its
      legend or label, the labels plain labels;
+   - an open dropdown's list of options gets a name;
    - the number inputs of a RangeSlider get "Début" / "Fin" labels;
    - dcc.Upload's hidden file input gets the name of its drop zone;
    - the dropdowns' focus target input, hidden from assistive technology, leaves the tab order;
@@ -31,7 +32,12 @@
         root.querySelectorAll(".previous-next-container input.current-page").forEach(function (i) {
             if (!i.getAttribute("aria-label")) { i.setAttribute("aria-label", "Numéro de page"); }
         });
+        root.querySelectorAll(".dash-dropdown-options[role=listbox]").forEach(function (l) {
+            if (!l.getAttribute("aria-label")) { l.setAttribute("aria-label", "Choix possibles"); }
+        });
         root.querySelectorAll("[role=listbox]").forEach(function (g) {
+            /* RadioItems / Checklist only: a dropdown's option list is a real listbox */
+            if (g.closest(".dash-dropdown-content, .dash-dropdown, .dash-dropdown-wrapper, [data-radix-popper-content-wrapper]")) { return; }
             if (!g.querySelector("input[type=radio], input[type=checkbox]")) { return; }
             var radios = !!g.querySelector("input[type=radio]");
             g.setAttribute("role", radios ? "radiogroup" : "group");
