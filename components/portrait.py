@@ -147,13 +147,13 @@ def territory_portrait(level: str, code: str) -> html.Div:
     zoning = access.gp_zoning()
     zone = zoning[zoning.qpv_code == code] if level == "qpv" else zoning.iloc[0:0]
     srcs = det.attrs.get("sources", [])
+    ref_commune = access.reference_commune_text(code) if level == "qpv" else None
     table_cols = [c for c in det.columns if c not in ("indicator_id", "value")]
     return html.Div([
         html.H1([t["name"], html.Span(f" — {LEVEL_LABELS.get(level, level)} {code}", className="muted")],
                 id="fiche-title"),
         html.P(subtitle, className="lead"),
-        html.P(access.reference_commune_text(code) + ".", id="fiche-reference-commune", className="muted")
-        if level == "qpv" and access.reference_commune_text(code) else None,
+        html.P(ref_commune + ".", id="fiche-reference-commune", className="muted") if ref_commune else None,
         html.P(population_text(level, code, t), id="fiche-population"),
         lineage_note(code) if level == "qpv" else None,
         html.P(f"Zonage ARS médecins généralistes : {zone.iloc[0].zone} (millésime {zone.iloc[0].millesime})"

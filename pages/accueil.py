@@ -66,13 +66,14 @@ def cards(scope) -> list:
     pop_caption = ("habitants dans les QPV dont la population est connue" if k["pop_known"] < k["n_qpv"]
                    else "habitants en QPV")
     share = f"{_coverage_prefix(k)}{fmt(k['share_asv'], 0, '%')}" if k["share_asv"] is not None else "n.d."
+    pop_source = population_source(k["pop_codes"])
     return [
         card(fmt(k["n_qpv"], 0), "quartiers prioritaires (géographie 2024)", qpv_source(), "card-qpv"),
-        card(pop, pop_caption, "Source : " + population_source(k["pop_codes"]), "card-pop"),
+        card(pop, pop_caption, "Source : " + pop_source, "card-pop"),
         card(share,
              f"de leur population couverte par un ASV ({k['n_asv_qpv']} QPV couverts sur {k['n_qpv']})"
              if k["has_registry"] else "couverture par les ASV : aucun registre de dispositifs importé",
-             "Sources : registre des ASV importé ; " + population_source(k["pop_codes"]),
+             "Sources : registre des ASV importé ; " + pop_source,
              "card-asv"),
         card(fmt(k["n_actions"], 0) if k["n_actions"] is not None else "n.d.",
              f"actions de santé en {k['last_year']}" if k["last_year"] else "actions de santé",

@@ -69,8 +69,8 @@ def legend_block(st: ViewState, v: iv.View) -> html.Div:
         items.append(("missing", "Pas de donnée", f"{counts['missing']} QPV"))
     if counts.get("noref"):
         items.append(("missing", "Écart non calculable : référence secrète ou absente", f"{counts['noref']} QPV"))
-    shown = st.year if st.year else max(access.year_labels(st.indicator, "qpv") or [0])
-    label = access.year_labels(st.indicator, "qpv").get(shown)
+    labels = access.year_labels(st.indicator, "qpv")
+    label = labels.get(st.year if st.year else max(labels or [0]))
     year = f" ({label})" if label else ""
     method = st.method if not v.message else "quantiles"
     if st.mode == "ecart":

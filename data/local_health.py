@@ -1,0 +1,198 @@
+"""Local health schemes (ASV, CLS, CLSM, CPTS) and health actions, read from memory: the ASV
+framework's themes and publics, schemes and the territories they cover, QPV coverage, actions and
+their filters. Part of the read-only data layer; `data.access` re-exports these names, so pages
+ask one module for everything."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from data.access import _PARENT_COLUMN, _level_in, _sql, version
+from data.memory import tables
+
+
+def themes() -> pd.DataFrame:
+    return tables().theme.copy()
+
+
+def publics() -> pd.DataFrame:
+    return tables().public_group.copy()
+
+
+_SCHEME_COLUMNS = ["scheme_id", "kind", "name", "porteur", "year_created", "status", "contact_url", "source_id"]
+
+
+def schemes(kind: str | None = None) -> pd.DataFrame:
+    sc = tables().scheme
+    if kind:
+        sc = sc[sc["kind"] == kind]
+    return sc[_SCHEME_COLUMNS].reset_index(drop=True)
+
+
+def scheme(scheme_id: str) -> dict | None:
+    sc = tables().scheme
+    row = sc[sc["scheme_id"] == scheme_id]
+    return None if row.empty else row.iloc[0].to_dict()
+
+
+def scheme_territories(scheme_id: str | None = None) -> pd.DataFrame:
+    t = tables()
+    st = t.scheme_territory
+    if scheme_id:
+        st = st[st["scheme_id"] == scheme_id]
+    out = st.reset_index(drop=True)
+    out.insert(1, "kind", out["scheme_id"].map(t.scheme.set_index("scheme_id")["kind"]))
+    out["name"] = [t.names(lv).get(c) for lv, c in zip(out["level"], out["code"])]
+    keys = ["level", "name"] if scheme_id else ["scheme_id", "level", "name"]
+    return out.sort_values(keys, kind="mergesort", na_position="last").reset_index(drop=True)
+
+
+def _active_cover() -> pd.DataFrame:
+    """(qpv_code, scheme_id, kind, name): each active scheme and the 2024 QPVs it covers, directly
+    (QPV listed) or through one of their communes."""
+    t = tables()
+
+    def build():
+        sc = t.scheme[~t.scheme["status"].fillna("").isin(["terminé", "termine"])][["scheme_id", "kind", "name"]]
+        st = t.scheme_territory.merge(sc, on="scheme_id")
+        direct = st[st["level"] == "qpv"].rename(columns={"code": "qpv_code"})
+        via = st[st["level"] == "commune"].merge(t.qpv_commune, left_on="code", right_on="commune_code")
+        cols = ["qpv_code", "scheme_id", "kind", "name"]
+        return pd.concat([direct[cols], via[cols]]).drop_duplicates().reset_index(drop=True)
+    return t.memo("active_cover", build)
+
+
+def qpv_coverage(within: tuple[str, str] | None = None) -> pd.DataFrame:
+    """For each 2024 QPV: the schemes covering it, directly (QPV listed) or through its commune(s)."""
+    q = _level_in("qpv", within)[["code", "name", "population", "commune"]].reset_index(drop=True)
+    cov = _active_cover()
+    cov = cov[cov["qpv_code"].isin(q["code"])]
+    by = cov.groupby("qpv_code", sort=False)
+    kinds = by["kind"].agg(set)
+    for k in ("ASV", "CLS", "CLSM", "CPTS"):
+        q[f"has_{k.lower()}"] = q["code"].map(lambda c, k=k: k in kinds.get(c, ())).where(q["code"].isin(kinds.index))
+    asv = cov[cov["kind"] == "ASV"].groupby("qpv_code")["name"].agg(lambda s: " ; ".join(sorted(set(s))))
+    q["asv_names"] = q["code"].map(asv).astype(object)
+    ids = by["scheme_id"].agg(lambda s: sorted(set(s)))
+    q["scheme_ids"] = q["code"].map(ids)
+    return q.sort_values("name", kind="mergesort").reset_index(drop=True)
+
+
+def _theme_axis() -> dict[str, str]:
+    th = tables().theme
+    return dict(zip(th["theme_id"], th["parent_id"].where(th["parent_id"].notna(), th["theme_id"])))
+
+
+def _action_lists() -> pd.DataFrame:
+    """Per action: its theme labels and ids, its public labels (in the framework's order)."""
+    t = tables()
+
+    def build():
+        th = t.theme.set_index("theme_id")
+        at = t.action_theme.assign(sort=t.action_theme["theme_id"].map(th["sort"]),
+                                   label=t.action_theme["theme_id"].map(th["label"]))
+        at = at.sort_values(["action_id", "sort"], kind="mergesort")
+        g = at.groupby("action_id", sort=False)
+        pg = t.public_group.set_index("public_id")
+        ap = t.action_public.assign(sort=t.action_public["public_id"].map(pg["sort"]),
+                                    label=t.action_public["public_id"].map(pg["label"]))
+        ap = ap.sort_values(["action_id", "sort"], kind="mergesort")
+        return pd.DataFrame({
+            "themes": g["label"].agg(" ; ".join),
+            "theme_ids": t.action_theme.groupby("action_id", sort=False)["theme_id"].agg(list),
+            "publics": ap.groupby("action_id", sort=False)["label"].agg(" ; ".join)})
+    return t.memo("action_lists", build)
+
+
+def actions(themes_: list[str] | None = None, publics_: list[str] | None = None,
+            years: tuple[int, int] | None = None, porteurs: list[str] | None = None,
+            within: tuple[str, str] | None = None, scheme_id: str | None = None) -> pd.DataFrame:
+    """Actions matching the filters. A theme filter matches the theme and its sub-themes."""
+    t = tables()
+    a = t.action
+    keep = np.ones(len(a), dtype=bool)
+    if themes_:
+        th = t.theme
+        wanted = set(th[th["theme_id"].isin(themes_) | th["parent_id"].isin(themes_)]["theme_id"])
+        ids = set(t.action_theme[t.action_theme["theme_id"].isin(wanted)]["action_id"])
+        keep &= a["action_id"].isin(ids).to_numpy()
+    if publics_:
+        ids = set(t.action_public[t.action_public["public_id"].isin(publics_)]["action_id"])
+        keep &= a["action_id"].isin(ids).to_numpy()
+    if years:
+        end = a["year_end"].fillna(a["year_start"])
+        keep &= ((a["year_start"] <= years[1]) & (end >= years[0])).fillna(False).to_numpy(dtype=bool)
+    if porteurs:
+        keep &= a["porteur"].isin(list(porteurs)).to_numpy()
+    if scheme_id:
+        keep &= (a["scheme_id"] == scheme_id).fillna(False).to_numpy(dtype=bool)
+    if within and within[0] not in (None, "france"):
+        lvl, code = within
+        if lvl == "commune":
+            qpvs = t.qpvs_of_commune().get(code, [])
+            keep &= (a["commune_code"].eq(code) | a["qpv_code"].isin(qpvs)).to_numpy(dtype=bool)
+        else:
+            terr = t.territory[t.territory[_PARENT_COLUMN[lvl]] == code]
+            communes = set(terr[terr["level"] == "commune"]["code"])
+            qpvs = set(terr[terr["level"] == "qpv"]["code"])       # 2015 codes too
+            keep &= (a["commune_code"].isin(communes) | a["qpv_code"].isin(qpvs)).to_numpy(dtype=bool)
+    out = a[keep][["action_id", "title", "description", "year_start", "year_end", "porteur", "qpv_code",
+                   "commune_code", "lon", "lat", "location_method", "scheme_id", "funders", "source_id"]]
+    out = out.reset_index(drop=True)
+    out.insert(7, "qpv_name", out["qpv_code"].map(t.names("qpv")))
+    out.insert(9, "commune_name", out["commune_code"].map(t.names("commune")))
+    out.insert(13, "scheme_name", out["scheme_id"].map(t.scheme.set_index("scheme_id")["name"]))
+    lists = _action_lists()
+    for col in ("themes", "theme_ids", "publics"):
+        out[col] = out["action_id"].map(lists[col])
+    return out
+
+
+def action_themes() -> pd.DataFrame:
+    """(action_id, theme_id, axis_id): each action's themes with their axis."""
+    at = tables().action_theme
+    return at.assign(axis_id=at["theme_id"].map(_theme_axis())).reset_index(drop=True)
+
+
+def porteurs() -> list[str]:
+    a = tables().action
+    return sorted(set(a["porteur"].dropna()))
+
+
+def action_years() -> tuple[int, int] | None:
+    a = tables().action
+    if a.empty:
+        return None
+    return int(a["year_start"].min()), int(a["year_end"].fillna(a["year_start"]).max())
+
+
+@lru_cache(maxsize=8)
+def _scheme_geometries_cached(ver) -> pd.DataFrame:
+    """Each scheme's territory: its own shape when given (CPTS), else the union of the
+    display geometries of what it covers (communes and QPVs)."""
+    df = _sql("""
+        SELECT sc.scheme_id AS code, sc.name, sc.kind, sc.geom_display AS own,
+               list(t.geom_display) FILTER (WHERE t.geom_display IS NOT NULL) AS parts
+        FROM scheme sc
+        LEFT JOIN scheme_territory st USING (scheme_id)
+        LEFT JOIN territory t ON t.level = st.level AND t.code = st.code
+                              AND (t.level <> 'qpv' OR t.generation = '2024')
+        GROUP BY ALL ORDER BY sc.kind, sc.scheme_id""")
+    geoms = []
+    for own, parts in zip(df.own, df.parts):
+        if isinstance(own, (bytes, bytearray, memoryview)):
+            geoms.append(shapely.from_wkb(bytes(own)))
+        else:
+            wkbs = [bytes(w) for w in (parts if isinstance(parts, (list, tuple, np.ndarray)) else [])
+                    if isinstance(w, (bytes, bytearray, memoryview))]
+            geoms.append(shapely.union_all(shapely.from_wkb(wkbs)) if wkbs else None)
+    df = df.drop(columns=["own", "parts"])
+    df["geometry"] = geoms
+    return df
+
+
+def scheme_geometries() -> pd.DataFrame:
+    return _scheme_geometries_cached(version())
