@@ -2,10 +2,11 @@
    One documented patch of the rendered DOM, re-applied when Dash renders new elements:
    - DataTable pagination buttons (first/previous/next/last page) get French accessible names, and
      its page number input a label;
-   - RadioItems render role="listbox" with role="option" labels that contain the radio inputs
-     (nested interactive controls, no group name): the group becomes a radiogroup named by its
-     legend or label, the labels plain labels;
-   - an open dropdown's list of options gets a name;
+   - RadioItems, Checklist and an open dropdown's list of choices render role="listbox" with
+     role="option" labels that contain the radio or checkbox inputs which take the focus (nested
+     interactive controls, no group name): the list becomes a radiogroup (or group) named by its
+     legend or label (a dropdown's: the label of the field that opened it), the labels plain labels
+     naming their input; the dropdown popup (a dialog) and its search box get that name too;
    - the number inputs of a RangeSlider get "Début" / "Fin" labels;
    - dcc.Upload's hidden file input gets the name of its drop zone;
    - the dropdowns' focus target input, hidden from assistive technology, leaves the tab order;
@@ -32,20 +33,26 @@
         root.querySelectorAll(".previous-next-container input.current-page").forEach(function (i) {
             if (!i.getAttribute("aria-label")) { i.setAttribute("aria-label", "Numéro de page"); }
         });
-        root.querySelectorAll(".dash-dropdown-options[role=listbox]").forEach(function (l) {
-            if (!l.getAttribute("aria-label")) { l.setAttribute("aria-label", "Choix possibles"); }
-        });
         root.querySelectorAll("[role=listbox]").forEach(function (g) {
-            /* RadioItems / Checklist only: a dropdown's option list is a real listbox */
-            if (g.closest(".dash-dropdown-content, .dash-dropdown, .dash-dropdown-wrapper, [data-radix-popper-content-wrapper]")) { return; }
             if (!g.querySelector("input[type=radio], input[type=checkbox]")) { return; }
             var radios = !!g.querySelector("input[type=radio]");
             g.setAttribute("role", radios ? "radiogroup" : "group");
             var name = groupName(g);
+            var popup = g.closest(".dash-dropdown-content");
+            if (popup) {
+                /* an open dropdown: its popup is a dialog holding a search box and the choices */
+                var trigger = popup.id && document.querySelector("[aria-controls='" + popup.id + "']");
+                name = (trigger && groupName(trigger)) || "Choix possibles";
+                if (!popup.getAttribute("aria-label")) { popup.setAttribute("aria-label", name); }
+                var search = popup.querySelector("input[type=search]");
+                if (search && !search.getAttribute("aria-label")) { search.setAttribute("aria-label", "Rechercher : " + name); }
+            }
             if (name && !g.getAttribute("aria-label")) { g.setAttribute("aria-label", name); }
-            g.querySelectorAll("[role=option]").forEach(function (o) {
-                o.removeAttribute("role"); o.removeAttribute("aria-selected");
-            });
+            g.setAttribute("data-a11y-choices", "");
+        });
+        /* React puts aria-selected back on a label when its choice changes */
+        root.querySelectorAll("[data-a11y-choices] [role=option], [data-a11y-choices] [aria-selected]").forEach(function (o) {
+            o.removeAttribute("role"); o.removeAttribute("aria-selected");
         });
         root.querySelectorAll(".dash-range-slider-input, .dash-slider-container input[type=number], " +
                               ".dash-input-container input[type=number]").forEach(function (inp) {
@@ -79,7 +86,8 @@
     }
     function start() {
         patch(document);
-        new MutationObserver(schedule).observe(document.body, {childList: true, subtree: true});
+        new MutationObserver(schedule).observe(document.body, {childList: true, subtree: true,
+            attributes: true, attributeFilter: ["role", "aria-selected"]});
     }
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
     else start();

@@ -68,13 +68,21 @@ def open_dropdown(pg, dropdown_id: str):
     return pg.locator(f"{SEARCH_BOX}:visible")
 
 
+def option(pg, name: str, exact: bool = False):
+    """The choice named `name` in the open dropdown: a radio (or checkbox, when several can be
+    chosen) named by its label, as assets/a11y.js exposes Dash 4's option lists; the locator is
+    that label, which takes the click."""
+    return pg.locator(".dash-dropdown-content label.dash-dropdown-option").filter(
+        has=pg.get_by_label(name, exact=exact))
+
+
 def choose(pg, dropdown_id: str, option_text: str, search: str | None = None) -> None:
     """Open a Dash 4 dropdown, optionally type in its search box, click an option."""
     box = open_dropdown(pg, dropdown_id)
     if search:
         box.wait_for()
         box.fill(search)
-    pg.get_by_role("option", name=option_text).first.click()
+    option(pg, option_text).first.click()
     pg.keyboard.press("Escape")
 
 

@@ -28,7 +28,7 @@ def _valeurs(page) -> list[str]:
 
 def _choose(page, dropdown_id: str, text: str) -> None:
     page.locator(f"#{dropdown_id}").click()
-    page.locator("[role=option]", has_text=text).first.click()
+    page.locator(".dash-dropdown-option", has_text=text).first.click()
 
 
 def _number(text: str) -> float:

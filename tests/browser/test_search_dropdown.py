@@ -5,11 +5,11 @@ import pytest
 from playwright.sync_api import expect
 
 from components import search_dropdown as sd
-from tests.browser.helpers import SEARCH_BOX, open_dropdown, screenshot, wait_dash, wait_search
+from tests.browser.helpers import SEARCH_BOX, open_dropdown, option, screenshot, wait_dash, wait_search
 
 
 def _options(page):
-    return page.locator(".dash-dropdown-content [role=option]")
+    return page.locator(".dash-dropdown-content .dash-dropdown-option")
 
 
 def _type(page, dropdown_id: str, text: str) -> None:
@@ -31,10 +31,10 @@ def test_short_scope_list_matches_without_accents(page):
     page.goto(page.base_url + "/")
     wait_dash(page)
     _type(page, "home-scope", "riviere")
-    option = page.get_by_role("option", name="Commune — Fictif-la-Rivière (96009)")
-    option.wait_for()
+    choice = option(page, "Commune — Fictif-la-Rivière (96009)")
+    choice.wait_for()
     assert _options(page).count() == 1
-    option.click()
+    choice.click()
     wait_search(page, "scope=commune:96009")
     wait_dash(page)
     assert "Fictif-la-Rivière" in page.locator("#home-scope-title").inner_text()
@@ -50,12 +50,12 @@ def test_long_scope_list_is_searched_on_the_server(page, long_lists):
     assert len(before) == 6 and not any("Val-Chimère" in t for t in before)     # selected + 5
     assert page.locator(SEARCH_BOX).last.get_attribute("placeholder") == sd.SEARCH_LABEL
     page.locator(SEARCH_BOX).last.press_sequentially("val chimere", delay=40)
-    option = page.get_by_role("option", name="Commune — Val-Chimère (98029)")
-    option.wait_for()                                   # sent by the server: it was not in the page
+    choice = option(page, "Commune — Val-Chimère (98029)")
+    choice.wait_for()                                   # sent by the server: it was not in the page
     wait_dash(page)
     shot = screenshot(page, "search-dropdown-scope-open")
     assert shot.exists()
-    option.click()
+    choice.click()
     wait_search(page, "scope=commune:98029")
     wait_dash(page)
     assert "Val-Chimère" in page.locator("#home-scope-title").inner_text()
@@ -73,12 +73,12 @@ def test_comparer_adds_a_territory_found_on_the_server(page):
     page.locator("#compare-territories").click()
     _options(page).first.wait_for()
     assert _options(page).count() <= sd.SEARCH_LIMIT + 2
-    assert page.get_by_role("option", name="Commune — Rêve-le-Château").count() == 0
+    assert option(page, "Commune — Rêve-le-Château").count() == 0
     page.locator(SEARCH_BOX).last.press_sequentially("reve chat", delay=40)
-    option = page.get_by_role("option", name="Commune — Rêve-le-Château")
-    option.wait_for()
+    choice = option(page, "Commune — Rêve-le-Château")
+    choice.wait_for()
     screenshot(page, "search-dropdown-comparer-open")
-    option.click()
+    choice.click()
     page.keyboard.press("Escape")
     wait_search(page, "commune:99013")
     wait_dash(page)
@@ -91,12 +91,12 @@ def test_fiche_commune_found_by_code_and_by_name(page, long_lists):
     page.goto(page.base_url + "/fiche?level=commune&code=96001")
     wait_dash(page)
     _type(page, "fiche-code", "greve imag")
-    page.get_by_role("option", name="Grève-Imaginaire (98013)").click()
+    option(page, "Grève-Imaginaire (98013)").click()
     wait_search(page, "code=98013")
     wait_dash(page)
     assert "Grève-Imaginaire" in page.locator("#fiche-title").inner_text()
     _type(page, "fiche-code", "99017")
-    page.get_by_role("option", name="Sainte-Féerie (99017)").click()
+    option(page, "Sainte-Féerie (99017)").click()
     wait_search(page, "code=99017")
     wait_dash(page)
     assert "Sainte-Féerie" in page.locator("#fiche-title").inner_text()
@@ -116,7 +116,7 @@ def test_actions_pick_searches_every_filtered_action(page):
     page.wait_for_selector("#act-count-n")
     words = sd.words(target["label"].split(" (")[0])
     _type(page, "act-pick", " ".join(words[:4]))
-    page.get_by_role("option", name=target["label"], exact=True).first.click()
+    option(page, target["label"], exact=True).first.click()
     wait_search(page, f"action={target['value']}")
     page.wait_for_selector("#act-fiche-title")
     assert page.locator("#act-fiche-title").inner_text().strip() == target["label"].rsplit(" (", 1)[0]
@@ -147,5 +147,5 @@ def test_typing_goes_to_the_search_box_once_a_dropdown_is_open(page):
     page.wait_for_function("() => document.activeElement && document.activeElement.matches('input.dash-dropdown-search')")
     page.keyboard.type("greve")
     assert box.input_value() == "greve"
-    page.get_by_role("option", name="Grève-Imaginaire (98013)").wait_for()
+    option(page, "Grève-Imaginaire (98013)").wait_for()
     assert page.js_errors == []
