@@ -9,7 +9,8 @@
      naming their input; the dropdown popup (a dialog) and its search box get that name too;
    - the number inputs of a RangeSlider get "Début" / "Fin" labels;
    - dcc.Upload's hidden file input gets the name of its drop zone;
-   - the dropdowns' focus target input, hidden from assistive technology, leaves the tab order;
+   - a dropdown's button is its tab stop; the focus target input Dash puts before it (hidden from
+     assistive technology) leaves the tab order;
    - a table that scrolls sideways can be reached and scrolled with the keyboard (tabindex 0,
      named by its caption or heading).
    Belongs upstream (dash-table, dcc): accessible names and roles for these widgets. */
@@ -74,8 +75,14 @@
                 t.setAttribute("aria-label", "Tableau (défilement au clavier avec les flèches)");
             }
         });
-        root.querySelectorAll("input.dash-dropdown-focus-target[aria-hidden=true]").forEach(function (i) {
+        root.querySelectorAll("input.dash-dropdown-focus-target").forEach(function (i) {
+            /* Dash makes this hidden input the tab stop that forwards focus to the dropdown's button
+               (tabindex -1), and gives it tabindex 0 again whenever the button loses focus: the
+               button itself becomes the tab stop, the hidden input leaves the tab order. */
             if (i.getAttribute("tabindex") !== "-1") { i.setAttribute("tabindex", "-1"); }
+            var button = i.nextElementSibling;
+            if (button && button.matches("button.dash-dropdown") && !button.disabled &&
+                button.getAttribute("tabindex") !== "0") { button.setAttribute("tabindex", "0"); }
         });
     }
     var queued = false;
@@ -87,7 +94,7 @@
     function start() {
         patch(document);
         new MutationObserver(schedule).observe(document.body, {childList: true, subtree: true,
-            attributes: true, attributeFilter: ["role", "aria-selected"]});
+            attributes: true, attributeFilter: ["role", "aria-selected", "tabindex", "disabled"]});
     }
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
     else start();

@@ -151,16 +151,67 @@
     });
   }
 
-  /* A slide fits its frame: shrink the page when it is still taller than the window. */
+  /* A slide fits its frame without shrinking its text: the map takes the height the frame has
+     below the notes (at least MAP_MIN px; Leaflet is told by a resize event, so that tiles and
+     clicks stay right), a column beside the map (legend, panel) scrolls within that height, and
+     only what still overflows makes the whole page smaller. Run again when the frame is resized
+     (the player going full screen). */
+  var MAP_MIN = 240, fitting = false;
   function fitSlide() {
-    var h = document.documentElement.scrollHeight, vh = window.innerHeight;
-    if (h > vh + 4) { document.body.style.zoom = String(Math.max(0.55, vh / h)); }
+    if (fitting) { return; }
+    fitting = true;
+    document.body.style.zoom = "";
+    var vh = window.innerHeight;
+    var map = $all(".leaflet-container").filter(visible)[0];
+    if (map) {
+      map.style.removeProperty("height");
+      var grid = map.parentElement;
+      while (grid && grid !== document.body && getComputedStyle(grid).display !== "grid") { grid = grid.parentElement; }
+      var avail = Math.max(MAP_MIN, Math.floor(vh - (grid && grid !== document.body ? grid : map).getBoundingClientRect().top - 8));
+      if (grid && grid !== document.body) {
+        Array.prototype.forEach.call(grid.children, function (col) {
+          // only a column beside the map (not one stacked below it on a narrow frame)
+          if (col.contains(map) || !visible(col) || col.getBoundingClientRect().top >= map.getBoundingClientRect().bottom) { return; }
+          col.style.maxHeight = avail + "px";
+          col.style.overflowY = "auto";
+          if (col.scrollHeight > col.clientHeight + 1) {     // a scrolling box is reachable by keyboard
+            col.tabIndex = 0;
+            col.setAttribute("role", "region");
+            if (!col.hasAttribute("aria-label")) { col.setAttribute("aria-label", "Légende et détails (défilant)"); }
+          }
+        });
+      }
+      var spare = vh - document.documentElement.scrollHeight;   // < 0: overflow, > 0: room left
+      var mh = map.getBoundingClientRect().height;
+      map.style.setProperty("height", Math.max(MAP_MIN, Math.floor(Math.min(mh + spare, avail))) + "px", "important");
+      window.dispatchEvent(new Event("resize"));
+    }
+    var h = document.documentElement.scrollHeight;
+    if (h > vh + 4) {
+      var z = Math.max(0.7, vh / h);
+      document.body.style.zoom = String(z);
+      // smaller type makes text wrap less: give the room it left back to the map
+      var spare = vh - document.body.getBoundingClientRect().bottom;
+      if (map && spare > 8) {
+        map.style.setProperty("height", Math.floor(map.offsetHeight + spare / z - 4) + "px", "important");
+        window.dispatchEvent(new Event("resize"));
+      }
+    }
+    fitting = false;
   }
 
   if (mode) {
     whenReady(function () {
       if (FIGURE_MODES[mode]) { prepare(); }
-      if (mode === "present") { setTimeout(fitSlide, 300); }
+      if (mode === "present") {
+        setTimeout(fitSlide, 300);
+        var refit = null;
+        window.addEventListener("resize", function () {
+          if (fitting) { return; }
+          clearTimeout(refit);
+          refit = setTimeout(fitSlide, 200);
+        });
+      }
       // Leaflet redraws its paths after the resize event: give it a moment.
       setTimeout(markReady, FIGURE_MODES[mode] ? 400 : 0);
     });

@@ -40,9 +40,13 @@ def layout(**_):
                     "page du jeu de démonstration et dans les états suivants : liste déroulante ouverte, panneau d'un "
                     "quartier ouvert, fiche d'une action, ajout d'une vue à la présentation, présentation lancée : "
                     "aucune erreur détectée."),
-            html.Li("Tests au clavier automatisés : la touche Tab atteint chaque quartier de la carte et le "
-                    "sélectionne ; la présentation se pilote au clavier (flèches, Page précédente / suivante, Échap). "
-                    "Les autres parcours au clavier n'ont pas encore de test automatique."),
+            html.Li("Tests au clavier automatisés, sans souris : choisir un territoire et un indicateur, atteindre "
+                    "un quartier de la carte avec Tab, le sélectionner (son nom, sa valeur et sa classe sont annoncés) "
+                    "et ouvrir sa fiche ; ajouter un territoire à comparer ; ajouter une vue à la présentation, la "
+                    "lancer et la piloter (flèches, Page précédente / suivante, Échap)."),
+            html.Li("Affichage à 320 pixels de large (ce que montre un écran de 1280 pixels zoomé à 400 %) : aucune "
+                    "des pages testées ne défile horizontalement, les listes de choix restent dans la page ; la "
+                    "présentation tient sur un vidéoprojecteur de 1024 × 768 pixels."),
             html.Li("Chaque carte a son équivalent en tableau ; la légende est écrite (libellés et effectifs), pas "
                     "seulement en couleurs ; le contraste du texte atteint le niveau AA sur les pages testées."),
         ]),
@@ -50,7 +54,9 @@ def layout(**_):
         html.Ul([
             html.Li("Les critères du RGAA qui ne se testent pas automatiquement n'ont pas été audités (pertinence des "
                     "alternatives, ordre de lecture, compréhension des messages…)."),
-            html.Li("L'affichage à 320 pixels de large et le zoom à 200 % n'ont pas été vérifiés sur toutes les pages."),
+            html.Li("Les tableaux de données et les cartes défilent dans leur propre cadre à 320 pixels de large "
+                    "(contenus en deux dimensions, admis par le critère) ; les valeurs longues d'une liste à choix "
+                    "multiples y sont abrégées."),
             html.Li("Les fichiers PDF exportés (cartes, portraits de territoire) ne sont pas balisés pour les "
                     "technologies d'assistance ; leurs données sont disponibles en CSV et XLSX."),
             html.Li("Des composants tiers (tableaux, listes, curseurs) sont complétés par un script qui leur donne "
@@ -58,8 +64,8 @@ def layout(**_):
         ]),
         html.H2("Établissement de cette déclaration"),
         html.P("Technologies utilisées : HTML5, CSS, JavaScript (Dash, React, Leaflet, Plotly). Environnement de "
-               "test : Chromium (Debian) sans interface, à 1366 × 768 et 1400 × 1000 pixels ; outil : axe-core "
-               "(axe-playwright-python). Déclaration établie à partir de ces tests, mise à jour à chaque version."),
+               "test : Chromium (Debian) sans interface, à 1366 × 768, 1400 × 1000, 1024 × 768, 683 × 640 et "
+               "320 × 640 pixels ; outil : axe-core (axe-playwright-python). Déclaration établie à partir de ces tests, mise à jour à chaque version."),
         html.H2("Retour d'information et contact"),
         contact(),
         html.H2("Voies de recours"),

@@ -86,7 +86,8 @@ def loaded_summary() -> html.Div:
     src = access.sources()
     c = access.counts()
     meta = access.meta()
-    vintages = sorted({str(v).strip() for v in src.vintage.dropna() if str(v).strip()})
+    # a source may carry several vintages ("2021, 2022"): each is listed once
+    vintages = sorted({p.strip() for v in src.vintage.dropna() for p in str(v).split(",") if p.strip()})
     unknown = src.vintage.isna().sum() + src.vintage.astype(str).str.strip().eq("").sum()
     return html.Div([
         html.H2("Données chargées"),

@@ -249,6 +249,11 @@ def panel(st: ViewState, code: str | None) -> list:
                + ([" ", html.Span("(secret statistique : valeur non diffusée)", className="muted")]
                   if status == "secret" else [])),
     ]
+    klass = iv.compute_view(st).class_text(code)
+    if klass:
+        n = len(iv.compute_view(st).labels)
+        out.append(html.P([html.Strong("Classe sur la carte : "),
+                           html.Span(klass + (f" (sur {n})" if klass[:1].isdigit() else ""), id="ineg-panel-class")]))
     ref_commune = access.reference_commune_text(code)
     if ref_commune:
         out.insert(2, html.P(ref_commune + ".", className="muted", id="ineg-panel-ref-commune"))
@@ -587,7 +592,7 @@ def restyle_outputs(trig, indicator, year, mode, ref, gap, method, k, breaks, pa
     if page >= n_pages:
         page, page_out = 0, 0
     pal_value = st.palette if st.palette != palette else no_update
-    panel_out = panel(st, picked) if picked and trig in ("ineg-indicator", "ineg-year", "ineg-gap") else no_update
+    panel_out = panel(st, picked) if picked and trig != "ineg-palette" else no_update     # its class may change
     return (iv.style(v, picked if scope_changed else None, with_codes=scope_changed), rendered(v, "legend"),
             iv.table_page(v, sort_by, page), rendered(v, "columns"), n_pages, page_out, rendered(v, "notes"),
             rendered(v, "source"), years_out, year_value, refs_out, pal_opts, pal_value,

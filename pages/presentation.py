@@ -96,7 +96,9 @@ def player() -> html.Div:
         html.Iframe(id="present-frame", src="about:blank", title="Vue de la présentation", tabIndex="-1"),
         html.Div([
             html.P(id="present-comment", className="player-comment"),
-            html.P(id="present-sources", className="player-sources"),
+            # at most four lines on screen; a longer list scrolls (reachable with Tab)
+            html.P(id="present-sources", className="player-sources", tabIndex="0", role="region",
+                   **{"aria-label": "Sources de la vue"}),
             html.Div([
                 html.Button("« Première", id="present-first", n_clicks=0, type="button", className="btn btn-secondary"),
                 html.Button("‹ Précédente", id="present-prev", n_clicks=0, type="button", className="btn btn-secondary"),
@@ -278,7 +280,10 @@ clientside_callback(
         const ok = typeof s.url === "string" && s.url.charAt(0) === "/" && s.url.charAt(1) !== "/" &&
                    s.url.indexOf("\\\\") < 0;
         const src = ok ? s.url + (s.url.indexOf("?") >= 0 ? "&" : "?") + "present=1" : "about:blank";
-        setTimeout(function () { if (player) { player.focus(); } }, 50);
+        // Focus leaves the frame before its document is replaced, so that a key pressed while the
+        // next slide loads reaches the player (a hidden player is focused once Dash shows it).
+        if (player && !player.hidden) { player.focus(); }
+        else { setTimeout(function () { if (player) { player.focus(); } }, 50); }
         return [i, false, src, s.title || "", s.comment || "", "Vue " + (i + 1) + " / " + slides.length];
     }""" % DECK_FORMAT,
     Output("present-index", "data"), Output("present-player", "hidden"), Output("present-frame", "src"),

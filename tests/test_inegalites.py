@@ -626,3 +626,23 @@ def test_tooltip_and_full_table_routes(page_mod):
     meta = {r[0]: r[1] for r in wb["Métadonnées"].iter_rows(min_row=2, values_only=True)}
     assert meta["Source"].startswith("Source : ") and meta["Titre"].startswith("Inégalités")
     assert client.get("/export/table/inegalites.ods").status_code == 404
+
+
+def test_panel_says_the_class_of_the_selected_qpv(page_mod):
+    """The panel (aria-live) speaks the QPV's class as the table writes it, and follows the number
+    of classes; a QPV with no value says why it has no class."""
+    import json
+
+    import plotly
+    for k in (3, 5):
+        st = page_mod.parse_state({"indicator": "taux_pauvrete_60", "k": str(k)})
+        v = page_mod.compute_view(st)
+        rec = next(r for r in page_mod.table_records(st, v) if r["classe"][:1].isdigit())
+        text = json.dumps(page_mod.panel(st, rec["code"]), cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
+        assert "Classe sur la carte" in text and f'{rec["classe"]} (sur {k})' in text
+    st = page_mod.parse_state({"indicator": "taux_pauvrete_60"})
+    v = page_mod.compute_view(st)
+    apart = [r for r in page_mod.table_records(st, v) if r["classe"].startswith("hors classes")]
+    assert apart, "the demo has QPVs without a class"
+    text = json.dumps(page_mod.panel(st, apart[0]["code"]), cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
+    assert apart[0]["classe"] in text and "(sur " not in text

@@ -267,6 +267,12 @@ class View:
         c = self.memo("columns", lambda: _columns(self))
         return {k: col[i] for k, col in c.items()}
 
+    def class_text(self, code: str) -> str | None:
+        """The map class of one QPV in words ("2 : de … à …", or why it has none), None when the
+        QPV is not in the view."""
+        i = self._position.get(code)
+        return None if i is None else self.record(i)["classe"] or None
+
     @property
     def records(self) -> list[dict]:
         """Every row of the table, in name order."""

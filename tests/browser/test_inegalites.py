@@ -1,6 +1,7 @@
 """Inégalités in Chromium: legend follows the indicator and the classes without refetching the
 QPV geometry, écart mode, click on a QPV -> panel -> fiche, a shared URL restores the view,
 secret values written as text in the table, hostile names escaped in tooltips."""
+import re
 from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import expect
@@ -104,6 +105,8 @@ def test_ecart_mode_click_qpv_panel_and_fiche(page):
     expect(page.locator("#ineg-panel-title")).to_have_text(name)
     expect(page.locator("#ineg-panel-table")).to_contain_text("Commune")
     expect(page.locator("#ineg-panel-table")).to_contain_text("France")
+    # its class is said in words in the live region, as the table writes it
+    expect(page.locator("#ineg-panel[aria-live=polite] #ineg-panel-class")).to_have_text(re.compile(r"^(\d : .+ \(sur \d\)|hors classes.*)$"))
     page.wait_for_function("(c) => window.location.search.includes('qpv=' + c)", arg=code)
     # the selected QPV is outlined (hideout.selected) and its table row highlighted
     expect(page.locator(f'path[data-code="{code}"]')).to_have_attribute("stroke-width", "4")
