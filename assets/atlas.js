@@ -185,6 +185,15 @@ window.atlas = Object.assign({}, window.atlas, {
   specks: {
     MIN_PX: 8,
     watched: new WeakSet(),
+    /* a patterned fill (Couverture) gives its disc the pattern's dark colour */
+    PATTERN_COLORS: {"url(#atlas-pat-cls)": "#2c7bb6", "url(#atlas-pat-none)": "#b2182b"},
+    /* A disc's diameter in px: its area proportional to the QPV's population where known
+       (10 px for 5,000 inhabitants, between MIN_PX and 24 px); 10 px where it is not known. */
+    size: function (feature) {
+      const pop = feature && feature.properties && feature.properties.pop;
+      if (typeof pop !== "number" || !(pop > 0)) { return window.atlas.specks.MIN_PX + 2; }
+      return Math.max(window.atlas.specks.MIN_PX, Math.min(24, Math.round(10 * Math.sqrt(pop / 5000))));
+    },
     width: function (layer) {
       const map = layer._map;
       if (!map || !layer.getBounds) { return Infinity; }
@@ -201,10 +210,11 @@ window.atlas = Object.assign({}, window.atlas, {
           layer._atlasSpeck = {weight: layer.options.weight, color: layer.options.color,
                                opacity: layer.options.opacity, dashArray: layer.options.dashArray};
         }
-        const fill = layer.options.fillColor;
-        const usable = fill && String(fill).indexOf("url(") !== 0 && fill !== "#ffffff";
+        let fill = layer.options.fillColor;
+        if (fill && String(fill).indexOf("url(") === 0) { fill = sp.PATTERN_COLORS[fill] || null; }
+        const usable = fill && fill !== "#ffffff";
         const selected = (layer._atlasSpeck.weight || 0) >= 4;
-        layer.setStyle({weight: sp.MIN_PX + 2, color: selected ? "#000000" : (usable ? fill : "#6b6b6b"),
+        layer.setStyle({weight: sp.size(layer.feature), color: selected ? "#000000" : (usable ? fill : "#6b6b6b"),
                         opacity: 1, dashArray: null,
                         lineJoin: "round", lineCap: "round"});
         layer._atlasSpeck.shown = true;

@@ -384,6 +384,13 @@
       var table = tb.parentElement.previousElementSibling;
       var data = tableData(table);
       data.filename = (nearestTitle(table) || "tableau").slice(0, 60);
+      // what the file says of itself (components/export.py adds the territory of the page's address,
+      // sources, years and the demo warning)
+      data.title = nearestTitle(table);
+      var around = table.closest("section, aside, .ineg-panel, .card, [aria-live]") || table.parentElement;
+      var src = around && $all(".source-line, .source", around).filter(function (el) { return el !== table; })[0];
+      data.source = src ? src.textContent.replace(/\s+/g, " ").trim() : "";
+      data.page = window.location.pathname + window.location.search;
       var tf = tb.getAttribute("data-format");
       download("/export/table." + tf, {method: "POST", headers: {"Content-Type": "application/json"},
                                        body: JSON.stringify(data)}, tb, "tableau." + tf);

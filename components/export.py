@@ -193,7 +193,7 @@ def register(server) -> None:
 
     @server.route("/export/table.<fmt>", methods=["POST"])
     def export_table(fmt: str):
-        from components.tables import to_csv_bytes, to_xlsx_bytes
+        from components.tables import export_meta, to_csv_bytes, to_xlsx_bytes
 
         try:
             if fmt not in ("csv", "xlsx"):
@@ -203,9 +203,11 @@ def register(server) -> None:
         except render.RenderError as exc:
             return _error(exc)
         name = dated_name(body.get("filename") or "tableau", fmt)
+        meta = export_meta(df, table_meta(body))
         if fmt == "csv":
-            return _file(to_csv_bytes(df), "text/csv", name)
-        return _file(to_xlsx_bytes(df), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", name)
+            return _file(to_csv_bytes(df, meta), "text/csv", name)
+        return _file(to_xlsx_bytes(df, meta=meta),
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", name)
 
     @server.route("/export/portrait.pdf")
     def export_portrait():
@@ -234,6 +236,37 @@ def table_frame(body: dict) -> pd.DataFrame:
     clean = [[None if v is None else str(v)[:5000] for v in r] for r in rows]
     names = [str(c)[:200] for c in cols]
     return pd.DataFrame(clean, columns=pd.Index(names))
+
+
+def table_meta(body: dict) -> list[tuple[str, str]]:
+    """The lines a simple table's export says of itself: the title and source line its page showed
+    around it, the territory of the page's address (its scope, or the Fiche's territory) and the
+    address itself; texts only, shortened."""
+    def text(key):
+        v = body.get(key)
+        return v.strip()[:2000] if isinstance(v, str) and v.strip() else None
+
+    page = text("page")
+    out = [("Titre", text("title")), ("Territoire", page_territory(page) if page else None),
+           ("Source", text("source")), ("Page", page)]
+    return [(k, v) for k, v in out if v]
+
+
+def page_territory(page: str) -> str | None:
+    """The territory a page address shows, in the words of its scope picker."""
+    from urllib.parse import parse_qs
+
+    from components.scope import LEVEL_LABELS, checked_scope, scope_label
+    from data import access
+
+    parts = urlsplit(page)
+    q = {k: v[0] for k, v in parse_qs(parts.query).items() if v}
+    if parts.path == "/fiche":
+        t = access.territory(q.get("level", ""), q.get("code", "")) if q.get("level") in LEVEL_LABELS else None
+        return f"{LEVEL_LABELS[q['level']]} — {t['name']}" if t else None
+    if parts.path in ("/", "/inegalites", "/couverture", "/actions"):
+        return scope_label(checked_scope(q.get("scope"))[0])
+    return None
 
 
 # --- Buttons ------------------------------------------------------------------------------

@@ -40,17 +40,29 @@ def _encode(ver, level: str, within, kind: str | None = None) -> bytes:
             df = df[df.kind == kind]
     else:
         df = access.geometries(level, within)
-    features = [
-        {"type": "Feature", "id": i, "geometry": json.loads(shapely.to_geojson(g)),
-         "properties": {"code": c, "name": n}}
-        for i, (c, n, g) in enumerate(zip(df.code, df.name, df.geometry)) if g is not None
-    ]
+    pops = _qpv_populations() if level == "qpv" else {}
+    features = []
+    for i, (c, n, g) in enumerate(zip(df.code, df.name, df.geometry)):
+        if g is None:
+            continue
+        props = {"code": c, "name": n}
+        if c in pops:
+            props["pop"] = pops[c]          # a QPV drawn as a disc at small scale is sized by it
+        features.append({"type": "Feature", "id": i, "geometry": json.loads(shapely.to_geojson(g)),
+                         "properties": props})
     data = geobuf.encode({"type": "FeatureCollection", "features": features}, 5)
     if not features:
         # geobuf omits an empty collection, which the browser's decoder turns into an object
         # without `features` (dash-leaflet then fails on .map): write the empty field 4 explicitly.
         data += EMPTY_FEATURE_COLLECTION
     return data
+
+
+def _qpv_populations() -> dict[str, int]:
+    """Known populations of the 2024 QPVs (unknown ones are absent, never 0)."""
+    t = access.tables().level("qpv")
+    t = t[t["population"].notna()]
+    return {c: int(round(p)) for c, p in zip(t["code"], t["population"])}
 
 
 def geobuf_bytes(level: str, within: tuple[str, str] | None = None, kind: str | None = None) -> bytes:

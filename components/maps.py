@@ -125,6 +125,12 @@ def atlas_map(map_id: str, overlays: list, within=None, bounds=None, height: str
                   zoomSnap=0.25, attributionControl=True, **kwargs)
 
 
+# What assets/atlas.js (specks) does to QPVs too small to read: every map legend listing QPVs says it.
+SPECK_NOTE = ("À petite échelle, un quartier trop petit pour être lu est dessiné en pastille de sa couleur, "
+              "d'autant plus grande que sa population est élevée (taille moyenne si elle n'est pas connue) ; "
+              "son contour apparaît en zoomant.")
+
+
 def legend(items: list[tuple[str, str, str]], title: str, note: str | None = None,
            legend_id: str | None = None) -> html.Div:
     """A legend listing (css_class_or_color, label, count) — readable without colour:

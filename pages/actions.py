@@ -24,7 +24,7 @@ from dash.dash_table.Format import Format, Group, Scheme
 
 from components.charts import french_layout, graph
 from components.geo_routes import layer_url
-from components.maps import atlas_map, commune_layer_url, legend, live_style, live_style_ref, ns, ns_points
+from components.maps import SPECK_NOTE, atlas_map, commune_layer_url, legend, live_style, live_style_ref, ns, ns_points
 from components.notices import url_notices
 from components.scope import checked_scope, parse_scope, scope_dropdown, scope_label, scope_value
 from components.search_dropdown import initial_options, register_search, remember, search_dropdown
@@ -450,6 +450,8 @@ def territory_legend(v: View) -> html.Div:
     if n15:
         note += (f" Pour {fmt(n15, 0)} {LEVEL_SHORT[v.state.level]}, la population est celle du périmètre 2015 "
                  "du quartier : densité approchée.")
+    if v.state.level == "qpv":
+        note += " " + SPECK_NOTE
     return legend(items, f"Actions pour 10 000 habitants, par {LEVEL_SHORT[v.state.level]}", note,
                   legend_id="act-legend")
 

@@ -151,12 +151,17 @@ STATUS_WORDS = {"secret": "secret statistique", "missing": "non disponible"}
 
 
 def _ratio_text(v: float, ref: float) -> str | None:
-    if not ref:
+    """How a value stands to its reference, up to "celle de": "2,7 fois celle de", "1,3 fois moins
+    élevée que celle de" (never "0,8 fois"). None where a ratio means nothing (a value or
+    reference of zero or below)."""
+    if not ref or ref <= 0 or v <= 0:
         return None
     r = v / ref
     if 0.95 <= r <= 1.05:
-        return "proche de"
-    return f"{fmt(r, 1)} fois"
+        return "proche de celle de"
+    if r > 1:
+        return f"{fmt(r, 1)} fois celle de"
+    return f"{fmt(1 / r, 1)} fois moins élevée que celle de"
 
 
 def plain_sentences(df: pd.DataFrame) -> list[str]:
@@ -193,7 +198,7 @@ def plain_sentences(df: pd.DataFrame) -> list[str]:
                     continue
                 ratio = _ratio_text(r.value, ref.value)
                 if ratio:
-                    s += (f" À {plain[i]}, la valeur est {ratio} celle de {ref.plain} : {fmt(r.value, dec, unit)} "
+                    s += (f" À {plain[i]}, la valeur est {ratio} {ref.plain} : {fmt(r.value, dec, unit)} "
                           f"contre {fmt(ref.value, dec, unit)} ({r.year_label} ; référence : {ref.year_label}).")
         if len(missing):
             s += " Sans valeur : " + ", ".join(f"{plain[i]} ({STATUS_WORDS.get(st, 'non disponible')})"

@@ -22,7 +22,7 @@ from dash_extensions.javascript import Namespace
 
 from components.charts import graph
 from components.geo_routes import layer_url
-from components.maps import atlas_map, commune_layer_url, legend
+from components.maps import SPECK_NOTE, atlas_map, commune_layer_url, legend
 from components.layout import new_search
 from components.portrait import bar_counts
 from components.notices import url_notices
@@ -355,7 +355,7 @@ def legends(cov: pd.DataFrame, sch: pd.DataFrame) -> list:
         return COVERAGE_LABELS[cat] + (f" — {fmt(p, 0)} hab." if p is not None and not pd.isna(p) else "")
 
     note = ("Un QPV est couvert par un dispositif qui le cite ou qui couvre sa commune. "
-            "Rayures : CLS seulement ; points : ni ASV ni CLS. ") + population_note(cov)
+            "Rayures : CLS seulement ; points : ni ASV ni CLS. ") + population_note(cov) + " " + SPECK_NOTE
     cov_legend = legend([(COVERAGE_SWATCHES[c], label(c), f"{counts[c]} QPV") for c in ("asv", "cls", "none")],
                         "Couverture des QPV 2024", note=note, legend_id="cov-legend")
     kind_counts = sch.kind.value_counts() if len(sch) else {}

@@ -19,8 +19,8 @@ from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, 
 from dash_extensions.javascript import Namespace
 
 from components.geo_routes import layer_url
-from components.maps import (atlas_map, commune_layer_url, legend, live_style, live_style_ref, register_tooltips,
-                             territory_layer)
+from components.maps import (SPECK_NOTE, atlas_map, commune_layer_url, legend, live_style, live_style_ref,
+                             register_tooltips, territory_layer)
 from components.notices import url_notices
 from components.scope import LEVEL_LABELS, checked_scope, scope_dropdown, scope_label
 from components.search_dropdown import initial_options, option_index, register_search, search_dropdown
@@ -87,8 +87,7 @@ def legend_block(st: ViewState, v: iv.View) -> html.Div:
                     "aucune classe : leur valeur n'est pas connue, elle n'est jamais comptée comme 0.")
     if not cls:
         note.append("Aucune valeur disponible pour ce choix : aucune classe.")
-    note.append("À petite échelle, un quartier trop petit pour être lu est dessiné en pastille de sa couleur ; "
-                "son contour apparaît en zoomant.")
+    note.append(SPECK_NOTE)
     return legend(items, title, " ".join(n for n in note if n), legend_id="ineg-legend-box")
 
 

@@ -48,7 +48,10 @@ def test_sentences_say_how_far_each_territory_is_from_its_reference(comparer):
     [s] = comparer.plain_sentences(df)
     assert "À La Viste, à Marseille, la valeur est 2,7 fois celle de France métropolitaine" in s
     assert "(millésime de diffusion 2022 ; référence : 2019)" in s
-    assert "À Les Licornes, la valeur est 0,8 fois" in s
+    assert "À Les Licornes, la valeur est 1,3 fois moins élevée que celle de France métropolitaine" in s
+    assert "0,8 fois" not in s
+    assert comparer._ratio_text(20.5, 20.0) == "proche de celle de"
+    assert comparer._ratio_text(0.0, 20.0) is None and comparer._ratio_text(5.0, -2.0) is None
 
 
 def test_no_plot_for_an_indicator_without_value(demo, comparer):

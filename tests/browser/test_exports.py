@@ -7,7 +7,6 @@ buttons, CSV/XLSX on every table of every page, refused URLs, and the offline bu
 with networking disabled."""
 from __future__ import annotations
 
-import csv
 import io
 import unicodedata
 import xml.etree.ElementTree as ET
@@ -17,7 +16,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from tests.browser.helpers import SHOTS, screenshot, wait_dash
+from tests.browser.helpers import SHOTS, csv_table, screenshot, wait_dash
 
 A4 = (595.3, 841.9)
 
@@ -174,8 +173,9 @@ def test_fiche_button_downloads_the_portrait_and_a_chart(page):
 def test_map_control_and_simple_table_buttons(page):
     from data import access
 
-    code = access.territories("qpv").iloc[0].code
-    page.goto(f"{page.base_url}/inegalites?qpv={code}")
+    v = access.values("taux_pauvrete_60", "qpv")
+    code = v[v.status == "ok"].code.iloc[0]                      # a QPV with a value, hence a source line
+    page.goto(f"{page.base_url}/inegalites?indicator=taux_pauvrete_60&qpv={code}")
     wait_dash(page)
     control = page.locator("#ineg-map .atlas-map-export")
     control.wait_for()
@@ -185,10 +185,15 @@ def test_map_control_and_simple_table_buttons(page):
     exports.wait_for()
     with page.expect_download() as dl:
         exports.get_by_role("button", name="Télécharger CSV").click()
-    rows = list(csv.reader(io.StringIO(open(dl.value.path(), encoding="utf-8-sig").read()), delimiter=";"))
+    head, rows = csv_table(open(dl.value.path(), encoding="utf-8-sig").read())
     shown = [[c.strip() for c in r] for r in table.evaluate(
         "t => Array.from(t.rows).map(r => Array.from(r.cells).map(c => c.textContent))")]
     assert rows == shown and len(rows) > 2
+    # the file stands alone: title, territory, the panel's source line, the demo warning (issue 12)
+    meta = dict(r[:2] for r in head if len(r) >= 2)
+    assert meta["Titre"] and meta["Territoire"] == "Tout le territoire chargé"
+    assert meta["Source"].startswith("Source : ") and "millésime" in meta["Source"]
+    assert "fictives" in meta["Avertissement"] and meta["Page"].startswith("/inegalites")
     with page.expect_download(timeout=90000) as dl:
         control.get_by_role("button", name="Exporter la carte (titre, légende, échelle et source) en PDF A4").click()
     reader, text = pdf_text(open(dl.value.path(), "rb").read())

@@ -338,6 +338,15 @@ def test_qpvs_are_symbols_at_regional_zoom_and_polygons_up_close(page):
     box = path.bounding_box()
     assert box and box["width"] >= 8 and box["height"] >= 8                      # readable, clickable
     assert "pastille" in page.locator("#ineg-legend").inner_text()
+    # discs sized by population: the most populous QPV's disc is larger than the least populous one's
+    pops = access.tables().level("qpv").dropna(subset=["population"]).sort_values("population")
+    small, big = pops.code.iloc[0], pops.code.iloc[-1]
+    widths = page.evaluate("""(codes) => codes.map(c => {
+        const p = document.querySelector(`path[data-code='${c}']`);
+        return p && p.classList.contains('atlas-speck') ? parseFloat(p.getAttribute('stroke-width')) : null; })""",
+                           [small, big])
+    assert widths[0] is not None and widths[1] is not None and widths[1] > widths[0], widths
+    assert "population" in page.locator("#ineg-legend").inner_text()
     screenshot(page, "inegalites-zoom8")
     page.goto("about:blank")
     _open(page, f"?indicator=taux_pauvrete_60&view={lat:.5f},{lon:.5f},14")
