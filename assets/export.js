@@ -156,13 +156,15 @@
      clicks stay right), a column beside the map (legend, panel) scrolls within that height, and
      only what still overflows makes the whole page smaller. Run again when the frame is resized
      (the player going full screen). */
-  var MAP_MIN = 240, fitting = false;
+  var MAP_MIN = 240, fitting = false, authorBounds = null;
   function fitSlide() {
     if (fitting) { return; }
     fitting = true;
     document.body.style.zoom = "";
     var vh = window.innerHeight;
     var map = $all(".leaflet-container").filter(visible)[0];
+    var lmap = map ? leafletMap(map) : null;
+    if (lmap && !authorBounds) { authorBounds = shownParam() || lmap.getBounds(); }   // what the author saw
     if (map) {
       map.style.removeProperty("height");
       var grid = map.parentElement;
@@ -191,13 +193,45 @@
       var z = Math.max(0.7, vh / h);
       document.body.style.zoom = String(z);
       // smaller type makes text wrap less: give the room it left back to the map
-      var spare = vh - document.body.getBoundingClientRect().bottom;
-      if (map && spare > 8) {
-        map.style.setProperty("height", Math.floor(map.offsetHeight + spare / z - 4) + "px", "important");
+      var left = vh - document.body.getBoundingClientRect().bottom;
+      if (map && left > 8) {
+        map.style.setProperty("height", Math.floor(map.offsetHeight + left / z - 4) + "px", "important");
         window.dispatchEvent(new Event("resize"));
       }
     }
+    if (lmap && authorBounds && authorBounds.isValid()) {        // the same extent, in the map's new size
+      lmap.invalidateSize(false);
+      lmap.fitBounds(authorBounds, {animate: false});
+    }
     fitting = false;
+  }
+
+  /* The extent a slide's author saw, saved with the slide (?shown=west,south,east,north). */
+  function shownParam() {
+    var v = (params.get("shown") || "").split(",").map(Number);
+    if (v.length !== 4 || v.some(function (x) { return !isFinite(x); }) || !window.L) { return null; }
+    return L.latLngBounds([v[1], v[0]], [v[3], v[2]]);
+  }
+  function shownBounds() {
+    var map = $all(".leaflet-container").filter(visible)[0];
+    var lmap = map ? leafletMap(map) : null;
+    if (!lmap) { return null; }
+    var b = lmap.getBounds();
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (x) { return x.toFixed(5); }).join(",");
+  }
+
+  /* The Leaflet map drawn in a container, found through the shapes atlas.js registered. */
+  function leafletMap(el) {
+    var live = window.atlas && window.atlas.live, found = null;
+    Object.keys((live && live.layers) || {}).some(function (id) {
+      var reg = live.layers[id];
+      return Object.keys(reg).some(function (code) {
+        var m = reg[code].layer && reg[code].layer._map;
+        if (m && m.getContainer && m.getContainer() === el) { found = m; }
+        return true;                                  // one shape per layer tells its map
+      }) && !!found;
+    });
+    return found;
   }
 
   if (mode) {
@@ -493,5 +527,5 @@
     })();
   }, true);
 
-  window.atlasExport = {prepare: prepare, mapBox: mapBox, mode: mode, announce: announce};
+  window.atlasExport = {prepare: prepare, mapBox: mapBox, mode: mode, announce: announce, shownBounds: shownBounds};
 })();

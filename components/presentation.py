@@ -111,7 +111,10 @@ clientside_callback(
         const nu = window.dash_clientside.no_update;
         if (!n) { return [nu, nu, nu]; }
         const url = new URL(window.location.href);
-        ["export", "present", "print"].forEach(function (k) { url.searchParams.delete(k); });
+        ["export", "present", "print", "shown"].forEach(function (k) { url.searchParams.delete(k); });
+        // the extent of the map on screen: the slide shows it whatever the size of its frame
+        const shown = window.atlasExport && window.atlasExport.shownBounds && window.atlasExport.shownBounds();
+        if (shown) { url.searchParams.set("shown", shown); }
         if (url.pathname === "/presentation") {
             return [nu, true, "La page Présentation elle-même ne peut pas être ajoutée."];
         }

@@ -54,7 +54,10 @@ def test_page_reflows_without_horizontal_scrolling(page, path, width):
 
 
 def test_presentation_reads_on_a_1024x768_projector(page):
-    bookmark(page, "/inegalites?indicator=taux_pauvrete_60", "Pauvreté", "Les quartiers les plus touchés.")
+    from data import access
+
+    bookmark(page, "/inegalites?indicator=taux_pauvrete_60&scope=departement:96", "Pauvreté",
+             "Les quartiers les plus touchés.")
     page.set_viewport_size({"width": 1024, "height": 768})
     page.goto(page.base_url + "/presentation")
     wait_dash(page)
@@ -76,6 +79,16 @@ def test_presentation_reads_on_a_1024x768_projector(page):
         const m = d.querySelector('.leaflet-container');
         return m.getBoundingClientRect().height >= 230 && parseFloat(d.body.style.zoom || '1') >= 0.9 &&
                d.documentElement.scrollHeight <= d.defaultView.innerHeight + 4; }""")
+    # the slide shows the département its author saw (the map, smaller than on the page, zooms out)
+    x0, y0, x1, y1 = access.extent("qpv", ("departement", "96"))
+    page.wait_for_function("""(b) => { const w = document.getElementById('present-frame').contentWindow;
+        const live = w.atlas && w.atlas.live;
+        const maps = Object.values((live && live.layers) || {}).flatMap(r => Object.values(r).slice(0, 1))
+            .map(e => e.layer._map).filter(Boolean);
+        if (!maps.length) return false;
+        const v = maps[0].getBounds();
+        return v.getWest() <= b[0] && v.getSouth() <= b[1] && v.getEast() >= b[2] && v.getNorth() >= b[3]; }""",
+                           arg=[x0, y0, x1, y1])
     # the title reads from the back of the room
     size = page.locator("#present-title").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
     assert size >= 24, size
