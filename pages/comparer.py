@@ -26,6 +26,17 @@ REFERENCE_LEVELS = [("", "Aucune"), ("commune", "Commune de chaque territoire"),
 MAX_TERRITORIES = 6
 
 
+def default_indicators(terrs, view: str, available: pd.DataFrame) -> list[str]:
+    """The indicators shown when the address names none: the usual five where the selected
+    territories have them (the QPVs of each group in group mode), completed up to three with
+    the next indicators of the catalogue published at their level; the usual five otherwise."""
+    levels = {"qpv"} if view == "groups" else {lvl for lvl, _ in terrs}
+    has = [r.indicator_id for r in available.itertuples() if levels & set(r.levels or [])]
+    picked = [i for i in DEFAULT_INDICATORS if i in has]
+    picked += [i for i in has if i not in picked][:max(0, 3 - len(picked))]
+    return picked or [i for i in DEFAULT_INDICATORS if i in set(available.indicator_id)]
+
+
 def territory_options() -> list[dict]:
     opts = []
     for level in ("qpv", "commune", "epci"):
@@ -121,7 +132,12 @@ def plotted(df: pd.DataFrame) -> list[str]:
 
 def comparison_figure(df: pd.DataFrame, view: str = "dots") -> go.Figure:
     inds = plotted(df)
-    fig = make_subplots(rows=max(1, len(inds)), cols=1, vertical_spacing=0.08 if len(inds) > 1 else 0.1,
+    # each plot its rows; between two plots, room for the upper one's axis labels and the lower
+    # one's title (about 80 px, as a share of the plotting height)
+    height = max(300, sum(70 + 34 * int(df[(df.indicator_id == i)].value.notna().sum()) for i in inds)
+                 + 80 * max(0, len(inds) - 1))
+    spacing = min(80 / height, 0.9 / (len(inds) - 1)) if len(inds) > 1 else 0.1
+    fig = make_subplots(rows=max(1, len(inds)), cols=1, vertical_spacing=spacing,
                         subplot_titles=[f"{df[df.indicator_id == i].indicator.iloc[0]} ({df[df.indicator_id == i].unit.iloc[0]})"
                                         for i in inds])
     for n, ind in enumerate(inds, start=1):
@@ -140,8 +156,7 @@ def comparison_figure(df: pd.DataFrame, view: str = "dots") -> go.Figure:
         fig.update_yaxes(autorange="reversed", row=n, col=1)
         if d.value.ge(0).all():  # start at zero: differences keep their true size
             fig.update_xaxes(range=[0, d.value.max() * 1.18 or 1], row=n, col=1)
-    french_layout(fig, height=max(300, sum(70 + 34 * int(df[(df.indicator_id == i)].value.notna().sum())
-                                          for i in inds)))
+    french_layout(fig, height=height)
     fig.update_layout(font={"size": 17})
     fig.update_annotations(font={"size": 17})
     return fig
@@ -168,17 +183,25 @@ def plain_sentences(df: pd.DataFrame) -> list[str]:
     """For elected officials, per indicator: the highest and lowest territories, the most
     unfavourable one, each territory's distance to its reference with the years, and who lacks
     the figure. No nested parentheses."""
-    out = []
+    out, none_at_all = [], []
     for ind in dict.fromkeys(df.indicator_id):
         d = df[(df.indicator_id == ind) & (~df.is_reference)]
+        if d.value.isna().all() and not d.status.eq("secret").any():
+            none_at_all.append(d.indicator.iloc[0])       # said once, for all such indicators, below
+            continue
         allrows = df[df.indicator_id == ind]
         ok = d[d.value.notna()]
         label = d.indicator.iloc[0]
         unit, dec, raw_bad = d.unit.iloc[0], int(d.decimals.iloc[0]), d.high_is_bad.iloc[0]
+        unit = "" if unit == "indice" else unit            # "4,0", not "4,0 indice"
         bad = None if raw_bad is None or pd.isna(raw_bad) else bool(raw_bad)
         plain = d.plain
         missing = d[d.value.isna()]
-        if len(ok) >= 2:
+        shown = ok.value.round(dec)
+        if len(ok) >= 2 and shown.max() == shown.min():        # the same figure everywhere, as displayed
+            s = (f"{label} : {fmt(ok.value.iloc[0], dec, unit)} à " + " comme à ".join(plain[i] for i in ok.index)
+                 + ", même valeur.")
+        elif len(ok) >= 2:
             hi, lo = ok.loc[ok.value.idxmax()], ok.loc[ok.value.idxmin()]
             hi_name, lo_name = plain[hi.name], plain[lo.name]
             s = f"{label} : {fmt(hi.value, dec, unit)} à {hi_name}, {fmt(lo.value, dec, unit)} à {lo_name}."
@@ -204,6 +227,9 @@ def plain_sentences(df: pd.DataFrame) -> list[str]:
             s += " Sans valeur : " + ", ".join(f"{plain[i]} ({STATUS_WORDS.get(st, 'non disponible')})"
                                               for i, st in zip(missing.index, missing.status)) + "."
         out.append(s)
+    if none_at_all:
+        out.append("Aucune valeur disponible pour ces territoires dans les données chargées, pas de graphique : "
+                   + ", ".join(none_at_all) + ".")
     return out
 
 
@@ -367,8 +393,9 @@ def layout(t: str | None = None, ind: str | None = None, ref: str | None = "fran
     cat = access.indicators()
     available = cat[cat.levels.map(lambda l: l is not None and len(l) > 0)]
     ind_opts = [{"label": r.label, "value": r.indicator_id} for r in available.itertuples()]
-    inds = [i for i in (ind.split(",") if isinstance(ind, str) and ind else DEFAULT_INDICATORS)
-            if i in set(available.indicator_id)]
+    view = view if view in ("dots", "bars", "groups") else "dots"
+    inds = [i for i in ind.split(",") if i in set(available.indicator_id)] if isinstance(ind, str) and ind \
+        else default_indicators(parse_territories(selected), view, available)
     ref = ref if ref in dict(REFERENCE_LEVELS) else "france"
     return html.Div([
         url_notices(notices),
@@ -390,7 +417,7 @@ def layout(t: str | None = None, ind: str | None = None, ref: str | None = "fran
                                                                  {"label": " Barres", "value": "bars"},
                                                                  {"label": " Groupes (les QPV de chaque commune ou EPCI)",
                                                                   "value": "groups"}],
-                                     value=view if view in ("dots", "bars", "groups") else "dots", inline=True,
+                                     value=view, inline=True,
                                      inputStyle={"marginLeft": "0.6rem"})], className="control"),
         ], className="controls big-type"),
         html.P("", id="compare-limit", className="note", role="status"),

@@ -63,7 +63,23 @@ def test_no_plot_for_an_indicator_without_value(demo, comparer):
     fig = comparer.comparison_figure(df)
     assert len(fig.data) == 1 and [a.text for a in fig.layout.annotations] == ["Taux de pauvreté (%)"]
     sentences = comparer.plain_sentences(df)
-    assert "aucune valeur disponible pour ces territoires, pas de graphique" in sentences[1]
+    assert sentences[-1] == ("Aucune valeur disponible pour ces territoires dans les données chargées, pas de "
+                             "graphique : Bénéficiaires CMU-C."), sentences
+    assert len(sentences) == 2 and sentences[0].startswith("Taux de pauvreté")
+
+
+def test_default_indicators_are_those_the_territories_have(demo, comparer):
+    """Without indicators in the address, the page shows figures the chosen territories have:
+    the usual ones where published at their level, completed from the catalogue."""
+    cat = pd.DataFrame({"indicator_id": ["revenu_median_uc", "taux_pauvrete_60", "rapport_interdecile",
+                                         "part_c2s", "taux_emploi_15_64"],
+                        "levels": [["commune", "qpv"], ["qpv"], ["commune", "qpv"], ["qpv"], ["qpv"]]})
+    communes = [("commune", "1"), ("commune", "2")]
+    assert comparer.default_indicators(communes, "dots", cat) == ["revenu_median_uc", "rapport_interdecile"]
+    assert comparer.default_indicators(communes, "groups", cat) == ["taux_pauvrete_60", "revenu_median_uc",
+                                                                    "taux_emploi_15_64", "part_c2s"]
+    assert comparer.default_indicators([("epci", "1")], "dots", cat) == ["taux_pauvrete_60", "revenu_median_uc",
+                                                                         "taux_emploi_15_64", "part_c2s"]
 
 
 def test_groups_compare_the_qpvs_of_communes(demo, comparer):
@@ -87,3 +103,11 @@ def test_update_validates_count_and_writes_url(demo, comparer):
     body, search, value, limit = comparer.update(many, ["taux_pauvrete_60"], "", "bars")
     assert "Six territoires au plus" in limit and value == many[:6]          # the 7th never enters
     assert search.startswith("?t=commune:") and "view=bars" in search and many[6] not in search
+
+
+def test_sentences_say_a_tie_as_a_tie(comparer):
+    """Equal figures (as displayed) are one figure for both, never "4,0 à A, 4,0 à A"."""
+    df = pd.DataFrame([_row("Marseille", 4.01, unit="indice"), _row("Nice", 3.98, unit="indice")])
+    [s] = comparer.plain_sentences(df)
+    assert s.startswith("Taux de pauvreté : 4,0 à Marseille comme à Nice, même valeur.") and "indice" not in s
+    assert "défavorable" not in s
