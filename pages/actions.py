@@ -6,9 +6,6 @@ actions with their fiche, and the "besoins / actions" scatter (proportionate uni
 Every filter, the level, the need indicator and the selected action live in the URL.
 """
 
-import math
-from dataclasses import dataclass, field
-from functools import lru_cache
 from urllib.parse import urlencode
 
 import dash
@@ -26,371 +23,25 @@ from components.charts import french_layout, graph
 from components.geo_routes import layer_url
 from components.maps import SPECK_NOTE, atlas_map, commune_layer_url, legend, live_style, live_style_ref, ns, ns_points
 from components.notices import url_notices
-from components.scope import checked_scope, parse_scope, scope_dropdown, scope_label, scope_value
+from components.scope import checked_scope, scope_dropdown, scope_label, scope_value
 from components.search_dropdown import initial_options, register_search, remember, search_dropdown
 from components.tables import data_table, table_ref
 from data import access
-from data.analysis import (QUADRANT_LABELS, action_density, classify, fmt, need_action_quadrants,
-                           palette, place_points, theme_groups)
+from data.views.actions import (HEAT_MODES, LEVELS, LEVEL_SHORT, MULTI_AXIS, MULTI_COLOR, PLACEMENT_TEXT, View,
+                                 ViewState, ZERO_COLOR, action_axis, axes, axis_colors, centroids, clean_value,
+                                 compute, density_classes, filtered_actions, first_of, json_records, need_options,
+                                 parse_state, point_features, population_frame, ref, state_from_controls,
+                                 state_search, theme_labels, theme_parents, years_text)
+from data.analysis import (QUADRANT_LABELS, fmt, need_action_quadrants,
+                           place_points)
 
 ns_actions = Namespace("atlas", "actions")
+
+HEATMAP_MAX = 30         # territories shown as heatmap columns (the table holds them all)
 
 dash.register_page(__name__, path="/actions", name="Actions", title="Atlas ASV — Actions", order=3,
                    multi_params=("theme", "public", "porteur"))
 
-LEVELS = {"qpv": "Quartiers prioritaires (QPV)", "commune": "Communes"}
-LEVEL_SHORT = {"qpv": "QPV", "commune": "commune"}
-HEAT_MODES = {"count": "Nombre d'actions", "density": "Actions pour 10 000 habitants"}
-# Okabe-Ito colours (colour-blind safe); the tooltip and the list always name the themes.
-AXIS_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
-MULTI_AXIS = "plusieurs"
-MULTI_COLOR = "#3d3d3d"
-ZERO_COLOR = "#fdd0a2"   # "no action" stands apart from the blue density classes
-PLACEMENT_TEXT = {
-    "coordonnees": "Position : coordonnées de l'action",
-    "qpv": "Position approchée : centre du QPV",
-    "commune": "Position approchée : centre de la commune",
-}
-COMMUNE_LIMIT = 3000     # above this, commune densities need a narrower scope (never all of France)
-HEATMAP_MAX = 30         # territories shown as heatmap columns (the table holds them all)
-DEFAULT_NEED = ("taux_pauvrete_60", "part_c2s", "part_allocataires_rsa")
-
-
-# --- Reference data, cached per DB version ----------------------------------------------------
-
-@lru_cache(maxsize=64)
-def _cached(ver, name: str, *args):
-    return getattr(access, name)(*args)
-
-
-def ref(name: str, *args):
-    """access.<name>(*args), cached until the DB file is replaced. Callers must not mutate it."""
-    return _cached(access.version(), name, *args)
-
-
-# --- URL state --------------------------------------------------------------------------------
-
-@dataclass
-class ViewState:
-    level: str = "qpv"
-    scope: tuple[str, str] | None = None
-    themes: list[str] = field(default_factory=list)
-    publics: list[str] = field(default_factory=list)
-    years: tuple[int, int] | None = None
-    porteurs: list[str] = field(default_factory=list)
-    scheme: str | None = None
-    need: str | None = None
-    heat: str = "count"
-    action: str | None = None
-
-
-def _as_list(v) -> list[str]:
-    if v is None or v == "":
-        return []
-    if isinstance(v, str):
-        return [v]
-    return [x for x in v if x not in (None, "")]
-
-
-def _first(v):
-    lst = _as_list(v)
-    return lst[0] if lst else None
-
-
-def parse_years(raw, bounds: tuple[int, int] | None) -> tuple[int, int] | None:
-    """'2019-2023' (or a list of two years) clipped to the years present; None = all years."""
-    if not bounds:
-        return None
-    vals = raw if isinstance(raw, (list, tuple)) else str(raw or "").replace("–", "-").split("-")
-    try:
-        a, b = (int(vals[0]), int(vals[-1])) if len(vals) >= 1 and str(vals[0]).strip() else (None, None)
-    except (TypeError, ValueError):
-        return None
-    if a is None:
-        return None
-    a, b = sorted((a, b))
-    a, b = max(a, bounds[0]), min(b, bounds[1])
-    if a > b or (a, b) == tuple(bounds):
-        return None
-    return (a, b)
-
-
-def theme_ids() -> list[str]:
-    return list(ref("themes").theme_id)
-
-
-def need_options() -> pd.DataFrame:
-    """Catalogue indicators that have QPV values (candidates for the need axis)."""
-    ind = ref("indicators")
-    has_qpv = ind.levels.map(lambda lv: isinstance(lv, (list, tuple, np.ndarray)) and "qpv" in list(lv))
-    return ind[has_qpv].reset_index(drop=True)
-
-
-def default_need(options: pd.DataFrame) -> str | None:
-    if options.empty:
-        return None
-    for pref in DEFAULT_NEED:
-        if pref in set(options.indicator_id):
-            return pref
-    bad = options[options.high_is_bad.fillna(False).astype(bool)]
-    return (bad if len(bad) else options).indicator_id.iloc[0]
-
-
-def parse_state(query: dict) -> ViewState:
-    """URL query -> validated view state; unknown values are dropped, never trusted."""
-    level = _first(query.get("level"))
-    themes_ok = set(theme_ids())
-    publics_ok = set(ref("publics").public_id)
-    porteurs_ok = set(ref("porteurs"))
-    schemes_ok = set(ref("schemes").scheme_id)
-    needs = need_options()
-    need = _first(query.get("need"))
-    heat = _first(query.get("heat"))
-    action = _first(query.get("action"))
-    themes = [t for raw in _as_list(query.get("theme")) for t in raw.split(",") if t in themes_ok]
-    publics = [p for raw in _as_list(query.get("public")) for p in raw.split(",") if p in publics_ok]
-    return ViewState(
-        level=level if level in LEVELS else "qpv",
-        scope=checked_scope(_first(query.get("scope")))[0],
-        themes=list(dict.fromkeys(themes)),
-        publics=list(dict.fromkeys(publics)),
-        years=parse_years(_first(query.get("years")), ref("action_years")),
-        porteurs=[p for p in _as_list(query.get("porteur")) if p in porteurs_ok],
-        scheme=s if (s := _first(query.get("scheme"))) in schemes_ok else None,
-        need=need if need in set(needs.indicator_id) else default_need(needs),
-        heat=heat if heat in HEAT_MODES else "count",
-        action=action if action and access.action_record(action) is not None else None,
-    )
-
-
-def state_search(st: ViewState) -> str:
-    """View state -> URL query string (defaults left out)."""
-    pairs: list[tuple[str, str]] = []
-    if st.level != "qpv":
-        pairs.append(("level", st.level))
-    if st.scope:
-        pairs.append(("scope", scope_value(st.scope)))
-    pairs += [("theme", t) for t in st.themes]
-    pairs += [("public", p) for p in st.publics]
-    if st.years:
-        pairs.append(("years", f"{st.years[0]}-{st.years[1]}"))
-    pairs += [("porteur", p) for p in st.porteurs]
-    if st.scheme:
-        pairs.append(("scheme", st.scheme))
-    if st.need and st.need != default_need(need_options()):
-        pairs.append(("need", st.need))
-    if st.heat != "count":
-        pairs.append(("heat", st.heat))
-    if st.action:
-        pairs.append(("action", st.action))
-    return "?" + urlencode(pairs) if pairs else ""
-
-
-def state_from_controls(level, scope, themes, publics, years, porteurs, scheme, need, heat, action) -> ViewState:
-    return ViewState(level=level if level in LEVELS else "qpv", scope=parse_scope(scope),
-                     themes=_as_list(themes), publics=_as_list(publics),
-                     years=parse_years(years, ref("action_years")), porteurs=_as_list(porteurs),
-                     scheme=scheme or None, need=need or None, heat=heat if heat in HEAT_MODES else "count",
-                     action=action or None)
-
-
-# --- Computations -----------------------------------------------------------------------------
-
-def theme_parents() -> dict[str, str | None]:
-    th = ref("themes")
-    return {t: (p if isinstance(p, str) else None) for t, p in zip(th.theme_id, th.parent_id)}
-
-
-def theme_labels() -> dict[str, str]:
-    th = ref("themes")
-    return dict(zip(th.theme_id, th.label))
-
-
-def axes() -> list[str]:
-    return [t for t, p in theme_parents().items() if p is None]
-
-
-def axis_colors() -> dict[str, str]:
-    cols = {a: AXIS_COLORS[i % len(AXIS_COLORS)] for i, a in enumerate(axes())}
-    cols[MULTI_AXIS] = MULTI_COLOR
-    return cols
-
-
-def in_scope(acts: pd.DataFrame, scope) -> pd.DataFrame:
-    """Actions located in the scope by their commune or by their QPV (an action known only by
-    its QPV is kept when the QPV lies in the scope)."""
-    if not scope:
-        return acts
-    communes = set(ref("territories", "commune", scope).code)
-    qpvs = set(ref("territories", "qpv", scope).code)
-    keep = acts.commune_code.isin(communes) | acts.qpv_code.isin(qpvs)
-    return acts[keep].reset_index(drop=True)
-
-
-def action_codes(acts: pd.DataFrame, level: str, qpv_commune: dict[str, str]) -> pd.DataFrame:
-    """(action_id, code): the territory of `level` each action is counted in. At commune level an
-    action known only by its QPV counts in the QPV's (main) commune."""
-    if level == "qpv":
-        codes = acts.qpv_code
-    else:
-        codes = acts.commune_code.where(acts.commune_code.notna(), acts.qpv_code.map(qpv_commune))
-    return pd.DataFrame({"action_id": acts.action_id, "code": codes})
-
-
-POP_INDICATOR = "population"
-
-
-def resolve_population(vals: pd.DataFrame) -> pd.DataFrame:
-    """Population per territory from access.values("population", ...) rows: the indicator's
-    latest value when it is known ('ok'), else the territory's own population, else unknown
-    (NaN, never 0). Keeps where each figure comes from: pop_origin 'indicateur' | 'referentiel'
-    | None, with the indicator's perimeter, source and vintage."""
-    ok = vals.status.eq("ok") & vals.value.notna()
-    own = pd.to_numeric(vals.population, errors="coerce").astype("float64")
-    out = pd.DataFrame({"code": vals.code, "name": vals.name})
-    out["population"] = np.where(ok, vals.value.astype("float64"), own)
-    out["pop_origin"] = np.where(ok, "indicateur", np.where(own.notna(), "referentiel", None))
-    out["pop_perimeter"] = vals.perimeter.where(ok, "exact")
-    out["pop_source"] = vals.source_title.where(ok)
-    out["pop_publisher"] = vals.publisher.where(ok)
-    out["pop_vintage"] = vals.vintage.where(ok)
-    out.loc[out.pop_origin.isna(), "pop_origin"] = None
-    return out
-
-
-def population_frame(level: str, scope) -> pd.DataFrame:
-    return resolve_population(ref("values", POP_INDICATOR, level, scope, None))
-
-
-def match_themes(acts: pd.DataFrame, selected: list[str], parents: dict) -> pd.Series:
-    """True for actions carrying a selected theme; a selected axis matches its sub-themes."""
-    if not selected:
-        return pd.Series(True, index=acts.index)
-    hit = theme_groups(exploded_themes(acts), parents, selected).action_id
-    return acts.action_id.isin(set(hit))
-
-
-def exploded_themes(acts: pd.DataFrame) -> pd.DataFrame:
-    at = acts[["action_id", "theme_ids"]].explode("theme_ids").rename(columns={"theme_ids": "theme_id"})
-    return at.dropna()
-
-
-def action_axis(acts: pd.DataFrame, parents: dict) -> pd.Series:
-    """One colour key per action: its axis, or MULTI_AXIS when it spans several axes."""
-    out = []
-    for ids in acts.theme_ids:
-        ax = sorted({parents.get(t) or t for t in (ids if ids is not None else [])})
-        out.append(ax[0] if len(ax) == 1 else (MULTI_AXIS if ax else MULTI_AXIS))
-    return pd.Series(out, index=acts.index, dtype="object")
-
-
-def centroids(level: str, scope=None) -> dict[str, tuple[float, float]]:
-    return _centroids(access.version(), level, scope)
-
-
-@lru_cache(maxsize=32)
-def _centroids(ver, level: str, scope) -> dict[str, tuple[float, float]]:
-    g = access.geometries(level, scope)
-    if g.empty:
-        return {}
-    pts = shapely.centroid(g.geometry.values)
-    return {c: (round(float(p.x), 5), round(float(p.y), 5)) for c, p in zip(g.code, pts)}
-
-
-def years_text(y0, y1) -> str:
-    if y0 is None or (isinstance(y0, float) and math.isnan(y0)):
-        return "n.d."
-    y0 = int(y0)
-    if y1 is None or pd.isna(y1) or int(y1) == y0:
-        return str(y0)
-    return f"{y0}–{int(y1)}"
-
-
-def _clean(v):
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else v
-
-
-def _records(df: pd.DataFrame) -> list[dict]:
-    """DataFrame -> JSON-safe records (NaN/NA -> None, numpy scalars -> Python)."""
-    out = df.astype(object).where(df.notna(), None)
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in out.to_dict("records")]
-
-
-def point_features(acts: pd.DataFrame, placed: pd.DataFrame, parents: dict) -> dict:
-    """GeoJSON points (small: only actions) with the text the escaped tooltip shows."""
-    df = acts.merge(placed, on="action_id", suffixes=("_own", ""))
-    df = df[df.placement.notna()]
-    axis = action_axis(df, parents)
-    feats = []
-    for (_, r), ax in zip(df.iterrows(), axis):
-        where = PLACEMENT_TEXT[r.placement]
-        if r.placement == "qpv" and isinstance(r.qpv_name, str):
-            where += f" « {r.qpv_name} »"
-        elif r.placement == "commune" and isinstance(r.commune_name, str):
-            where += f" « {r.commune_name} »"
-        detail = " · ".join(x for x in [years_text(r.year_start, r.year_end), _clean(r.porteur),
-                                         _clean(r.themes), where] if x)
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
-                      "properties": {"action_id": r.action_id, "title": r.title, "detail": detail,
-                                     "axis": ax, "placement": r.placement}})
-    return {"type": "FeatureCollection", "features": feats}
-
-
-def density_classes(dens: pd.DataFrame):
-    """Zero actions get their own class (0); positive densities are classed by quantiles
-    (1..k); an unknown population gives status 'missing' (never a class, never 0)."""
-    known = dens[dens.density.notna()]
-    pos = known[known.density > 0]
-    cl = classify(pos.code, pos.density, "quantiles", 5) if len(pos) else None
-    k = cl.k if cl else 0
-    colors = [ZERO_COLOR] + palette("Blues", k + 1)[1:k + 1]
-    classes = {c: 0 for c in known.code[known.density == 0]}
-    if cl:
-        classes.update({c: i + 1 for c, i in cl.classes.items()})
-    status = {c: "missing" for c in dens.code[dens.density.isna()]}
-    return cl, colors, classes, status
-
-
-@dataclass
-class View:
-    state: ViewState
-    acts: pd.DataFrame          # filtered actions in scope
-    n_total: int                # all actions in the DB
-    terr: pd.DataFrame          # territories of the level in scope
-    dens: pd.DataFrame          # per territory: n, density
-    by_theme: pd.DataFrame      # per territory and group: n, density
-    groups: list[str]           # heatmap rows (theme ids)
-    placed: pd.DataFrame        # action_id, lon, lat, placement
-    qpv_dens: pd.DataFrame      # QPV densities (for the scatter)
-    too_many: bool = False      # commune level over too large a scope
-
-
-def filtered_actions(st: ViewState) -> pd.DataFrame:
-    """The actions passing the filters of `st` (themes, publics, years, porteurs, scheme, scope)."""
-    # Themes are matched here, not through access.actions(themes_=...): that SQL filter fails
-    # (alias "at" is a DuckDB keyword), see the report.
-    acts = access.actions(publics_=st.publics or None, years=st.years,
-                          porteurs=st.porteurs or None, scheme_id=st.scheme)
-    return in_scope(acts[match_themes(acts, st.themes, theme_parents())].reset_index(drop=True), st.scope)
-
-
-def compute(st: ViewState) -> View:
-    parents = theme_parents()
-    acts = filtered_actions(st)
-    qpvs = population_frame("qpv", st.scope)
-    all_qpvs = ref("territories", "qpv")
-    qpv_commune = dict(zip(all_qpvs.code, all_qpvs.commune))
-    terr = qpvs if st.level == "qpv" else population_frame("commune", st.scope)
-    too_many = st.level == "commune" and len(terr) > COMMUNE_LIMIT
-    codes = action_codes(acts, st.level, qpv_commune)
-    dens = action_density(codes, terr)
-    groups_order = st.themes or axes()
-    grp = theme_groups(exploded_themes(acts), parents, st.themes or None)
-    by_theme = action_density(codes, terr, grp, groups_order)
-    placed = place_points(acts, centroids("qpv", st.scope), centroids("commune", st.scope))
-    qpv_dens = dens if st.level == "qpv" else action_density(action_codes(acts, "qpv", qpv_commune), qpvs)
-    return View(st, acts, ref("counts")["actions"], terr, dens, by_theme, groups_order, placed,
-                qpv_dens, too_many)
 
 
 # --- Pieces of the view ----------------------------------------------------------------------
@@ -426,7 +77,7 @@ def territory_hideout(v: View) -> dict:
     perim = dict(zip(v.terr.code, v.terr.pop_perimeter))
     tips = {}
     for r in v.dens.astype(object).itertuples():     # object: fast row access
-        pop = _clean(r.population)
+        pop = clean_value(r.population)
         p15 = " (périmètre 2015 du quartier)" if perim.get(r.code) == "perimetre_2015" else ""
         lines = [f"{fmt(r.n, 0)} action{'s' if r.n > 1 else ''}",
                  f"Population : {fmt(pop, 0)}{p15}" if pop is not None else "Population inconnue",
@@ -595,7 +246,7 @@ def density_table(v: View) -> tuple[list[dict], list[dict]]:
             cols.append({"name": f"{labels.get(g, g)}{unit}", "id": key, "type": "numeric",
                          "format": NUM0 if val == "n" else NUM1})
     df = df.sort_values(["n", "name"], ascending=[False, True])
-    return _records(df), cols
+    return json_records(df), cols
 
 
 ACTION_COLUMNS = [{"name": "Titre", "id": "title"}, {"name": "Années", "id": "years"},
@@ -611,7 +262,7 @@ def action_rows(v: View) -> list[dict]:
                        "years": [years_text(y0, y1) for y0, y1 in zip(a.year_start, a.year_end)],
                        "porteur": a.porteur, "themes": a.themes, "publics": a.publics,
                        "qpv_name": a.qpv_name, "commune_name": a.commune_name, "scheme_name": a.scheme_name})
-    return _records(df)
+    return json_records(df)
 
 
 def selected_style(action_id: str | None) -> list[dict]:
@@ -715,22 +366,22 @@ def fiche(rec: dict | None, placement: str | None) -> list:
                        id="act-fiche-empty")]
 
     def row(label, value, empty="n.d."):
-        value = _clean(value)
+        value = clean_value(value)
         return [html.Dt(label), html.Dd(value if value not in (None, "") else empty)]
 
     where = PLACEMENT_TEXT.get(placement, "Non placée sur la carte (aucune localisation)")
     if placement == "coordonnees":
         where += f" ({fmt(rec['lon'], 5)} ; {fmt(rec['lat'], 5)})"
-    qpv = f"{rec['qpv_name']} ({rec['qpv_code']})" if _clean(rec.get("qpv_code")) else None
-    commune = f"{rec['commune_name']} ({rec['commune_code']})" if _clean(rec.get("commune_code")) else None
+    qpv = f"{rec['qpv_name']} ({rec['qpv_code']})" if clean_value(rec.get("qpv_code")) else None
+    commune = f"{rec['commune_name']} ({rec['commune_code']})" if clean_value(rec.get("commune_code")) else None
     scheme = None
-    if _clean(rec.get("scheme_id")):
+    if clean_value(rec.get("scheme_id")):
         scheme = [f"{rec.get('scheme_kind') or ''} {rec.get('scheme_name') or rec['scheme_id']}".strip(), " — ",
                   dcc.Link("ses actions", href="/actions?" + urlencode({"scheme": rec["scheme_id"]}))]
-    source = _clean(rec.get("source_title"))
-    if source and _clean(rec.get("source_vintage")):
+    source = clean_value(rec.get("source_title"))
+    if source and clean_value(rec.get("source_vintage")):
         source += f" (millésime {rec['source_vintage']})"
-    if _clean(rec.get("import_file")):
+    if clean_value(rec.get("import_file")):
         source = f"{source or ''} — import {rec['import_file']} du {str(rec['imported_at'])[:10]}"
     dl_rows = (row("Années", years_text(rec.get("year_start"), rec.get("year_end"))) + row("Porteur", rec.get("porteur"))
                + row("Thématiques", rec.get("themes")) + row("Publics", rec.get("publics"))
@@ -741,7 +392,7 @@ def fiche(rec: dict | None, placement: str | None) -> list:
                + row("Identifiant", rec.get("action_id")) + row("Source", source))
     return [
         html.H3(rec["title"], id="act-fiche-title"),
-        html.P(_clean(rec.get("description")) or "Pas de description.", id="act-fiche-description"),
+        html.P(clean_value(rec.get("description")) or "Pas de description.", id="act-fiche-description"),
         html.Dl(dl_rows, className="fiche-dl"),
     ]
 
@@ -868,7 +519,7 @@ def layout(**query):
     except FileNotFoundError as exc:
         return html.Div([html.H1("Actions"), html.P(str(exc), className="note")])
     st = parse_state(query)
-    _, notices = checked_scope(_first(query.get("scope")))
+    _, notices = checked_scope(first_of(query.get("scope")))
     v = compute(st)
     heat_fig = heatmap_figure(v)
     sc_fig, sc_items, sc_note, sc_source = scatter(v)

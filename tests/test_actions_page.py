@@ -152,9 +152,9 @@ def test_population_from_indicator_then_territory():
                          "perimeter": ["perimetre_2015", "exact", "exact"],
                          "source_title": ["ONPV", None, None], "publisher": ["ANCT", None, None],
                          "vintage": ["2022", None, None]})
-    import app  # noqa: F401
-    pm = sys.modules["pages.actions"]
-    out = pm.resolve_population(vals).set_index("code")
+    from data.views.actions import resolve_population
+
+    out = resolve_population(vals).set_index("code")
     assert out.loc["Q1", "population"] == 1200 and out.loc["Q1", "pop_origin"] == "indicateur"
     assert out.loc["Q1", "pop_perimeter"] == "perimetre_2015"
     assert out.loc["Q2", "population"] == 800 and out.loc["Q2", "pop_origin"] == "referentiel"

@@ -78,7 +78,7 @@ def test_random_query_strings_on_every_page(app_pages, data):
 def test_repeatable_parameters_stay_lists_without_notice(app_pages):
     """Actions writes one `theme=` per theme in its URLs: both themes are applied, nothing is reported."""
     from components.layout import parse_query
-    from pages.actions import parse_state, theme_ids
+    from data.views.actions import parse_state, theme_ids
 
     themes = list(theme_ids())[:2]
     search = "?" + urlencode([("theme", t) for t in themes])
