@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 # Build the demo DB when it is missing (or older than the demo files / ETL code).
-$(DB): $(VENV)/.installed $(wildcard data/demo/*) $(wildcard etl/*.py etl/*.toml etl/*.sql etl/loaders/*.py)
+$(DB): $(VENV)/.installed $(wildcard data/demo/*) $(wildcard etl/*.py etl/*.toml etl/*.sql etl/loaders/*.py etl/demo/*.py)
 	$(PY) -m etl --db $(DB) build --demo
 
 data: $(DB)

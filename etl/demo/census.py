@@ -1,4 +1,4 @@
-"""Fictional INSEE census communal bases for the demo (etl/demo.py), in the official layout:
+"""Fictional INSEE census communal bases for the demo (etl/demo/), in the official layout:
 base-cc-emploi-pop-active-YYYY.csv, base-cc-coupl-fam-men-YYYY.csv, base-cc-evol-struct-pop-YYYY.csv.
 
 Counts per commune are drawn from its population and its deprivation score, with their own
