@@ -29,6 +29,12 @@ def _features(path):
     return json.loads(path.read_text(encoding="utf-8"))["features"]
 
 
+def test_synthetic_inputs_are_versioned_by_the_code_that_makes_them():
+    """`make bench` caches its synthetic France per version of the generator and of the demo code."""
+    key = run.synthetic_key()
+    assert len(key) == 12 and int(key, 16) >= 0 and run.synthetic_key() == key
+
+
 def test_percentile_interpolates_and_skips_missing():
     assert run.percentile([1, 2, 3, 4], 50) == pytest.approx(2.5)
     assert run.percentile([4, 1, 3, 2], 0) == 1

@@ -18,7 +18,7 @@ fictional; codes have the official formats (départements 01-95, 2A, 2B; région
 which no real région uses).
 
 Deterministic: everything derives from one numpy Generator (PCG64) seeded with SEED, and
-from the demo's own seeded helpers (etl/demo.py) for the ONPV tables.
+from the demo's own seeded helpers (etl/demo/) for the ONPV tables.
 """
 from __future__ import annotations
 
