@@ -1,4 +1,4 @@
-"""The fictional demo dataset (etl/demo.py, data/demo): determinism, formats, plausibility."""
+"""The fictional demo dataset (etl/demo/, data/demo): determinism, formats, plausibility."""
 from __future__ import annotations
 
 import json
