@@ -25,6 +25,16 @@
         var label = control && control.querySelector(".control-label, label[for]");
         return label ? label.textContent.trim() : "";
     }
+    function headingBefore(el) {        /* the heading a table sits under (h1-h4 before it) */
+        for (var node = el; node && node !== document.body; node = node.parentElement) {
+            for (var prev = node.previousElementSibling; prev; prev = prev.previousElementSibling) {
+                if (/^H[1-4]$/.test(prev.tagName)) { return prev.textContent.trim(); }
+                var inner = prev.querySelectorAll ? prev.querySelectorAll("h1, h2, h3, h4") : [];
+                if (inner.length) { return inner[inner.length - 1].textContent.trim(); }
+            }
+        }
+        return "";
+    }
     function patch(root) {
         Object.keys(PAGER).forEach(function (cls) {
             root.querySelectorAll("button." + cls).forEach(function (b) {
@@ -72,7 +82,8 @@
             if (scrolls && !t.hasAttribute("tabindex")) {
                 t.setAttribute("tabindex", "0");
                 t.setAttribute("role", "region");
-                t.setAttribute("aria-label", "Tableau (défilement au clavier avec les flèches)");
+                var h = headingBefore(t);
+                t.setAttribute("aria-label", (h ? "Tableau : " + h : "Tableau") + " (défilement au clavier avec les flèches)");
             }
         });
         root.querySelectorAll("input.dash-dropdown-focus-target").forEach(function (i) {

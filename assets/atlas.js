@@ -186,9 +186,11 @@ window.atlas = Object.assign({}, window.atlas, {
     MIN_PX: 8,
     watched: new WeakSet(),
     /* a patterned fill (Couverture) gives its disc the pattern's dark colour */
-    PATTERN_COLORS: {"url(#atlas-pat-cls)": "#2c7bb6", "url(#atlas-pat-none)": "#b2182b"},
+    /* (Couverture: ASV discs are #1f5f8b; CLS discs a lighter blue, told apart by lightness) */
+    PATTERN_COLORS: {"url(#atlas-pat-cls)": "#4393c3", "url(#atlas-pat-none)": "#b2182b"},
     /* A disc's diameter in px: its area proportional to the QPV's population where known
-       (10 px for 5,000 inhabitants, between MIN_PX and 24 px); 10 px where it is not known. */
+       (10 px for 5,000 inhabitants, between MIN_PX and 24 px: the smallest stay readable);
+       10 px where it is not known. */
     size: function (feature) {
       const pop = feature && feature.properties && feature.properties.pop;
       if (typeof pop !== "number" || !(pop > 0)) { return window.atlas.specks.MIN_PX + 2; }
@@ -204,7 +206,7 @@ window.atlas = Object.assign({}, window.atlas, {
     fit: function (layer) {
       const sp = window.atlas.specks;
       if (!layer._map || !layer.options || layer.options.fill === false) { return; }
-      const small = sp.width(layer) < sp.MIN_PX;
+      const w = sp.width(layer), small = w < sp.MIN_PX;
       if (small) {
         if (!layer._atlasSpeck) {
           layer._atlasSpeck = {weight: layer.options.weight, color: layer.options.color,
@@ -214,7 +216,8 @@ window.atlas = Object.assign({}, window.atlas, {
         if (fill && String(fill).indexOf("url(") === 0) { fill = sp.PATTERN_COLORS[fill] || null; }
         const usable = fill && fill !== "#ffffff";
         const selected = (layer._atlasSpeck.weight || 0) >= 4;
-        layer.setStyle({weight: sp.size(layer.feature), color: selected ? "#000000" : (usable ? fill : "#6b6b6b"),
+        // the disc is the speck plus its stroke: the stroke makes up the diameter the population asks
+        layer.setStyle({weight: Math.max(2, sp.size(layer.feature) - w), color: selected ? "#000000" : (usable ? fill : "#6b6b6b"),
                         opacity: 1, dashArray: null,
                         lineJoin: "round", lineCap: "round"});
         layer._atlasSpeck.shown = true;

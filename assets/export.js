@@ -160,6 +160,9 @@
   function fitSlide() {
     if (fitting) { return; }
     fitting = true;
+    try { fitSlideNow(); } finally { fitting = false; }
+  }
+  function fitSlideNow() {
     document.body.style.zoom = "";
     var vh = window.innerHeight;
     var map = $all(".leaflet-container").filter(visible)[0];
@@ -178,7 +181,7 @@
           col.style.overflowY = "auto";
           if (col.scrollHeight > col.clientHeight + 1) {     // a scrolling box is reachable by keyboard
             col.tabIndex = 0;
-            col.setAttribute("role", "region");
+            if (!/^(ASIDE|SECTION)$/.test(col.tagName)) { col.setAttribute("role", "region"); }
             if (!col.hasAttribute("aria-label")) { col.setAttribute("aria-label", "Légende et détails (défilant)"); }
           }
         });
@@ -203,13 +206,13 @@
       lmap.invalidateSize(false);
       lmap.fitBounds(authorBounds, {animate: false});
     }
-    fitting = false;
   }
 
   /* The extent a slide's author saw, saved with the slide (?shown=west,south,east,north). */
   function shownParam() {
-    var v = (params.get("shown") || "").split(",").map(Number);
-    if (v.length !== 4 || v.some(function (x) { return !isFinite(x); }) || !window.L) { return null; }
+    var raw = params.get("shown") || "", v = raw.split(",").map(Number);
+    if (!raw || v.length !== 4 || v.some(function (x) { return !isFinite(x); }) || !window.L ||
+        !(v[0] < v[2] && v[1] < v[3] && v[1] >= -90 && v[3] <= 90 && v[0] >= -180 && v[2] <= 180)) { return null; }
     return L.latLngBounds([v[1], v[0]], [v[3], v[2]]);
   }
   function shownBounds() {
@@ -226,9 +229,9 @@
     Object.keys((live && live.layers) || {}).some(function (id) {
       var reg = live.layers[id];
       return Object.keys(reg).some(function (code) {
-        var m = reg[code].layer && reg[code].layer._map;
+        var m = reg[code].layer && reg[code].layer._map;   // null for a shape of an earlier scope
         if (m && m.getContainer && m.getContainer() === el) { found = m; }
-        return true;                                  // one shape per layer tells its map
+        return !!m;                                    // the first shape on a map tells its map
       }) && !!found;
     });
     return found;
@@ -496,6 +499,11 @@
     if (playerOpen() && BUTTONS[e.data.atlasPresent]) { act(e.data.atlasPresent); }
   });
 
+  /* A box whose text scrolls is a tab stop (keyboard users scroll it); one that does not is not. */
+  function scrollStop(el) {
+    if (el.scrollHeight > el.clientHeight + 1) { el.tabIndex = 0; } else { el.removeAttribute("tabindex"); }
+  }
+
   /* The player's source line: the slide's own source lines, read from the (same-origin) frame. */
   document.addEventListener("load", function (e) {
     var frame = e.target;
@@ -504,7 +512,7 @@
     if (!out) { return; }
     out.textContent = "Sources : chargement…";
     var tries = 0, src = frame.getAttribute("src");
-    if (!src || src === "about:blank") { out.textContent = ""; return; }
+    if (!src || src === "about:blank") { out.textContent = ""; scrollStop(out); return; }
     (function read() {
       var doc = null;
       try { doc = frame.contentDocument; } catch (err) { doc = null; }
@@ -518,10 +526,12 @@
       }).filter(function (t) { if (!t || seen[t]) { return false; } seen[t] = true; return true; }) : [];
       /* shown as soon as the slide has any source line; refreshed until the slide is drawn */
       if (texts.length) { out.textContent = (/^Sources? ?:/.test(texts[0]) ? "" : "Sources : ") + texts.join(" · "); }
+      scrollStop(out);
       if (!ready && tries++ < 120) { return setTimeout(read, 250); }
       if (!texts.length) {
         out.textContent = "Sources : voir la page Données de l'atlas (sources, producteurs et millésimes).";
       }
+      scrollStop(out);
       var fr = document.getElementById("present-frame-status");
       if (fr) { fr.textContent = "Vue chargée."; }
     })();

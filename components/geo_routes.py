@@ -18,6 +18,8 @@ from data import access
 LEVELS = {"qpv", "commune", "epci", "departement", "region", "arrondissement", "scheme"}
 SCOPE_LEVELS = {"region", "departement", "epci", "commune"}
 SCHEME_KINDS = {"ASV", "CLS", "CLSM", "CPTS"}
+# Bumped when the features carry other properties: a browser's cached copy is then not reused.
+GEO_FORMAT = 2                           # 2: QPVs carry their known population ("pop")
 EMPTY_FEATURE_COLLECTION = b"\x22\x00"   # protobuf field 4 (feature_collection), length 0
 
 
@@ -88,7 +90,7 @@ def register(server) -> None:
         if kind is not None and (level != "scheme" or kind not in SCHEME_KINDS):
             abort(400)
         data = geobuf_bytes(level, within, kind)
-        etag = hashlib.sha1(repr((access.version(), level, within, kind)).encode()).hexdigest()
+        etag = hashlib.sha1(repr((GEO_FORMAT, access.version(), level, within, kind)).encode()).hexdigest()
         if request.headers.get("If-None-Match") == etag:
             return Response(status=304)
         resp = Response(data, mimetype="application/octet-stream")

@@ -127,8 +127,8 @@ def atlas_map(map_id: str, overlays: list, within=None, bounds=None, height: str
 
 # What assets/atlas.js (specks) does to QPVs too small to read: every map legend listing QPVs says it.
 SPECK_NOTE = ("À petite échelle, un quartier trop petit pour être lu est dessiné en pastille de sa couleur, "
-              "d'autant plus grande que sa population est élevée (taille moyenne si elle n'est pas connue) ; "
-              "son contour apparaît en zoomant.")
+              "dont la surface suit sa population (taille minimale pour les moins peuplés, taille moyenne si "
+              "la population n'est pas connue) ; son contour apparaît en zoomant.")
 
 
 def legend(items: list[tuple[str, str, str]], title: str, note: str | None = None,

@@ -202,9 +202,11 @@ def plain_sentences(df: pd.DataFrame) -> list[str]:
             s = (f"{label} : {fmt(ok.value.iloc[0], dec, unit)} à " + " comme à ".join(plain[i] for i in ok.index)
                  + ", même valeur.")
         elif len(ok) >= 2:
-            hi, lo = ok.loc[ok.value.idxmax()], ok.loc[ok.value.idxmin()]
-            hi_name, lo_name = plain[hi.name], plain[lo.name]
-            s = f"{label} : {fmt(hi.value, dec, unit)} à {hi_name}, {fmt(lo.value, dec, unit)} à {lo_name}."
+            # every territory at the highest and at the lowest figure, as displayed (ties included)
+            hi_name = " et à ".join(plain[i] for i in shown.index[shown == shown.max()])
+            lo_name = " et à ".join(plain[i] for i in shown.index[shown == shown.min()])
+            s = (f"{label} : {fmt(shown.max(), dec, unit)} à {hi_name}, "
+                 f"{fmt(shown.min(), dec, unit)} à {lo_name}.")
             if bad is True:
                 s += f" La situation la plus défavorable est à {hi_name}."
             elif bad is False:

@@ -355,7 +355,9 @@ def legends(cov: pd.DataFrame, sch: pd.DataFrame) -> list:
         return COVERAGE_LABELS[cat] + (f" — {fmt(p, 0)} hab." if p is not None and not pd.isna(p) else "")
 
     note = ("Un QPV est couvert par un dispositif qui le cite ou qui couvre sa commune. "
-            "Rayures : CLS seulement ; points : ni ASV ni CLS. ") + population_note(cov) + " " + SPECK_NOTE
+            "Rayures : CLS seulement ; points : ni ASV ni CLS. ") + population_note(cov) + " " + SPECK_NOTE \
+        + (" Pastilles : bleu foncé pour un ASV, bleu moyen pour un CLS seulement, rouge pour ni ASV ni CLS ; "
+           "l'infobulle et la liste des quartiers sans ASV disent la catégorie.")
     cov_legend = legend([(COVERAGE_SWATCHES[c], label(c), f"{counts[c]} QPV") for c in ("asv", "cls", "none")],
                         "Couverture des QPV 2024", note=note, legend_id="cov-legend")
     kind_counts = sch.kind.value_counts() if len(sch) else {}

@@ -96,8 +96,8 @@ def player() -> html.Div:
         html.Iframe(id="present-frame", src="about:blank", title="Vue de la présentation", tabIndex="-1"),
         html.Div([
             html.P(id="present-comment", className="player-comment"),
-            # at most four lines on screen; a longer list scrolls (reachable with Tab)
-            html.P(id="present-sources", className="player-sources", tabIndex="0", role="region",
+            # at most four lines on screen; a longer list scrolls (a tab stop then: assets/export.js)
+            html.P(id="present-sources", className="player-sources", role="region",
                    **{"aria-label": "Sources de la vue"}),
             html.Div([
                 html.Button("« Première", id="present-first", n_clicks=0, type="button", className="btn btn-secondary"),

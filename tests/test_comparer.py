@@ -111,3 +111,10 @@ def test_sentences_say_a_tie_as_a_tie(comparer):
     [s] = comparer.plain_sentences(df)
     assert s.startswith("Taux de pauvreté : 4,0 à Marseille comme à Nice, même valeur.") and "indice" not in s
     assert "défavorable" not in s
+
+
+def test_sentences_name_every_territory_at_a_shared_extreme(comparer):
+    df = pd.DataFrame([_row("A", 12.04), _row("B", 12.01), _row("C", 8.0)])
+    [s] = comparer.plain_sentences(df)
+    assert s.startswith("Taux de pauvreté : 12,0\xa0% à A et à B, 8,0\xa0% à C.")
+    assert "La situation la plus défavorable est à A et à B." in s

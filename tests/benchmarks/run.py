@@ -670,7 +670,7 @@ def _choose(page, dropdown_id: str, label: str) -> None:
     search = page.get_by_placeholder("Rechercher")
     if search.count():
         search.last.fill(label[:40])
-    page.locator(".dash-dropdown-content label.dash-dropdown-option", has=page.get_by_label(label)).first.click()
+    page.locator(".dash-dropdown-content label.dash-dropdown-option", has=page.get_by_label(label, exact=True)).first.click()
 
 
 def _cpu_top(profile: dict, n: int = 2) -> list[tuple[str, str, float]]:

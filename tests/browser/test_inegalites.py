@@ -334,16 +334,20 @@ def test_qpvs_are_symbols_at_regional_zoom_and_polygons_up_close(page):
     path = page.locator(f"path[data-code='{code}']")
     stroke, fill = path.get_attribute("stroke"), path.get_attribute("fill")
     assert stroke == fill or stroke == "#000000" or stroke == "#6b6b6b"            # a disc of its colour
-    assert float(path.get_attribute("stroke-width")) >= 8
+    bbox = path.evaluate("p => { const b = p.getBBox(); return Math.max(b.width, b.height); }")
+    assert bbox < 8 and bbox + float(path.get_attribute("stroke-width")) >= 8      # a speck drawn as a disc
     box = path.bounding_box()
     assert box and box["width"] >= 8 and box["height"] >= 8                      # readable, clickable
     assert "pastille" in page.locator("#ineg-legend").inner_text()
     # discs sized by population: the most populous QPV's disc is larger than the least populous one's
     pops = access.tables().level("qpv").dropna(subset=["population"]).sort_values("population")
     small, big = pops.code.iloc[0], pops.code.iloc[-1]
+    # a disc's diameter: the speck's own extent plus its stroke
     widths = page.evaluate("""(codes) => codes.map(c => {
         const p = document.querySelector(`path[data-code='${c}']`);
-        return p && p.classList.contains('atlas-speck') ? parseFloat(p.getAttribute('stroke-width')) : null; })""",
+        if (!p || !p.classList.contains('atlas-speck')) return null;
+        const b = p.getBBox();
+        return Math.max(b.width, b.height) + parseFloat(p.getAttribute('stroke-width')); })""",
                            [small, big])
     assert widths[0] is not None and widths[1] is not None and widths[1] > widths[0], widths
     assert "population" in page.locator("#ineg-legend").inner_text()
