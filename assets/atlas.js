@@ -185,9 +185,7 @@ window.atlas = Object.assign({}, window.atlas, {
   specks: {
     MIN_PX: 8,
     watched: new WeakSet(),
-    /* a patterned fill (Couverture) gives its disc the pattern's dark colour */
-    /* (Couverture: ASV discs are #1f5f8b; CLS discs a lighter blue, told apart by lightness) */
-    PATTERN_COLORS: {"url(#atlas-pat-cls)": "#4393c3", "url(#atlas-pat-none)": "#b2182b"},
+    /* a style may name its disc's colour (speckColor: Couverture, whose fills are patterns) */
     /* A disc's diameter in px: its area proportional to the QPV's population where known
        (10 px for 5,000 inhabitants, between MIN_PX and 24 px: the smallest stay readable);
        10 px where it is not known. */
@@ -212,8 +210,8 @@ window.atlas = Object.assign({}, window.atlas, {
           layer._atlasSpeck = {weight: layer.options.weight, color: layer.options.color,
                                opacity: layer.options.opacity, dashArray: layer.options.dashArray};
         }
-        let fill = layer.options.fillColor;
-        if (fill && String(fill).indexOf("url(") === 0) { fill = sp.PATTERN_COLORS[fill] || null; }
+        let fill = layer.options.speckColor || layer.options.fillColor;
+        if (fill && String(fill).indexOf("url(") === 0) { fill = null; }     /* a pattern: no single colour */
         const usable = fill && fill !== "#ffffff";
         const selected = (layer._atlasSpeck.weight || 0) >= 4;
         // the disc is the speck plus its stroke: the stroke makes up the diameter the population asks
@@ -260,7 +258,8 @@ window.atlas = Object.assign({}, window.atlas, {
       const cat = (h.cats || {})[code] || "none";
       const s = (h.styles || {})[cat] || {};
       const style = {weight: s.weight || 1.2, color: s.color || "#333333", opacity: 1,
-                     dashArray: s.dash || null, fillColor: s.fill || "#ffffff", fillOpacity: 0.9};
+                     dashArray: s.dash || null, fillColor: s.fill || "#ffffff", fillOpacity: 0.9,
+                     speckColor: s.speck || null};       /* its disc at small scale (atlas.specks) */
       if (h.selected && h.selected === code) {
         style.weight = 4; style.color = "#000000";
       }

@@ -222,9 +222,13 @@ def plain_sentences(df: pd.DataFrame) -> list[str]:
                 if ref is None or pd.isna(ref.value):
                     continue
                 ratio = _ratio_text(r.value, ref.value)
+                years = f"({r.year_label} ; référence : {ref.year_label})"
                 if ratio:
                     s += (f" À {plain[i]}, la valeur est {ratio} {ref.plain} : {fmt(r.value, dec, unit)} "
-                          f"contre {fmt(ref.value, dec, unit)} ({r.year_label} ; référence : {ref.year_label}).")
+                          f"contre {fmt(ref.value, dec, unit)} {years}.")
+                else:       # a zero or negative figure: a ratio would mean nothing, the two figures do
+                    s += (f" À {plain[i]} : {fmt(r.value, dec, unit)}, contre {fmt(ref.value, dec, unit)} pour "
+                          f"{ref.plain} {years}.")
         if len(missing):
             s += " Sans valeur : " + ", ".join(f"{plain[i]} ({STATUS_WORDS.get(st, 'non disponible')})"
                                               for i, st in zip(missing.index, missing.status)) + "."

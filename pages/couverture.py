@@ -56,10 +56,12 @@ DEFAULT_NEED = "taux_pauvrete_60"
 
 # QPV fills: a solid colour, stripes and dots (patterns defined in assets/atlas.js),
 # each with its own border style, so the categories do not rest on colour alone.
+# "speck": the colour of a QPV drawn as a disc at small scale (no pattern left to see there):
+# dark and light blue at 4:1 from each other and at least 3:1 from the base map, and red.
 COVERAGE_STYLES = {
-    "asv": {"fill": "#1f5f8b", "color": "#0b2f4a", "dash": None, "weight": 1.5},
-    "cls": {"fill": "url(#atlas-pat-cls)", "color": "#1d5f91", "dash": "5 3", "weight": 1.8},
-    "none": {"fill": "url(#atlas-pat-none)", "color": "#9c1426", "dash": "2 3", "weight": 1.8},
+    "asv": {"fill": "#1f5f8b", "color": "#0b2f4a", "dash": None, "weight": 1.5, "speck": "#0b2f4a"},
+    "cls": {"fill": "url(#atlas-pat-cls)", "color": "#1d5f91", "dash": "5 3", "weight": 1.8, "speck": "#3a8fd0"},
+    "none": {"fill": "url(#atlas-pat-none)", "color": "#9c1426", "dash": "2 3", "weight": 1.8, "speck": "#b2182b"},
 }
 COVERAGE_SWATCHES = {
     "asv": "#1f5f8b",
@@ -356,7 +358,7 @@ def legends(cov: pd.DataFrame, sch: pd.DataFrame) -> list:
 
     note = ("Un QPV est couvert par un dispositif qui le cite ou qui couvre sa commune. "
             "Rayures : CLS seulement ; points : ni ASV ni CLS. ") + population_note(cov) + " " + SPECK_NOTE \
-        + (" Pastilles : bleu foncé pour un ASV, bleu moyen pour un CLS seulement, rouge pour ni ASV ni CLS ; "
+        + (" Pastilles : bleu foncé pour un ASV, bleu clair pour un CLS seulement, rouge pour ni ASV ni CLS ; "
            "l'infobulle et la liste des quartiers sans ASV disent la catégorie.")
     cov_legend = legend([(COVERAGE_SWATCHES[c], label(c), f"{counts[c]} QPV") for c in ("asv", "cls", "none")],
                         "Couverture des QPV 2024", note=note, legend_id="cov-legend")

@@ -118,3 +118,12 @@ def test_sentences_name_every_territory_at_a_shared_extreme(comparer):
     [s] = comparer.plain_sentences(df)
     assert s.startswith("Taux de pauvreté : 12,0\xa0% à A et à B, 8,0\xa0% à C.")
     assert "La situation la plus défavorable est à A et à B." in s
+
+
+def test_a_zero_figure_is_compared_with_its_reference_without_a_ratio(comparer):
+    df = pd.DataFrame([_row("A", 0.0, ref_key="france:FRM"), _row("B", 10.0, ref_key="france:FRM"),
+                       _row("France métropolitaine", 20.0, key="france:FRM", is_reference=True, year_label="2019")])
+    [s] = comparer.plain_sentences(df)
+    assert "À A : 0,0\xa0%, contre 20,0\xa0% pour France métropolitaine (millésime de diffusion 2022 ; " \
+           "référence : 2019)." in s
+    assert "À B, la valeur est 2,0 fois moins élevée que celle de France métropolitaine" in s

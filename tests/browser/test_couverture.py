@@ -138,3 +138,26 @@ def test_shared_url_restores_the_same_view(page):
     _paths(page, "zonage").first.wait_for(state="attached")
     screenshot(page, "couverture-url-partagee")
     assert page.js_errors == []
+
+
+def test_qpv_discs_at_small_scale_keep_their_coverage_category(page):
+    """Issue 12 / RGAA: at a regional zoom each QPV is a disc; with no pattern left to see, ASV,
+    CLS-only and neither are told apart by colours at 3:1 from each other and the base map."""
+    from data.analysis import coverage_counts
+    from pages.couverture import COVERAGE_STYLES, coverage_frame
+
+    counts = coverage_counts(coverage_frame(None).category)
+    page.goto(page.base_url + "/couverture")
+    wait_dash(page)
+    _paths(page, "qpv").first.wait_for()
+    page.evaluate("""() => { const live = window.atlas.live;
+        const m = Object.values(live.layers).flatMap(r => Object.values(r)).map(e => e.layer._map).find(Boolean);
+        m.setZoom(7, {animate: false}); }""")
+    page.wait_for_function("() => document.querySelectorAll('.cov-pane-qpv path.atlas-speck').length > 0")
+    strokes = page.evaluate("() => Array.from(document.querySelectorAll('.cov-pane-qpv path.atlas-speck'))"
+                            ".map(p => p.getAttribute('stroke'))")
+    for cat in ("asv", "cls", "none"):
+        assert strokes.count(COVERAGE_STYLES[cat]["speck"]) == counts[cat], (cat, strokes)
+    assert "bleu clair pour un CLS seulement" in page.locator("#cov-legend").inner_text()
+    screenshot(page, "couverture-zoom7-discs")
+    assert page.js_errors == []
