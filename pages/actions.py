@@ -32,8 +32,7 @@ from data.views.actions import (HEAT_MODES, LEVELS, LEVEL_SHORT, MULTI_AXIS, MUL
                                  compute, density_classes, filtered_actions, first_of, json_records, need_options,
                                  parse_state, point_features, population_frame, ref, state_from_controls,
                                  state_search, theme_labels, theme_parents, years_text)
-from data.analysis import (QUADRANT_LABELS, fmt, need_action_quadrants,
-                           place_points)
+from data.analysis import QUADRANT_LABELS, fmt, need_action_quadrants, place_points
 
 ns_actions = Namespace("atlas", "actions")
 

@@ -25,6 +25,7 @@ from components.notices import url_notices
 from components.scope import LEVEL_LABELS, checked_scope, scope_dropdown, scope_label
 from components.search_dropdown import initial_options, option_index, register_search, search_dropdown
 from components.tables import paged_table, register_table_export, table_ref
+from data import palettes as pal
 from data import access
 from data import analysis as an
 from data.provenance import source_text
@@ -290,11 +291,11 @@ def _dropdown(cid: str, label: str, options: list, value, **kw) -> html.Div:
 
 def palette_options(mode: str, high_is_bad=None) -> list[dict]:
     opts = []
-    for name in an.palettes_for(mode):
-        cols = an.palette(name, 5, high_is_bad)
+    for name in pal.palettes_for(mode):
+        cols = pal.palette(name, 5, high_is_bad)
         opts.append({"label": html.Span([html.Span(className="pal-swatch", style={"background": c}) for c in cols]
-                                        + [html.Span(an.PALETTE_LABELS.get(name, name), className="pal-name")]),
-                     "value": name, "search": an.PALETTE_LABELS.get(name, name)})
+                                        + [html.Span(pal.PALETTE_LABELS.get(name, name), className="pal-name")]),
+                     "value": name, "search": pal.PALETTE_LABELS.get(name, name)})
     return opts
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import shapely
 
+from data import palettes as pal
 from data import access
 from data import analysis as an
 from publish import portrait, svgmap
@@ -162,7 +163,7 @@ def indicator_map(ind: pd.Series, scope, bounds) -> tuple[str, str] | None:
     dec = 1 if pd.isna(ind.decimals) else int(ind.decimals)
     ok = pd.to_numeric(vals.value, errors="coerce").where(vals.status.eq("ok"))
     cls = an.classify(vals.code, ok, "quantiles", 5)
-    colors = an.palette(an.default_palette(hib), cls.k, hib) if cls else []
+    colors = pal.palette(pal.default_palette(hib), cls.k, hib) if cls else []
     labels = cls.labels(dec, ind.unit) if cls else []
     geo = access.geometries("qpv", scope).set_index("code")
     shapes = []

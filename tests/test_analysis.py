@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from data.analysis import (classify, density_per_10000, fmt, fmt_status, gap, gap_classification,
-                           palette)
+from data.analysis import classify, density_per_10000, fmt, fmt_status, gap, gap_classification
+from data.palettes import palette
 
 
 def test_quantiles_counts_and_secret_excluded():

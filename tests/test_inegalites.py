@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from data import palettes as pal
 from data import analysis as an
 from data.views import inegalites as iv
 
@@ -197,13 +198,13 @@ def test_fmt_gap():
 
 
 def test_diverging_palettes_put_unfavourable_at_the_warm_end():
-    for name in an.DIVERGING_PALETTES:
+    for name in pal.DIVERGING_PALETTES:
         for k in range(3, 8):
-            cols = an.palette(name, k, high_is_bad=True)
+            cols = pal.palette(name, k, high_is_bad=True)
             assert len(cols) == k
-            assert an.palette(name, k, high_is_bad=False) == cols[::-1]
-    assert an.palette("RdBu", 5, True)[-1] == "#ca0020"       # red = high = unfavourable
-    assert set(an.SEQUENTIAL_PALETTES) <= set(an.PALETTES)
+            assert pal.palette(name, k, high_is_bad=False) == cols[::-1]
+    assert pal.palette("RdBu", 5, True)[-1] == "#ca0020"       # red = high = unfavourable
+    assert set(pal.SEQUENTIAL_PALETTES) <= set(pal.PALETTES)
 
 
 def test_gap_classes_centred_on_parity():
@@ -236,11 +237,11 @@ def test_gap_classes_centred_on_parity():
 
 def test_diverging_colors_orientation():
     sides = ["below", "below", "above", "above", "above"]
-    cols = an.diverging_colors("PuOr", sides, high_is_bad=True)
-    assert len(cols) == 5 and cols[0] in an.DIVERGING_11["PuOr"][:5] and cols[-1] == "#7f3b08"
-    rev = an.diverging_colors("PuOr", sides, high_is_bad=False)
+    cols = pal.diverging_colors("PuOr", sides, high_is_bad=True)
+    assert len(cols) == 5 and cols[0] in pal.DIVERGING_11["PuOr"][:5] and cols[-1] == "#7f3b08"
+    rev = pal.diverging_colors("PuOr", sides, high_is_bad=False)
     assert rev[-1] == "#2d004b"                                # high is good: far above parity is purple
-    assert an.diverging_colors("RdBu", ["below", "neutral", "above"], True)[1] == "#f7f7f7"
+    assert pal.diverging_colors("RdBu", ["below", "neutral", "above"], True)[1] == "#f7f7f7"
 
 
 # --- Page logic on the fixture DB ------------------------------------------------------------------
@@ -299,9 +300,9 @@ def test_classification_methods_and_manual_breaks(page_mod):
     bad = page_mod.compute_view(page_mod.parse_state({**base, "method": "manual", "breaks": "trente"}))
     assert "quantiles" in bad["message"] and bad["classification"].k == 3
     # orientation: a high poverty rate is unfavourable, so the darkest colour is the last class
-    assert v["colors"] == an.palette("YlOrRd", 3, True)
+    assert v["colors"] == pal.palette("YlOrRd", 3, True)
     rev = page_mod.compute_view(page_mod.parse_state({"indicator": "revenu_median_uc", "k": "3"}))
-    assert rev["colors"] == an.palette("YlOrRd", 3, False)   # a low income is unfavourable
+    assert rev["colors"] == pal.palette("YlOrRd", 3, False)   # a low income is unfavourable
 
 
 def test_gap_mode_with_missing_references(page_mod):
@@ -315,7 +316,7 @@ def test_gap_mode_with_missing_references(page_mod):
     assert map_chars(v)["QN09801M"] == "n" and "QN09801M" not in v.classification.classes
     assert sum(v["classification"].counts) == 1              # only QN09601M has a gap to its commune
     assert v["classification"].classes["QN09601M"] == 0
-    assert v["colors"] == [an.DIVERGING_11["PuOr"][8]]      # above parity: an orange (unfavourable) hue
+    assert v["colors"] == [pal.DIVERGING_11["PuOr"][8]]      # above parity: an orange (unfavourable) hue
     assert "noref" in v["status"].values
     text = str(page_mod.legend_block(st, v).to_plotly_json())
     assert "référence secrète ou absente" in text
@@ -453,11 +454,11 @@ def test_indicator_change_goes_to_its_latest_year_unless_a_year_was_chosen(page_
     # The same round trip as the restyle: years, reference levels and palettes follow the indicator.
     out = page_mod.restyle_outputs("ineg-indicator", "taux_pauvrete_60", 2019, "valeur", "commune", "ratio",
                                    "quantiles", 5, "", None, "france", None, prev)
-    years, year, refs, pal_opts, pal = out[8:13]
+    years, year, refs, pal_opts, scheme = out[8:13]
     assert [o["value"] for o in years] == [2019, 2021] and year == 2019
     labels = {o["value"]: o["label"] for o in refs}
     assert labels["commune"] == "Sa commune" and labels["france"] == "France"
-    assert pal in [o["value"] for o in pal_opts] and pal == iv.default_palette("valeur", True)
+    assert scheme in [o["value"] for o in pal_opts] and scheme == iv.default_palette("valeur", True)
     refs = page_mod.restyle_outputs("ineg-indicator", "revenu_median_uc", 2021, "valeur", "commune", "ratio",
                                     "quantiles", 5, "", None, "france", None, prev)[10]
     assert {o["value"]: o["label"] for o in refs}["epci"].endswith("(pas de valeur)")

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
+from data import palettes as pal
 from data import access
 from data import analysis as an
 from data.memory import fold, tables
@@ -104,7 +105,7 @@ def parse_state(query: dict | None = None, catalogue: pd.DataFrame | None = None
     k = min(7, max(3, _int(q.get("k"), 5)))
     high_is_bad = high_is_bad_of(cat, indicator)
     palette = q.get("palette")
-    if palette not in an.palettes_for(mode):
+    if palette not in pal.palettes_for(mode):
         palette = default_palette(mode, high_is_bad)
     ref = q.get("ref") if q.get("ref") in an.REFERENCE_LEVELS else "commune"
     gap = q.get("gap") if q.get("gap") in an.GAP_TYPES else "ratio"
@@ -130,7 +131,7 @@ def state_query(st: ViewState) -> str:
 
 
 def default_palette(mode: str, high_is_bad) -> str:
-    return "PuOr" if mode == "ecart" else an.default_palette(high_is_bad)
+    return "PuOr" if mode == "ecart" else pal.default_palette(high_is_bad)
 
 
 def _nan(v) -> bool:
@@ -323,13 +324,13 @@ def _compute(st: ViewState) -> View:
     cls, sides, message = classification(st, df)
     high_is_bad = ind.get("high_is_bad")
     high_is_bad = None if _nan(high_is_bad) else bool(high_is_bad)
-    pal = st.palette if st.palette in an.palettes_for(st.mode) else default_palette(st.mode, high_is_bad)
+    scheme = st.palette if st.palette in pal.palettes_for(st.mode) else default_palette(st.mode, high_is_bad)
     if not cls:
         colors = []
     elif sides is not None:
-        colors = an.diverging_colors(pal, sides, high_is_bad)
+        colors = pal.diverging_colors(scheme, sides, high_is_bad)
     else:
-        colors = an.palette(pal, cls.k, high_is_bad)
+        colors = pal.palette(scheme, cls.k, high_is_bad)
     unit, decimals = units(st, ind)
     labels = an.class_labels(cls, decimals, unit) if cls else []
     classes = cls.classes if cls else {}
@@ -341,7 +342,7 @@ def _compute(st: ViewState) -> View:
         s = by_code.get(c, "missing")
         i = classes.get(c)
         chars.append(str(i) if s == "ok" and i is not None else APART_CHAR.get(s, "m"))
-    return View(st, ind, df, refs, status, cls, colors, labels, message, pal, unit, decimals,
+    return View(st, ind, df, refs, status, cls, colors, labels, message, scheme, unit, decimals,
                 reference_levels_with_values(st.indicator), codes, "".join(chars),
                 {c: i for i, c in enumerate(frame_codes)})
 

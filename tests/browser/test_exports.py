@@ -17,6 +17,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from tests.browser.helpers import SHOTS, csv_table, screenshot, wait_dash
+from data import palettes as pal
 
 A4 = (595.3, 841.9)
 
@@ -42,8 +43,6 @@ def hex_rgb(h: str) -> tuple[int, int, int]:
 
 
 def test_map_png_is_a_finished_figure(client):
-    from data import analysis as an
-
     r = client.get("/export/png?url=" + quote("/inegalites?indicator=taux_pauvrete_60&k=5&palette=YlOrRd"))
     assert r.status_code == 200, r.get_data(as_text=True)
     assert r.mimetype == "image/png" and "attachment" in r.headers["Content-Disposition"]
@@ -62,7 +61,7 @@ def test_map_png_is_a_finished_figure(client):
     present = {c for _, c in colors}
     # The classes' colours, drawn with fill opacity 0.85 over the map's background.
     bg = hex_rgb("#f4f1ea")
-    fills = [tuple(0.85 * a + 0.15 * b for a, b in zip(hex_rgb(c), bg)) for c in an.PALETTES["YlOrRd"][5]]
+    fills = [tuple(0.85 * a + 0.15 * b for a, b in zip(hex_rgb(c), bg)) for c in pal.PALETTES["YlOrRd"][5]]
     assert sum(any(sum(abs(a - b) for a, b in zip(f, c)) < 15 for c in present) for f in fills) >= 3
 
 
