@@ -30,31 +30,27 @@ the content checks, the fallback on the cached copy and the région filter writt
 """
 from __future__ import annotations
 
-import datetime as dt
 import fnmatch
 import hashlib
-import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-import tomllib
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import urljoin, urlparse
 
 import requests
 from tqdm import tqdm
 
-from . import config
 from .context import sha256_file
+from .catalogue import (CATALOGUE_FILE, CHUNK, ChecksumError, ContentError, DownloadError, Fetched,
+                        MANIFEST_NAME, REGION_DEPARTEMENTS, SIDECAR_SUFFIX, Source, cache_dir,
+                        load_catalogue, now_iso, read_json, warn, write_json)
+from .unpack import choose_members, lay_out, swap_in
 
-CATALOGUE_FILE = Path(__file__).with_name("sources.toml")
-MANIFEST_NAME = ".atlas-download.json"
-SIDECAR_SUFFIX = ".meta.json"
 ENV_BASE_URL = "ATLAS_DATA_BASE_URL"
 DATAGOUV_API = "https://www.data.gouv.fr/api/1/datasets/"
 USER_AGENT = "atlas-asv-etl/1.0 (python-requests)"
@@ -64,158 +60,6 @@ TIMEOUT = (15, 120)    # connect, read (seconds)
 # Whole transfer of one file (seconds): a server that drips a byte now and then never trips the
 # read timeout, this deadline ends it.
 DEADLINE = float(os.environ.get("ATLAS_DOWNLOAD_DEADLINE", "1800"))
-CHUNK = 1 << 16
-VECTOR_SUFFIXES = {".geojson", ".shp", ".gpkg"}
-FILTER_KINDS = ("region", "departement", "commune", "qpv")
-SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd")
-
-# Régions (COG 2016 onwards) and their départements, to filter layers that carry a
-# département, commune or QPV code rather than a région code.
-REGION_DEPARTEMENTS: dict[str, tuple[str, ...]] = {
-    "01": ("971",), "02": ("972",), "03": ("973",), "04": ("974",), "06": ("976",),
-    "11": ("75", "77", "78", "91", "92", "93", "94", "95"),
-    "24": ("18", "28", "36", "37", "41", "45"),
-    "27": ("21", "25", "39", "58", "70", "71", "89", "90"),
-    "28": ("14", "27", "50", "61", "76"),
-    "32": ("02", "59", "60", "62", "80"),
-    "44": ("08", "10", "51", "52", "54", "55", "57", "67", "68", "88"),
-    "52": ("44", "49", "53", "72", "85"),
-    "53": ("22", "29", "35", "56"),
-    "75": ("16", "17", "19", "23", "24", "33", "40", "47", "64", "79", "86", "87"),
-    "76": ("09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"),
-    "84": ("01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74"),
-    "93": ("04", "05", "06", "13", "83", "84"),
-    "94": ("2A", "2B"),
-    "99": ("96", "98", "99"),  # the fictional demo région (project convention)
-}
-
-
-class DownloadError(Exception):
-    """A source could not be downloaded or laid out. The message is French and names the source."""
-
-
-class ContentError(DownloadError):
-    """The file received is not what the source announces (HTML page, corrupt archive, missing
-    member): it is not used, and never replaces a good cached copy."""
-
-
-class ChecksumError(DownloadError):
-    """The downloaded file does not have the sha256 the catalogue expects."""
-
-
-# ----------------------------------------------------------------------------- catalogue
-
-_KNOWN_KEYS = {"id", "title", "publisher", "url", "datagouv", "resource", "filename", "mirror_path",
-               "format", "extract", "licence", "vintage", "geography", "sha256", "regional",
-               "region_filter", "regions", "optional", "page"}
-
-
-@dataclass
-class Source:
-    id: str
-    title: str
-    publisher: str
-    format: str
-    licence: str = "Licence Ouverte / Etalab 2.0"
-    url: str | None = None
-    datagouv: str | None = None
-    resource: str | None = None
-    filename: str = ""
-    mirror_path: str | None = None
-    extract: list[str] = field(default_factory=list)
-    vintage: str | None = None
-    geography: str | None = None
-    sha256: str | None = None
-    regional: bool = False
-    region_filter: list[dict] = field(default_factory=list)
-    regions: list[str] = field(default_factory=list)
-    optional: bool = False
-    page: str | None = None
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Source":
-        sid = d.get("id", "?")
-        unknown = set(d) - _KNOWN_KEYS
-        if unknown:
-            raise DownloadError(f"catalogue des sources, source « {sid} » : clé(s) inconnue(s) "
-                                f"{', '.join(sorted(unknown))}")
-        for key in ("id", "title", "publisher", "format"):
-            if not d.get(key):
-                raise DownloadError(f"catalogue des sources, source « {sid} » : clé « {key} » manquante")
-        if not d.get("url") and not (d.get("datagouv") and d.get("resource")):
-            raise DownloadError(f"catalogue des sources, source « {sid} » : il faut « url » ou "
-                                "« datagouv » et « resource »")
-        src = cls(**{k: v for k, v in d.items()})
-        if isinstance(src.extract, str):
-            src.extract = [src.extract]
-        src.regions = [str(r) for r in src.regions]
-        if src.sha256:
-            src.sha256 = src.sha256.lower()
-        if not src.filename:
-            src.filename = PurePosixPath(urlparse(src.url or "").path).name
-        if not src.filename or "/" in src.filename or src.filename.startswith("."):
-            raise DownloadError(f"catalogue des sources, source « {sid} » : nom de fichier "
-                                f"impossible à déduire, donnez « filename »")
-        if src.regional and not src.region_filter:
-            raise DownloadError(f"catalogue des sources, source « {sid} » : « regional » "
-                                "sans règle « region_filter »")
-        for rule in src.region_filter:
-            if not rule.get("field") or rule.get("kind", "region") not in FILTER_KINDS:
-                raise DownloadError(f"catalogue des sources, source « {sid} » : règle region_filter "
-                                    f"invalide {rule} (il faut « field » et un « kind » parmi "
-                                    f"{', '.join(FILTER_KINDS)})")
-        return src
-
-    @property
-    def is_relative(self) -> bool:
-        return bool(self.url) and not urlparse(self.url).scheme
-
-    def mirror_relpath(self) -> str:
-        if self.is_relative:
-            return self.url.lstrip("/")
-        return self.mirror_path or f"{self.id}/{self.filename}"
-
-
-def load_catalogue(path: Path = CATALOGUE_FILE) -> tuple[str, list[Source]]:
-    """Return (base_url, sources) from a TOML catalogue."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise DownloadError(f"catalogue des sources {path} illisible : {exc}") from None
-    sources = [Source.from_dict(d) for d in data.get("source", [])]
-    ids = [s.id for s in sources]
-    dup = {i for i in ids if ids.count(i) > 1}
-    if dup:
-        raise DownloadError(f"catalogue des sources : identifiant(s) en double {', '.join(sorted(dup))}")
-    return data.get("base_url", "") or "", sources
-
-
-def cache_dir() -> Path:
-    """The download cache: $ATLAS_CACHE, read at call time, else etl.config.CACHE_DIR."""
-    env = os.environ.get("ATLAS_CACHE")
-    return Path(env) if env else config.CACHE_DIR
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
-def _warn(msg: str) -> None:
-    print(f"Avertissement : {msg}", file=sys.stderr)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 # ----------------------------------------------------------------------------- HTTP
@@ -315,12 +159,6 @@ def resolve_url(src: Source, catalogue_base: str = "", session: requests.Session
 
 # ----------------------------------------------------------------------------- cache
 
-@dataclass
-class Fetched:
-    source: Source
-    path: Path
-    meta: dict
-    status: str  # downloaded | not-modified | cache | cache-offline
 
 
 def _cache_paths(src: Source) -> tuple[Path, Path]:
@@ -334,7 +172,7 @@ def _cached(src: Source) -> dict | None:
     target, side = _cache_paths(src)
     if not target.is_file() or not side.is_file():
         return None
-    meta = _read_json(side)
+    meta = read_json(side)
     if not meta or meta.get("size") != target.stat().st_size:
         return None
     if src.sha256 and meta.get("sha256") != src.sha256:
@@ -363,8 +201,8 @@ def _download(src: Source, url: str, session: requests.Session, headers: dict,
             resp.close()
             if old_meta is None:
                 raise DownloadError(f"réponse 304 inattendue sans copie en cache, {_describe(src, url)}")
-            meta = dict(old_meta, checked_at=_now())
-            _write_json(side, meta)
+            meta = dict(old_meta, checked_at=now_iso())
+            write_json(side, meta)
             return Fetched(src, target, meta, "not-modified")
         ctype = (resp.headers.get("Content-Type") or "").lower()
         if ctype.startswith("text/html") and src.format != "html":
@@ -413,11 +251,11 @@ def _download(src: Source, url: str, session: requests.Session, headers: dict,
             raise
         meta = {
             "source_id": src.id, "url": url, "file": src.filename, "sha256": digest, "size": size,
-            "retrieved_at": _now(), "checked_at": _now(),
+            "retrieved_at": now_iso(), "checked_at": now_iso(),
             "etag": resp.headers.get("ETag"), "last_modified": resp.headers.get("Last-Modified"),
             "content_type": resp.headers.get("Content-Type"),
         }
-        _write_json(side, meta)
+        write_json(side, meta)
         return Fetched(src, target, meta, "downloaded")
 
     return _with_retries(src, url, attempt)
@@ -444,7 +282,7 @@ def fetch(src: Source, session: requests.Session, force: bool = False, catalogue
         fallback = None if force else _cached(src)
         if fallback is None or isinstance(exc, ChecksumError):
             raise
-        _warn(f"{exc} ; la copie en cache du {fallback.get('retrieved_at', '?')[:10]} est utilisée.")
+        warn(f"{exc} ; la copie en cache du {fallback.get('retrieved_at', '?')[:10]} est utilisée.")
         return Fetched(src, target, fallback, "cache-offline")
 
 
@@ -489,167 +327,11 @@ def verify(src: Source, path: Path) -> None:
                 raise ContentError(f"source « {src.id} » : archive 7z endommagée (contrôle faux pour « {bad} »)")
         if src.extract:
             try:
-                _choose_members(src, path, names)
+                choose_members(src, path, names)
             except DownloadError as exc:
                 raise ContentError(str(exc)) from None
     elif src.format in ("geojson", "json") and not start.startswith((b"{", b"[")):
         raise ContentError(f"source « {src.id} » : le fichier reçu n'est pas du JSON")
-
-
-# ----------------------------------------------------------------------------- lay-out
-
-def _matches(name: str, patterns: list[str]) -> bool:
-    low = name.lower()
-    base = PurePosixPath(low).name
-    return any(fnmatch.fnmatchcase(low, p.lower()) or fnmatch.fnmatchcase(base, p.lower())
-               for p in patterns)
-
-
-def _extract(src: Source, archive: Path, out: Path) -> list[Path]:
-    """Extract the members matching src.extract, flat, into `out`."""
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            names = [i.filename for i in zf.infolist() if not i.is_dir()]
-            chosen = _choose_members(src, archive, names)
-            for name in chosen:
-                with zf.open(name) as fin, open(out / PurePosixPath(name).name, "wb") as fout:
-                    shutil.copyfileobj(fin, fout, CHUNK)
-    else:
-        try:
-            import py7zr
-        except ImportError:  # pragma: no cover - py7zr is in requirements.txt
-            raise DownloadError(f"source « {src.id} » : archive 7z, installez le paquet py7zr") from None
-        if not py7zr.is_7zfile(archive):
-            raise DownloadError(f"source « {src.id} » : le fichier téléchargé {archive.name} n'est "
-                                "ni une archive zip ni une archive 7z (page d'erreur du serveur ?)")
-        with py7zr.SevenZipFile(archive) as z:
-            names = [i.filename for i in z.list() if not i.is_directory]
-        chosen = _choose_members(src, archive, names)
-        with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-            with py7zr.SevenZipFile(archive) as z:
-                z.extract(path=tmp, targets=chosen)
-            for name in chosen:
-                shutil.move(str(Path(tmp) / name), out / PurePosixPath(name).name)
-    return [out / PurePosixPath(n).name for n in chosen]
-
-
-def _choose_members(src: Source, archive: Path, names: list[str]) -> list[str]:
-    # Never follow absolute paths or '..' out of the extraction folder.
-    names = [n for n in names if not n.startswith("/") and ".." not in PurePosixPath(n).parts]
-    chosen = [n for n in names if _matches(n, src.extract)]
-    for pat in src.extract:
-        if not any(_matches(n, [pat]) for n in names):
-            shown = ", ".join(names[:15]) + (" …" if len(names) > 15 else "")
-            raise DownloadError(f"source « {src.id} » : aucun fichier « {pat} » dans l'archive "
-                                f"{archive.name} (contenu : {shown or 'vide'})")
-    flat = [PurePosixPath(n).name.lower() for n in chosen]
-    dup = {n for n in flat if flat.count(n) > 1}
-    if dup:
-        raise DownloadError(f"source « {src.id} » : plusieurs fichiers de même nom dans l'archive "
-                            f"{archive.name} ({', '.join(sorted(dup))}) ; précisez « extract »")
-    return chosen
-
-
-def _departement(code: str, kind: str) -> str:
-    code = code.strip().upper()
-    if kind == "commune":
-        return code[:3] if code[:2] in ("97", "98") else code[:2]
-    if kind == "qpv":  # QP + 3 chars (2015) or QN + 3 chars (2024): '013' -> '13', '974' stays
-        dep = code[2:5]
-        return dep[1:] if dep.startswith("0") else dep
-    return code  # departement
-
-
-def _in_region(values, kind: str, region: str, deps: tuple[str, ...]):
-    out = []
-    for v in values:
-        if v is None or (isinstance(v, float) and v != v):
-            out.append(False)
-            continue
-        s = str(v).split(",")[0].strip()  # multi-commune QPVs list several codes: the first decides
-        if kind == "region":
-            out.append(s.zfill(2) == region)
-        else:
-            dep = _departement(s, kind)
-            out.append(dep in deps or dep.zfill(2) in deps)
-    return out
-
-
-def _filter_region(src: Source, laid: list[Path], region: str) -> list[Path]:
-    """Filter the laid vector layers to `region`; filtered layers are written as GeoJSON
-    (a shapefile and its .dbf/.prj... are replaced by one .geojson)."""
-    import pyogrio
-
-    deps = REGION_DEPARTEMENTS[region]
-    consumed: set[Path] = set()
-    outputs: list[Path] = []
-    for path in laid:
-        if path.suffix.lower() not in VECTOR_SUFFIXES:
-            continue
-        rule = next((r for r in src.region_filter
-                     if fnmatch.fnmatchcase(path.name.lower(), r.get("member", "*").lower())), None)
-        if rule is None:
-            continue
-        group = [path]
-        if path.suffix.lower() == ".shp":
-            group = [p for p in laid if p.stem == path.stem and p.suffix.lower() in SHAPEFILE_PARTS]
-        try:
-            gdf = pyogrio.read_dataframe(path)
-        except Exception as exc:
-            raise DownloadError(f"source « {src.id} » : couche {path.name} illisible ({exc})") from None
-        cols = {str(c).lower(): c for c in gdf.columns}
-        col = cols.get(str(rule["field"]).lower())
-        if col is None:
-            raise DownloadError(f"source « {src.id} » : champ « {rule['field']} » absent de "
-                                f"{path.name} (champs : {', '.join(map(str, gdf.columns))}) ; "
-                                "impossible de filtrer par région")
-        kept = gdf[_in_region(gdf[col].tolist(), rule.get("kind", "region"), region, deps)]
-        consumed.update(group)
-        out = path.with_suffix(".geojson")
-        tmp = out.with_name(f".{out.name}.tmp")
-        if len(kept):
-            pyogrio.write_dataframe(kept, tmp, driver="GeoJSON")
-        for p in group:
-            p.unlink(missing_ok=True)
-        if len(kept):
-            os.replace(tmp, out)
-            outputs.append(out)
-        else:
-            _warn(f"source « {src.id} » : aucune entité de la région {region} dans {path.name}")
-    return [p for p in laid if p not in consumed] + outputs
-
-
-def _lay_out(f: Fetched, staging: Path, region: str | None) -> list[Path]:
-    """Write the files of one fetched source into staging/<source id>/. Errors (an archive that
-    cannot be extracted, a layer that cannot be filtered) become DownloadError."""
-    src = f.source
-    work = staging / src.id
-    work.mkdir(parents=True)
-    try:
-        if src.extract:
-            laid = _extract(src, f.path, work)
-        else:
-            laid = [work / src.filename]
-            shutil.copyfile(f.path, laid[0])  # a copy: editing dest must not touch the cache
-        if region and src.regional:
-            laid = _filter_region(src, laid, region)
-    except DownloadError:
-        raise
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError) as exc:
-        raise DownloadError(f"source « {src.id} » : fichiers illisibles dans {f.path.name} "
-                            f"({type(exc).__name__} : {exc}) ; la copie en cache est peut-être endommagée, "
-                            "relancez avec --force") from None
-    return laid
-
-
-def _swap_in(staging: Path, dest: Path, ids: list[str]) -> None:
-    """Each staged source folder replaces its folder in `dest` (a rename each)."""
-    for sid in ids:
-        final, old = dest / sid, dest / f".old-{sid}-{os.getpid()}"
-        if final.exists():
-            os.replace(final, old)
-        os.replace(staging / sid, final)
-        shutil.rmtree(old, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -698,7 +380,7 @@ def download(dest: Path, region: str | None = None, force: bool = False, sources
             except DownloadError as exc:
                 if not src.optional:
                     raise
-                _warn(f"{exc} (source facultative : ignorée)")
+                warn(f"{exc} (source facultative : ignorée)")
                 failed[src.id] = str(exc)
                 continue
             fetched.append(f)
@@ -710,14 +392,14 @@ def download(dest: Path, region: str | None = None, force: bool = False, sources
     for leftover in dest.glob(".staging-*"):        # a run that died before its swap
         shutil.rmtree(leftover, ignore_errors=True)
     manifest_path = dest / MANIFEST_NAME
-    manifest = _read_json(manifest_path) or {}
+    manifest = read_json(manifest_path) or {}
     files = manifest.get("files", {}) if manifest.get("format") == 1 else {}
     srcs = manifest.get("sources", {}) if manifest.get("format") == 1 else {}
     # Every source is laid out in a staging folder first: if one fails, dest is left as it was.
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=dest))
     try:
-        laid_by = {f.source.id: _lay_out(f, staging, region) for f in fetched}
-        _swap_in(staging, dest, list(laid_by))
+        laid_by = {f.source.id: lay_out(f, staging, region) for f in fetched}
+        swap_in(staging, dest, list(laid_by))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     for f in fetched:
@@ -739,11 +421,11 @@ def download(dest: Path, region: str | None = None, force: bool = False, sources
             "etag": f.meta.get("etag"), "last_modified": f.meta.get("last_modified"),
             "status": f.status,
         }
-    manifest = {"format": 1, "updated_at": _now(), "region": region,
+    manifest = {"format": 1, "updated_at": now_iso(), "region": region,
                 "mirror": os.environ.get(ENV_BASE_URL) or None,
                 "files": dict(sorted(files.items())), "sources": dict(sorted(srcs.items())),
                 "failed": failed}
-    _write_json(manifest_path, manifest)
+    write_json(manifest_path, manifest)
     return manifest
 
 
@@ -762,10 +444,10 @@ def retrieval_dates(folder: Path) -> dict[str, str]:
     by hand) is left out. A folder that was not filled by `download` gives {}.
     """
     folder = Path(folder)
-    manifest = _read_json(folder / MANIFEST_NAME)
+    manifest = read_json(folder / MANIFEST_NAME)
     if not manifest or manifest.get("format") != 1:
         if (folder / MANIFEST_NAME).exists():
-            _warn(f"manifeste de téléchargement {folder / MANIFEST_NAME} illisible : dates de "
+            warn(f"manifeste de téléchargement {folder / MANIFEST_NAME} illisible : dates de "
                   "récupération ignorées")
         return {}
     out = {}
