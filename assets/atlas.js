@@ -185,7 +185,6 @@ window.atlas = Object.assign({}, window.atlas, {
   specks: {
     MIN_PX: 8,
     watched: new WeakSet(),
-    /* a style may name its disc's colour (speckColor: Couverture, whose fills are patterns) */
     /* A disc's diameter in px: its area proportional to the QPV's population where known
        (10 px for 5,000 inhabitants, between MIN_PX and 24 px: the smallest stay readable);
        10 px where it is not known. */
@@ -210,6 +209,7 @@ window.atlas = Object.assign({}, window.atlas, {
           layer._atlasSpeck = {weight: layer.options.weight, color: layer.options.color,
                                opacity: layer.options.opacity, dashArray: layer.options.dashArray};
         }
+        // a style may name its disc's colour (speckColor: Couverture, whose fills are patterns)
         let fill = layer.options.speckColor || layer.options.fillColor;
         if (fill && String(fill).indexOf("url(") === 0) { fill = null; }     /* a pattern: no single colour */
         const usable = fill && fill !== "#ffffff";

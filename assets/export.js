@@ -137,8 +137,10 @@
     window.dispatchEvent(new Event("resize"));
   }
 
+  function visibleMap() { return $all(".leaflet-container").filter(visible)[0]; }
+
   function mapBox() {
-    var map = $all(".leaflet-container").filter(visible)[0];
+    var map = visibleMap();
     if (!map) { return null; }
     var r = map.getBoundingClientRect();
     return {x: Math.round(r.left + window.scrollX), y: Math.round(r.top + window.scrollY),
@@ -165,7 +167,7 @@
   function fitSlideNow() {
     document.body.style.zoom = "";
     var vh = window.innerHeight;
-    var map = $all(".leaflet-container").filter(visible)[0];
+    var map = visibleMap();
     var lmap = map ? leafletMap(map) : null;
     if (lmap && !authorBounds) { authorBounds = shownParam() || lmap.getBounds(); }   // what the author saw
     if (map) {
@@ -216,7 +218,7 @@
     return L.latLngBounds([v[1], v[0]], [v[3], v[2]]);
   }
   function shownBounds() {
-    var map = $all(".leaflet-container").filter(visible)[0];
+    var map = visibleMap();
     var lmap = map ? leafletMap(map) : null;
     if (!lmap) { return null; }
     var b = lmap.getBounds();
@@ -420,12 +422,12 @@
       e.preventDefault();
       var table = tb.parentElement.previousElementSibling;
       var data = tableData(table);
-      data.filename = (nearestTitle(table) || "tableau").slice(0, 60);
       // what the file says of itself (components/export.py adds the territory of the page's address,
       // sources, years and the demo warning)
       data.title = nearestTitle(table);
+      data.filename = (data.title || "tableau").slice(0, 60);
       var around = table.closest("section, aside, .ineg-panel, .card, [aria-live]") || table.parentElement;
-      var src = around && $all(".source-line, .source", around).filter(function (el) { return el !== table; })[0];
+      var src = around.querySelector(".source-line, .source");
       data.source = src ? src.textContent.replace(/\s+/g, " ").trim() : "";
       data.page = window.location.pathname + window.location.search;
       var tf = tb.getAttribute("data-format");

@@ -224,10 +224,12 @@ def panel(st: ViewState, code: str | None) -> list:
     status = r.status if r is not None else "missing"
     value = r.value if r is not None else None
     communes = access.qpv_communes([code])
-    rows = []
+    rows, ref_sources = [], []
     for level, ref_code in access.reference_chain("qpv", code):
         ref = access.reference_values_at(st.indicator, level, [ref_code], st.year)
         rr = ref.iloc[0] if len(ref) else None
+        if rr is not None and isinstance(rr.source_title, str):
+            ref_sources.append(source_text(rr.source_title, rr.publisher, rr.vintage))
         rstat = rr.status if rr is not None else "missing"
         rval = rr.value if rr is not None else None
         g = an.gap([value if status == "ok" else float("nan")], [rval if rstat == "ok" else float("nan")], st.gap)[0]
@@ -249,11 +251,12 @@ def panel(st: ViewState, code: str | None) -> list:
                + ([" ", html.Span("(secret statistique : valeur non diffusée)", className="muted")]
                   if status == "secret" else [])),
     ]
-    klass = iv.compute_view(st).class_text(code)
+    v = iv.compute_view(st)
+    klass = v.class_text(code)
     if klass:
-        n = len(iv.compute_view(st).labels)
         out.append(html.P([html.Strong("Classe sur la carte : "),
-                           html.Span(klass + (f" (sur {n})" if klass[:1].isdigit() else ""), id="ineg-panel-class")]))
+                           html.Span(klass + (f" (sur {len(v.labels)})" if klass[:1].isdigit() else ""),
+                                     id="ineg-panel-class")]))
     ref_commune = access.reference_commune_text(code)
     if ref_commune:
         out.insert(2, html.P(ref_commune + ".", className="muted", id="ineg-panel-ref-commune"))
@@ -265,9 +268,14 @@ def panel(st: ViewState, code: str | None) -> list:
                             html.Th("Écart" + (" (rapport)" if st.gap == "ratio" else " (différence)"),
                                     className="num")])),
         html.Tbody(rows)], className="simple", id="ineg-panel-table"))
-    if r is not None and isinstance(r.source_title, str):
-        out.append(html.P(f"Source : {source_text(r.source_title, r.publisher, r.vintage)}.",
-                          className="source-line"))
+    # every figure of the panel says where it comes from: the QPV's value, then its references'
+    own = source_text(r.source_title, r.publisher, r.vintage) if r is not None and isinstance(r.source_title, str) \
+        else None
+    refs_text = " ; ".join(dict.fromkeys(ref_sources))
+    text = (f"Source : {own}" + (f" ; références : {refs_text}" if refs_text else "") if own
+            else f"Sources des références : {refs_text}" if refs_text else "")
+    if text:
+        out.append(html.P(text + ".", className="source-line", id="ineg-panel-source"))
     out.append(html.P(dcc.Link("Ouvrir la fiche du quartier", href=f"/fiche?{urlencode({'level': 'qpv', 'code': code})}",
                                id="ineg-fiche-link", className="btn")))
     return out

@@ -647,3 +647,19 @@ def test_panel_says_the_class_of_the_selected_qpv(page_mod):
     assert apart, "the demo has QPVs without a class"
     text = json.dumps(page_mod.panel(st, apart[0]["code"]), cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
     assert apart[0]["classe"] in text and "(sur " not in text
+
+
+def test_the_panel_names_the_source_of_every_figure(page_mod):
+    """The QPV's value and each reference value in the panel come with their source."""
+    import json
+
+    import plotly
+
+    from data import access
+
+    st = iv.parse_state({"indicator": "taux_pauvrete_60"})
+    v = access.values("taux_pauvrete_60", "qpv")
+    code = v[v.status == "ok"].code.iloc[0]
+    text = json.dumps(page_mod.panel(st, code), cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
+    line = next(x for x in text.split('"children": "')[1:] if x.startswith("Source : "))
+    assert "références : Filosofi fictif" in line, line
