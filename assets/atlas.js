@@ -24,8 +24,9 @@ window.atlas = Object.assign({}, window.atlas, {
   choropleth: {
     /* Style data (the layer's hideout, then what components.maps.live_style sends), either
          compact: {codes: [code, ...], cls: "01s2m...", colors: [..], tip: "/tooltip/<page>?<view>",
-                   selected: code}   one character per code: its class, "s" secret, "m"/"n" none
-         or keyed: {classes: {code: i}, colors: [..], status: {code: "secret"|"missing"},
+                   selected: code}   one character per code: its class, "s" secret, "m"/"n" none,
+                                     "u" unknown (no registry loaded there: grey, never a class)
+         or keyed: {classes: {code: i}, colors: [..], status: {code: "secret"|"missing"|"unknown"},
                     tooltips: {code: [lines]}, selected: code}
        or an outline: {outline: true, color, weight, dash}. */
     classOf: function (h, code) {
@@ -33,7 +34,7 @@ window.atlas = Object.assign({}, window.atlas, {
         const i = window.atlas.util.positions(h.codes)[code];
         const ch = i === undefined ? "m" : h.cls.charAt(i);
         if (ch >= "0" && ch <= "9") { return {cls: ch.charCodeAt(0) - 48, apart: null}; }
-        return {cls: null, apart: ch === "s" ? "secret" : "missing"};
+        return {cls: null, apart: ch === "s" ? "secret" : (ch === "u" ? "unknown" : "missing")};
       }
       const st = (h.status || {})[code];
       const cls = (h.classes || {})[code];
@@ -49,6 +50,8 @@ window.atlas = Object.assign({}, window.atlas, {
       const c = window.atlas.choropleth.classOf(h, code);
       if (c.apart === "secret") {
         style.fillColor = "#9e9e9e"; style.dashArray = "3 3";
+      } else if (c.apart === "unknown") {
+        style.fillColor = "#d9d9d9"; style.fillOpacity = 0.75; style.color = "#5f5f5f"; style.dashArray = "1 4";
       } else if (c.apart || c.cls === null) {
         style.fillColor = "#ffffff"; style.fillOpacity = 0.6; style.dashArray = "2 4";
       } else {
@@ -250,12 +253,13 @@ window.atlas = Object.assign({}, window.atlas, {
    do not rest on colour alone), scheme territories as outlines, ARS GP zoning. */
 window.atlas = Object.assign({}, window.atlas, {
   coverage: {
-    /* hideout: {cats: {code: 'asv'|'cls'|'none'}, styles: {cat: {fill, color, dash, weight}},
-                 tooltips: {code: [lines]}, selected: code} */
+    /* hideout: {cats: {code: 'asv'|'cls'|'none'|'unknown'}, styles: {cat: {fill, color, dash, weight}},
+                 tooltips: {code: [lines]}, selected: code}. A QPV the server did not categorise is
+       drawn as unknown, never as "none". */
     style: function (feature, context) {
       const h = window.atlas.live.hideout(context);
       const code = feature.properties.code;
-      const cat = (h.cats || {})[code] || "none";
+      const cat = (h.cats || {})[code] || "unknown";
       const s = (h.styles || {})[cat] || {};
       const style = {weight: s.weight || 1.2, color: s.color || "#333333", opacity: 1,
                      dashArray: s.dash || null, fillColor: s.fill || "#ffffff", fillOpacity: 0.9,

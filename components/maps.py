@@ -134,12 +134,12 @@ SPECK_NOTE = ("À petite échelle, un quartier trop petit pour être lu est dess
 def legend(items: list[tuple[str, str, str]], title: str, note: str | None = None,
            legend_id: str | None = None) -> html.Div:
     """A legend listing (css_class_or_color, label, count) — readable without colour:
-    each row has its label and its count; secret/missing rows use a pattern swatch."""
+    each row has its label and its count; secret / missing / unknown rows use a pattern swatch."""
     rows = []
     for color, label, count in items:
         swatch_cls = "swatch"
         style = {}
-        if color in ("secret", "missing"):
+        if color in ("secret", "missing", "unknown"):
             swatch_cls += f" swatch-{color}"
         else:
             style = {"background": color}

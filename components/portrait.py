@@ -15,7 +15,6 @@ from components.maps import atlas_map, territory_layer
 from components.scope import LEVEL_LABELS
 from components.tables import data_table
 from data import access
-from data.analysis import fmt
 from data.views import portrait as views_portrait
 
 def determinants_frame(level: str, code: str) -> tuple[pd.DataFrame, list[str]]:
@@ -24,37 +23,95 @@ def determinants_frame(level: str, code: str) -> tuple[pd.DataFrame, list[str]]:
     return df, df.attrs["notes"]
 
 
+def series_points(h: pd.DataFrame) -> tuple[pd.DataFrame, str, list[str]]:
+    """(points, axis title, left out) of one indicator's series. Figures whose year described is
+    known are placed on that year; figures known only by their diffusion vintage cannot be: they
+    are left out (and said) when any figure is dated, else the axis is the diffusion vintage."""
+    ok = h[h.status == "ok"].sort_values("period")
+    dated = ok[ok.period >= 0]
+    if len(dated):
+        undated = ok[ok.period < 0]
+        return dated.assign(x=dated.period.astype(int)), "année décrite", list(undated.year_label)
+    return ok.assign(x=ok.year.astype(int)), "millésime de diffusion", []
+
+
+def _with_gaps(pts: pd.DataFrame) -> tuple[list, list, list, list]:
+    """x, y, labels and symbols with a None at every missing year, so the line breaks there."""
+    x, y, text, sym = [], [], [], []
+    prev = None
+    for r in pts.itertuples():
+        if prev is not None and r.x - prev > 1:
+            x.append(prev + 1)
+            y.append(None)
+            text.append("")
+            sym.append("circle")
+        x.append(r.x)
+        y.append(r.value)
+        text.append(r.year_label)
+        sym.append("circle-open" if r.perimeter == "perimetre_2015" else "circle")
+        prev = r.x
+    return x, y, text, sym
+
+
 def evolution_figure(level: str, code: str, max_indicators: int = 6) -> go.Figure | None:
     """Indicators with at least two distinct figures (a vintage repeating the previous one is
-    the same figure: shown once). The x axis is the year described where the producer gives it,
-    else the diffusion vintage, and its title says which."""
+    the same figure: shown once) on an axis of years described, or of diffusion vintages when no
+    figure is dated (series_points). A missing year breaks the line; a figure of the 2015
+    perimeter is an open circle, and a change of geography (2015 -> 2024 QPVs) a dotted line.
+    Rates start at 0, so that a change of two points does not fill the chart."""
     hist = access.value_history(level, code, distinct=True)
     if hist.empty:
         return None
     cat = access.indicators().set_index("indicator_id")
-    multi = [i for i in cat.index if (hist.indicator_id == i).sum() > 1][:max_indicators]
+    series = {}
+    for i in cat.index:
+        pts, axis, left_out = series_points(hist[hist.indicator_id == i])
+        if len(pts) > 1:
+            series[i] = (pts, axis, left_out)
+    multi = list(series)[:max_indicators]
     if not multi:
         return None
     cols = 3 if len(multi) > 2 else len(multi)
     rows = math.ceil(len(multi) / cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[cat.loc[i].short_label for i in multi],
-                        vertical_spacing=0.18)
+                        vertical_spacing=0.2)
+    left = []
     for n, ind in enumerate(multi):
-        h = hist[hist.indicator_id == ind].sort_values("year")
-        ok = h[h.status == "ok"]
-        described = ok.ref_year.notna().all() and len(ok)
-        x = ok.ref_year.astype(int) if described else ok.year
-        symbols = ["circle-open" if p == "perimetre_2015" else "circle" for p in ok.perimeter]
-        fig.add_trace(go.Scatter(x=x, y=ok.value, mode="lines+markers", name=cat.loc[ind].short_label,
-                                 marker={"symbol": symbols, "size": 9, "color": "#0b5e7e"},
-                                 line={"color": "#0b5e7e"}, showlegend=False, customdata=ok.year_label,
+        pts, axis, left_out = series[ind]
+        row, col = n // cols + 1, n % cols + 1
+        x, y, text, sym = _with_gaps(pts)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=cat.loc[ind].short_label, connectgaps=False,
+                                 marker={"symbol": sym, "size": 9, "color": "#0b5e7e"},
+                                 line={"color": "#0b5e7e"}, showlegend=False, customdata=text,
                                  hovertemplate="%{customdata} : %{y:,.1f} " + cat.loc[ind].unit + "<extra></extra>"),
-                      row=n // cols + 1, col=n % cols + 1)
-        fig.update_xaxes(title_text="année décrite" if described else "millésime de diffusion",
-                         row=n // cols + 1, col=n % cols + 1)
-    french_layout(fig, height=260 * rows)
+                      row=row, col=col)
+        geos = list(pts.geography)
+        for a, b, xa, xb in zip(geos, geos[1:], pts.x, pts.x[1:]):
+            if a != b:
+                fig.add_vline(x=(xa + xb) / 2, line_dash="dot", line_color="#8a3b00", row=row, col=col)
+        fig.update_xaxes(title_text=axis, row=row, col=col)
+        if cat.loc[ind].unit == "%" and pts.value.min() >= 0:
+            fig.update_yaxes(rangemode="tozero", row=row, col=col)
+        if left_out:
+            left.append((cat.loc[ind].short_label, left_out))
+    french_layout(fig, height=270 * rows)
     fig.update_xaxes(dtick=1, tickformat="d")
+    fig.update_layout(meta={"left_out": left})
     return fig
+
+
+def evolution_note(fig: go.Figure | None) -> str:
+    """What the evolution chart leaves out and how to read it."""
+    text = ("Années décrites en abscisse ; une année sans donnée interrompt la ligne. Cercles vides : valeur sur le "
+            "périmètre 2015 du quartier ; pointillé vertical : changement de géographie des quartiers.")
+    left = ((fig.layout.meta or {}).get("left_out") if fig is not None else None) or []
+    if left:
+        labels = sorted({lab for _, labs in left for lab in labs})
+        text += (f" Non placées faute d'année décrite connue, pour {', '.join(name for name, _ in left)} : "
+                 f"les valeurs connues seulement par leur millésime de diffusion ({labels[0].split()[-1]} à "
+                 f"{labels[-1].split()[-1]}) ; voir le tableau." if len(labels) > 1 else
+                 f" Non placée faute d'année décrite connue : la valeur du {labels[0]} ; voir le tableau.")
+    return text
 
 
 def evolution_absent_text(level: str, code: str) -> str:
@@ -71,6 +128,14 @@ def bar_counts(df: pd.DataFrame, title: str) -> go.Figure:
                            hovertemplate="%{y} : %{x} actions<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     return french_layout(fig, title, height=max(220, 32 * len(df) + 80))
+
+
+def registry_source_text(reg: dict) -> str:
+    if reg["schemes_known"] and reg["actions_known"]:
+        return "Actions et dispositifs : registres importés (voir Données)."
+    missing = [x for x, known in (("registre des dispositifs", reg["schemes_known"]),
+                                  ("liste des actions", reg["actions_known"])) if not known]
+    return f"Actions et dispositifs : {' et '.join(missing)} non chargé(s) pour ce territoire (voir Données)."
 
 
 def locator(level: str, code: str, map_id: str = "fiche-map") -> html.Div | None:
@@ -96,19 +161,6 @@ def locator(level: str, code: str, map_id: str = "fiche-map") -> html.Div | None
 
 STATUT_TEXT = {"inchange": "inchangé depuis 2015", "modifie": "contour modifié en 2024",
                "nouveau": "nouveau quartier en 2024", "commune": "quartier d'outre-mer (géographie communale)"}
-
-
-def population_text(level: str, code: str, t: dict) -> str:
-    pop = t.get("population")
-    if pop is not None and not pd.isna(pop):
-        return f"Population : {fmt(pop, 0)} habitants"
-    hist = access.value_history(level, code, ["population"])
-    ok = hist[hist.status == "ok"]
-    if len(ok):
-        last = ok.iloc[-1]
-        where = " sur le périmètre 2015 du quartier" if last.perimeter == "perimetre_2015" else ""
-        return f"Population : n.d. en 2024 ({fmt(last.value, 0)} habitants en {int(last.year)}{where})"
-    return "Population : n.d."
 
 
 def lineage_note(code: str) -> html.P | None:
@@ -141,7 +193,8 @@ def territory_portrait(level: str, code: str) -> html.Div:
     subtitle = " · ".join(f"{LEVEL_LABELS.get(p['level'], p['level'])} : {p['name']}" for p in pars)
     det, notes = determinants_frame(level, code)
     evo = evolution_figure(level, code)
-    sch = access.schemes_covering(level, code) if level in ("qpv", "commune") else pd.DataFrame()
+    reg = views_portrait.registry_facts(level, code)
+    sch = reg["schemes"]
     by_theme = access.action_counts(level, code, "theme")
     by_public = access.action_counts(level, code, "public")
     zoning = access.gp_zoning()
@@ -154,7 +207,7 @@ def territory_portrait(level: str, code: str) -> html.Div:
                 id="fiche-title"),
         html.P(subtitle, className="lead"),
         html.P(ref_commune + ".", id="fiche-reference-commune", className="muted") if ref_commune else None,
-        html.P(population_text(level, code, t), id="fiche-population"),
+        html.P(views_portrait.population_fact(level, code)["text"], id="fiche-population"),
         lineage_note(code) if level == "qpv" else None,
         html.P(f"Zonage ARS médecins généralistes : {zone.iloc[0].zone} (millésime {zone.iloc[0].millesime})"
                if len(zone) else None),
@@ -164,8 +217,9 @@ def territory_portrait(level: str, code: str) -> html.Div:
                 html.H2("Dispositifs de santé"),
                 html.Ul([html.Li([html.Strong(f"{r.kind} "), r.name,
                                   html.Span(f" — porteur : {r.porteur}" if r.porteur else "", className="muted")])
-                         for r in sch.itertuples()], id="fiche-schemes") if len(sch)
-                else html.P("Aucun dispositif ASV, CLS, CLSM ou CPTS recensé.", id="fiche-schemes"),
+                         for r in sch.itertuples()], id="fiche-schemes") if len(sch) else None,
+                html.P(reg["schemes_text"], id="fiche-schemes" if not len(sch) else "fiche-schemes-note",
+                       className="note" if not reg["schemes_known"] else None) if reg["schemes_text"] else None,
             ]),
         ], className="grid-2"),
         html.H2("Déterminants de santé et références"),
@@ -176,16 +230,17 @@ def territory_portrait(level: str, code: str) -> html.Div:
                    page_size=30) if len(det) else html.P("Aucun indicateur disponible pour ce territoire."),
         html.Div([html.P(n, className="note") for n in notes]),
         html.H2("Évolution", className="page-break"),
-        graph("fiche-evolution", evo, source="Cercles vides : valeur sur le périmètre 2015 du quartier.")
+        graph("fiche-evolution", evo, source=evolution_note(evo))
         if evo is not None else html.P(evolution_absent_text(level, code), id="fiche-no-evolution"),
         html.H2("Actions de santé"),
+        html.P(reg["actions_text"], className="note", id="fiche-actions-unlisted") if reg["actions_text"] else None,
         html.Div([
             graph("fiche-actions-theme", bar_counts(by_theme, "Par axe thématique"))
-            if len(by_theme) else html.P("Aucune action localisée ici."),
+            if len(by_theme) else html.P("Aucune action localisée ici.", id="fiche-no-actions")
+            if reg["actions_known"] else html.Div(),
             graph("fiche-actions-public", bar_counts(by_public, "Par public"))
             if len(by_public) else html.Div(),
         ], className="grid-2"),
         html.H2("Sources et millésimes"),
-        html.Ul([html.Li(s) for s in srcs] + [html.Li("Actions et dispositifs : registre importé (voir Données).")],
-                id="fiche-sources"),
+        html.Ul([html.Li(s) for s in srcs] + [html.Li(registry_source_text(reg))], id="fiche-sources"),
     ], id="fiche-body")

@@ -14,7 +14,8 @@ from data import access
 from data.access import parse_scope, scope_value  # noqa: F401  (the pages' names)
 
 LEVEL_LABELS = {"region": "Région", "departement": "Département", "epci": "EPCI", "commune": "Commune",
-                "qpv": "QPV", "france": "France", "arrondissement": "Arrondissement"}
+                "qpv": "QPV", "france": "France", "arrondissement": "Arrondissement",
+                "ensemble_qpv": "Référence nationale"}
 
 
 def checked_scope(value) -> tuple[tuple[str, str] | None, list[str]]:

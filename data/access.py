@@ -76,7 +76,7 @@ def sources() -> pd.DataFrame:
     t = tables()
     n = t.memo("values_per_source", lambda: t.values["source_id"].value_counts())
     out = t.source[["source_id", "title", "publisher", "url", "licence", "vintage", "geography", "file_name",
-                    "retrieved_at", "fictional"]].reset_index(drop=True)
+                    "retrieved_at", "fictional", "dataset", "ref_year_basis"]].reset_index(drop=True)
     out["n_values"] = out["source_id"].map(n).fillna(0).astype("int64")
     return out
 
@@ -93,6 +93,16 @@ def etl_runs() -> pd.DataFrame:
 
 def import_log() -> pd.DataFrame:
     return tables().import_log.copy()
+
+
+def year_evidence() -> pd.DataFrame:
+    """The columns dated by comparing files at load (etl/loaders/_dating.py), with their file names."""
+    t = tables()
+    ev = t.year_evidence.copy()
+    names = t.source["file_name"].to_dict()
+    ev["file_name"] = ev["source_id"].map(names)
+    ev["evidence_file"] = ev["evidence_source_id"].map(names)
+    return ev
 
 
 def counts() -> dict[str, int]:
@@ -268,20 +278,26 @@ def _catalogue() -> pd.DataFrame:
 
     def build():
         levels: dict[str, set] = {}
+        with_values: dict[str, set] = {}
         years: dict[str, set] = {}
-        v = t.values
+        period = t.vcol["period"]
+        ok = t.vcol["status"] == "ok"
         for (ind, lev), (s, e) in t.blocks().items():
             levels.setdefault(ind, set()).add(lev)
-            years.setdefault(ind, set()).update(np.unique(v["year"].to_numpy()[s:e]).tolist())
+            if ok[s:e].any():
+                with_values.setdefault(ind, set()).add(lev)
+            years.setdefault(ind, set()).update(np.unique(period[s:e]).tolist())
         cat = t.indicator.copy()
         cat["levels"] = [sorted(levels.get(i, ())) for i in cat["indicator_id"]]
+        cat["levels_with_values"] = [sorted(with_values.get(i, ())) for i in cat["indicator_id"]]
         cat["years"] = [sorted(int(y) for y in years.get(i, ())) for i in cat["indicator_id"]]
         return cat
     return t.memo("catalogue", build)
 
 
 def indicators() -> pd.DataFrame:
-    """Catalogue, with the levels and years each indicator has values for."""
+    """Catalogue, with the levels each indicator has rows for (`levels`), the levels where at least
+    one value is published (`levels_with_values`) and its periods (`years`)."""
     return _catalogue().copy()
 
 
@@ -293,24 +309,27 @@ def indicator(indicator_id: str) -> dict | None:
 
 
 def indicator_years(indicator_id: str, level: str = "qpv") -> list[int]:
+    """The periods of an indicator at a level (data.provenance): undated diffusion vintages first,
+    then years described; the last one is the most recent year described."""
     t = tables()
 
     def build():
         b = t.block(indicator_id, level)
-        return [int(y) for y in np.unique(b["year"].to_numpy())] if len(b) else []
+        return [int(y) for y in np.unique(b["period"].to_numpy())] if len(b) else []
     return list(t.memo(("years", indicator_id, level), build))
 
 
 def year_labels(indicator_id: str, level: str = "qpv") -> dict[int, str]:
-    """{vintage: how it is written (data.provenance.year_text)} for one indicator at one level."""
+    """{period: how it is written} for one indicator at one level: "2019" for a year described,
+    "millésime de diffusion 2022" (data.provenance.year_text) for an undated vintage."""
     t = tables()
 
     def build():
         b = t.block(indicator_id, level)
         if not len(b):
             return {}
-        first = b.drop_duplicates("year").sort_values("year")
-        return {int(y): lab for y, lab in zip(first["year"], first["year_label"])}
+        first = b.drop_duplicates("period").sort_values("period")
+        return {int(p): (str(int(p)) if p >= 0 else lab) for p, lab in zip(first["period"], first["year_label"])}
     return dict(t.memo(("year_labels", indicator_id, level), build))
 
 
@@ -318,7 +337,7 @@ _FLOAT_COLUMNS = ("value", "numerator", "denominator")
 _TEXT_COLUMNS = ("status", "geography", "perimeter", "derived_from", "source_id", "year_label")
 
 
-def _value_columns(rows: np.ndarray, columns=("year",) + _FLOAT_COLUMNS + _TEXT_COLUMNS) -> dict:
+def _value_columns(rows: np.ndarray, columns=("year", "period", "ref_year") + _FLOAT_COLUMNS + _TEXT_COLUMNS) -> dict:
     """Columns of the values table at positions `rows` (-1: no row: NaN, <NA> or None)."""
     vcol = tables().vcol
     found = rows >= 0
@@ -326,10 +345,14 @@ def _value_columns(rows: np.ndarray, columns=("year",) + _FLOAT_COLUMNS + _TEXT_
     out = {}
     for col in columns:
         src = vcol[col]
-        if col == "year":
+        if col in ("year", "period"):
             arr = np.zeros(len(rows), dtype=np.int32)
             arr[found] = src[take]
             out[col] = pd.arrays.IntegerArray(arr, ~found)
+        elif col == "ref_year":
+            arr = np.full(len(rows), pd.NA, dtype=object)
+            arr[found] = src[take]
+            out[col] = pd.array(arr, dtype="Int64")
         elif col in _FLOAT_COLUMNS:
             arr = np.full(len(rows), np.nan)
             arr[found] = src[take]
@@ -352,13 +375,13 @@ def _source_columns(source_ids, cols=("title", "publisher", "vintage")) -> dict:
 
 
 def values(indicator_id: str, level: str, within: tuple[str, str] | None = None,
-           year: int | None = None) -> pd.DataFrame:
-    """One row per territory of `level` (in scope): the value of `year`, or of the latest
-    year the territory has any row for. Territories with no row at all come with
+           period: int | None = None) -> pd.DataFrame:
+    """One row per territory of `level` (in scope): the value of `period` (data.provenance), or of
+    the latest period the territory has any row for. Territories with no row at all come with
     status 'missing' so that nothing silently disappears from a map or a table."""
     terr = _level_in(level, within)
     codes = terr["code"].to_numpy(dtype=object)
-    rows = tables().selection(indicator_id, level, year).positions(codes)
+    rows = tables().selection(indicator_id, level, period).positions(codes)
     cols = _value_columns(rows)
     cols["status"][rows < 0] = "missing"
     cols["perimeter"][rows < 0] = "exact"
@@ -369,20 +392,21 @@ def values(indicator_id: str, level: str, within: tuple[str, str] | None = None,
 
 def value_history(level: str, code: str, indicator_ids: list[str] | None = None,
                   distinct: bool = False) -> pd.DataFrame:
-    """Every value of a territory, by indicator then vintage; `distinct` leaves out the vintages
+    """Every value of a territory, by indicator then period; `distinct` leaves out the vintages
     that repeat an earlier one (same_as), so that a series shows each figure once."""
     df = tables().rows_of(level, code)
     if distinct:
         df = df[df["same_as"].isna()]
     if indicator_ids:
         df = df[df["indicator_id"].isin(list(indicator_ids))]
-    out = df[["indicator_id", "year", "year_label", "ref_year", "same_as", "value", "status", "geography",
+    out = df[["indicator_id", "period", "year", "year_label", "ref_year", "same_as", "value", "status", "geography",
               "perimeter", "derived_from", "source_id"]].reset_index(drop=True)
-    return _with_sources(out, ("title", "vintage"))
+    return _with_sources(out, ("title", "vintage", "dataset", "publisher"))
 
 
 def reference_chain(level: str, code: str) -> list[tuple[str, str]]:
-    """The (level, code) references of a territory: commune, EPCI, département, région, France."""
+    """The (level, code) references of a territory: commune, EPCI, département, région, France,
+    and for a QPV the whole of France's QPVs (when loaded)."""
     t = territory(level, code)
     if t is None:
         return []
@@ -394,11 +418,14 @@ def reference_chain(level: str, code: str) -> list[tuple[str, str]]:
             chain.append((lvl, t[lvl]))
     for fr in sorted(tables().level("france")["code"]):
         chain.append(("france", fr))
+    if level == "qpv":
+        chain += [("ensemble_qpv", c) for c in sorted(tables().level("ensemble_qpv")["code"])]
     return chain
 
 
 REFERENCE_HEADERS = {"commune": "Commune", "epci": "EPCI", "departement": "Département", "region": "Région",
-                     "arrondissement": "Arrondissement", "france": "France"}
+                     "arrondissement": "Arrondissement", "france": "France",
+                     "ensemble_qpv": "Ensemble des QPV"}
 
 
 def reference_header(level: str, code: str) -> str:
@@ -406,25 +433,27 @@ def reference_header(level: str, code: str) -> str:
     the France territory by its own name ("France métropolitaine" is not "France")."""
     t = territory(level, code)
     name = t["name"] if t else code
-    return name if level == "france" else f"{REFERENCE_HEADERS.get(level, level)} : {name}"
+    return name if level in ("france", "ensemble_qpv") else f"{REFERENCE_HEADERS.get(level, level)} : {name}"
 
 
-def reference_values_at(indicator_id: str, ref_level: str, codes: list[str], year: int | None = None) -> pd.DataFrame:
-    """Value of an indicator on reference territories, for the year of the QPV figures when
-    the reference has it, else its closest earlier year, else its closest later year."""
-    cols = ["code", "name", "year", "year_label", "value", "status", "geography", "source_id", "source_title",
-            "publisher", "vintage"]
+def reference_values_at(indicator_id: str, ref_level: str, codes: list[str], period: int | None = None) -> pd.DataFrame:
+    """Value of an indicator on reference territories, like compared with like: for the year the
+    QPV figures describe (`period`) when the reference has it, else its closest earlier year,
+    else its closest later year (Tables.selection(nearest=True))."""
+    cols = ["code", "name", "year", "period", "ref_year", "year_label", "value", "status", "geography", "source_id",
+            "source_title", "publisher", "vintage", "dataset"]
     names = tables().names(ref_level)
     wanted = sorted({c for c in codes if c is not None and c in names})
-    rows = tables().selection(indicator_id, ref_level, year, nearest=True).positions(wanted)
+    rows = tables().selection(indicator_id, ref_level, period, nearest=True).positions(wanted)
     keep = rows >= 0
     if not keep.any():
         return pd.DataFrame(columns=cols)
     rows = rows[keep]
     found = [c for c, k in zip(wanted, keep) if k]
-    vals = _value_columns(rows, ("year", "year_label", "value", "status", "geography", "source_id"))
+    vals = _value_columns(rows, ("year", "period", "ref_year", "year_label", "value", "status", "geography",
+                                 "source_id"))
     df = pd.DataFrame({"code": found, "name": [names[c] for c in found], **vals,
-                       **_source_columns(vals["source_id"])})
+                       **_source_columns(vals["source_id"], ("title", "publisher", "vintage", "dataset"))})
     return df[cols]
 
 
@@ -435,8 +464,8 @@ def reference_values(indicator_id: str, ref_level: str, codes: list[str]) -> pd.
 
 def latest_values(pairs: list[tuple[str, str]], indicator_ids: list[str] | None = None) -> pd.DataFrame:
     """Latest row of each indicator for each (level, code) in `pairs`."""
-    cols = ["level", "code", "indicator_id", "year", "year_label", "value", "status", "geography", "perimeter",
-            "derived_from", "source_id", "source_title", "vintage", "publisher"]
+    cols = ["level", "code", "indicator_id", "year", "period", "ref_year", "year_label", "value", "status",
+            "geography", "perimeter", "derived_from", "source_id", "source_title", "vintage", "publisher", "dataset"]
     t = tables()
     parts = [t.rows_of(level, code) for level, code in dict.fromkeys(map(tuple, pairs))]
     parts = [p for p in parts if len(p)]
@@ -446,9 +475,9 @@ def latest_values(pairs: list[tuple[str, str]], indicator_ids: list[str] | None 
     if indicator_ids:
         df = df[df["indicator_id"].isin(list(indicator_ids))]
     df = df.drop_duplicates(["level", "code", "indicator_id"], keep="last")
-    out = df[["level", "code", "indicator_id", "year", "year_label", "value", "status", "geography", "perimeter",
-              "derived_from", "source_id"]].reset_index(drop=True)
-    return _with_sources(out, ("title", "vintage", "publisher"))[cols]
+    out = df[["level", "code", "indicator_id", "year", "period", "ref_year", "year_label", "value", "status",
+              "geography", "perimeter", "derived_from", "source_id"]].reset_index(drop=True)
+    return _with_sources(out, ("title", "vintage", "publisher", "dataset"))[cols]
 
 
 # --- Zoning, schemes, actions ---------------------------------------------------------------
@@ -640,4 +669,5 @@ def communes_with_qpv() -> pd.DataFrame:
 from data.local_health import (  # noqa: E402,F401
     themes, publics, schemes, scheme, scheme_territories,
     _active_cover, qpv_coverage, _theme_axis, _action_lists, actions,
-    action_themes, porteurs, action_years, _scheme_geometries_cached, scheme_geometries)
+    action_themes, porteurs, action_years, _scheme_geometries_cached, scheme_geometries,
+    NOT_LOADED, registry_communes, registry_loaded, qpv_registry_known, territory_registry_known, registry_state)

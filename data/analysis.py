@@ -130,8 +130,9 @@ def density_per_10000(counts, population):
 
 
 def fmt(value, decimals: int = 1, unit: str = "") -> str:
-    """French number formatting: 12 345,6 (narrow no-break space for thousands)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """French number formatting: 12 345,6 (narrow no-break space for thousands); "n.d." for
+    None, NaN and pd.NA."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "n.d."
     s = f"{float(value):,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
     if s.startswith("-") and float(s.replace("\u202f", "").replace(",", ".")) == 0:
@@ -274,9 +275,9 @@ def need_action_quadrants(codes, need, density, high_is_bad=True) -> Quadrants:
 
 # --- Couverture ASV ---
 
-COVERAGE_CATEGORIES = ("asv", "cls", "none")
+COVERAGE_CATEGORIES = ("asv", "cls", "none", "unknown")
 COVERAGE_LABELS = {"asv": "Couvert par un ASV", "cls": "CLS seulement (pas d'ASV)",
-                   "none": "Ni ASV ni CLS"}
+                   "none": "Ni ASV ni CLS", "unknown": "Couverture inconnue (registre non chargé)"}
 
 
 def _truthy(flag) -> bool:
@@ -287,17 +288,21 @@ def _truthy(flag) -> bool:
         return False
 
 
-def coverage_category(has_asv, has_cls) -> str:
-    """'asv' when an ASV covers the QPV, 'cls' when only a CLS does, else 'none'."""
+def coverage_category(has_asv, has_cls, known: bool) -> str:
+    """'asv' when an ASV covers the QPV (a fact, registry complete or not); otherwise, where the
+    scheme registry is complete (`known`), 'cls' when only a CLS does, else 'none'; where it is
+    not, 'unknown': the absence of an ASV is not known."""
     if _truthy(has_asv):
         return "asv"
+    if not known:
+        return "unknown"
     if _truthy(has_cls):
         return "cls"
     return "none"
 
 
-def coverage_categories(has_asv, has_cls) -> list[str]:
-    return [coverage_category(a, c) for a, c in zip(has_asv, has_cls)]
+def coverage_categories(has_asv, has_cls, known) -> list[str]:
+    return [coverage_category(a, c, k) for a, c, k in zip(has_asv, has_cls, known)]
 
 
 def coverage_counts(categories) -> dict[str, int]:
@@ -331,7 +336,7 @@ def rank_by_need(df: pd.DataFrame, high_is_bad) -> pd.DataFrame:
 
 
 REFERENCE_LEVELS = {"commune": "commune", "epci": "EPCI", "departement": "département",
-                    "region": "région", "france": "France"}
+                    "region": "région", "france": "France", "ensemble_qpv": "ensemble des QPV (France)"}
 GAP_TYPES = {"ratio": "Rapport (quartier ÷ référence)", "difference": "Différence (quartier − référence)"}
 
 
@@ -386,9 +391,14 @@ def france_reference(departement, available: list[str]) -> str | None:
     return None
 
 
-def reference_codes(qpvs: pd.DataFrame, ref_level: str, france_available: list[str] = ()) -> dict:
+def reference_codes(qpvs: pd.DataFrame, ref_level: str, france_available: list[str] = (),
+                    ensemble_available: list[str] = ()) -> dict:
     """Reference territory of each QPV at `ref_level`: its own (main) commune, EPCI,
-    département, région, or France. `qpvs` has code and the parent columns of `territory`."""
+    département, région, France, or all QPVs of France together (`ensemble_qpv`, the one
+    territory of `ensemble_available`). `qpvs` has code and the parent columns of `territory`."""
+    if ref_level == "ensemble_qpv":
+        code = sorted(ensemble_available)[0] if len(ensemble_available) else None
+        return dict.fromkeys(qpvs["code"].to_numpy(dtype=object), code)
     if ref_level == "france":
         available = list(france_available)
         by_side = {side: france_reference("97" if side else "", available) for side in (True, False)}

@@ -66,7 +66,8 @@ def _active_cover() -> pd.DataFrame:
 
 
 def qpv_coverage(within: tuple[str, str] | None = None) -> pd.DataFrame:
-    """For each 2024 QPV: the schemes covering it, directly (QPV listed) or through its commune(s)."""
+    """For each 2024 QPV: the schemes covering it, directly (QPV listed) or through its commune(s),
+    and whether the scheme registry is complete there (`registry_known`)."""
     q = _level_in("qpv", within)[["code", "name", "population", "commune"]].reset_index(drop=True)
     cov = _active_cover()
     cov = cov[cov["qpv_code"].isin(q["code"])]
@@ -74,11 +75,82 @@ def qpv_coverage(within: tuple[str, str] | None = None) -> pd.DataFrame:
     kinds = by["kind"].agg(set)
     for k in ("ASV", "CLS", "CLSM", "CPTS"):
         q[f"has_{k.lower()}"] = q["code"].map(lambda c, k=k: k in kinds.get(c, ())).where(q["code"].isin(kinds.index))
+    known = qpv_registry_known("schemes")
+    q["registry_known"] = q["code"].map(known).fillna(False).astype(bool)
     asv = cov[cov["kind"] == "ASV"].groupby("qpv_code")["name"].agg(lambda s: " ; ".join(sorted(set(s))))
     q["asv_names"] = q["code"].map(asv).astype(object)
     ids = by["scheme_id"].agg(lambda s: sorted(set(s)))
     q["scheme_ids"] = q["code"].map(ids)
     return q.sort_values("name", kind="mergesort").reset_index(drop=True)
+
+
+# --- Where the registries are complete ------------------------------------------------------
+# A QPV's coverage by the schemes and its actions are known only where the scheme registry or the
+# action list was loaded complete (registry_coverage, declared at import or by default the
+# communes a file names). Elsewhere they are unknown: never "sans ASV", never 0 actions.
+
+REGISTRY_KINDS = ("schemes", "actions")
+NOT_LOADED = {"schemes": "registre des dispositifs non chargé pour ce territoire",
+              "actions": "actions non recensées : aucune liste d'actions chargée pour ce territoire"}
+
+
+def registry_communes(kind: str) -> frozenset:
+    """Communes where the registry of `kind` ('schemes' or 'actions') is complete."""
+    t = tables()
+
+    def build():
+        rc = t.registry_coverage
+        rc = rc[rc["kind"] == kind]
+        communes = t.level("commune")
+        out = set(rc.loc[rc["level"] == "commune", "code"])
+        for level in ("region", "departement", "epci"):
+            codes = set(rc.loc[rc["level"] == level, "code"])
+            if codes:
+                out |= set(communes.loc[communes[level].isin(codes), "code"])
+        return frozenset(out)
+    return t.memo(("registry_communes", kind), build)
+
+
+def registry_loaded(kind: str) -> bool:
+    """Whether any registry of `kind` was loaded at all."""
+    return bool((tables().registry_coverage["kind"] == kind).any())
+
+
+def qpv_registry_known(kind: str) -> dict[str, bool]:
+    """2024 QPV code -> whether the registry of `kind` is complete on all of its communes."""
+    t = tables()
+
+    def build():
+        covered = registry_communes(kind)
+        of = t.communes_of_qpv()
+        q = t.level("qpv")
+        return {code: bool(covered) and all(c in covered for c in (of.get(code) or ([main] if isinstance(main, str)
+                                                                                      else [None])))
+                for code, main in zip(q["code"], q["commune"])}
+    return t.memo(("qpv_registry_known", kind), build)
+
+
+def territory_registry_known(kind: str, level: str, code: str) -> bool:
+    """Whether the registry of `kind` is complete on a whole territory (QPV, commune, EPCI...)."""
+    if level == "qpv":
+        return qpv_registry_known(kind).get(code, False)
+    if level == "scheme":
+        return True
+    covered = registry_communes(kind)
+    if level == "commune":
+        return code in covered
+    communes = _level_in("commune", (level, code) if level != "france" else None)["code"]
+    return bool(len(communes)) and all(c in covered for c in communes)
+
+
+def registry_state(kind: str, scope=None) -> str:
+    """'complete' (every QPV of the scope known), 'partial', or 'absent' (none known)."""
+    known = qpv_registry_known(kind)
+    codes = _level_in("qpv", scope)["code"]
+    flags = [known.get(c, False) for c in codes]
+    if flags and all(flags):
+        return "complete"
+    return "partial" if any(flags) else "absent"
 
 
 def _theme_axis() -> dict[str, str]:

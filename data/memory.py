@@ -8,9 +8,10 @@ loading them on first use (one thread loads, the others wait for it); data.acces
 its questions from them. Repeated strings (codes, identifiers, statuses) are interned, so
 that the 400,000 values of a France-scale DB take a few tens of MB.
 
-Indicator values are sorted by (indicator, level, code, year): the rows of one indicator at
+Indicator values are sorted by (indicator, level, code, period): the rows of one indicator at
 one level are a contiguous block (`block`), and the rows of one territory are found through
-`rows_of`.
+`rows_of`. A series is keyed by its period (data.provenance: the year described when known, else
+the diffusion vintage minus 10000), so a territory's last row is its most recent year described.
 """
 from __future__ import annotations
 
@@ -22,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from data import db
-from data.provenance import year_text
+from data.provenance import UNDATED_OFFSET, comparable_year, year_text
 
 VALUE_COLUMNS = ["level", "code", "indicator_id", "year", "value", "numerator", "denominator", "status",
-                 "geography", "perimeter", "derived_from", "source_id", "ref_year", "same_as"]
+                 "geography", "perimeter", "derived_from", "source_id", "ref_year", "same_as", "period"]
 TERRITORY_COLUMNS = ["level", "code", "name", "generation", "region", "departement", "epci", "commune",
                      "population", "source_id"]
 _INTERNED = ("level", "code", "indicator_id", "status", "geography", "perimeter", "derived_from", "source_id",
@@ -84,7 +85,7 @@ class Tables:
         self.source = q("SELECT * FROM source ORDER BY publisher, title").set_index("source_id", drop=False)
         self.indicator = q("SELECT * FROM indicator ORDER BY sort")
         self.values = q(f"SELECT {', '.join(VALUE_COLUMNS)} FROM indicator_value "
-                        "ORDER BY indicator_id, level, code, year")
+                        "ORDER BY indicator_id, level, code, period")
         self.values["year_label"] = _year_labels(self.values)
         self.territory = q(f"SELECT {', '.join(TERRITORY_COLUMNS)} FROM territory ORDER BY level, name, code")
         self.qpv_commune = q("SELECT qpv_code, commune_code, area_share FROM qpv_commune "
@@ -101,6 +102,8 @@ class Tables:
         self.action_theme = q("SELECT action_id, theme_id FROM action_theme ORDER BY action_id, theme_id")
         self.action_public = q("SELECT action_id, public_id FROM action_public ORDER BY action_id, public_id")
         self.import_log = q("SELECT * FROM import_log ORDER BY import_id")
+        self.registry_coverage = q("SELECT DISTINCT kind, level, code FROM registry_coverage ORDER BY ALL")
+        self.year_evidence = q("SELECT * FROM year_evidence ORDER BY source_id, indicator_id")
         self._memo: dict = {}
         self._memo_lock = threading.Lock()
         self._index_values()
@@ -147,21 +150,27 @@ class Tables:
     def blocks(self) -> dict[tuple[str, str], tuple[int, int]]:
         return self._blocks
 
-    def selection(self, indicator_id: str, level: str, year: int | None = None,
+    def selection(self, indicator_id: str, level: str, period: int | None = None,
                   nearest: bool = False) -> "Selection":
-        """One row per code of an indicator at a level: the row of `year` (None: of the latest
-        year); with `nearest`, a code without that year gets its closest earlier year, else its
-        closest later one (what a reference is compared with). Memoized."""
+        """One row per code of an indicator at a level: the row of `period` (None: of the latest
+        period, i.e. the most recent year described). With `nearest` (what a reference is
+        compared with), a code without that period gets the row whose year is the closest
+        earlier one (comparing years described, or for undated figures their diffusion
+        vintage; a dated row first at equal years), else the closest later one. Memoized."""
         def build():
             s, e = self._blocks.get((indicator_id, level), (0, 0))
             codes = self.vcol["code"][s:e]
-            years = self.vcol["year"][s:e].astype(np.int64)
+            periods = self.vcol["period"][s:e].astype(np.int64)
             rows = np.arange(s, e)
             if not len(rows):
                 return Selection(rows, {})
             if nearest:
-                y = 9999 if year is None else int(year)
-                key = np.where(years <= y, years, -years) + (years <= y) * 100_000 + (years == y) * 1_000_000
+                dated = periods >= 0
+                cy = np.where(dated, periods, periods + UNDATED_OFFSET)
+                target = comparable_year(period)
+                c = np.iinfo(np.int64).max // 4 if target is None else int(target)
+                exact = periods == (period if period is not None else np.iinfo(np.int64).min)
+                key = np.where(exact, 3e7, np.where(cy <= c, 2e7 + cy * 2 + dated, 1e7 - cy * 2 + dated))
                 change = np.ones(len(codes), dtype=bool)
                 change[1:] = codes[1:] != codes[:-1]
                 group = np.cumsum(change) - 1
@@ -169,17 +178,17 @@ class Tables:
                 last = np.ones(len(order), dtype=bool)
                 last[:-1] = group[order][1:] != group[order][:-1]
                 rows = rows[order[last]]
-            elif year is not None:
-                rows = rows[years == int(year)]
+            elif period is not None:
+                rows = rows[periods == int(period)]
             else:
                 last = np.ones(len(codes), dtype=bool)
-                last[:-1] = codes[1:] != codes[:-1]         # sorted by code then year: the latest
+                last[:-1] = codes[1:] != codes[:-1]         # sorted by code then period: the latest
                 rows = rows[last]
             return Selection(rows, {c: i for i, c in enumerate(self.vcol["code"][rows])})
-        return self.memo(("selection", indicator_id, level, year, nearest), build)
+        return self.memo(("selection", indicator_id, level, period, nearest), build)
 
     def rows_of(self, level: str, code: str) -> pd.DataFrame:
-        """Every value of one territory, sorted by indicator then year."""
+        """Every value of one territory, sorted by indicator then period."""
         index = self.memo("rows_of", lambda: self.values.groupby(["level", "code"], sort=False).indices)
         pos = index.get((level, code))
         return self.values.iloc[pos] if pos is not None else self.values.iloc[0:0]

@@ -2,9 +2,13 @@
 of the file it comes from, its source. One place, so that every page says it the same way.
 
 Every value carries two years (docs/data-model.md):
-- `year`, the diffusion vintage of its file (REVN_2022.csv: 2022), which orders a series;
-- `ref_year`, the year the figure describes, when the producer's documentation gives it
-  (declared per table and vintage in etl/catalogue.toml), else unknown (NULL).
+- `year`, the diffusion vintage of its file (REVN_2022.csv: 2022);
+- `ref_year`, the year the figure describes, when the producer's documentation or its own files
+  give it (declared in etl/catalogue.toml, read in column names, or established by comparing
+  files at load), else unknown (NULL).
+A series is keyed by its `period`: the year described when known, else the diffusion vintage
+minus UNDATED_OFFSET, so that undated vintages sort before every dated year and the "latest"
+figure of a series is its most recent year described (period_of, period_token, parse_period).
 A vintage whose values repeat the previous one's (`same_as`, detected at load) is the same
 figure published again: it is said so, and shown once in series."""
 from __future__ import annotations
@@ -13,6 +17,9 @@ import pandas as pd
 
 UNKNOWN_VINTAGE = "millésime inconnu"
 FICTIONAL_PUBLISHER_PREFIX = "Atlas ASV, jeu fictif au format "
+
+
+UNDATED_OFFSET = 10000
 
 
 def _int(v) -> int | None:
@@ -38,6 +45,52 @@ def year_text(year, ref_year=None, same_as=None, short: bool = False) -> str:
     return str(r) if r == y else f"{r} (millésime de diffusion {y})"
 
 
+def period_of(year, ref_year=None) -> int:
+    """The series key of a value: its year described, else its vintage minus UNDATED_OFFSET."""
+    r = _int(ref_year)
+    return r if r is not None else int(year) - UNDATED_OFFSET
+
+
+def is_dated(period) -> bool:
+    return _int(period) is not None and int(period) >= 0
+
+
+def comparable_year(period) -> int | None:
+    """The year a period stands for when periods are compared: the year described, or for an
+    undated figure its diffusion vintage (the latest year it can describe)."""
+    p = _int(period)
+    if p is None:
+        return None
+    return p if p >= 0 else p + UNDATED_OFFSET
+
+
+def period_token(period) -> str | None:
+    """How a period is written in a URL: "2019" (year described) or "m2022" (diffusion vintage)."""
+    p = _int(period)
+    if p is None:
+        return None
+    return str(p) if p >= 0 else f"m{p + UNDATED_OFFSET}"
+
+
+def parse_period(token) -> int | None:
+    """Inverse of period_token; None for anything else ("2019", 2019, "m2022" are read)."""
+    if isinstance(token, bool):
+        return None
+    if isinstance(token, int):
+        return token if 1900 <= token <= 2200 or -UNDATED_OFFSET + 1900 <= token <= -UNDATED_OFFSET + 2200 else None
+    s = str(token or "").strip()
+    if len(s) > 6:
+        return None
+    undated = s[:1] in ("m", "M")
+    digits = s[1:] if undated else s
+    if not (len(digits) == 4 and digits.isdigit()):
+        return None
+    y = int(digits)
+    if not 1900 <= y <= 2200:
+        return None
+    return y - UNDATED_OFFSET if undated else y
+
+
 def vintage_text(vintage) -> str:
     """"millésime 2022", or "millésime inconnu": never a guessed year."""
     v = "" if vintage is None else str(vintage).strip()
@@ -51,8 +104,11 @@ def publisher_text(publisher) -> str:
     return pub
 
 
-def short_source(publisher, vintage) -> str:
-    """"ONPV / INSEE, millésime 2022" — or "... (fictif)" for the demo's sources."""
+def short_source(publisher, vintage, dataset=None) -> str:
+    """"Filosofi 2018, INSEE" when the source names its dataset, else "ONPV / INSEE, millésime
+    2022" — with "(fictif)" for the demo's sources."""
+    if isinstance(dataset, str) and dataset.strip():
+        return f"{dataset.strip()}, {publisher_text(publisher)}"
     return f"{publisher_text(publisher)}, {vintage_text(vintage)}"
 
 

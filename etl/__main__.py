@@ -154,6 +154,10 @@ def make_parser() -> argparse.ArgumentParser:
     i.add_argument("--report", help="dossier où écrire le rapport CSV/HTML")
     i.add_argument("--dry-run", action="store_true", help="valider seulement")
     i.add_argument("--offline", action="store_true", help="ne pas géocoder les adresses")
+    i.add_argument("--territoire", metavar="NIVEAU:CODE,...",
+                   help="territoire où ce registre est complet (ex. departement:13 ou commune:13055,commune:13005) ; "
+                        "par défaut, les communes que nomme le fichier. Ailleurs, la couverture et les actions "
+                        "restent « non recensées », jamais « aucune »")
     i.add_argument("--db", default=argparse.SUPPRESS)
     i.set_defaults(func=_cmd_import)
 

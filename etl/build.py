@@ -27,7 +27,8 @@ LOADER_ORDER = [
     "correspondence",  # ANCT 2024 <-> 2015 correspondence
     "zoning",          # ARS QPV zoning for GPs (ZIP/ZAC)
     "cpts",            # CPTS territories
-    "onpv",            # ONPV / sig.ville QPV indicator tables
+    "onpv",            # ONPV / sig.ville QPV indicator tables (finalize: dating by evidence, 2015 -> 2024)
+    "filosofi_qpv",    # INSEE Filosofi on the QPV (year described in the column names; dates ONPV columns)
     "filosofi",        # INSEE Filosofi reference territories
     "census",          # INSEE census communal bases (references summed from commune counts)
     "apl",             # DREES APL to GPs (xlsx)
@@ -60,8 +61,21 @@ def load_reference_tables(con) -> None:
     con.executemany(
         "INSERT INTO indicator VALUES (?,?,?,?,?,?,?,?,?)",
         [(ind["id"], ind["label"], ind.get("short_label", ind["label"]), ind["unit"], ind["family"],
-          ind.get("high_is_bad"), ind.get("definition"), ind.get("decimals", 1), i)
+          _high_is_bad(ind, i), ind.get("definition"), ind.get("decimals", 1), i)
          for i, ind in enumerate(cat["indicator"], start=1)])
+
+
+POLARITIES = {"high_is_bad": True, "low_is_bad": False, "none": None}
+
+
+def _high_is_bad(ind: dict, i: int):
+    """The catalogue's required `polarity`, stored as indicator.high_is_bad (TRUE, FALSE or NULL)."""
+    pol = ind.get("polarity")
+    if pol not in POLARITIES:
+        raise InputError(CATALOGUE_FILE, f"[[indicator]] n° {i}", "polarity",
+                         "sens obligatoire : « high_is_bad », « low_is_bad » ou « none » (aucun jugement)",
+                         ind.get("id"))
+    return POLARITIES[pol]
 
 
 def input_files(folder: Path) -> list[Path]:

@@ -26,20 +26,28 @@ class BuildContext:
     run_id: int = 1
     log: IssueLog = field(default_factory=IssueLog)
     retrieved: dict[str, str] = field(default_factory=dict)  # file name -> retrieval date (download cache)
+    # (source_id, indicator_id) -> the file's column(s) it was read from (what year evidence names)
+    columns: dict[tuple[str, str], str] = field(default_factory=dict)
+    # sources whose year described is read in the files themselves: they can date other files' columns
+    evidence_sources: set[str] = field(default_factory=set)
 
     def register_source(self, source_id: str, path: Path | None, *, title: str, publisher: str,
                         url: str | None = None, licence: str | None = None, vintage: str | None = None,
-                        geography: str | None = None) -> str:
-        """Record where figures come from. Called once per input file."""
+                        geography: str | None = None, dataset: str | None = None,
+                        ref_year_basis: str | None = None) -> str:
+        """Record where figures come from. Called once per input file. `dataset` is what a source
+        line names: the dataset and its year ("Filosofi 2018"), with the publisher beside it;
+        `ref_year_basis` says how the year its figures describe is known, when it is."""
         sha = sha256_file(path) if path is not None else None
         name = path.name if path is not None else None
         if self.fictional:
             title = f"{title} (données fictives de démonstration)"
             publisher = f"Atlas ASV, jeu fictif au format {publisher}"
         self.con.execute(
-            "INSERT OR REPLACE INTO source VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO source (source_id, title, publisher, url, licence, vintage, geography, "
+            "file_name, sha256, retrieved_at, fictional, dataset, ref_year_basis) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [source_id, title, publisher, url, licence, vintage, geography, name, sha,
-             self.retrieved.get(name or ""), self.fictional],
+             self.retrieved.get(name or ""), self.fictional, dataset, ref_year_basis],
         )
         return source_id
 

@@ -18,6 +18,7 @@ KIND_LABELS = {
 LEVEL_LABELS = {
     "france": "France", "region": "Régions", "departement": "Départements", "epci": "EPCI",
     "commune": "Communes", "arrondissement": "Arrondissements municipaux", "qpv": "QPV",
+    "ensemble_qpv": "Ensemble des QPV (référence nationale)",
 }
 
 
@@ -63,6 +64,8 @@ def print_summary(db_path: Path, out=sys.stdout, detail: bool = True, limit: int
             w(f"  - {title} — {publisher}, {vintage_text(vintage)}, géographie {geo or 'inconnue'}"
               f" [{fname or '-'}{extra}{got}]")
         w()
+        _evidence(con, w, detail)
+        _coverage(con, w)
         rows = con.execute(
             "SELECT kind, count(*) FROM load_issue GROUP BY kind ORDER BY kind").fetchall()
         if not rows:
@@ -82,3 +85,39 @@ def print_summary(db_path: Path, out=sys.stdout, detail: bool = True, limit: int
                 w(f"    … et {n - limit} autres (--limit pour en voir plus)")
     finally:
         con.close()
+
+
+def _evidence(con, w, detail: bool) -> None:
+    """The ONPV columns dated by evidence (etl/loaders/_dating.py), with the evidence."""
+    rows = con.execute("""
+        SELECT s.file_name, e.column_name, e.indicator_id, e.ref_year, t.file_name, e.evidence_column,
+               e.n_compared, e.n_matching, e.n_dropped
+        FROM year_evidence e LEFT JOIN source s ON s.source_id = e.source_id
+        LEFT JOIN source t ON t.source_id = e.evidence_source_id ORDER BY 1, 3""").fetchall()
+    if not rows:
+        return
+    w(f"Années décrites établies par comparaison des fichiers : {len(rows)} colonne(s)")
+    if detail:
+        for f, col, ind, year, ev, ev_col, n, same, dropped in rows:
+            w(f"    {f}, colonne {col} ({ind}) : décrit {year} — {same} des {n} QPV comparés ont la même valeur "
+              f"(arrondie comme dans les fichiers) dans {ev}, colonne {ev_col} ; {dropped} valeur(s) en double "
+              f"gardée(s) une fois, attribuée(s) à {ev}")
+    w()
+
+
+def _coverage(con, w) -> None:
+    """Where the scheme registry and the action list are complete (etl.importer.coverage)."""
+    rows = con.execute("SELECT kind, level, code, bool_or(declared) FROM registry_coverage "
+                       "GROUP BY ALL ORDER BY ALL").fetchall()
+    absent = {"schemes": "Registre des dispositifs : non chargé (couverture des QPV « inconnue » partout, "
+                         "jamais « sans ASV »)",
+              "actions": "Liste des actions : non chargée (actions « non recensées » partout, jamais « 0 »)"}
+    for kind, label in (("schemes", "Registre des dispositifs"), ("actions", "Liste des actions")):
+        mine = [(lv, c, d) for k, lv, c, d in rows if k == kind]
+        if not mine:
+            w(absent[kind])
+            continue
+        n = len(mine)
+        sample = ", ".join(f"{lv} {c}" for lv, c, _ in mine[:8]) + (", …" if n > 8 else "")
+        w(f"{label} : complet sur {n} territoire(s) ({sample})")
+    w()

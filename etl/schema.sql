@@ -15,7 +15,10 @@ CREATE TABLE source (
     file_name     VARCHAR,
     sha256        VARCHAR,
     retrieved_at  VARCHAR,               -- ISO date the file was obtained (from the download cache) or NULL
-    fictional     BOOLEAN NOT NULL DEFAULT FALSE
+    fictional     BOOLEAN NOT NULL DEFAULT FALSE,
+    dataset       VARCHAR,               -- what a source line names: dataset and year ('Filosofi 2018')
+    ref_year_basis VARCHAR               -- how the year its figures describe is known (documentation cited,
+                                         -- column names...); NULL: not known from the file itself
 );
 
 CREATE TABLE etl_run (
@@ -42,7 +45,8 @@ CREATE TABLE load_issue (
 
 -- Territories -----------------------------------------------------------------
 CREATE TABLE territory (
-    level        VARCHAR NOT NULL CHECK (level IN ('france', 'region', 'departement', 'epci', 'commune', 'arrondissement', 'qpv')),
+    level        VARCHAR NOT NULL CHECK (level IN ('france', 'region', 'departement', 'epci', 'commune', 'arrondissement',
+                                                   'qpv', 'ensemble_qpv')),  -- ensemble_qpv: all QPVs of France
     code         VARCHAR NOT NULL,
     name         VARCHAR NOT NULL,
     generation   VARCHAR,                -- QPV: '2015' or '2024'; others: geography version ('COG2024')
@@ -110,10 +114,26 @@ CREATE TABLE indicator_value (
     perimeter    VARCHAR NOT NULL DEFAULT 'exact' CHECK (perimeter IN ('exact', 'perimetre_2015')),
     derived_from VARCHAR,                -- 2015 QPV code when carried through the correspondence
     source_id    VARCHAR NOT NULL,
-    ref_year     INTEGER,                -- year the figure describes, when documented (else NULL: unknown)
+    ref_year     INTEGER,                -- year the figure describes, when documented or evidenced (else NULL: unknown)
     same_as      INTEGER,                -- earlier vintage whose figures this one repeats identically
-    PRIMARY KEY (level, code, indicator_id, year),
+    period       INTEGER NOT NULL,       -- series key: ref_year when known, else year - 10000 (data.provenance)
+    PRIMARY KEY (level, code, indicator_id, period),
     CHECK (status = 'ok' OR value IS NULL)
+);
+
+-- Year a column describes, established at load by comparing its figures with a file that dates
+-- them (docs/data-model.md): one row per dated (source, indicator).
+CREATE TABLE year_evidence (
+    source_id          VARCHAR NOT NULL,  -- the file whose column is dated (an ONPV table)
+    indicator_id       VARCHAR NOT NULL,
+    column_name        VARCHAR,           -- its column(s)
+    ref_year           INTEGER NOT NULL,  -- year established
+    evidence_source_id VARCHAR NOT NULL,  -- the file that dates it (Filosofi on the QPV)
+    evidence_column    VARCHAR,
+    n_compared         INTEGER NOT NULL,  -- QPVs holding a value in both files
+    n_matching         INTEGER NOT NULL,  -- of which equal as rounded in the files
+    n_dropped          INTEGER NOT NULL,  -- rows kept once, attributed to the evidence file
+    PRIMARY KEY (source_id, indicator_id)
 );
 
 -- ASV reference framework -----------------------------------------------------------
@@ -150,6 +170,17 @@ CREATE TABLE scheme_territory (
     level     VARCHAR NOT NULL CHECK (level IN ('commune', 'qpv')),
     code      VARCHAR NOT NULL,
     PRIMARY KEY (scheme_id, level, code)
+);
+
+-- Where the scheme registry and the action lists are complete: what an import covers (declared at
+-- import, else the communes its rows name). Outside, coverage and action counts are unknown, never 0.
+CREATE TABLE registry_coverage (
+    kind      VARCHAR NOT NULL CHECK (kind IN ('schemes', 'actions')),
+    level     VARCHAR NOT NULL CHECK (level IN ('region', 'departement', 'epci', 'commune')),
+    code      VARCHAR NOT NULL,
+    declared  BOOLEAN NOT NULL,          -- TRUE: said by the importer; FALSE: the communes the file names
+    source_id VARCHAR,                   -- file of a build folder
+    import_id INTEGER                    -- or user import
 );
 
 -- Local health actions ------------------------------------------------------------

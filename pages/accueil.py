@@ -15,19 +15,28 @@ dash.register_page(__name__, path="/", name="Accueil", title="Atlas ASV — Accu
 
 
 def key_figures(scope) -> dict:
-    """Figures for the cards; None where unknown (never shown as 0)."""
+    """Figures for the cards; None where unknown (never shown as 0). The share covered by an ASV is
+    computed over the QPVs whose coverage is known (an ASV known, or the scheme registry complete on
+    them); the actions are counted only where an action list is loaded."""
     cov = access.qpv_coverage(scope)
     n_qpv = len(cov)
     known = cov[cov.population.notna()]
     pop = float(known.population.sum()) if len(known) else None
-    covered = float(known[known.has_asv.fillna(False)].population.sum()) if len(known) else None
-    has_registry = access.counts()["schemes"] > 0
-    share = (covered / pop * 100) if pop and has_registry else None
+    has_asv = known.has_asv.fillna(False).astype(bool)
+    cov_known = known[has_asv | known.registry_known]
+    cov_pop = float(cov_known.population.sum()) if len(cov_known) else None
+    covered = float(known[has_asv].population.sum()) if len(known) else None
+    registry = access.registry_state("schemes", scope)
+    share = (covered / cov_pop * 100) if cov_pop and registry != "absent" else None
+    listed = access.registry_state("actions", scope)
     last_year = access.latest_action_year()
-    n_actions = len(access.actions(years=(last_year, last_year), within=scope)) if last_year else None
+    n_actions = (len(access.actions(years=(last_year, last_year), within=scope))
+                 if last_year and listed != "absent" else None)
     return {"n_qpv": n_qpv, "pop": pop, "pop_known": len(known), "share_asv": share,
-            "n_asv_qpv": int(cov.has_asv.fillna(False).sum()), "last_year": last_year,
-            "n_actions": n_actions, "has_registry": has_registry, "pop_codes": list(known.code)}
+            "share_base": len(cov_known), "n_asv_qpv": int(cov.has_asv.fillna(False).sum()),
+            "n_cov_known": int((cov.has_asv.fillna(False).astype(bool) | cov.registry_known).sum()),
+            "last_year": last_year, "n_actions": n_actions, "registry": registry, "listed": listed,
+            "pop_codes": list(known.code)}
 
 
 def card(figure: str, caption: str, source: str, card_id: str) -> html.Div:
@@ -65,18 +74,28 @@ def cards(scope) -> list:
     pop = f"{_coverage_prefix(k)}{fmt(k['pop'], 0)}" if k["pop"] is not None else "n.d."
     pop_caption = ("habitants dans les QPV dont la population est connue" if k["pop_known"] < k["n_qpv"]
                    else "habitants en QPV")
-    share = f"{_coverage_prefix(k)}{fmt(k['share_asv'], 0, '%')}" if k["share_asv"] is not None else "n.d."
+    base = (f"{fmt(k['share_base'], 0)} QPV sur {fmt(k['n_qpv'], 0)} : "
+            if k["share_base"] < k["n_qpv"] else "")
+    share = f"{base}{fmt(k['share_asv'], 0, '%')}" if k["share_asv"] is not None else "n.d."
     pop_source = population_source(k["pop_codes"])
+    if k["registry"] == "absent":
+        share_caption = "couverture par les ASV inconnue : registre des dispositifs non chargé pour ce territoire"
+    elif k["registry"] == "partial":
+        share_caption = (f"de la population des QPV dont la couverture est connue habite un QPV couvert par un ASV "
+                         f"({k['n_asv_qpv']} QPV couverts ; registre des dispositifs non chargé pour "
+                         f"{k['n_qpv'] - k['n_cov_known']} QPV)")
+    else:
+        share_caption = f"de leur population couverte par un ASV ({k['n_asv_qpv']} QPV couverts sur {k['n_qpv']})"
+    if k["listed"] == "absent":
+        act_caption = "actions de santé non recensées : aucune liste d'actions chargée pour ce territoire"
+    else:
+        act_caption = (f"actions de santé en {k['last_year']}" if k["last_year"] else "actions de santé") + \
+            (" (liste d'actions chargée pour une partie du territoire seulement)" if k["listed"] == "partial" else "")
     return [
         card(fmt(k["n_qpv"], 0), "quartiers prioritaires (géographie 2024)", qpv_source(), "card-qpv"),
         card(pop, pop_caption, "Source : " + pop_source, "card-pop"),
-        card(share,
-             f"de leur population couverte par un ASV ({k['n_asv_qpv']} QPV couverts sur {k['n_qpv']})"
-             if k["has_registry"] else "couverture par les ASV : aucun registre de dispositifs importé",
-             "Sources : registre des ASV importé ; " + pop_source,
-             "card-asv"),
-        card(fmt(k["n_actions"], 0) if k["n_actions"] is not None else "n.d.",
-             f"actions de santé en {k['last_year']}" if k["last_year"] else "actions de santé",
+        card(share, share_caption, "Sources : registre des dispositifs importé ; " + pop_source, "card-asv"),
+        card(fmt(k["n_actions"], 0) if k["n_actions"] is not None else "n.d.", act_caption,
              f"Source : actions importées (année de début {k['last_year']})" if k["last_year"]
              else "Source : actions importées", "card-actions"),
     ]

@@ -64,10 +64,19 @@ def count_summary(v: View) -> list:
     if unplaced:
         parts.append(f" ; {fmt(unplaced, 0)} sans localisation (seulement dans la liste)")
     parts.append(".")
-    if v.n_total == 0:
-        parts.append(html.Span(" Aucune action n'est chargée dans cette base : importez le registre des actions "
-                               "(commande « python -m etl import actions FICHIER ») pour remplir cette page.",
-                               className="note", style={"display": "block", "marginTop": ".4rem"}))
+    unlisted = int((~v.dens.listed).sum()) if "listed" in v.dens else 0
+    note = None
+    if v.n_total == 0 and not access.registry_loaded("actions"):
+        note = ("Aucune liste d'actions n'est chargée dans cette base : les actions de ce territoire ne sont pas "
+                "recensées (ce n'est pas « 0 action »). Importez la liste des actions (page Importer, ou "
+                "« python -m etl import actions FICHIER --territoire … ») pour remplir cette page.")
+    elif unlisted:
+        unit = "QPV" if v.state.level == "qpv" else "communes"
+        note = (f"Actions non recensées pour {fmt(unlisted, 0)} {unit} (en gris) : aucune liste d'actions n'est "
+                "chargée pour leur territoire ; leur nombre d'actions n'est pas connu, ce n'est pas 0.")
+    if note:
+        parts.append(html.Span(" " + note, className="note", id="act-unlisted-note",
+                               style={"display": "block", "marginTop": ".4rem"}))
     return parts
 
 
@@ -78,6 +87,10 @@ def territory_hideout(v: View) -> dict:
     for r in v.dens.astype(object).itertuples():     # object: fast row access
         pop = clean_value(r.population)
         p15 = " (périmètre 2015 du quartier)" if perim.get(r.code) == "perimetre_2015" else ""
+        if not r.listed:
+            tips[r.code] = ["Actions non recensées : aucune liste d'actions chargée pour ce territoire",
+                            f"Population : {fmt(pop, 0)}{p15}" if pop is not None else "Population inconnue"]
+            continue
         lines = [f"{fmt(r.n, 0)} action{'s' if r.n > 1 else ''}",
                  f"Population : {fmt(pop, 0)}{p15}" if pop is not None else "Population inconnue",
                  (f"{fmt(r.density, 1)} pour 10 000 habitants" if not pd.isna(r.density)
@@ -92,10 +105,17 @@ def territory_legend(v: View) -> html.Div:
     items = [(ZERO_COLOR, "Aucune action", fmt(n_zero, 0))]
     if cl:
         items += [(colors[i + 1], lab, fmt(cnt, 0)) for i, (lab, cnt) in enumerate(zip(cl.labels(1), cl.counts))]
-    items.append(("missing", "Population inconnue : densité non calculable", fmt(len(status), 0)))
+    n_missing = sum(1 for s in status.values() if s == "missing")
+    n_unknown = sum(1 for s in status.values() if s == "unknown")
+    items.append(("missing", "Population inconnue : densité non calculable", fmt(n_missing, 0)))
+    if n_unknown:
+        items.append(("unknown", "Actions non recensées (liste d'actions non chargée)", fmt(n_unknown, 0)))
     note = ("Classes par quantiles des densités non nulles. Blanc hachuré : la population du territoire "
             "n'est pas connue, sa densité n'est donc pas calculée ; ce n'est pas « 0 action » (ses actions "
             "restent sur la carte et dans la liste).")
+    if n_unknown:
+        note += (" Gris : aucune liste d'actions n'est chargée pour ce territoire ; son nombre d'actions n'est "
+                 "pas connu, ce n'est pas « aucune action ».")
     n15 = int((v.terr.pop_perimeter == "perimetre_2015").sum())
     if n15:
         note += (f" Pour {fmt(n15, 0)} {LEVEL_SHORT[v.state.level]}, la population est celle du périmètre 2015 "
@@ -185,7 +205,7 @@ def heatmap_figure(v: View) -> go.Figure:
     labels = theme_labels()
     bt = v.by_theme
     mode = v.state.heat
-    totals = v.dens.set_index("code").n
+    totals = v.dens.set_index("code").n.astype("float64").fillna(0)      # unlisted territories: not drawn
     rows = [c for c in totals.sort_values(ascending=False, kind="stable").index if totals[c] > 0][:HEATMAP_MAX]
     fig = go.Figure()
     if not rows or not v.groups:
@@ -231,8 +251,10 @@ def density_table(v: View) -> tuple[list[dict], list[dict]]:
     """The accessible alternative to the map and the heatmap: one row per territory."""
     labels = theme_labels()
     df = v.dens[["name", "code", "population", "n", "density"]].copy()
+    df["recensement"] = np.where(v.dens.listed, "liste chargée", "actions non recensées")
     cols = [{"name": LEVEL_SHORT[v.state.level].capitalize(), "id": "name"}, {"name": "Code", "id": "code"},
             {"name": "Population", "id": "population", "type": "numeric", "format": NUM0},
+            {"name": "Recensement des actions", "id": "recensement"},
             {"name": "Actions", "id": "n", "type": "numeric", "format": NUM0},
             {"name": "Pour 10 000 hab.", "id": "density", "type": "numeric", "format": NUM1}]
     val = "n" if v.state.heat == "count" else "density"
@@ -244,7 +266,7 @@ def density_table(v: View) -> tuple[list[dict], list[dict]]:
             unit = "" if val == "n" else " /10 000"
             cols.append({"name": f"{labels.get(g, g)}{unit}", "id": key, "type": "numeric",
                          "format": NUM0 if val == "n" else NUM1})
-    df = df.sort_values(["n", "name"], ascending=[False, True])
+    df = df.sort_values(["n", "name"], ascending=[False, True], na_position="last")
     return json_records(df), cols
 
 

@@ -22,7 +22,8 @@ dash.register_page(__name__, path="/comparer", name="Comparer", title="Atlas ASV
 DEFAULT_INDICATORS = ["taux_pauvrete_60", "revenu_median_uc", "taux_emploi_15_64", "part_c2s",
                       "part_familles_monoparentales"]
 REFERENCE_LEVELS = [("", "Aucune"), ("commune", "Commune de chaque territoire"), ("epci", "EPCI"),
-                    ("departement", "Département"), ("region", "Région"), ("france", "France")]
+                    ("departement", "Département"), ("region", "Région"), ("france", "France"),
+                    ("ensemble_qpv", "Ensemble des QPV de France (pour les QPV)")]
 MAX_TERRITORIES = 6
 
 
@@ -85,11 +86,29 @@ def plain_name(level: str, code: str) -> str:
     return name
 
 
+def _reference_rows(vals: pd.DataFrame, rows, ref_of: dict, indicator_ids) -> pd.DataFrame:
+    """The references' figures, like compared with like: for each indicator, a reference's value of
+    the year its territories' figures describe (the latest among them), else the closest earlier."""
+    out = []
+    for ind in indicator_ids:
+        own = vals[vals.indicator_id == ind].set_index(["level", "code"])
+        for rl, rc, is_ref in rows:
+            if not is_ref:
+                continue
+            periods = [int(own.loc[(l, c), "period"]) for (l, c), rk in ref_of.items()
+                       if rk == f"{rl}:{rc}" and (l, c) in own.index]
+            ref = access.reference_values_at(ind, rl, [rc], max(periods) if periods else None)
+            if len(ref):
+                out.append(ref.assign(level=rl, indicator_id=ind, perimeter="exact"))
+    return pd.concat(out, ignore_index=True) if out else vals.iloc[0:0]
+
+
 def comparison_frame(terrs, indicator_ids, ref_level) -> pd.DataFrame:
     """One row per (indicator, territory): the selected territories, then their references, each
-    selected territory knowing its own reference (`ref_key`)."""
+    selected territory knowing its own reference (`ref_key`); references of the same year described
+    as the territories' figures where they have it (else the closest earlier), both years said."""
     rows = with_references(terrs, ref_level)
-    vals = access.latest_values([(l, c) for l, c, _ in rows], indicator_ids)
+    vals = access.latest_values([(l, c) for l, c, is_ref in rows if not is_ref], indicator_ids)
     cat = access.indicators().set_index("indicator_id")
     names = {}
     for l, c, is_ref in rows:
@@ -100,6 +119,7 @@ def comparison_frame(terrs, indicator_ids, ref_level) -> pd.DataFrame:
     for l, c, is_ref in rows:
         if not is_ref and ref_level:
             ref_of[(l, c)] = next((f"{rl}:{rc}" for rl, rc in access.reference_chain(l, c) if rl == ref_level), None)
+    vals = pd.concat([vals, _reference_rows(vals, rows, ref_of, indicator_ids)], ignore_index=True)
     out = []
     for ind in indicator_ids:
         if ind not in cat.index:
@@ -119,7 +139,7 @@ def comparison_frame(terrs, indicator_ids, ref_level) -> pd.DataFrame:
                 "year": int(r.year) if r is not None else None,
                 "year_label": r.year_label if r is not None else "n.d.",
                 "perimeter": r.perimeter if r is not None else None,
-                "source": short_source(r.publisher, r.vintage) if r is not None else None,
+                "source": short_source(r.publisher, r.vintage, r.dataset) if r is not None else None,
             })
     return pd.DataFrame(out)
 
@@ -253,8 +273,8 @@ GROUP_LEVELS = ("commune", "epci")
 
 def group_frame(groups, indicator_ids) -> pd.DataFrame:
     """One row per (indicator, group, QPV of the group): the QPV's value, and the group's own
-    value (its commune or EPCI figure, the reference line of the plot)."""
-    own = access.latest_values(groups, indicator_ids)
+    value (its commune or EPCI figure, the reference line of the plot) of the year the QPVs'
+    figures describe, else the closest earlier."""
     cat = access.indicators().set_index("indicator_id")
     rows = []
     for ind in indicator_ids:
@@ -262,9 +282,10 @@ def group_frame(groups, indicator_ids) -> pd.DataFrame:
             continue
         info = cat.loc[ind]
         for lvl, code in groups:
-            g = own[(own.level == lvl) & (own.code == code) & (own.indicator_id == ind)]
-            g_ok = len(g) and g.iloc[0].status == "ok"
             vals = access.values(ind, "qpv", (lvl, code))
+            periods = vals.period[vals.status.isin(["ok", "secret"])].dropna()
+            g = access.reference_values_at(ind, lvl, [code], int(periods.max()) if len(periods) else None)
+            g_ok = len(g) and g.iloc[0].status == "ok"
             for r in vals.itertuples():
                 rows.append({"indicator_id": ind, "indicator": info.short_label, "unit": info.unit,
                              "decimals": int(info.decimals) if not pd.isna(info.decimals) else 1,

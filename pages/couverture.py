@@ -1,5 +1,5 @@
 """Couverture ASV (like the OSCARS map): 2024 QPVs coloured by coverage (ASV; CLS only;
-none), toggleable layers for ASV, CLS, CLSM and CPTS territories and the ARS GP zoning
+none; unknown where the scheme registry is not loaded: never "none"), toggleable layers for ASV, CLS, CLSM and CPTS territories and the ARS GP zoning
 (ZIP/ZAC); a scheme's fiche in a side panel; the QPVs without an ASV ranked by a need
 indicator.
 
@@ -28,7 +28,8 @@ from components.tables import data_table
 from data import access
 from data.views.couverture import (DEFAULT_LAYERS, KIND_LABELS, KINDS, LAYERS, coverage_frame, layers_from_overlays,
                                     map_sources, need_options, padded_bounds, parse_layers, population_note,
-                                    qpv_tooltips, ranking_frame, scheme_fiche_data, scheme_tooltips,
+                                    qpv_tooltips, ranking_frame, registry_coverage_text, scheme_fiche_data,
+                                    scheme_tooltips,
                                     schemes_in_scope, scope_bounds, state_search, valid_need)
 from data.analysis import COVERAGE_LABELS, coverage_counts, fmt
 
@@ -47,11 +48,14 @@ COVERAGE_STYLES = {
     "asv": {"fill": "#1f5f8b", "color": "#0b2f4a", "dash": None, "weight": 1.5, "speck": "#0b2f4a"},
     "cls": {"fill": "url(#atlas-pat-cls)", "color": "#1d5f91", "dash": "5 3", "weight": 1.8, "speck": "#3a8fd0"},
     "none": {"fill": "url(#atlas-pat-none)", "color": "#9c1426", "dash": "2 3", "weight": 1.8, "speck": "#b2182b"},
+    # unknown (no registry loaded there): neutral grey, no hue of the three known states
+    "unknown": {"fill": "#d9d9d9", "color": "#5f5f5f", "dash": "1 4", "weight": 1.6, "speck": "#6e6e6e"},
 }
 COVERAGE_SWATCHES = {
     "asv": "#1f5f8b",
     "cls": "repeating-linear-gradient(45deg, #2c7bb6 0 3px, #d1e5f0 3px 7px)",
     "none": "radial-gradient(circle, #b2182b 1.4px, #fddbc7 1.8px) 0 0 / 6px 6px",
+    "unknown": "#d9d9d9",
 }
 SCHEME_STYLES = {
     "ASV": {"color": "#0b5e7e", "dash": None, "weight": 3},
@@ -141,9 +145,14 @@ def legends(cov: pd.DataFrame, sch: pd.DataFrame) -> list:
 
     note = ("Un QPV est couvert par un dispositif qui le cite ou qui couvre sa commune. "
             "Rayures : CLS seulement ; points : ni ASV ni CLS. ") + population_note(cov) + " " + SPECK_NOTE \
-        + (" Pastilles : bleu foncé pour un ASV, bleu clair pour un CLS seulement, rouge pour ni ASV ni CLS ; "
-           "l'infobulle et la liste des quartiers sans ASV disent la catégorie.")
-    cov_legend = legend([(COVERAGE_SWATCHES[c], label(c), f"{counts[c]} QPV") for c in ("asv", "cls", "none")],
+        + (" Pastilles : bleu foncé pour un ASV, bleu clair pour un CLS seulement, rouge pour ni ASV ni CLS"
+           + (", gris pour une couverture inconnue" if counts["unknown"] else "")
+           + " ; l'infobulle et la liste des quartiers sans ASV disent la catégorie.")
+    if counts["unknown"]:
+        note = (f"Gris : {counts['unknown']} QPV dont la couverture est inconnue, le registre des dispositifs "
+                "n'étant pas chargé pour leur territoire (ce n'est pas une absence d'ASV). ") + note
+    shown = [c for c in ("asv", "cls", "none", "unknown") if c != "unknown" or counts[c]]
+    cov_legend = legend([(COVERAGE_SWATCHES[c], label(c), f"{counts[c]} QPV") for c in shown],
                         "Couverture des QPV 2024", note=note, legend_id="cov-legend")
     kind_counts = sch.kind.value_counts() if len(sch) else {}
     scheme_legend = _line_legend(
@@ -157,8 +166,11 @@ def legends(cov: pd.DataFrame, sch: pd.DataFrame) -> list:
 
 # --- Schemes: list and fiche --------------------------------------------------------------------
 
-def scheme_list(sch: pd.DataFrame, selected: str | None) -> html.Div:
+def scheme_list(sch: pd.DataFrame, selected: str | None, scope=None) -> html.Div:
     if sch.empty:
+        if access.registry_state("schemes", scope) != "complete":
+            return html.P("Registre des dispositifs non chargé pour ce territoire : les dispositifs qui le "
+                          "couvrent ne sont pas connus.", id="cov-scheme-items", className="note")
         return html.P("Aucun dispositif recensé sur ce territoire.", id="cov-scheme-items")
     order = {k: i for i, k in enumerate(KINDS)}
     sch = sch.assign(_o=sch.kind.map(order)).sort_values(["_o", "name"])
@@ -246,6 +258,11 @@ def scheme_fiche(scheme_id: str | None) -> list:
     ]
 
 
+def registry_note(scope) -> list:
+    text = registry_coverage_text(scope)
+    return [html.P([html.Strong("Couverture inconnue : "), text], className="note")] if text else []
+
+
 # --- Ranking of QPVs without an ASV -----------------------------------------------------------
 
 def ranking_table_frame(ranked: pd.DataFrame) -> pd.DataFrame:
@@ -262,7 +279,7 @@ def ranking_table_frame(ranked: pd.DataFrame) -> pd.DataFrame:
         "commune": [communes.get(c, c) if isinstance(c, str) else "" for c in ranked.commune],
         "couverture": ranked.category.map({"cls": "CLS seulement", "none": "Ni ASV ni CLS"}),
         "valeur": display,
-        "annee": [int(y) if y is not None and not pd.isna(y) else "—" for y in ranked.year],
+        "annee": [y if isinstance(y, str) else "—" for y in ranked.year_label],
         "note": ["périmètre 2015" if p == "perimetre_2015" else "" for p in ranked.perimeter],
         "fiche": [f"[Fiche]({qpv_fiche_href(c)})" for c in ranked.code],
     })
@@ -293,29 +310,40 @@ def ranking_block(scope, need: str | None, cov: pd.DataFrame | None = None) -> l
         {"name": f"{info.get('short_label') or info.get('label', need)} ({unit})", "id": "valeur", "type": "numeric",
          "format": Format(precision=dec, scheme=Scheme.fixed, group=Group.yes, groups=3,
                           group_delimiter="\u202f", decimal_delimiter=",", nully="n.d.")},
-        {"name": "Année", "id": "annee", "type": "numeric"},
+        {"name": "Année décrite", "id": "annee"},
         {"name": "Note", "id": "note"},
         {"name": "Fiche du quartier", "id": "fiche", "presentation": "markdown"},
     ]
     ok = ranked[ranked.status == "ok"]
     srcs = sorted({f"{t} ({p}), millésime {v}" for t, p, v in zip(ok.source_title, ok.publisher, ok.vintage)
                    if isinstance(t, str)})
-    years = sorted({int(y) for y in ok.year.dropna()})
+    years = list(dict.fromkeys(ok.sort_values("year_label")["year_label"].dropna()))
+    n_unknown = int((cov.category == "unknown").sum()) if len(cov) else 0
     notes = []
     if (ranked.perimeter == "perimetre_2015").any():
         notes.append(html.P("« périmètre 2015 » : valeur calculée sur le contour 2015 du quartier, modifié en 2024 ; "
                             "à comparer avec prudence.", className="note", id="cov-ranking-2015"))
+    unknown = (f"{n_unknown} QPV dont la couverture est inconnue (registre des dispositifs non chargé pour "
+               "leur territoire) ne sont pas classés : on ne sait pas s'ils ont un ASV. ") if n_unknown else ""
     if cov.empty:
         summary = "Aucun quartier prioritaire (géographie 2024) dans ce territoire."
-    elif ranked.empty:
+    elif ranked.empty and n_unknown == len(cov):
+        summary = ("Registre des dispositifs non chargé pour ce territoire : aucun QPV ne peut être dit sans ASV. "
+                   + unknown)
+    elif ranked.empty and not n_unknown:
         summary = "Tous les QPV de ce territoire sont couverts par un ASV."
+    elif ranked.empty:
+        summary = "Tous les QPV de ce territoire dont la couverture est connue ont un ASV. " + unknown
     else:
         summary = (f"{len(ranked)} QPV sans ASV dans ce territoire (dont {n_cls} couverts par un CLS seulement), "
-                   f"classés {order}. ")
+                   f"classés {order}. " + unknown)
+    summary_p = html.P([summary,
+                        f"{n_hidden} QPV sans valeur disponible (secret statistique ou donnée manquante) sont listés "
+                        "en dernier, sans rang." if n_hidden else ""], id="cov-ranking-summary")
+    if ranked.empty:
+        return [summary_p]
     return [
-        html.P([summary,
-                f"{n_hidden} QPV sans valeur disponible (secret statistique ou donnée manquante) sont listés en "
-                "dernier, sans rang." if n_hidden else ""], id="cov-ranking-summary"),
+        summary_p,
         data_table("cov-ranking", table, columns, page_size=20, filename=f"qpv_sans_asv_{need}",
                    sort_as_null=["secret", "n.d.", "—", ""],
                    style_data_conditional=[{"if": {"filter_query": '{valeur} = "secret" || {valeur} = "n.d."',
@@ -323,7 +351,7 @@ def ranking_block(scope, need: str | None, cov: pd.DataFrame | None = None) -> l
                                             "fontStyle": "italic", "color": "#4a4a4f"}]),
         *notes,
         html.P(f"Indicateur : {info.get('label', need)} — dernière année disponible"
-               f"{' (' + ', '.join(map(str, years)) + ')' if years else ''}. Source : "
+               f"{' (' + ', '.join(years) + ')' if years else ''}. Source : "
                f"{' ; '.join(srcs) if srcs else 'n.d'}.", className="source-line", id="cov-ranking-source"),
     ]
 
@@ -349,6 +377,7 @@ def layout(scope: str | None = None, layers: str | None = None, need: str | None
                "de santé (CLS) seulement, ou d'aucun des deux ? Affichez aussi les territoires des CLSM et des "
                "CPTS et le zonage de l'ARS pour l'accès aux médecins généralistes.", className="lead"),
         url_notices(notices),
+        html.Div(registry_note(sc), id="cov-registry-note"),
         html.Div([
             scope_dropdown("cov-scope", scope_value(sc)),
             html.Div([html.Label("Indicateur de besoin (classement des QPV sans ASV)", htmlFor="cov-need"),
@@ -371,7 +400,7 @@ def layout(scope: str | None = None, layers: str | None = None, need: str | None
                 html.Section(scheme_fiche(selected), id="cov-scheme-fiche", className="scheme-fiche",
                              **{"aria-live": "polite", "aria-label": "Fiche du dispositif"}),
                 html.Section([html.H2("Dispositifs du territoire"),
-                              html.Div(scheme_list(sch, selected), id="cov-scheme-list")],
+                              html.Div(scheme_list(sch, selected, sc), id="cov-scheme-list")],
                              **{"aria-label": "Liste des dispositifs"}),
             ], className="cov-side"),
         ], className="grid-2"),
@@ -386,7 +415,7 @@ def layout(scope: str | None = None, layers: str | None = None, need: str | None
           Output("cov-zoning", "url"), Output("cov-zoning", "hideout"),
           Output("cov-map-base-communes", "url"), Output("cov-map", "viewport"),
           Output("cov-legends", "children"), Output("cov-map-source", "children"),
-          Output("cov-scope-title", "children"),
+          Output("cov-scope-title", "children"), Output("cov-registry-note", "children"),
           Input("cov-scope", "value"), prevent_initial_call=True)
 def change_scope(scope_raw):
     """A new scope changes layer urls and hideouts only; the geometry is fetched by the browser."""
@@ -396,7 +425,8 @@ def change_scope(scope_raw):
     b = padded_bounds(scope_bounds(sc))
     viewport = {"bounds": [[b[1], b[0]], [b[3], b[2]]], "transition": "fitBounds"} if b else no_update
     return (layer_url("qpv", sc), qpv_hideout(cov), layer_url("qpv", sc), zoning_hideout(cov),
-            commune_layer_url(sc), viewport, legends(cov, sch), map_sources(cov), scope_label(sc))
+            commune_layer_url(sc), viewport, legends(cov, sch), map_sources(cov), scope_label(sc),
+            registry_note(sc))
 
 
 @callback(Output("cov-ranking-block", "children"),
@@ -441,7 +471,7 @@ def show_scheme(scheme_id):
           Input("cov-scheme", "data"), Input("cov-scope", "value"), prevent_initial_call=True)
 def update_scheme_list(scheme_id, scope_raw):
     sc = parse_scope(scope_raw)
-    return scheme_list(schemes_in_scope(sc, coverage_frame(sc)), scheme_id)
+    return scheme_list(schemes_in_scope(sc, coverage_frame(sc)), scheme_id, sc)
 
 
 @callback(Output("url-state", "search", allow_duplicate=True),

@@ -18,12 +18,35 @@ KIND_LABELS = {"rejected": "Ligne rejetée", "repaired": "Géométrie réparée"
 
 def sources_frame() -> pd.DataFrame:
     src = access.sources()
+    dated = evidence_by_source()
+    basis = [b if isinstance(b, str) and b else dated.get(sid, "non connue : « millésime de diffusion » affiché")
+             for sid, b in zip(src.source_id, src.ref_year_basis)]
     return pd.DataFrame({
         "Source": src.title, "Producteur": src.publisher,
         "Millésime": src.vintage.map(lambda v: vintage_text(v).removeprefix("millésime ")),
+        "Année décrite établie par": basis,
         "Géographie": src.geography, "Licence": src.licence, "Fichier": src.file_name,
         "Récupéré le": src.retrieved_at, "Valeurs": src.n_values, "Adresse": src.url,
     })
+
+
+def evidence_by_source() -> dict[str, str]:
+    """source_id -> how the year its dated columns describe was established (comparison of files)."""
+    ev = access.year_evidence()
+    out: dict[str, list[str]] = {}
+    for r in ev.itertuples():
+        out.setdefault(r.source_id, []).append(f"{r.column_name} : {r.ref_year}")
+    return {sid: "comparaison avec le fichier Filosofi des QPV (" + ", ".join(cols) + ") ; autres colonnes : "
+            "non connue" for sid, cols in out.items()}
+
+
+def evidence_frame() -> pd.DataFrame:
+    ev = access.year_evidence()
+    return pd.DataFrame({
+        "Fichier daté": ev.file_name, "Colonne": ev.column_name, "Indicateur": ev.indicator_id,
+        "Année décrite établie": ev.ref_year, "Fichier qui la date": ev.evidence_file,
+        "Sa colonne": ev.evidence_column, "QPV comparés": ev.n_compared, "Valeurs identiques": ev.n_matching,
+        "Valeurs gardées une fois": ev.n_dropped})
 
 
 def issues_frame(kind: str | None = None) -> pd.DataFrame:
@@ -34,10 +57,15 @@ def issues_frame(kind: str | None = None) -> pd.DataFrame:
 
 def catalogue_frame() -> pd.DataFrame:
     ind = access.indicators()
-    sens = ind.high_is_bad.map({True: "élevé = défavorable", False: "élevé = favorable"}).fillna("neutre")
+    sens = ind.high_is_bad.map({True: "élevé = défavorable", False: "faible = défavorable"}).fillna(
+        "aucun jugement (ni favorable ni défavorable)")
+    labels = {i: access.year_labels(i, "qpv") for i in ind.indicator_id}
     return pd.DataFrame({"Identifiant": ind.indicator_id, "Indicateur": ind.label, "Unité": ind.unit,
                          "Famille": ind.family, "Sens": sens, "Définition": ind.definition,
-                         "Millésimes": ind.years.map(lambda y: ", ".join(map(str, y)) if y is not None else "")})
+                         "Années (QPV)": [", ".join(labels[i][p] for p in sorted(labels[i], reverse=True))
+                                          for i in ind.indicator_id],
+                         "Niveaux avec valeurs": ind.levels_with_values.map(
+                             lambda lv: ", ".join(lv) if lv is not None else "")})
 
 
 IMPORT_COLUMNS = {"import_id": "N° d'import", "kind": "Type", "file_name": "Fichier", "imported_at": "Importé le",
@@ -75,10 +103,28 @@ def layout(**_):
                className="note") if fictional else None,
         html.H2("Deux années par chiffre"),
         html.P("Le millésime de diffusion est l'année du fichier publié (REVN_2022 : millésime 2022) ; l'année "
-               "décrite est celle que mesurent ses chiffres. L'atlas n'affiche une année décrite que lorsque la "
-               "documentation du producteur la donne (Filosofi 2019 : revenus de 2019) ; sinon il écrit "
-               "« millésime de diffusion 2022 ». Un millésime qui reprend à l'identique les chiffres du précédent "
-               "est signalé au chargement et n'est montré qu'une fois dans les évolutions.", id="two-years"),
+               "décrite est celle que mesurent ses chiffres. L'atlas n'affiche une année décrite que s'il la "
+               "tient du producteur, jamais du seul nom d'un fichier :", id="two-years"),
+        html.Ul([
+            html.Li("la documentation du producteur, citée dans le catalogue de l'atlas (Filosofi 2019 : revenus de "
+                    "2019 ; recensement 2019 : population au 1er janvier 2019) ;"),
+            html.Li("les fichiers eux-mêmes : les fichiers Filosofi des quartiers prioritaires portent l'année dans "
+                    "le nom de chaque colonne (DISP_TP60_A18 : taux de pauvreté, revenus de 2018) ;"),
+            html.Li("la comparaison des fichiers : une colonne d'un tableau ONPV dont les valeurs (arrondies comme "
+                    "dans les fichiers) sont celles d'une colonne Filosofi des quartiers de l'année A pour au moins "
+                    "95 % des quartiers présents dans les deux (10 au moins) décrit l'année A ; le même chiffre n'est "
+                    "alors gardé qu'une fois, attribué au fichier du producteur (tableau ci-dessous)."),
+        ]),
+        html.P("Sinon l'atlas écrit « millésime de diffusion 2022 ». Un millésime qui reprend à l'identique les "
+               "chiffres du précédent est signalé au chargement et n'est montré qu'une fois dans les évolutions. "
+               "Un écart compare un quartier à la référence de la même année décrite, sinon de l'année la plus "
+               "proche avant, et dit les deux années."),
+        html.H3("Colonnes datées par comparaison des fichiers"),
+        data_table("evidence-table", evidence_frame(), filename="annees_etablies", page_size=20)
+        if len(access.year_evidence()) else html.P("Aucune colonne datée par comparaison dans cette base.",
+                                                    className="muted", id="evidence-none"),
+        html.H3("Registres des dispositifs et des actions"),
+        html.P(registry_text(), id="registry-summary"),
         html.H2("Sources"),
         data_table("sources-table", sources_frame(), filename="sources", page_size=20),
         html.H2("Catalogue des indicateurs"),
@@ -96,6 +142,19 @@ def layout(**_):
         data_table("imports-table", imports, filename="imports") if len(imports)
         else html.P("Aucun import enregistré.", className="muted"),
     ])
+
+
+def registry_text() -> str:
+    """Where the registries are complete: outside, coverage and actions are unknown, never none."""
+    parts = []
+    for kind, label in (("schemes", "Registre des dispositifs"), ("actions", "Liste des actions")):
+        state = access.registry_state(kind)
+        n = len(access.registry_communes(kind))
+        parts.append(f"{label} : " + {"absent": "non chargé ; partout, « non recensé », jamais « aucun »",
+                                      "partial": f"chargé pour {n} commune(s) seulement ; ailleurs, « non recensé »",
+                                      "complete": f"chargé pour tout le territoire ({n} communes)"}[state])
+    return ". ".join(parts) + ". Chaque import dit le territoire où il est complet (déclaré, ou par défaut les " \
+        "communes qu'il nomme)."
 
 
 @callback(Output("issues-wrap", "children"), Input("issues-kind", "value"), prevent_initial_call=True)

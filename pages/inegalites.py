@@ -28,7 +28,7 @@ from components.tables import paged_table, register_table_export, table_ref
 from data import palettes as pal
 from data import access
 from data import analysis as an
-from data.provenance import source_text
+from data.provenance import parse_period, period_token, source_text
 from data.views import inegalites as iv
 from data.views.inegalites import MODES, ViewState, compute_view, parse_state, state_query
 
@@ -76,7 +76,10 @@ def legend_block(st: ViewState, v: iv.View) -> html.Div:
     method = st.method if not v.message else "quantiles"
     if st.mode == "ecart":
         kind = "rapport" if st.gap == "ratio" else "différence"
-        title = f"{ind['short_label']}{year} : écart à la référence « {an.REFERENCE_LEVELS[st.ref]} » ({kind})"
+        ref_years = list(dict.fromkeys(v.frame.loc[v.frame.gap_status.eq("ok"), "ref_year_label"].dropna()))
+        ref_year = f", référence : {', '.join(ref_years)}" if ref_years and [label] != ref_years else ""
+        title = (f"{ind['short_label']}{year} : écart à la référence « {an.REFERENCE_LEVELS[st.ref]} » "
+                 f"({kind}{ref_year})")
         centre = ("1 = même niveau que la référence ; 1,5 = une fois et demie la référence."
                   if st.gap == "ratio" else "0 = même niveau que la référence.")
         note = [centre, f"Classes : {an.GAP_METHODS[method]}.", _direction_text(ind, gap=True)]
@@ -117,6 +120,7 @@ def table_columns(st: ViewState, v: iv.View) -> list[dict]:
         {"name": "Année décrite", "id": "year"},
         {"name": f"Référence ({an.REFERENCE_LEVELS[st.ref]})", "id": "ref_name"},
         _num("Valeur de référence", "ref_value", d),
+        {"name": "Année de la référence", "id": "ref_year"},
         _num(("Écart (rapport)" if st.gap == "ratio" else "Écart (différence)") + gap_unit, "gap",
              2 if st.gap == "ratio" else d),
         {"name": "Classe sur la carte", "id": "classe"},
@@ -165,6 +169,18 @@ def notes(st: ViewState, v: iv.View) -> list:
                            f"pour {int(other.sum())} quartier(s), la valeur a été publiée sur la géographie {geos} ; "
                            "leur périmètre n'a pas changé en 2024."],
                           className="note", id="ineg-geography-note"))
+    ref_ok = f["ref_status"].to_numpy(dtype=object) == "ok"
+    years = f["year_label"].to_numpy(dtype=object)
+    ref_years = f["ref_year_label"].to_numpy(dtype=object)
+    other = (status == "ok") & ref_ok & (years != ref_years)
+    if other.any():
+        pairs = list(dict.fromkeys(zip(years[other], ref_years[other])))
+        said = " ; ".join(f"{y} comparé à {r}" for y, r in pairs[:4])
+        out.append(html.P([html.Strong("Années différentes : "),
+                           f"pour {int(other.sum())} quartier(s), la référence n'a pas de valeur de la même année : "
+                           f"l'écart la compare à celle de l'année la plus proche avant, sinon après ({said}). "
+                           "Colonnes « Année décrite » et « Année de la référence » du tableau."],
+                          className="note", id="ineg-years-note"))
     if v.refs is None or v.refs.empty:
         avail = [an.REFERENCE_LEVELS[x] for x in v.ref_levels]
         out.append(html.P([html.Strong("Référence : "),
@@ -195,10 +211,10 @@ def source_line(st: ViewState, v: iv.View) -> list:
     refs = v.refs
     if refs is not None and len(refs):
         rs = dict.fromkeys(zip(refs["source_title"], refs["publisher"], refs["vintage"]))
-        years = sorted({int(y) for y in refs.year.dropna()})
+        years = list(dict.fromkeys(refs.sort_values("period")["year_label"].dropna()))
         parts.append(f"Référence ({an.REFERENCE_LEVELS[st.ref]}) : " + " ; ".join(
             source_text(title, pub, vint) for title, pub, vint in rs)
-            + f", année(s) {', '.join(map(str, years))}.")
+            + f", année(s) décrite(s) : {', '.join(years)}.")
     else:
         parts.append(f"Référence ({an.REFERENCE_LEVELS[st.ref]}) : aucune valeur disponible.")
     parts.append("Fond de carte : contours des communes et départements de la base (hors ligne) ; "
@@ -307,26 +323,36 @@ def palette_options(mode: str, high_is_bad=None) -> list[dict]:
     return opts
 
 
+def reference_label(level: str) -> str:
+    v = an.REFERENCE_LEVELS[level]
+    return (f"Sa {v}" if level in ("commune", "region") else f"Son {v}" if level in ("epci", "departement")
+            else v[:1].upper() + v[1:])
+
+
 def reference_options(indicator: str | None) -> list[dict]:
     """Reference levels; those without any value of the indicator say so."""
     avail = iv.reference_levels_with_values(indicator) if indicator else []
-    out = []
-    for k, v in an.REFERENCE_LEVELS.items():
-        label = f"Sa {v}" if k in ("commune", "region") else f"Son {v}" if k in ("epci", "departement") else v
-        out.append({"label": label if k in avail else f"{label} (pas de valeur)", "value": k})
-    return out
+    return [{"label": reference_label(k) if k in avail else f"{reference_label(k)} (pas de valeur)", "value": k}
+            for k in an.REFERENCE_LEVELS]
 
 
 def indicator_options(cat: pd.DataFrame) -> list[dict]:
-    return [{"label": f"{r.family.capitalize()} — {r.label}", "value": r.indicator_id}
-            for r in cat.itertuples(index=False)]
+    """One option per indicator, saying at which levels a reference exists."""
+    out = []
+    for r in cat.itertuples(index=False):
+        levels = [an.REFERENCE_LEVELS[lv] for lv in iv.reference_levels_with_values(r.indicator_id)]
+        refs = f"références : {', '.join(levels)}" if levels else "aucune référence"
+        out.append({"label": f"{r.family.capitalize()} — {r.label} ({refs})", "value": r.indicator_id,
+                    "search": f"{r.family} {r.label}"})
+    return out
 
 
 def year_options(indicator: str | None) -> list[dict]:
-    """One option per vintage, written as the year it describes when known ("millésime de
-    diffusion 2022" otherwise; a vintage repeating an earlier one says so)."""
+    """One option per period, most recent year described first: "2019" when the year the figures
+    describe is known, "millésime de diffusion 2022" otherwise (a vintage repeating an earlier one
+    says so). Values are URL tokens (data.provenance.period_token)."""
     labels = access.year_labels(indicator, "qpv") if indicator else {}
-    return [{"label": labels[y], "value": y} for y in sorted(labels)]
+    return [{"label": labels[p], "value": period_token(p)} for p in sorted(labels, reverse=True)]
 
 
 def qpv_options(scope) -> list[dict]:
@@ -383,8 +409,8 @@ def controls(st: ViewState, cat: pd.DataFrame) -> html.Div:
             scope_dropdown("ineg-scope", st.scope),
             _dropdown("ineg-indicator", "Indicateur", indicator_options(cat), st.indicator,
                       style={"minWidth": "380px"}),
-            _dropdown("ineg-year", "Année décrite (ou millésime)", year_options(st.indicator), st.year,
-                      style={"minWidth": "230px"}),
+            _dropdown("ineg-year", "Année décrite (ou millésime)", year_options(st.indicator),
+                      period_token(st.year), style={"minWidth": "230px"}),
         ], className="control-row"),
         html.Div([
             _radio("ineg-mode", "Afficher", MODES, st.mode),
@@ -503,16 +529,24 @@ def _export_rows(query: dict, sort_by) -> tuple[pd.DataFrame, str]:
     rows = iv.table_rows(v, sort_by)
     df = pd.DataFrame(rows, columns=[c["id"] for c in cols]).rename(columns={c["id"]: c["name"] for c in cols})
     ind = v.indicator
-    shown = st.year if st.year else max(access.year_labels(st.indicator, "qpv") or [0])
     title = f"Inégalités entre quartiers prioritaires : {ind['label']}"
     if st.mode == "ecart":
         title += f", écart à la référence « {an.REFERENCE_LEVELS[st.ref]} »"
     meta = [("Titre", title),
             ("Territoire", scope_label(access.parse_scope(st.scope))),
-            ("Année décrite", access.year_labels(st.indicator, "qpv").get(shown, "n.d.")),
+            ("Années décrites", years_described(v)),
             ("Source", " ".join(p.children.strip() for p in source_line(st, v))),
             ("Géographie", "quartiers prioritaires 2024 (valeurs de la géographie 2015 signalées « périmètre 2015 »)")]
     return df, "inegalites_qpv", meta
+
+
+def years_described(v: iv.View) -> str:
+    """Every year the exported figures describe: the QPVs' and their references'."""
+    f = v.frame
+    own = list(dict.fromkeys(f.loc[f.status.isin(["ok", "secret"]), "year_label"].dropna()))
+    ref = list(dict.fromkeys(f.loc[f.ref_status.isin(["ok", "secret"]), "ref_year_label"].dropna()))
+    out = f"quartiers : {', '.join(own) or 'n.d.'}"
+    return out + (f" ; référence ({an.REFERENCE_LEVELS[v.state.ref]}) : {', '.join(ref)}" if ref else "")
 
 
 register_tooltips("inegalites", _tooltip)
@@ -534,14 +568,16 @@ def _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, q
 
 
 def next_year(indicator, year, previous_options):
-    """Year shown after an indicator change: its latest year, unless an earlier year was
-    chosen and the new indicator has it too."""
+    """Period shown after an indicator change (URL tokens): its most recent year described, unless
+    an earlier period was chosen and the new indicator has it too."""
     opts = year_options(indicator)
-    years = [o["value"] for o in opts]
-    previous = [o["value"] for o in previous_options or []]
-    was_latest = not previous or year == max(previous)
-    keep = year in years and not was_latest
-    return opts, (year if keep else (years[-1] if years else None))
+    periods = {parse_period(o["value"]): o["value"] for o in opts}
+    previous = [p for p in (parse_period(o.get("value")) for o in previous_options or [] if isinstance(o, dict))
+                if p is not None]
+    chosen = parse_period(year)
+    was_latest = not previous or chosen == max(previous)
+    keep = chosen in periods and not was_latest
+    return opts, (periods[chosen] if keep else (periods[max(periods)] if periods else None))
 
 
 RESTYLE_OUTPUTS = [

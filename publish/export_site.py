@@ -155,8 +155,9 @@ def indicator_map(ind: pd.Series, scope, bounds) -> tuple[str, str] | None:
     years = access.indicator_years(ind.indicator_id, "qpv")
     if not years:
         return None
-    year = years[-1]
-    vals = access.values(ind.indicator_id, "qpv", scope, year)
+    period = years[-1]
+    year = access.year_labels(ind.indicator_id, "qpv").get(period, "n.d.")
+    vals = access.values(ind.indicator_id, "qpv", scope, period)
     if vals.empty:
         return None
     hib = None if pd.isna(ind.high_is_bad) else bool(ind.high_is_bad)
@@ -214,13 +215,13 @@ def indicator_map(ind: pd.Series, scope, bounds) -> tuple[str, str] | None:
                             source, notes)
 
 
-COVERAGE_FILL = {"asv": "#1b4f72", "cls": "url(#pat-cls)", "none": "url(#pat-none)"}
+COVERAGE_FILL = {"asv": "#1b4f72", "cls": "url(#pat-cls)", "none": "url(#pat-none)", "unknown": "#d9d9d9"}
 
 
 def coverage_map(scope, bounds) -> tuple[str, str]:
     cov = access.qpv_coverage(scope)
     geo = access.geometries("qpv", scope).set_index("code")
-    cats = an.coverage_categories(cov.has_asv, cov.has_cls)
+    cats = an.coverage_categories(cov.has_asv, cov.has_cls, cov.registry_known)
     shapes = []
     for r, cat in zip(cov.itertuples(), cats):
         if r.code not in geo.index:
@@ -237,11 +238,15 @@ def coverage_map(scope, bounds) -> tuple[str, str]:
     title = "Couverture des quartiers prioritaires par les Ateliers santé ville"
     svg = svgmap.svg_map(layers, bounds=bounds, width=900, title=title, map_id="carte")
     counts = an.coverage_counts(cats)
-    items = [(COVERAGE_FILL[c], an.COVERAGE_LABELS[c], f"{counts[c]} QPV") for c in an.COVERAGE_CATEGORIES]
+    items = [(COVERAGE_FILL[c], an.COVERAGE_LABELS[c], f"{counts[c]} QPV") for c in an.COVERAGE_CATEGORIES
+             if c != "unknown" or counts[c]]
     items.append(("line:#1b4f72", "Territoire d'un ASV (contour)", str(len(asv))))
     legend = svgmap.legend_html(items, "Couverture des QPV 2024",
                                 "Un QPV est couvert par un dispositif qui le cite ou qui couvre sa commune. "
-                                "Rayures : CLS seulement ; points : ni ASV ni CLS.")
+                                "Rayures : CLS seulement ; points : ni ASV ni CLS"
+                                + ("; gris : couverture inconnue, le registre des dispositifs n'étant pas chargé "
+                                   "pour ce territoire (ce n'est pas une absence d'ASV)" if counts["unknown"] else "")
+                                + ".")
     src_ids = set(access.schemes().source_id.dropna())
     src = access.sources()
     src = src[src.source_id.isin(src_ids)]

@@ -334,28 +334,40 @@ def portrait_html(level: str, code: str, link=None, nav: str = "") -> str:
     by_axis, by_public = action_breakdown(acts)
     source_ids = set(det_sources) | set(acts.source_id.dropna()) | ({t["source_id"]} if t.get("source_id") else set())
 
-    pop = t.get("population")
-    schemes = access.schemes_covering(level, code) if level in ("qpv", "commune") else pd.DataFrame()
+    pop = views_portrait.population_fact(level, code)
+    reg = views_portrait.registry_facts(level, code)
+    schemes = reg["schemes"]
     cov = access.qpv_coverage((level, code)) if level in ("commune", "epci") else pd.DataFrame()
     zoning = access.gp_zoning()
     zone = zoning[zoning.qpv_code == code] if level == "qpv" else zoning.iloc[0:0]
-    n_asv = int((schemes.kind == "ASV").sum()) if len(schemes) else 0
-    facts = [(an.fmt(pop, 0) if not _nan(pop) else "n.d.", "habitants (population municipale)"),
-             (str(len(acts)), "actions de santé recensées"),
-             ]
+    facts = [(an.fmt(pop["value"], 0) if pop["value"] is not None else "n.d.",
+              f"habitants ({pop['year']})" if pop["year"] else "habitants (population non disponible)"),
+             (str(len(acts)), "actions de santé recensées") if reg["actions_known"]
+             else ("non recensées", "actions de santé : aucune liste d'actions chargée pour ce territoire")]
     if level == "qpv":
-        facts.append(("oui" if n_asv else "non", "couvert par un Atelier santé ville"))
+        facts.append({"oui": ("oui", "couvert par un Atelier santé ville"),
+                      "non": ("non", "couvert par un Atelier santé ville (registre des dispositifs chargé)"),
+                      "inconnu": ("inconnu", "couverture par un Atelier santé ville : registre des dispositifs "
+                                             "non chargé pour ce territoire")}[reg["asv"]])
     else:
         n_q = len(cov)
-        facts.append((f"{int(cov.has_asv.fillna(False).astype(bool).sum())} / {n_q}" if n_q else "0",
-                      "quartiers prioritaires couverts par un ASV"))
+        n_known = int(cov.registry_known.sum()) if n_q else 0
+        n_asv = int(cov.has_asv.fillna(False).astype(bool).sum()) if n_q else 0
+        if n_q and n_known == n_q:
+            facts.append((f"{n_asv} / {n_q}", "quartiers prioritaires couverts par un ASV"))
+        elif n_q:
+            facts.append((f"{n_asv} / {n_q}", f"quartiers prioritaires couverts par un ASV connu ; couverture "
+                                              f"inconnue pour {n_q - n_known} (registre non chargé)"))
+        else:
+            facts.append(("0", "quartier prioritaire"))
 
     body = [_header(LEVELS[level], t["name"], subtitle, fictional), "<main>"]
     body.append("<section><h2>En bref</h2><div class='facts'>" + "".join(
         f"<div class='fact'><div class='v'>{escape(v)}</div><div class='l'>{escape(l)}</div></div>" for v, l in facts)
         + "</div>")
     if points:
-        body.append("<h3>Points saillants (écarts défavorables au département)</h3><ul class='points'>"
+        body.append("<h3>Points saillants (écarts défavorables au département, années décrites entre "
+                    "parenthèses)</h3><ul class='points'>"
                     + "".join(f"<li>{escape(p)}</li>" for p in points) + "</ul>")
     ref_text = access.reference_commune_text(code) if level == "qpv" else None
     if ref_text:
@@ -370,14 +382,15 @@ def portrait_html(level: str, code: str, link=None, nav: str = "") -> str:
 
     body.append("<section><h2>Déterminants de santé et références</h2>")
     if len(det):
-        body.append("<p class='muted'>Dernière année disponible pour chaque territoire (entre parenthèses pour les "
-                    "références). « Situation / départ. » : position par rapport au département, quand l'écart dépasse "
-                    "10 % dans le sens favorable ou défavorable de l'indicateur.</p>")
+        body.append("<p class='muted'>Dernière année décrite pour le territoire ; chaque référence est celle de la "
+                    "même année, sinon de l'année la plus proche avant (entre parenthèses). « Situation / départ. » : "
+                    "position par rapport au département quand l'écart dépasse 10 %, dans le sens favorable ou "
+                    "défavorable de l'indicateur (« plus élevé » ou « moins élevé » quand il n'en a pas).</p>")
         body.append(table_html(det, num_cols=tuple(c for c in det.columns
                                                    if c not in ("Indicateur", "Unité", "Situation / départ.")),
                                css_class="det",
-                               cell_class=lambda c, v: ("sit-bad" if v == "plus défavorable" else
-                                                        "sit-good" if v == "plus favorable" else "")
+                               cell_class=lambda c, v: ("sit-bad" if v == views_portrait.WORSE else
+                                                        "sit-good" if v == views_portrait.BETTER else "")
                                if c == "Situation / départ." else ""))
         body += [f"<p class='note'>{escape(n)}</p>" for n in det.attrs.get("notes", [])]
     else:
@@ -390,20 +403,20 @@ def portrait_html(level: str, code: str, link=None, nav: str = "") -> str:
                             "Créé en": schemes.year_created.map(lambda y: "" if _nan(y) else str(int(y))),
                             "Statut": schemes.status})
         body.append(table_html(sch))
-    elif level in ("qpv", "commune"):
-        body.append("<p>Aucun dispositif ASV, CLS, CLSM ou CPTS recensé.</p>")
+    if level in ("qpv", "commune") and reg["schemes_text"]:
+        body.append(f"<p class='{'' if reg['schemes_known'] else 'note'}'>{escape(reg['schemes_text'])}</p>")
     if len(cov):
         labels = an.COVERAGE_LABELS
         qt = pd.DataFrame({
             "Quartier prioritaire": [f"{n} ({c})" for n, c in zip(cov.name, cov.code)],
             "Population": [an.fmt(p, 0) if not _nan(p) else "n.d." for p in cov.population],
-            "Couverture": [labels[an.coverage_category(a, c)] for a, c in zip(cov.has_asv, cov.has_cls)],
+            "Couverture": [labels[c] for c in an.coverage_categories(cov.has_asv, cov.has_cls, cov.registry_known)],
             "ASV": cov.asv_names.fillna("—"),
         })
         body.append("<h3>Quartiers prioritaires du territoire</h3>" + table_html(qt, num_cols=("Population",)))
     body.append("</section>")
 
-    body.append(_actions_section(acts, by_axis, by_public))
+    body.append(_actions_section(acts, by_axis, by_public, reg["actions_text"]))
     body.append(_diag_section())
     body.append("<section><h2>Sources et millésimes</h2>" + sources_html(source_ids)
                 + "<p class='muted'>Dispositifs et actions : registres importés dans l'atlas (voir la page Données).</p>"
@@ -411,10 +424,15 @@ def portrait_html(level: str, code: str, link=None, nav: str = "") -> str:
     return _doc(f"Portrait de territoire — {t['name']}", "".join(body), nav)
 
 
-def _actions_section(acts: pd.DataFrame, by_axis: pd.DataFrame, by_public: pd.DataFrame) -> str:
+def _actions_section(acts: pd.DataFrame, by_axis: pd.DataFrame, by_public: pd.DataFrame,
+                     unlisted: str | None = None) -> str:
     out = ["<section><h2>Actions de santé</h2>"]
+    if unlisted:
+        out.append(f"<p class='note'>{escape(unlisted)}</p>")
     if acts.empty:
-        out.append("<p>Aucune action de santé localisée sur ce territoire dans les registres importés.</p></section>")
+        out.append("" if unlisted else
+                   "<p>Aucune action de santé localisée sur ce territoire dans les registres importés.</p>")
+        out.append("</section>")
         return "".join(out)
     years = f"{int(acts.year_start.min())}–{int(acts.year_start.max())}" if acts.year_start.notna().any() else "n.d."
     out.append(f"<p>{len(acts)} action(s) recensée(s), années de début {escape(years)}. Une action peut relever de "

@@ -72,7 +72,9 @@ NEED = {"QN09601A": ("ok", 41.0), "QN09602B": ("ok", 22.0), "QN09603C": ("ok", 4
         "QN09604D": ("secret", None)}
 
 
-def build_mini_db(path: str | Path) -> Path:
+def build_mini_db(path: str | Path, actions_cover=(("region", "99"),), schemes_cover=(("region", "99"),)) -> Path:
+    """The mini DB; the action list and the scheme registry are declared complete on
+    `actions_cover` / `schemes_cover` (level, code) territories (elsewhere: unknown)."""
     path = Path(path)
     path.unlink(missing_ok=True)
     con = connect(path, spatial=True)
@@ -97,7 +99,7 @@ def build_mini_db(path: str | Path) -> Path:
     con.executemany("INSERT INTO qpv_commune (qpv_code, commune_code) VALUES (?, ?)",
                     [(c, cm) for lv, c, _, _, _, _, _, cm, _, _ in TERRITORIES if lv == "qpv"])
     con.executemany("INSERT INTO indicator_value (level, code, indicator_id, year, value, status, geography, "
-                    "source_id) VALUES ('qpv', ?, 'taux_pauvrete_60', 2021, ?, ?, 'QPV2024', 'mini_onpv')",
+                    "source_id, period) VALUES ('qpv', ?, 'taux_pauvrete_60', 2021, ?, ?, 'QPV2024', 'mini_onpv', -7979)",
                     [(c, v, st) for c, (st, v) in NEED.items()])
     con.execute("INSERT INTO scheme (scheme_id, kind, name, porteur, year_created, status, source_id) VALUES "
                 "('ASV-BF', 'ASV', 'ASV de Bourg-Fictif', 'Ville de Bourg-Fictif', 2012, 'actif', 'mini_actions')")
@@ -111,6 +113,8 @@ def build_mini_db(path: str | Path) -> Path:
                      method, sch, "ARS fictive | Ville fictive"])
         con.executemany("INSERT INTO action_theme VALUES (?, ?)", [(aid, t) for t in themes])
         con.executemany("INSERT INTO action_public VALUES (?, ?)", [(aid, p) for p in publics])
+    con.executemany("INSERT INTO registry_coverage VALUES (?, ?, ?, TRUE, 'mini_actions', NULL)",
+                    [("actions", lv, c) for lv, c in actions_cover] + [("schemes", lv, c) for lv, c in schemes_cover])
     con.execute("CHECKPOINT")
     con.close()
     return path

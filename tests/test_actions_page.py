@@ -276,3 +276,39 @@ def test_select_action_with_keyboard_picker(page_mod):
     # An id that is not in the DB opens nothing.
     out = _run(page_mod.select_action, ["act-pick.value"], None, None, "ZZZ", 0, *states)
     assert all(o is dash_no_update() for o in out)
+
+
+# --- Unknown is never none: an action list complete on part of the territory only ----------------
+
+@pytest.fixture(scope="module")
+def partial_actions(tmp_path_factory, page_mod):
+    """The mini DB with an action list declared complete on Bourg-Fictif (96001) only."""
+    from data.views import actions as views_actions
+
+    previous = access.db_path()
+    db = build_mini_db(tmp_path_factory.mktemp("actions-partial") / "mini.duckdb",
+                       actions_cover=[("commune", "96001")])
+    access.configure(db)
+    views_actions._cached.cache_clear()
+    yield page_mod
+    access.configure(previous)
+    views_actions._cached.cache_clear()
+
+
+def test_unlisted_territories_have_unknown_counts_never_zero(partial_actions):
+    v = partial_actions.compute(partial_actions.parse_state({}))
+    d = v.dens.set_index("code")
+    assert bool(d.loc["QN09601A", "listed"]) and d.loc["QN09601A", "n"] == 3
+    for code in ("QN09603C", "QN09604D"):                     # Val-des-Licornes: no action list loaded
+        assert not d.loc[code, "listed"] and pd.isna(d.loc[code, "n"]) and pd.isna(d.loc[code, "density"])
+    hideout = partial_actions.territory_hideout(v)
+    assert hideout["status"]["QN09604D"] == "unknown" and "QN09604D" not in hideout["classes"]
+    assert hideout["tooltips"]["QN09604D"][0].startswith("Actions non recensées")
+    legend = str(partial_actions.territory_legend(v).to_plotly_json())
+    assert "Actions non recensées (liste d'actions non chargée)" in legend
+    summary = str(partial_actions.count_summary(v))
+    assert "Actions non recensées pour 2 QPV" in summary
+    rows, _ = partial_actions.density_table(v)
+    by = {r["code"]: r for r in rows}
+    assert by["QN09604D"]["n"] is None and by["QN09604D"]["recensement"] == "actions non recensées"
+    assert by["QN09602B"]["n"] == 2 and by["QN09602B"]["recensement"] == "liste chargée"

@@ -18,14 +18,16 @@ def _square(x: float, y: float, size: float = 0.01) -> str:
     return f"POLYGON(({x} {y}, {x + size} {y}, {x + size} {y + size}, {x} {y + size}, {x} {y}))"
 
 
-def make_db(path) -> None:
+def make_db(path, schemes_cover=(("departement", "96"),)) -> None:
     """A fictional territory: 3 communes, 5 QPVs 2024, an ASV, a CLS given by commune only,
-    a CLSM, a CPTS with its own shape, a hostile scheme name, actions and GP zoning."""
+    a CLSM, a CPTS with its own shape, a hostile scheme name, actions and GP zoning. The scheme
+    registry is complete on `schemes_cover` (elsewhere a QPV's coverage is unknown)."""
     con = connect(path, spatial=True)
     create_schema(con)
     load_reference_tables(con)
     con.execute("INSERT INTO meta VALUES ('fictional', 'true'), ('built_at', '2024-11-25T00:00:00')")
-    con.execute("""INSERT INTO source VALUES
+    con.execute("""INSERT INTO source (source_id, title, publisher, url, licence, vintage, geography, file_name,
+                                       sha256, retrieved_at, fictional) VALUES
         ('src_geo', 'Contours fictifs', 'Atlas test', NULL, NULL, '2024', 'QPV2024', 'qpv.geojson', NULL, NULL, TRUE),
         ('src_ind', 'Indicateurs fictifs', 'ONPV fictif', NULL, NULL, '2021', 'QPV2024', 'REVN.csv', NULL, NULL, TRUE),
         ('src_zon', 'Zonage fictif', 'ARS fictive', NULL, NULL, '2025', 'QPV2024', 'zonage.json', NULL, NULL, TRUE),
@@ -83,8 +85,8 @@ def make_db(path) -> None:
         ("QN09602N", "population", 2021, 90.0, "ok"),
     ]
     for code, ind, year, value, status in vals:
-        con.execute("INSERT INTO indicator_value (level, code, indicator_id, year, value, numerator, denominator, status, geography, perimeter, derived_from, source_id) VALUES ('qpv',?,?,?,?,NULL,NULL,?,'QPV2024','exact',NULL,"
-                    "'src_ind')", [code, ind, year, value, status])
+        con.execute("INSERT INTO indicator_value (level, code, indicator_id, year, value, numerator, denominator, status, geography, perimeter, derived_from, source_id, period) VALUES ('qpv',?,?,?,?,NULL,NULL,?,'QPV2024','exact',NULL,"
+                    "'src_ind',?)", [code, ind, year, value, status, year - 10000])
     con.executemany("INSERT INTO gp_zoning VALUES (?,?,'2025','src_zon')",
                     [("QN09602N", "ZIP"), ("QN09603I", "ZAC")])
     con.executemany("INSERT INTO action (action_id, title, year_start, qpv_code, commune_code, scheme_id) "
@@ -95,6 +97,8 @@ def make_db(path) -> None:
                     ])
     con.executemany("INSERT INTO action_theme VALUES (?,?)", [
         ("A1", "nutrition"), ("A2", "sante_bucco_dentaire"), ("A3", "sante_mentale")])
+    con.executemany("INSERT INTO registry_coverage VALUES ('schemes', ?, ?, TRUE, 'src_sch', NULL)",
+                    list(schemes_cover))
     con.execute("CHECKPOINT")
     con.close()
 
@@ -122,14 +126,14 @@ def page(cov_db):
 # --- Pure functions (data/analysis.py) ----------------------------------------------------------
 
 def test_coverage_category_handles_nulls_from_outer_joins():
-    assert analysis.coverage_category(True, True) == "asv"
-    assert analysis.coverage_category(True, None) == "asv"
-    assert analysis.coverage_category(None, True) == "cls"
-    assert analysis.coverage_category(False, True) == "cls"
-    assert analysis.coverage_category(None, None) == "none"
-    assert analysis.coverage_category(pd.NA, pd.NA) == "none"
-    assert analysis.coverage_category(float("nan"), False) == "none"
-    assert analysis.coverage_counts(["asv", "none", "none"]) == {"asv": 1, "cls": 0, "none": 2}
+    assert analysis.coverage_category(True, True, True) == "asv"
+    assert analysis.coverage_category(True, None, True) == "asv"
+    assert analysis.coverage_category(None, True, True) == "cls"
+    assert analysis.coverage_category(False, True, True) == "cls"
+    assert analysis.coverage_category(None, None, True) == "none"
+    assert analysis.coverage_category(pd.NA, pd.NA, True) == "none"
+    assert analysis.coverage_category(float("nan"), False, True) == "none"
+    assert analysis.coverage_counts(["asv", "none", "none"]) == {"asv": 1, "cls": 0, "none": 2, "unknown": 0}
 
 
 def test_rank_by_need_puts_secret_then_missing_last_in_both_directions():
@@ -318,14 +322,15 @@ def test_select_scheme_callback_from_list_map_and_close(page):
 
 def test_change_scope_callback_changes_urls_and_hideouts_only(page):
     out = page.change_scope("commune:96002")
-    qpv_url, qpv_hideout, zon_url, zon_hideout, communes_url, viewport, legends, source, title = out
+    qpv_url, qpv_hideout, zon_url, zon_hideout, communes_url, viewport, legends, source, title, registry = out
+    assert registry == []                     # the registry is complete here: no "couverture inconnue" note
     assert qpv_url == "/geo/qpv.pbf?scope=commune:96002" and zon_url == qpv_url
     assert qpv_hideout["cats"] == {"QN09602N": "cls"}
     assert zon_hideout["zones"] == {"QN09602N": "ZIP"}
     assert viewport["transition"] == "fitBounds"
     assert "Zonage fictif, millésime 2025" in source
     assert "Registre fictif des dispositifs" in source
-    assert "Population des QPV : Indicateurs fictifs, 2021" in source
+    assert "Population des QPV : Indicateurs fictifs (millésime de diffusion 2021)" in source
     assert title.endswith("Ville-des-Licornes")
     assert all("geometry" not in str(x) for x in (qpv_hideout, zon_hideout))
 
@@ -357,3 +362,51 @@ def test_scheme_geobuf_route_filters_by_kind(cov_db):
     assert client.get("/geo/qpv.pbf?kind=ASV").status_code == 400
     assert geo_routes.layer_url("scheme", kind="ASV") == "/geo/scheme.pbf?kind=ASV"
     assert geo_routes.layer_url("qpv", ("commune", "96001")) == "/geo/qpv.pbf?scope=commune:96001"
+
+
+# --- Unknown is never none: a registry complete on part of the territory only -------------------
+
+@pytest.fixture(scope="module")
+def partial_page(tmp_path_factory, cov_db):
+    """The same territory, the scheme registry declared complete on Bourg-Fictif and
+    Ville-des-Licornes only: Val-Imaginaire's QPVs have an unknown coverage."""
+    import app  # noqa: F401
+    from data import access
+    from pages import couverture
+
+    path = tmp_path_factory.mktemp("cov-partial") / "cov.duckdb"
+    make_db(path, schemes_cover=[("commune", "96001"), ("commune", "96002")])
+    access.configure(path)
+    yield couverture
+    access.configure(cov_db)
+
+
+def test_unknown_coverage_is_neither_none_nor_ranked(partial_page):
+    from data.views.couverture import coverage_frame, ranking_frame
+
+    cov = coverage_frame(None).set_index("code")
+    assert cov.loc["QN09601M", "category"] == "asv"        # an ASV is a fact, registry or not
+    assert cov.loc["QN09602N", "category"] == "cls"
+    for code in ("QN09603I", "QN09604C", "QN09605M"):      # Val-Imaginaire: registry not loaded
+        assert cov.loc[code, "category"] == "unknown"
+    ranked = ranking_frame(None, "taux_pauvrete_60", coverage_frame(None))
+    assert list(ranked.code) == ["QN09602N"]               # only a QPV known to have no ASV is ranked
+    block = str(partial_page.ranking_block(None, "taux_pauvrete_60"))
+    assert "1 QPV sans ASV" in block and "3 QPV dont la couverture est inconnue" in block
+    legend = str(partial_page.legends(coverage_frame(None), partial_page.schemes_in_scope(None, None)))
+    assert "Couverture inconnue (registre non chargé)" in legend and "Ni ASV ni CLS" in legend
+    note = str(partial_page.registry_note(None))
+    assert "chargé pour une partie de ce territoire seulement" in note
+    tips = partial_page.qpv_tooltips(coverage_frame(None))
+    assert tips["QN09603I"][:2] == ["Couverture inconnue (registre non chargé)",
+                                    "Registre des dispositifs non chargé pour ce territoire"]
+
+
+def test_a_scope_without_registry_says_so(partial_page):
+    sc = ("commune", "96003")
+    lst = str(partial_page.scheme_list(partial_page.schemes_in_scope(sc, None).iloc[0:0], None, sc))
+    assert "Registre des dispositifs non chargé pour ce territoire" in lst and "Aucun dispositif" not in lst
+    block = str(partial_page.ranking_block(sc, "taux_pauvrete_60"))
+    assert "aucun QPV ne peut être dit sans ASV" in block and "cov-ranking'" not in block
+    out = partial_page.change_scope("commune:96003")
+    assert set(out[1]["cats"].values()) == {"unknown"} and "Couverture inconnue" in str(out[-1])

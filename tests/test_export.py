@@ -250,7 +250,7 @@ def test_situation_words():
     assert situation(13510, 20970, False) == "plus défavorable"
     assert situation(2.9, 3.3, True) == "plus favorable"
     assert situation(10.2, 10.0, True) == "proche"
-    assert situation(5.0, 2.0, None) == "supérieur"
+    assert situation(5.0, 2.0, None) == "plus élevé"          # no direction: no judgement
     assert situation(None, 2.0, True) == "—" and situation(1.0, 0, True) == "—"
 
 

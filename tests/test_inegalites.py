@@ -85,13 +85,13 @@ def make_db(path: Path) -> Path:
         ("france", "FRM", 2021, 14.5, "ok", "COG2024", "exact", "t_filo"),
     ]
     for lvl, code, year, value, status, geo, per, src in rows:
-        con.execute("INSERT INTO indicator_value (level, code, indicator_id, year, value, numerator, denominator, status, geography, perimeter, derived_from, source_id) VALUES (?,?,?,?,?,NULL,NULL,?,?,?,NULL,?)",
-                    [lvl, code, ind, year, value, status, geo, per, src])
-    con.execute("INSERT INTO indicator_value (level, code, indicator_id, year, value, numerator, denominator, status, geography, perimeter, derived_from, source_id) VALUES ('qpv','QN09601M','revenu_median_uc',2021,11000,NULL,NULL,"
-                "'ok','QPV2024','exact',NULL,'t_onpv'), ('qpv','QN09801M','revenu_median_uc',2021,12500,NULL,NULL,"
-                "'ok','QPV2024','exact',NULL,'t_onpv'), ('qpv','QN09606M','revenu_median_uc',2021,9800,NULL,NULL,"
-                "'ok','QPV2024','exact',NULL,'t_onpv'), ('commune','96001','revenu_median_uc',2021,21000,NULL,NULL,"
-                "'ok','COG2024','exact',NULL,'t_filo')")
+        con.execute("INSERT INTO indicator_value (level, code, indicator_id, year, value, numerator, denominator, status, geography, perimeter, derived_from, source_id, period) VALUES (?,?,?,?,?,NULL,NULL,?,?,?,NULL,?,?)",
+                    [lvl, code, ind, year, value, status, geo, per, src, year - 10000])
+    con.execute("INSERT INTO indicator_value (level, code, indicator_id, year, value, numerator, denominator, status, geography, perimeter, derived_from, source_id, period) VALUES ('qpv','QN09601M','revenu_median_uc',2021,11000,NULL,NULL,"
+                "'ok','QPV2024','exact',NULL,'t_onpv',-7979), ('qpv','QN09801M','revenu_median_uc',2021,12500,NULL,NULL,"
+                "'ok','QPV2024','exact',NULL,'t_onpv',-7979), ('qpv','QN09606M','revenu_median_uc',2021,9800,NULL,NULL,"
+                "'ok','QPV2024','exact',NULL,'t_onpv',-7979), ('commune','96001','revenu_median_uc',2021,21000,NULL,NULL,"
+                "'ok','COG2024','exact',NULL,'t_filo',-7979)")
     con.execute("CHECKPOINT")
     con.close()
     return path
@@ -267,7 +267,7 @@ def test_state_roundtrip_and_validation(page_mod):
                                 "qpv": "<script>", "view": "999,0,3", "year": "1900"})
     assert bad.indicator == "taux_pauvrete_60" and bad.k == 7 and bad.method == "quantiles"
     assert bad.mode == "valeur" and bad.palette == "YlOrRd" and bad.qpv is None and bad.view is None
-    assert bad.year == 2021                                  # latest year by default
+    assert bad.year == 2021 - 10000        # latest period by default: the undated diffusion vintage 2021
 
 
 def test_secret_values_never_in_a_class_and_never_zero(page_mod):
@@ -446,24 +446,26 @@ def test_note_when_the_reference_level_has_no_value(page_mod):
 
 
 def test_indicator_change_goes_to_its_latest_year_unless_a_year_was_chosen(page_mod):
-    prev = [{"label": "2019", "value": 2019}, {"label": "2021", "value": 2021}]
-    opts, year = page_mod.next_year("taux_pauvrete_60", 2021, prev)
-    assert [o["value"] for o in opts] == [2019, 2021] and year == 2021
-    assert page_mod.next_year("taux_pauvrete_60", 2019, prev)[1] == 2019          # a chosen year is kept
-    assert page_mod.next_year("revenu_median_uc", 2019, prev)[1] == 2021          # not available: latest
+    # periods travel as URL tokens: "m2021" is the undated diffusion vintage 2021, newest first
+    prev = [{"label": "millésime de diffusion 2021", "value": "m2021"},
+            {"label": "millésime de diffusion 2019", "value": "m2019"}]
+    opts, year = page_mod.next_year("taux_pauvrete_60", "m2021", prev)
+    assert [o["value"] for o in opts] == ["m2021", "m2019"] and year == "m2021"
+    assert page_mod.next_year("taux_pauvrete_60", "m2019", prev)[1] == "m2019"      # a chosen year is kept
+    assert page_mod.next_year("revenu_median_uc", "m2019", prev)[1] == "m2021"      # not available: latest
     # The same round trip as the restyle: years, reference levels and palettes follow the indicator.
-    out = page_mod.restyle_outputs("ineg-indicator", "taux_pauvrete_60", 2019, "valeur", "commune", "ratio",
+    out = page_mod.restyle_outputs("ineg-indicator", "taux_pauvrete_60", "m2019", "valeur", "commune", "ratio",
                                    "quantiles", 5, "", None, "france", None, prev)
     years, year, refs, pal_opts, scheme = out[8:13]
-    assert [o["value"] for o in years] == [2019, 2021] and year == 2019
+    assert [o["value"] for o in years] == ["m2021", "m2019"] and year == "m2019"
     labels = {o["value"]: o["label"] for o in refs}
     assert labels["commune"] == "Sa commune" and labels["france"] == "France"
     assert scheme in [o["value"] for o in pal_opts] and scheme == iv.default_palette("valeur", True)
-    refs = page_mod.restyle_outputs("ineg-indicator", "revenu_median_uc", 2021, "valeur", "commune", "ratio",
+    refs = page_mod.restyle_outputs("ineg-indicator", "revenu_median_uc", "m2021", "valeur", "commune", "ratio",
                                     "quantiles", 5, "", None, "france", None, prev)[10]
     assert {o["value"]: o["label"] for o in refs}["epci"].endswith("(pas de valeur)")
     # Another control: the indicator's controls are not sent again.
-    out = page_mod.restyle_outputs("ineg-k", "taux_pauvrete_60", 2021, "valeur", "commune", "ratio",
+    out = page_mod.restyle_outputs("ineg-k", "taux_pauvrete_60", "m2021", "valeur", "commune", "ratio",
                                    "quantiles", 4, "", iv.default_palette("valeur", True), "france")
     assert all(x is page_mod.no_update for x in out[8:13])
     assert out[13] is True and out[14] == "control-group is-secondary"
@@ -614,7 +616,8 @@ def test_tooltip_and_full_table_routes(page_mod):
     from data import access
     assert any(x.startswith("Avertissement;Données fictives") for x in head) == access.is_fictional()
     assert any(x.startswith("Exporté;depuis Atlas ASV le ") for x in head), head
-    assert any(x.startswith("Source;") and "Source : " in x for x in head) and any(x.startswith("Année décrite;") for x in head), head
+    assert any(x.startswith("Source;") and "Source : " in x for x in head) and any(x.startswith("Années décrites;") and "quartiers : " in x and "référence (commune) : " in x
+                for x in head), head
     assert len(text) == 1 + 7                                                  # every row, not one page
     assert "QN09606M" in text[1]                                              # sorted: 52 % first
     xlsx = client.get("/export/table/inegalites.xlsx?indicator=taux_pauvrete_60")

@@ -173,15 +173,18 @@ def test_onpv_revn_values_secret_ratio_and_scope(ctx, tmp_path):
     v5 = values(con, "QP096005", 2022)
     assert v5["part_allocataires_rsa"]["status"] == "missing" and v5["part_allocataires_rsa"]["value"] is None
 
-    # no secret value stored as a number, no row for "Ensemble" nor for the out-of-scope QPV
+    # no secret value stored as a number, no row for the out-of-scope QPV; "Ensemble" (all QPVs of
+    # France) is the reference territory QPV-FR, whose empty cells are unpublished, not secret
     assert con.execute("SELECT count(*) FROM indicator_value WHERE status <> 'ok' AND value IS NOT NULL"
                        ).fetchone()[0] == 0
     codes = {r[0] for r in con.execute("SELECT DISTINCT code FROM indicator_value").fetchall()}
-    assert codes == {"QP096001", "QP096002", "QP096003", "QP096004", "QP096005"}
+    assert codes == {"QP096001", "QP096002", "QP096003", "QP096004", "QP096005", "QPV-FR"}
+    ens = dict(con.execute("SELECT indicator_id, status FROM indicator_value WHERE level = 'ensemble_qpv'").fetchall())
+    assert ens["taux_pauvrete_60"] == "missing" and "secret" not in ens.values()
+    assert con.execute("SELECT name FROM territory WHERE level = 'ensemble_qpv'").fetchone()[0] == \
+        "Ensemble des QPV (France)"
     oos = issues(ctx, "out_of_scope")
-    ensemble = [i for i in oos if i.value == "Ensemble"]     # the skipped aggregate row, with its line
-    assert len(ensemble) == 1 and ensemble[0].line == "2" and "Ensemble" in ensemble[0].reason
-    oos = [i for i in oos if i.value != "Ensemble"]
+    assert not [i for i in oos if i.value == "Ensemble"]
     assert len(oos) == 1 and oos[0].file == "REVN_2022.csv" and "QP098001" in oos[0].value
     assert oos[0].value.startswith("1 codes")
 
@@ -271,8 +274,9 @@ def test_onpv_same_family_and_vintage_twice_is_an_error(ctx, tmp_path):
 
 def test_onpv_nothing_in_scope_without_territories(ctx, tmp_path):
     onpv.load(ctx, [revn22(tmp_path)])
-    assert ctx.con.execute("SELECT count(*) FROM indicator_value").fetchone()[0] == 0
-    assert ctx.con.execute("SELECT count(*) FROM territory").fetchone()[0] == 0
+    # only the all-QPV reference row: no QPV of the file is loaded
+    assert ctx.con.execute("SELECT count(*) FROM indicator_value WHERE level <> 'ensemble_qpv'").fetchone()[0] == 0
+    assert ctx.con.execute("SELECT count(*) FROM territory WHERE level <> 'ensemble_qpv'").fetchone()[0] == 0
     oos = [i for i in issues(ctx, "out_of_scope") if i.value != "Ensemble"]
     assert len(oos) == 1 and oos[0].value.startswith("6 codes")
 
@@ -281,8 +285,8 @@ def test_onpv_carry_to_2024(ctx, tmp_path):
     con = ctx.con
     seed_qpv(con)
     # a value already computed on the 2024 geography must not be overwritten
-    con.execute("INSERT INTO indicator_value (level, code, indicator_id, year, value, status, geography, source_id) "
-                "VALUES ('qpv', 'QN09601I', 'revenu_median_uc', 2022, 17000, 'ok', 'QPV2024', 'autre')")
+    con.execute("INSERT INTO indicator_value (level, code, indicator_id, year, value, status, geography, source_id, "
+                "period) VALUES ('qpv', 'QN09601I', 'revenu_median_uc', 2022, 17000, 'ok', 'QPV2024', 'autre', -7978)")
     files = [revn22(tmp_path),
              demo(tmp_path, 2021, {"QP096001": "6 400", "QP096002": "1 900"}),
              demo(tmp_path, 2022, {"QP096001": "6 490", "QP096002": "1 926", "QP096003": "800"})]
@@ -559,7 +563,7 @@ def test_real_onpv_files(ctx, real_dir):
     assert sorted(i.file for i in oos) == sorted(f.name for f in files)
 
     db = {(c, i, y): (v, s) for c, i, y, v, s in con.execute(
-        "SELECT code, indicator_id, year, value, status FROM indicator_value").fetchall()}
+        "SELECT code, indicator_id, year, value, status FROM indicator_value WHERE level = 'qpv'").fetchall()}
     assert {k[0] for k in db} == preds
     checked_empty = checked_zero = checked_missing = 0
     for f in files:

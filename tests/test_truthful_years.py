@@ -1,7 +1,7 @@
 """Real data told truthfully (issue 11), on fictional fixtures in the official layouts: two years on
 every value (the year described, the diffusion vintage), identical successive vintages detected and
 shown once, cautious perimeters, no invented vintage, notes telling unavailable from secret, the
-official D9/D1, the "Ensemble" row reported."""
+official D9/D1, the "Ensemble" row loaded as the all-QPV reference."""
 from __future__ import annotations
 
 import pytest
@@ -72,8 +72,10 @@ def test_notes_tell_unavailable_from_secret_and_official_d9_d1_is_used(ctx, tmp_
     assert got["taux_pauvrete_60"] == (None, "secret")
     assert got["part_c2s"] == (None, "missing")
     assert got["rapport_interdecile"] == (2.8, "ok")            # the file's ratio, not 23 910 / 8 570 = 2.79
-    ens = [i for i in issues(ctx, "out_of_scope") if i.value == "Ensemble"]
-    assert len(ens) == 1 and ens[0].line == "2" and ens[0].file == "REVN_2022.csv"
+    # the all-QPV row is the "Ensemble des QPV" reference: what it leaves empty is unpublished, not secret
+    assert not [i for i in issues(ctx, "out_of_scope") if i.value == "Ensemble"]
+    assert {s for (s,) in con.execute("SELECT DISTINCT status FROM indicator_value WHERE level = 'ensemble_qpv'"
+                                      ).fetchall()} == {"missing"}
 
 
 def test_filosofi_values_carry_the_documented_year(ctx, tmp_path):
@@ -128,10 +130,15 @@ def test_fiche_shows_years_described_and_france_metropolitaine(demo_pages):
     assert "France métropolitaine" in det.columns and "France" not in det.columns
     assert any(c.startswith("Commune : ") for c in det.columns)
     by_ind = det.set_index("indicator_id")
-    # QPV figures come from ONPV tables, whose year described is not documented: their vintage says so
-    assert by_ind.loc["taux_pauvrete_60", "Année décrite"] == "millésime de diffusion 2022"
+    # the demo's Filosofi-on-QPV file dates its figures (2019, from its column names), and REVN_2022's
+    # income columns repeat them: kept once, attributed to the Filosofi file
+    assert by_ind.loc["taux_pauvrete_60", "Année décrite"] == "2019"
+    assert by_ind.loc["taux_pauvrete_60", "Source"].startswith("Filosofi 2019, ")
+    # ONPV columns no file dates keep their diffusion vintage
+    assert by_ind.loc["part_c2s", "Année décrite"] == "millésime de diffusion 2022"
     # references come from Filosofi 2019, which describes 2019 (declared in etl/catalogue.toml)
     assert by_ind.loc["revenu_median_uc", "France métropolitaine"].endswith("(2019)")
+    assert by_ind.loc["taux_pauvrete_60", "Ensemble des QPV (France)"].endswith("(2019)")
 
 
 def test_reference_commune_is_the_one_holding_most_of_the_qpv(ctx, tmp_path):

@@ -323,8 +323,10 @@ def point_features(acts: pd.DataFrame, placed: pd.DataFrame, parents: dict) -> d
 
 def density_classes(dens: pd.DataFrame):
     """Zero actions get their own class (0); positive densities are classed by quantiles
-    (1..k); an unknown population gives status 'missing' (never a class, never 0)."""
-    known = dens[dens.density.notna()]
+    (1..k); an unknown population gives status 'missing', a territory where no action list is
+    loaded status 'unknown' (never a class, never 0)."""
+    listed = dens.listed if "listed" in dens else pd.Series(True, index=dens.index)
+    known = dens[dens.density.notna() & listed]
     pos = known[known.density > 0]
     cl = classify(pos.code, pos.density, "quantiles", 5) if len(pos) else None
     k = cl.k if cl else 0
@@ -332,8 +334,25 @@ def density_classes(dens: pd.DataFrame):
     classes = {c: 0 for c in known.code[known.density == 0]}
     if cl:
         classes.update({c: i + 1 for c, i in cl.classes.items()})
-    status = {c: "missing" for c in dens.code[dens.density.isna()]}
+    status = {c: "missing" for c in dens.code[dens.density.isna() & listed]}
+    status.update({c: "unknown" for c in dens.code[~listed]})
     return cl, colors, classes, status
+
+
+def mark_unlisted(df: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Counts where no action list is loaded are unknown, not 0: `listed` False, n and density
+    NA (data.local_health: the action list's declared territory)."""
+    if level == "qpv":
+        known = access.qpv_registry_known("actions")
+        listed = df.code.map(known).fillna(False).astype(bool)
+    else:
+        covered = access.registry_communes("actions")
+        listed = df.code.isin(covered)
+    out = df.copy()
+    out["listed"] = listed.to_numpy()
+    out["n"] = out["n"].astype("Int64").mask(~out["listed"])
+    out["density"] = out["density"].mask(~out["listed"])
+    return out
 
 
 @dataclass
@@ -368,11 +387,12 @@ def compute(st: ViewState) -> View:
     terr = qpvs if st.level == "qpv" else population_frame("commune", st.scope)
     too_many = st.level == "commune" and len(terr) > COMMUNE_LIMIT
     codes = action_codes(acts, st.level, qpv_commune)
-    dens = action_density(codes, terr)
+    dens = mark_unlisted(action_density(codes, terr), st.level)
     groups_order = st.themes or axes()
     grp = theme_groups(exploded_themes(acts), parents, st.themes or None)
-    by_theme = action_density(codes, terr, grp, groups_order)
+    by_theme = mark_unlisted(action_density(codes, terr, grp, groups_order), st.level)
     placed = place_points(acts, centroids("qpv", st.scope), centroids("commune", st.scope))
-    qpv_dens = dens if st.level == "qpv" else action_density(action_codes(acts, "qpv", qpv_commune), qpvs)
+    qpv_dens = dens if st.level == "qpv" else \
+        mark_unlisted(action_density(action_codes(acts, "qpv", qpv_commune), qpvs), "qpv")
     return View(st, acts, ref("counts")["actions"], terr, dens, by_theme, groups_order, placed,
                 qpv_dens, too_many)

@@ -86,10 +86,11 @@ def _as_list(v) -> list:
 
 
 def coverage_frame(scope) -> pd.DataFrame:
-    """One row per 2024 QPV in scope: coverage category ('asv', 'cls', 'none'), the
-    schemes covering it (directly or through its communes) and its ARS GP zone."""
+    """One row per 2024 QPV in scope: coverage category ('asv', 'cls', 'none', or 'unknown' where
+    the scheme registry is not loaded complete and no ASV is known), the schemes covering it
+    (directly or through its communes) and its ARS GP zone."""
     cov = access.qpv_coverage(scope)
-    cov["category"] = coverage_categories(cov.has_asv, cov.has_cls)
+    cov["category"] = coverage_categories(cov.has_asv, cov.has_cls, cov.registry_known)
     zoning = access.gp_zoning()
     cov["zone"] = cov.code.map(dict(zip(zoning.qpv_code, zoning.zone)))
     cov["scheme_ids"] = [_as_list(v) for v in cov.scheme_ids]
@@ -101,16 +102,19 @@ def qpv_tooltips(cov: pd.DataFrame) -> dict[str, list[str]]:
     sch = access.schemes()
     info = {r.scheme_id: (r.kind, r.name, r.status) for r in sch.itertuples()}
     order = {k: i for i, k in enumerate(KINDS)}
+    pop_years = population_years(cov)
     out = {}
     for r in cov.astype(object).itertuples():
         lines = [COVERAGE_LABELS[r.category]]
+        if r.category == "unknown":
+            lines.append(access.NOT_LOADED["schemes"].capitalize())
         covering = sorted((info[s] for s in r.scheme_ids if s in info), key=lambda x: (order.get(x[0], 9), x[1]))
         lines += [f"{kind} : {name}" + (f" ({status})" if isinstance(status, str) and status != "actif" else "")
                   for kind, name, status in covering]
         if isinstance(r.zone, str):
             lines.append(f"Zonage ARS médecins : {r.zone}")
         if r.population is not None and not pd.isna(r.population):
-            lines.append(f"Population : {fmt(r.population, 0)} hab.")
+            lines.append(f"Population : {fmt(r.population, 0)} hab. ({pop_years.get(r.code, 'année n.d.')})")
         out[r.code] = lines
     return out
 
@@ -204,7 +208,7 @@ def map_sources(cov: pd.DataFrame) -> str:
     if pop:
         parts.append(pop)
     reg = registry_sources()
-    parts.append("Dispositifs : " + (" ; ".join(reg) if reg else "aucun registre chargé"))
+    parts.append("Dispositifs : " + (" ; ".join(reg) if reg else "aucun registre chargé (couverture inconnue)"))
     zoning = access.gp_zoning()
     if len(zoning):
         mill = ", ".join(sorted({str(m) for m in zoning.millesime.dropna()})) or "n.d."
@@ -251,11 +255,13 @@ def scheme_fiche_data(scheme_id: str) -> dict | None:
 
 
 def ranking_frame(scope, need: str, cov: pd.DataFrame | None = None) -> pd.DataFrame:
-    """QPVs of the scope without an ASV, ranked by `need` (latest value; secret and missing last)."""
+    """QPVs of the scope known to have no ASV (the scheme registry is complete on them), ranked by
+    `need` (latest value; secret and missing last). QPVs whose coverage is unknown are left out:
+    an unloaded registry says nothing of their ASV."""
     cov = coverage_frame(scope) if cov is None else cov
-    no_asv = cov[cov.category != "asv"][["code", "name", "commune", "population", "category"]]
-    vals = access.values(need, "qpv", scope)[["code", "year", "value", "status", "perimeter", "source_title",
-                                              "publisher", "vintage"]]
+    no_asv = cov[cov.category.isin(["cls", "none"])][["code", "name", "commune", "population", "category"]]
+    vals = access.values(need, "qpv", scope)[["code", "year", "year_label", "value", "status", "perimeter",
+                                              "source_title", "publisher", "vintage"]]
     df = no_asv.merge(vals, on="code", how="left")
     info = access.indicator(need) or {}
     hib = info.get("high_is_bad")
@@ -271,11 +277,35 @@ def population_note(cov: pd.DataFrame) -> str:
     return f"Habitants : population connue pour {n_known} QPV sur {len(cov)}."
 
 
+def population_years(cov: pd.DataFrame) -> dict[str, str]:
+    """QPV code -> the year its known population describes, as written (data.provenance)."""
+    known = cov[cov.population.notna()]
+    if known.empty:
+        return {}
+    vals = access.latest_values([("qpv", c) for c in known.code], ["population"])
+    vals = vals[vals.status == "ok"]
+    return dict(zip(vals.code, vals.year_label))
+
+
 def population_source(cov: pd.DataFrame) -> str | None:
     known = cov[cov.population.notna()]
     if known.empty:
         return None
     vals = access.latest_values([("qpv", c) for c in known.code], ["population"])
     vals = vals[vals.status == "ok"]
-    src = sorted({f"{t}, {int(y)}" for t, y in zip(vals.source_title, vals.year) if isinstance(t, str)})
+    src = sorted({f"{t} ({y})" for t, y in zip(vals.source_title, vals.year_label) if isinstance(t, str)})
     return "Population des QPV : " + " ; ".join(src) if src else None
+
+
+def registry_coverage_text(scope) -> str | None:
+    """What the page says of the registry on its scope: None when complete, else the sentence."""
+    state = access.registry_state("schemes", scope)
+    if state == "complete":
+        return None
+    if state == "absent":
+        return ("Registre des dispositifs non chargé pour ce territoire : la couverture des quartiers par un ASV "
+                "ou un CLS y est inconnue, pas nulle. Importez le registre (page Importer ou "
+                "python -m etl import schemes) en déclarant le territoire qu'il couvre.")
+    return ("Registre des dispositifs chargé pour une partie de ce territoire seulement : ailleurs, la couverture "
+            "des quartiers est inconnue (en gris), pas nulle ; ces quartiers ne sont pas classés parmi les QPV "
+            "sans ASV.")

@@ -20,6 +20,7 @@ from data import palettes as pal
 from data import access
 from data import analysis as an
 from data.memory import fold, tables
+from data.provenance import parse_period, period_token
 from data.views import memo_view
 
 MODES = {"valeur": "Valeur de l'indicateur", "ecart": "Écart à la référence"}
@@ -37,7 +38,7 @@ PAGE_SIZE = 15
 @dataclass(frozen=True)
 class ViewState:
     indicator: str | None = None
-    year: int | None = None
+    year: int | None = None          # a period (data.provenance): year described, or undated vintage
     method: str = "quantiles"
     k: int = 5
     palette: str | None = None
@@ -56,11 +57,33 @@ class ViewState:
 
 
 def qpv_indicators() -> pd.DataFrame:
-    """Catalogue indicators that have values on QPVs (shared: read-only)."""
+    """Catalogue indicators with at least one published value on QPVs (shared: read-only)."""
     def build():
         ind = access.indicators()
-        return ind[ind["levels"].map(lambda lv: "qpv" in lv)].reset_index(drop=True)
+        return ind[ind["levels_with_values"].map(lambda lv: "qpv" in lv)].reset_index(drop=True)
     return tables().memo("qpv_indicators", build)
+
+
+DEFAULT_INDICATOR = "taux_pauvrete_60"
+
+
+def default_indicator(cat: pd.DataFrame) -> str | None:
+    """What a page opens on: the poverty rate when QPVs have it with a reference, else the first
+    indicator (catalogue order) with a reference, else the first with QPV values at all."""
+    ids = list(cat.indicator_id)
+    with_ref = [i for i in ids if reference_levels_with_values(i)]
+    for pool in (with_ref, ids):
+        if DEFAULT_INDICATOR in pool:
+            return DEFAULT_INDICATOR
+        if pool:
+            return pool[0]
+    return None
+
+
+def default_reference(indicator: str | None) -> str:
+    """The nearest reference level that has values of the indicator (commune first)."""
+    avail = reference_levels_with_values(indicator) if indicator else []
+    return avail[0] if avail else "commune"
 
 
 def _int(value, default=None):
@@ -95,10 +118,9 @@ def parse_state(query: dict | None = None, catalogue: pd.DataFrame | None = None
     q = {k: v for k, v in q.items() if v not in (None, "")}
     cat = qpv_indicators() if catalogue is None else catalogue
     ids = list(cat.indicator_id)
-    indicator = q.get("indicator") if q.get("indicator") in ids else (
-        "taux_pauvrete_60" if "taux_pauvrete_60" in ids else (ids[0] if ids else None))
+    indicator = q.get("indicator") if q.get("indicator") in ids else default_indicator(cat)
     years = access.indicator_years(indicator, "qpv") if indicator else []
-    year = _int(q.get("year"))
+    year = parse_period(q.get("year"))
     year = year if year in years else (years[-1] if years else None)
     mode = q.get("mode") if q.get("mode") in MODES else "valeur"
     method = q.get("method") if q.get("method") in an.METHODS else "quantiles"
@@ -107,7 +129,7 @@ def parse_state(query: dict | None = None, catalogue: pd.DataFrame | None = None
     palette = q.get("palette")
     if palette not in pal.palettes_for(mode):
         palette = default_palette(mode, high_is_bad)
-    ref = q.get("ref") if q.get("ref") in an.REFERENCE_LEVELS else "commune"
+    ref = q.get("ref") if q.get("ref") in an.REFERENCE_LEVELS else default_reference(indicator)
     gap = q.get("gap") if q.get("gap") in an.GAP_TYPES else "ratio"
     sc = access.parse_scope(q.get("scope"))
     scope = access.scope_value(sc if sc is None or access.territory(*sc) is not None else None)
@@ -118,7 +140,7 @@ def parse_state(query: dict | None = None, catalogue: pd.DataFrame | None = None
 
 
 def state_params(st: ViewState) -> dict:
-    params = {"indicator": st.indicator, "year": st.year, "mode": st.mode, "ref": st.ref, "gap": st.gap,
+    params = {"indicator": st.indicator, "year": period_token(st.year), "mode": st.mode, "ref": st.ref, "gap": st.gap,
               "method": st.method, "k": st.k, "palette": st.palette,
               "breaks": st.breaks if st.method == "manual" else None,
               "scope": st.scope, "qpv": st.qpv, "view": st.view}
@@ -154,7 +176,8 @@ def figures(st: ViewState) -> tuple[pd.DataFrame, pd.DataFrame]:
     vals = access.values(st.indicator, "qpv", scope, st.year)
     qpvs = access.territory_frame("qpv", scope)
     france = list(access.territory_frame("france")["code"])
-    ref_of = an.reference_codes(qpvs, st.ref, france)
+    ensemble = list(access.territory_frame("ensemble_qpv")["code"])
+    ref_of = an.reference_codes(qpvs, st.ref, france, ensemble)
     refs = access.reference_values_at(st.indicator, st.ref, sorted({c for c in ref_of.values() if c}), st.year)
     df = an.gap_frame(vals, ref_of, refs, st.gap, access.territory_names(st.ref))
     df["communes"] = df.code.map(access.qpv_commune_names(list(df.code)) if len(df) else {}).fillna("")
@@ -215,9 +238,9 @@ def units(st: ViewState, ind: dict) -> tuple[str, int]:
 
 
 def reference_levels_with_values(indicator: str) -> list[str]:
-    """Reference levels (commune ... France) that have values of the indicator."""
+    """Reference levels (commune ... France, all QPVs) with at least one published value of the indicator."""
     levels = tables().memo("levels_of", lambda: dict(zip(access.indicators()["indicator_id"],
-                                                         access.indicators()["levels"])))
+                                                         access.indicators()["levels_with_values"])))
     lv = levels.get(indicator, [])
     return [level for level in an.REFERENCE_LEVELS if level in lv]
 
@@ -280,11 +303,11 @@ class View:
         return self.memo("records", lambda: [self.record(i) for i in range(len(self.frame))])
 
 
-def _words(values, ok, status, secret_word: str = "secret") -> np.ndarray:
-    """Numbers where known (ok), else "secret" or "n.d." in words: never a 0."""
+def _words(values, ok, status, secret_word: str = "secret", decimals: int = 6) -> np.ndarray:
+    """Numbers where known (ok), rounded as displayed, else "secret" or "n.d." in words: never a 0."""
     out = np.empty(len(values), dtype=object)
     good = ok & ~np.isnan(values)
-    out[good] = [float(x) for x in values[good]]
+    out[good] = [round(float(x), decimals) for x in values[good]]
     out[~good] = np.where(status[~good] == "secret", secret_word, "n.d.")
     return out
 
@@ -298,17 +321,21 @@ def _columns(v: View) -> dict[str, np.ndarray]:
     classes = v.classification.classes if v.classification else {}
     disp = v.status.to_numpy(dtype=object)
     codes = f["code"].to_numpy(dtype=object)
+    d = decimals_of(v.indicator)
+    gap_d = 2 if v.state.gap == "ratio" else d
+    labels = lambda col: np.array([y if isinstance(y, str) else "" for y in f[col].to_numpy(dtype=object)],  # noqa: E731
+                                  dtype=object)
     return {
         "id": codes, "name": f["name"].to_numpy(dtype=object), "code": codes,
         "communes": f["communes"].to_numpy(dtype=object),
-        "value": _words(f["value"].to_numpy(dtype=float), status == "ok", status),
+        "value": _words(f["value"].to_numpy(dtype=float), status == "ok", status, decimals=d),
         "statut": np.array([STATUS_TEXT.get(x, x) for x in status], dtype=object),
-        "year": np.array([y if isinstance(y, str) else "" for y in f["year_label"].to_numpy(dtype=object)],
-                         dtype=object),
+        "year": labels("year_label"),
         "ref_name": np.array([x if isinstance(x, str) else "n.d." for x in f["ref_name"].to_numpy(dtype=object)],
                              dtype=object),
-        "ref_value": _words(f["ref_value"].to_numpy(dtype=float), ref_status == "ok", ref_status),
-        "gap": _words(f["gap"].to_numpy(dtype=float), gap_status == "ok", gap_status, "n.d."),
+        "ref_value": _words(f["ref_value"].to_numpy(dtype=float), ref_status == "ok", ref_status, decimals=d),
+        "ref_year": labels("ref_year_label"),
+        "gap": _words(f["gap"].to_numpy(dtype=float), gap_status == "ok", gap_status, "n.d.", decimals=gap_d),
         "classe": np.array([f"{classes[c] + 1} : {v.labels[classes[c]]}" if s == "ok" and c in classes
                             else APART_TEXT.get(s, "") for c, s in zip(codes, disp)], dtype=object),
         "perimetre": np.array([perimeter_text(p, geo) for p, geo in zip(f["perimeter"].to_numpy(dtype=object),
@@ -385,8 +412,8 @@ def tooltip(v: View, code: str) -> list[str] | None:
 
 
 NUMERIC_COLUMNS = {"value", "ref_value", "gap"}
-SORTABLE = {"name", "code", "communes", "value", "statut", "year", "ref_name", "ref_value", "gap", "classe",
-            "perimetre"}
+SORTABLE = {"name", "code", "communes", "value", "statut", "year", "ref_name", "ref_value", "ref_year", "gap",
+            "classe", "perimetre"}
 
 
 def _order(v: View, sort_by) -> np.ndarray:

@@ -10,10 +10,14 @@ goes through exactly the same loaders as real data:
 - IGN Admin Express COMMUNE layer (GeoJSON), EPCI list, INSEE COG département/région lists;
 - ONPV / sig.ville REVN, DEMO, IPRO tables for several vintages (BOM, `;`, CRLF, French
   numbers, "Ensemble" row, trailing empty columns, empty secret cells);
-- INSEE Filosofi DISP and DISP_PAUVRES files (commune, EPCI, département, région, France);
+- INSEE Filosofi DISP and DISP_PAUVRES files (commune, EPCI, département, région, France), and
+  Filosofi on the QPV (2018+ layout, year described in the column names, "Ensemble" row) whose
+  figures REVN_2022 republishes;
 - DREES APL to GPs (xlsx, one sheet per year, 8 header rows);
 - ARS QPV zoning for GPs (JSON), CPTS territories (GeoJSON);
-- schemes (ASV, CLS, CLSM) and actions in the Atlas import templates.
+- schemes (ASV, CLS, CLSM) and actions in the Atlas import templates, with the territory where
+  each registry is complete (`*.territoire.txt`: the schemes registry covers départements 96
+  and 99 only).
 
 Everything is derived from one seeded `random.Random` (only its `random()` method, whose
 sequence Python guarantees across versions) and fixed formatting: regenerating gives
@@ -33,6 +37,7 @@ from pathlib import Path
 from .census import census_files
 from .formats import CRS84, EPSG4326, _csv, _geojson, _ncc, _quoted_csv, fr_number  # noqa: F401
 from .geo_files import _files_geography, _files_qpv
+from .qpv_filosofi import filosofi_qpv_file
 from .local_files import (FUNDERS, PORTEURS, PUBLIC_WEIGHTS, THEME_WEIGHTS, TITLES,  # noqa: F401
                           _files_local, _taxonomy)
 from .plan import (ACTION_COLUMNS, ACTION_YEARS, APL_YEARS, COG_YEAR, CRLF, DEMO_BBOX,  # noqa: F401
@@ -80,11 +85,13 @@ main ; modifiez le générateur puis régénérez-les.
 | `{epci}`, `{deps_f}`, `{regs_f}` | EPCI, départements, région | listes INSEE (COG) |
 | `REVN_*.csv`, `DEMO_*.csv`, `IPRO_*.csv` | indicateurs des QPV 2015 ({years}) | tableaux ONPV / sig.ville |
 | `FILO{fy}_DISP_*.csv`, `FILO{fy}_DISP_PAUVRES_*.csv` | revenus et pauvreté des territoires de référence | INSEE Filosofi |
+| `{filoqpv}` | revenus et pauvreté des QPV 2015 et de l'ensemble des QPV, année décrite dans les noms de colonnes ; `REVN_2022.csv` en reprend les chiffres | INSEE Filosofi sur les QPV |
 | `base-cc-*-2019.csv` | emploi, ménages et âges des communes (bases communales du recensement) ; les références EPCI, départements et région en sont des sommes | INSEE, recensement de la population |
 | `{apl}` | accessibilité aux médecins généralistes | DREES (APL), un onglet par année |
 | `{zoning}` | zonage ZIP / ZAC des QPV | zonage ARS |
 | `{cpts}` | {ncpts} CPTS | territoires de CPTS (GeoJSON) |
 | `{schemes}` | {nasv} ASV, {ncls} CLS, {nclsm} CLSM | modèle d'import des dispositifs |
+| `{schemes_cover}`, `{actions_cover}` | territoire où chaque registre est complet : départements 96 et 99 pour les dispositifs (le 98 reste « registre non chargé »), toute la région pour les actions | un territoire par ligne (`niveau:code`) |
 | `{actions}` | {nact} actions | modèle d'import des actions |
 """
 
@@ -100,6 +107,7 @@ def _readme(w: World, files: dict[str, bytes]) -> bytes:
         nc=len(w.communes), epci=FILES["epci"], deps_f=FILES["departements"], regs_f=FILES["regions"],
         years=", ".join(map(str, ONPV_YEARS)), fy=FILO_YEAR, apl=FILES["apl"], zoning=FILES["zoning"],
         cpts=FILES["cpts"], ncpts=files[FILES["cpts"]].count(b'"code_cpts"'), schemes=FILES["schemes"],
+        filoqpv=FILES["filosofi_qpv"], schemes_cover=FILES["schemes_cover"], actions_cover=FILES["actions_cover"],
         nasv=kinds.count("ASV"), ncls=kinds.count("CLS"), nclsm=kinds.count("CLSM"), actions=FILES["actions"],
         nact=N_ACTIONS)
     return text.encode("utf-8")
@@ -113,6 +121,7 @@ def build_files(seed: int = SEED) -> dict[str, bytes]:
     files.update(_files_geography(w))
     files.update(_files_qpv(w))
     files.update(_files_onpv(w, rnd))
+    files.update(filosofi_qpv_file(files["REVN_2022.csv"], seed + 2))   # own sequence: other files unchanged
     files.update(_files_filosofi(w, rnd))
     files.update(_files_apl(w, rnd))
     files.update(_files_local(w, rnd))

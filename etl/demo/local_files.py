@@ -321,5 +321,9 @@ def _files_local(w: World, rnd: _Rand) -> dict[str, bytes]:
     schemes, cpts = _schemes(w, rnd)
     out = {FILES["schemes"]: _quoted_csv([SCHEME_COLUMNS] + [[s[k] for k in SCHEME_COLUMNS] for s in schemes]),
            FILES["cpts"]: _geojson("cpts_utopie", CRS84, cpts, one_per_line=True),
-           FILES["actions"]: _quoted_csv(_actions(w, rnd, schemes, cpts))}
+           FILES["actions"]: _quoted_csv(_actions(w, rnd, schemes, cpts)),
+           FILES["schemes_cover"]: b"# Territoire o\xc3\xb9 le registre des dispositifs est complet (fictif)\n"
+                                   b"departement:96\ndepartement:99\n",
+           FILES["actions_cover"]: b"# Territoire o\xc3\xb9 la liste des actions est compl\xc3\xa8te (fictif)\n"
+                                   b"region:99\n"}
     return out

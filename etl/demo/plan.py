@@ -25,6 +25,7 @@ REGION_NAME = "Région fictive d'Utopie"
 COG_YEAR = 2024
 ONPV_YEARS = (2017, 2019, 2021, 2022)
 FILO_YEAR = 2019
+FILO_QPV_YEAR = 2019      # the demo's Filosofi-on-QPV file, whose figures REVN_2022 republishes
 APL_YEARS = (2021, 2022)
 ACTION_YEARS = tuple(range(2018, 2026))
 N_ACTIONS = 400
@@ -177,6 +178,11 @@ FILES = {
     "apl": "apl_medecins_generalistes.xlsx",
     "schemes": "dispositifs.csv",
     "actions": "actions.csv",
+    # where each registry is complete (etl.importer.coverage): the schemes registry covers
+    # départements 96 and 99 only, so the demo shows QPVs whose coverage is unknown
+    "schemes_cover": "dispositifs.territoire.txt",
+    "actions_cover": "actions.territoire.txt",
+    "filosofi_qpv": f"data_filo{FILO_QPV_YEAR % 100:02d}_qp_revdis.csv",
     "readme": "README.md",
     "marker": FICTIONAL_MARKER,
 }

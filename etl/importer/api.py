@@ -11,6 +11,7 @@ from ..context import BuildContext
 from ..dbswap import updated_copy, writer_lock
 from ..errors import InputError
 from .archive import _archive_meta, _row_keys, recover_archive, write_pending
+from .coverage import coverage_text, named_communes, parse_coverage, unknown_territories
 from .geocoding import Geocoder, _locate_actions
 from .mapping import Mapping, load_mapping
 from .reading import _read, _source_bytes
@@ -123,8 +124,9 @@ def _run_prepare(con, data, report, mapping, geocoder, only: set[str] | None = N
 
 def validate(source, kind: str, *, db: str | os.PathLike | None = None, con=None, filename: str | None = None,
              mapping: str | os.PathLike | Mapping | dict | None = None, offline: bool = False,
-             quarantine: bool = False, geocoder: Geocoder | None = None) -> ImportReport:
-    """Validate a file against the current DB without writing anything.
+             quarantine: bool = False, geocoder: Geocoder | None = None, coverage=None) -> ImportReport:
+    """Validate a file against the current DB without writing anything. `coverage`: the territory
+    where the file's registry is complete ("departement:13", ...; None: the communes it names).
 
     `source`: a path, the file's bytes (e.g. from bytes_from_upload) or a binary file object.
     Uses `con` when given (any connection, read-only is fine), else opens `db` read-only.
@@ -138,7 +140,7 @@ def validate(source, kind: str, *, db: str | os.PathLike | None = None, con=None
     if own:
         con = _open_read_only(db)
     try:
-        _prepare_and_diff(con, data, report, mapping, geocoder)
+        _prepare_and_diff(con, data, report, mapping, geocoder, coverage)
     finally:
         if own:
             con.close()
@@ -146,21 +148,53 @@ def validate(source, kind: str, *, db: str | os.PathLike | None = None, con=None
     return report
 
 
-def _prepare_and_diff(con, data, report, mapping, geocoder):
-    """Validate the rows and sort them into new, changed and unchanged (counts go to the report)."""
+def _prepare_and_diff(con, data, report, mapping, geocoder, coverage=None, coverage_declared=None):
+    """Validate the rows and sort them into new, changed and unchanged (counts go to the report),
+    and resolve the territory the file covers (report.coverage)."""
     recs = _run_prepare(con, data, report, mapping, geocoder)
     new = changed = same = []
     if not report.fatal:
         new, changed, same = _diff(con, report.kind, recs)
         report.n_inserted, report.n_updated, report.n_unchanged = len(new), len(changed), len(same)
+        _resolve_coverage(con, report, recs, coverage, coverage_declared)
     return recs, new, changed, same
+
+
+def _resolve_coverage(con, report: ImportReport, recs: list[dict], coverage, declared=None) -> None:
+    """report.coverage: the territories the user declared (checked against the DB: an unknown one is
+    a file-level error), else the communes the valid rows name. `declared` False keeps a resolved
+    default (a replayed archive) as a default."""
+    try:
+        items = parse_coverage(coverage)
+    except ValueError as exc:
+        report.fatal = True
+        report.problems.insert(0, Problem(None, "territoire couvert", None, str(exc)))
+        return
+    if items:
+        missing = unknown_territories(con, items)
+        if missing and declared is not None:      # a replay: what the new build lacks is left out
+            items = [it for it in items if it not in missing]
+            report.problems.append(Problem(None, "territoire couvert", ", ".join(f"{lv}:{c}" for lv, c in missing),
+                                           "territoire absent de la nouvelle base : retiré du territoire couvert",
+                                           "warning"))
+        elif missing:
+            report.fatal = True
+            report.problems.insert(0, Problem(None, "territoire couvert", ", ".join(f"{lv}:{c}" for lv, c in missing),
+                                              "territoire inconnu de la base : le registre ne peut pas le couvrir"))
+            return
+        report.coverage_declared = True if declared is None else bool(declared)
+    else:
+        items = named_communes(con, report.kind, recs)
+        report.coverage_declared = False
+    report.coverage = [list(x) for x in items]
+    report.coverage_text = coverage_text(con, items)
 
 
 
 def apply(source, kind: str, *, db: str | os.PathLike | None = None, filename: str | None = None,
           mapping: str | os.PathLike | Mapping | dict | None = None, quarantine: bool = False,
           offline: bool = False, geocoder: Geocoder | None = None, lock_timeout: float = 30.0,
-          archive: bool = True) -> ImportReport:
+          archive: bool = True, coverage=None) -> ImportReport:
     """Validate and import a file through the single-writer path.
 
     Under the writer lock (<db>.lock), the file is validated against the live DB opened
@@ -179,7 +213,7 @@ def apply(source, kind: str, *, db: str | os.PathLike | None = None, filename: s
         recover_archive(db_path)
         con = _open_read_only(db_path)
         try:
-            recs = _prepare_and_diff(con, data, report, mapping, geocoder)[0]
+            recs = _prepare_and_diff(con, data, report, mapping, geocoder, coverage)[0]
         finally:
             con.close()
         if not report.loadable(quarantine):
@@ -207,7 +241,8 @@ def apply(source, kind: str, *, db: str | os.PathLike | None = None, filename: s
 def import_into(con, source, kind: str, *, filename: str | None = None,
                 mapping: str | os.PathLike | Mapping | dict | None = None, quarantine: bool = False,
                 offline: bool = True, geocoder: Geocoder | None = None, source_id: str | None = None,
-                ctx: BuildContext | None = None, only: set[str] | None = None) -> ImportReport:
+                ctx: BuildContext | None = None, only: set[str] | None = None, coverage=None,
+                coverage_declared: bool | None = None) -> ImportReport:
     """Validate and write into an open read-write connection (the build, tests).
 
     All-or-nothing unless `quarantine`: with any error nothing is written. The caller
@@ -218,6 +253,8 @@ def import_into(con, source, kind: str, *, filename: str | None = None,
     mapping = _mapping(mapping, report.kind)
     geocoder = geocoder or Geocoder(offline=offline)
     recs = _run_prepare(con, data, report, mapping, geocoder, only)
+    if not report.fatal:
+        _resolve_coverage(con, report, recs, coverage, coverage_declared)
     if report.loadable(quarantine):
         _write(con, report, recs, source_id=source_id, ctx=ctx)
     report.__dict__.pop("_rows", None)

@@ -222,7 +222,8 @@ def recover_archive(db_path: Path) -> list[str]:
 def _archive_meta(report: ImportReport, mapping: Mapping | None, keys: list[str], rejected: list[str]) -> dict:
     return {"kind": report.kind, "file_name": report.file_name, "quarantine": report.mode == "quarantine",
             "mapping": asdict(mapping) if mapping is not None else None,
-            "import_id": report.import_id, "sha256": report.sha256, "keys": keys, "rejected_keys": rejected}
+            "import_id": report.import_id, "sha256": report.sha256, "keys": keys, "rejected_keys": rejected,
+            "coverage": report.coverage, "coverage_declared": report.coverage_declared}
 
 
 def _row_keys(report: ImportReport, recs: list[dict]) -> tuple[list[str], list[str]]:

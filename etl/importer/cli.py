@@ -13,13 +13,13 @@ from .templates import write_templates
 
 def cli_import(args) -> int:
     """`python -m etl import {actions,schemes} FILE [--mapping M] [--quarantine] [--report DIR]
-    [--dry-run] [--offline] [--db PATH]`. Exit code 0 when imported (or importable in a dry
+    [--dry-run] [--offline] [--territoire departement:13,commune:83137] [--db PATH]`. Exit code 0 when imported (or importable in a dry
     run), 2 when rejected or when no row at all could be loaded."""
     db = resolve_db_path(getattr(args, "db", None))
     kind = _kind(args.kind)
     mapping = load_mapping(args.mapping, kind) if getattr(args, "mapping", None) else None
     common = dict(mapping=mapping, quarantine=bool(getattr(args, "quarantine", False)),
-                  offline=bool(getattr(args, "offline", False)))
+                  offline=bool(getattr(args, "offline", False)), coverage=getattr(args, "territoire", None))
     if getattr(args, "dry_run", False):
         report = validate(args.file, kind, db=db, **common)
     else:

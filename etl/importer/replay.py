@@ -6,7 +6,8 @@ from pathlib import Path
 from ..context import BuildContext
 from ..errors import InputError
 from .api import _new_report, import_into
-from .archive import archived_imports, replay_plan
+from .archive import SUPERSEDED_DIR, archived_imports, replay_plan
+from .coverage import parse_coverage, unknown_territories, write_coverage
 from .mapping import Mapping
 from .reading import _read
 from .report import _Fatal
@@ -51,7 +52,8 @@ def replay_imports(ctx: BuildContext, folder: Path, progress=print) -> list[Path
             mapping = None
         report = import_into(ctx.con, path.read_bytes(), kind, filename=meta.get("file_name") or path.name,
                              mapping=mapping, quarantine=bool(meta.get("quarantine")), offline=True, ctx=ctx,
-                             only=item.only)
+                             only=item.only, coverage=meta.get("coverage") or None,
+                             coverage_declared=bool(meta.get("coverage_declared")) if meta.get("coverage") else None)
         if not report.loadable(bool(meta.get("quarantine"))):
             first = report.problems[0] if report.problems else None
             why = f" ligne {first.row}, colonne « {first.column} » : {first.reason}" if first else ""
@@ -65,4 +67,19 @@ def replay_imports(ctx: BuildContext, folder: Path, progress=print) -> list[Path
         progress(f"[imports] {path.name} : rejoué ({report.n_inserted} ajouts, {report.n_updated} mises à jour)")
     for path in superseded:
         progress(f"[imports] {path.name} : remplacé par des imports plus récents, non rejoué")
+    _replay_coverage(ctx, [m for p, m in archived_imports(folder) if p in set(superseded)]
+                     + [m for _, m in archived_imports(folder / SUPERSEDED_DIR)])
     return superseded
+
+
+def _replay_coverage(ctx: BuildContext, metas: list[dict]) -> None:
+    """The territory of imports whose rows are all superseded still counts: the registry they
+    carried was complete there (their sidecar keeps it)."""
+    for meta in metas:
+        kind = meta.get("kind")
+        try:
+            items = [it for it in parse_coverage(meta.get("coverage")) if it not in unknown_territories(ctx.con, [it])]
+        except ValueError:
+            continue
+        if kind in ("schemes", "actions") and items:
+            write_coverage(ctx.con, kind, items, bool(meta.get("coverage_declared")), None, None)

@@ -61,6 +61,11 @@ class ImportReport:
     encoding: str | None = None
     delimiter: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
+    # the territory where this registry is complete (etl.importer.coverage): [[level, code], ...],
+    # declared by the user or, by default, the communes the file names; its text for people
+    coverage: list[list[str]] = field(default_factory=list)
+    coverage_declared: bool = False
+    coverage_text: str = ""
 
     # -- views ------------------------------------------------------------
     @property
@@ -162,6 +167,8 @@ class ImportReport:
                          f"inchangées : {self.n_unchanged}{verb}")
             lines.append(f"  Avertissements : {len(self.warnings)} ; "
                          f"à localiser (coordonnées à fournir) : {len(self.needs_coordinates)}")
+            if self.coverage_text:
+                lines.append(f"  {self.coverage_label()} : {self.coverage_text}")
         for title, items in (("Erreurs", self.errors), ("À localiser", self.needs_coordinates),
                              ("Avertissements", self.warnings)):
             if items:
@@ -172,6 +179,10 @@ class ImportReport:
                     lines.append(f"  … et {len(items) - max_lines} de plus (voir le rapport CSV/HTML)")
         lines.append(self.status_text())
         return "\n".join(lines)
+
+    def coverage_label(self) -> str:
+        how = "déclaré" if self.coverage_declared else "par défaut, les communes que nomme le fichier"
+        return f"Territoire où le registre est complet ({how})"
 
     def write_csv(self, target) -> None:
         write_safe_csv(target, ["gravite", "ligne", "colonne", "valeur", "motif"],
@@ -186,7 +197,7 @@ class ImportReport:
             ("Lignes rejetées", len(self.rejected_rows)), ("Nouvelles", self.n_inserted),
             ("Mises à jour", self.n_updated), ("Inchangées", self.n_unchanged),
             ("Avertissements", len(self.warnings)), ("À localiser", len(self.needs_coordinates)),
-        ]
+        ] + ([(self.coverage_label(), self.coverage_text)] if self.coverage_text else [])
         rows = "\n".join(
             f"<tr class=\"{e(p.level)}\"><td>{e(LEVEL_FR[p.level])}</td><td>{'' if p.row is None else p.row}</td>"
             f"<td>{e(p.column or '')}</td><td>{e(_clip(p.value or '', 300))}</td><td>{e(p.reason)}</td></tr>"

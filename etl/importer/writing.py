@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ..context import BuildContext
+from .coverage import write_coverage
 from .geocoding import _ensure_spatial
 from .report import ImportReport
 from .spec import KIND_FR
@@ -156,6 +157,7 @@ def _write(con, report: ImportReport, recs: list[dict], *, source_id: str | None
                       for p in report.errors]
         if quarantine:
             bctx.insert_df("import_quarantine", pd.DataFrame(quarantine))
+        write_coverage(con, kind, [tuple(x) for x in report.coverage], report.coverage_declared, source_id, import_id)
         con.execute("INSERT INTO import_log VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     [import_id, kind, report.file_name, report.sha256, _now(), report.n_rows, report.n_inserted,
                      report.n_updated, report.n_unchanged, report.n_rejected, report.mode])

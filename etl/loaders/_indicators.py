@@ -18,13 +18,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.provenance import period_of
+
 from ..errors import InputError
 from ..readers import parse_fr_number
 
 MAPPINGS_FILE = Path(__file__).resolve().parent.parent / "mappings.toml"
 
 VALUE_COLUMNS = ["level", "code", "indicator_id", "year", "value", "numerator", "denominator",
-                 "status", "geography", "perimeter", "derived_from", "source_id", "ref_year", "same_as"]
+                 "status", "geography", "perimeter", "derived_from", "source_id", "ref_year", "same_as", "period"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,12 @@ class Rule:
     @property
     def columns(self) -> tuple[str, ...]:
         return ((self.value,) if self.value else ()) + self.numerator + self.denominator
+
+    def describe(self) -> str:
+        """The columns read, as a reader of the file would name them: "TP60", "ARSAS / A"."""
+        if self.value:
+            return self.value
+        return f"{' + '.join(self.numerator)} / {' + '.join(self.denominator)}"
 
 
 @lru_cache(maxsize=None)
@@ -72,14 +80,22 @@ def _reference_years() -> dict[tuple, int]:
             if not e.get(key):
                 raise InputError(CATALOGUE_FILE, where, key, "champ obligatoire (l'année décrite se déclare "
                                  "avec la documentation du producteur qui la donne)")
-        out[(e["section"], str(e.get("family", "")).upper(), int(e["vintage"]))] = int(e["ref_year"])
+        out[(e["section"], str(e.get("family", "")).upper(), int(e["vintage"]))] = (
+            int(e["ref_year"]), str(e["documentation"]))
     return out
 
 
 def reference_year(section: str, vintage: int, family: str = "") -> int | None:
     """The year the figures of a table describe, as declared in etl/catalogue.toml with the
     producer's documentation; None (unknown) when nothing is declared: never the file's year."""
-    return _reference_years().get((section, family.upper(), int(vintage)))
+    found = _reference_years().get((section, family.upper(), int(vintage)))
+    return None if found is None else found[0]
+
+
+def reference_year_basis(section: str, vintage: int, family: str = "") -> str | None:
+    """How that year is known (source.ref_year_basis): the documentation the catalogue cites."""
+    found = _reference_years().get((section, family.upper(), int(vintage)))
+    return None if found is None else f"documentation du producteur : {found[1]}"
 
 
 def load_files(ctx, paths, section: str, parse_name, load_file, same: str) -> None:
@@ -206,4 +222,5 @@ def insert_values(ctx, rows: list[dict]) -> int:
     df["perimeter"] = df["perimeter"].fillna("exact")
     for c in ("ref_year", "same_as"):
         df[c] = pd.array(df[c], dtype="Int64")
+    df["period"] = [period_of(y, r) for y, r in zip(df["year"], df["ref_year"])]
     return ctx.insert_df("indicator_value", df[VALUE_COLUMNS])

@@ -172,6 +172,7 @@ def _load_file(ctx, path: Path, targets: dict, seen: dict) -> None:
         source_id, path,
         title="Accessibilité potentielle localisée (APL) aux médecins généralistes de moins de 65 ans",
         publisher=PUBLISHER, url=URL, licence=LICENCE,
-        vintage=", ".join(str(y) for y in sorted(set(years))), geography=f"COG{max(years)}")
+        vintage=", ".join(str(y) for y in sorted(set(years))), geography=f"COG{max(years)}",
+        dataset="APL aux médecins généralistes " + ", ".join(str(y) for y in sorted(set(years))))
     ind.insert_values(ctx, values)
     out_of_scope_summary(ctx, path, "Code commune INSEE", sorted(set(outside)), "codes de communes", source_id)

@@ -76,7 +76,8 @@ def _load_file(ctx, path: Path, base: str, year: int) -> None:
     source_id = ctx.register_source(
         f"insee_rp{year}_{base.replace('-', '_')}", path,
         title=f"Recensement de la population {year} — base communale « {BASE_LABELS[base]} »",
-        publisher=PUBLISHER, url=URL, licence=LICENCE, vintage=str(year), geography=geography)
+        publisher=PUBLISHER, url=URL, licence=LICENCE, vintage=str(year), geography=geography,
+        dataset=f"Recensement {year}", ref_year_basis=ind.reference_year_basis(SECTION, year))
     ref_year = ind.reference_year(SECTION, year)
     communes, dep_region, epcis, regions = _parents(ctx.con)
     arrondissements = ind.loaded_codes(ctx.con, "arrondissement")

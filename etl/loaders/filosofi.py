@@ -68,7 +68,8 @@ def _load_file(ctx, path: Path, year: int, kind: str, lvl: str) -> None:
         f"filosofi_{year}_{kind.lower()}_{lvl.lower()}", path,
         title=f"Filosofi {year} — {theme}, {label}", publisher=PUBLISHER,
         url=URLS.get(year, SERIES_URL), licence=LICENCE, vintage=str(year),
-        geography=f"COG{year}")
+        geography=f"COG{year}", dataset=f"Filosofi {year}",
+        ref_year_basis=ind.reference_year_basis(SECTION, year))
     geography = f"COG{year}"
     if level == "france":
         targets = {}

@@ -11,17 +11,20 @@ columns exist), which absorbs the changes between vintages (CCMUC / CC2S / C_C2S
 TX_TOT_EPREC / TX_TOT_EDLIM...).
 
 Rows:
-- "Ensemble" (all QPVs of France) is a national aggregate with no territory: skipped, and
-  reported (one 'out_of_scope' line naming its line);
+- "Ensemble" (all QPVs of France together) goes to the reference territory "Ensemble des QPV
+  (France)" (etl/loaders/_qpv_tables.py), the figure INSEE, ONPV and SIG Ville put beside each QPV;
 - an empty cell is a secret or missing figure: status 'secret', value NULL (never 0);
 - a ratio stores its numerator and denominator; a zero denominator gives 'missing';
 - a QPV 2015 is kept when it is a loaded territory (2015 contours) or a predecessor, in
-  the loaded correspondence, of a loaded 2024 QPV; in the second case a minimal
-  territory row is created (level 'qpv', generation '2015', name LIBGEO, département from
-  the code, région from its 2024 successor). Other rows (the files cover all France) are
-  counted in one 'out_of_scope' issue per file.
+  the loaded correspondence, of a loaded 2024 QPV (a minimal territory row is then created:
+  _qpv_tables.QpvScope). Other rows (the files cover all France) are counted in one
+  'out_of_scope' issue per file.
 - malformed code, duplicate code, unreadable number, missing CODGEO, non-UTF-8 file,
   empty file: InputError naming file, line and field.
+
+The files carry no year described: a column keeps "millésime de diffusion N" unless its figures
+are those of a file that dates them (Filosofi on the QPV: etl/loaders/_dating.py, run first in
+finalize()).
 
 finalize() carries the values to the loaded 2024 QPVs through qpv_correspondence:
 - 'inchange' (one predecessor) and a code ending in I: copied, perimeter 'exact',
@@ -31,8 +34,9 @@ finalize() carries the values to the loaded 2024 QPVs through qpv_correspondence
 - 'modifie' with several predecessors: not carried (figures of several 2015 areas cannot
   be combined into the new perimeter without the microdata); one 'unlinked' issue per QPV;
 - 'nouveau' (and overseas 'commune'): no predecessor, absent; one summary issue.
-Carried rows keep geography 'QPV2015' and their source. A value already present for the
-2024 QPV (from a file on the 2024 geography) is never overwritten.
+Carried rows (ONPV and Filosofi-on-QPV values on 2015 codes alike) keep geography 'QPV2015',
+their source and period. A value already present for the 2024 QPV and period (from a file on
+the 2024 geography) is never overwritten.
 
 Population: territory.population is filled, when still NULL, from the latest 'ok' value
 of indicator 'population' on an exact perimeter: 2015 QPV rows and 2024 QPVs 'inchange'.
@@ -50,7 +54,9 @@ from data.lineage import status_conflict, unchanged
 
 from ..errors import InputError
 from . import _indicators as ind
-from ._geo_common import LICENCE, QPV2015_RE, out_of_scope_summary, qpv_departement, read_csv_located
+from . import _dating as dating
+from ._geo_common import LICENCE, QPV2015_RE, out_of_scope_summary, read_csv_located
+from ._qpv_tables import QpvScope, ensure_ensemble, is_ensemble
 
 SECTION = "onpv"
 GEOGRAPHY = "QPV2015"
@@ -78,26 +84,9 @@ def detect(path: Path) -> bool:
     return _parse_name(Path(path)) is not None
 
 
-def _scope(con) -> tuple[set[str], dict[str, tuple]]:
-    """(2015 QPVs already loaded as territories, {2015 code: (label, region)} of the
-    predecessors of loaded 2024 QPVs in the correspondence)."""
-    existing = {r[0] for r in con.execute(
-        "SELECT code FROM territory WHERE level = 'qpv' AND code LIKE 'QP%'").fetchall()}
-    referenced = {}
-    for code, label, region in con.execute("""
-            SELECT c.qpv2015, any_value(c.label2015), any_value(t.region)
-            FROM qpv_correspondence c
-            JOIN territory t ON t.level = 'qpv' AND t.code = c.qpv2024
-            WHERE c.qpv2015 IS NOT NULL
-            GROUP BY c.qpv2015""").fetchall():
-        referenced[code] = (label, region)
-    return existing, referenced
-
-
 def load(ctx, paths: list[Path]) -> None:
     ind.check_catalogue(ctx.con, SECTION)
-    existing, referenced = _scope(ctx.con)
-    created: dict[str, dict] = {}
+    scope = QpvScope(ctx.con)
     seen: dict[tuple[str, int], Path] = {}
     for path in sorted(paths, key=lambda p: (_parse_name(p)[1], _parse_name(p)[0], p.name)):
         family, year = _parse_name(path)
@@ -105,9 +94,8 @@ def load(ctx, paths: list[Path]) -> None:
             raise InputError(path, None, None,
                              f"même thème et même millésime que le fichier {seen[family, year].name}")
         seen[family, year] = path
-        _load_file(ctx, path, family, year, existing, referenced, created)
-    if created:
-        ctx.insert_df("territory", pd.DataFrame(list(created.values())))
+        _load_file(ctx, path, family, year, scope)
+    scope.flush(ctx)
     mark_repeated_vintages(ctx)
 
 
@@ -118,7 +106,8 @@ def mark_repeated_vintages(ctx) -> None:
     df = ctx.con.execute("""
         SELECT v.indicator_id, v.year, v.code, v.status, round(v.value, 6) AS value, s.file_name, v.source_id
         FROM indicator_value v LEFT JOIN source s USING (source_id)
-        WHERE v.level = 'qpv' AND v.geography = ? AND v.code LIKE 'QP%'""", [GEOGRAPHY]).fetchdf()
+        WHERE v.level = 'qpv' AND v.geography = ? AND v.code LIKE 'QP%' AND starts_with(v.source_id, 'onpv_')
+        """, [GEOGRAPHY]).fetchdf()
     for ind_id, rows in df.groupby("indicator_id", sort=True):
         contents = {int(y): frozenset(zip(g.code, g.status, g.value.fillna(-1e300)))
                     for y, g in rows.groupby("year", sort=True)}
@@ -129,7 +118,8 @@ def mark_repeated_vintages(ctx) -> None:
                 first[year] = first.get(prev, prev)
         for year, origin in first.items():
             ctx.con.execute("UPDATE indicator_value SET same_as = ? WHERE level = 'qpv' AND geography = ? "
-                            "AND indicator_id = ? AND year = ?", [origin, GEOGRAPHY, ind_id, year])
+                            "AND indicator_id = ? AND year = ? AND source_id = ?",
+                            [origin, GEOGRAPHY, ind_id, year, rows[rows.year == year].source_id.iloc[0]])
             at = rows[rows.year == year].iloc[0]
             ctx.issue(at.file_name or f"millésime {year}", None, ind_id, str(year), "warning",
                       f"millésime {year} identique au millésime {origin} pour les {len(contents[year])} QPV "
@@ -137,7 +127,7 @@ def mark_repeated_vintages(ctx) -> None:
                       "(« repris à l'identique »)", at.source_id)
 
 
-def _load_file(ctx, path, family, year, existing, referenced, created) -> None:
+def _load_file(ctx, path, family, year, scope: QpvScope) -> None:
     table = read_csv_located(path)
     table.require("CODGEO")
     rules = ind.rules(SECTION, table.header, family=family)
@@ -149,38 +139,37 @@ def _load_file(ctx, path, family, year, existing, referenced, created) -> None:
         f"onpv_{family.lower()}_{year}", path,
         title=f"Données des quartiers prioritaires (géographie 2015) — {label} ({family}), "
               f"millésime de diffusion {year} (l'année de référence des données peut être antérieure)",
-        publisher=PUBLISHER, url=URL, licence=LICENCE, vintage=str(year), geography=GEOGRAPHY)
+        publisher=PUBLISHER, url=URL, licence=LICENCE, vintage=str(year), geography=GEOGRAPHY,
+        dataset=f"Tableau {family} {year}",
+        ref_year_basis=ind.reference_year_basis(SECTION, year, family))
+    for rule in rules:
+        ctx.columns[(source_id, rule.indicator)] = rule.describe()
     ref_year = ind.reference_year(SECTION, year, family)
     lines_of: dict[str, int] = {}
     outside: list[str] = []
     values: list[dict] = []
     for line, rec in table.records():
         code = rec["CODGEO"]
-        if code.casefold() == "ensemble":   # national aggregate of all QPVs: no territory to attach it to
-            ctx.issue(path, line, "CODGEO", code, "out_of_scope",
-                      "ligne « Ensemble » (agrégat de tous les QPV de France) ignorée : aucun territoire chargé "
-                      "ne lui correspond", source_id)
-            continue
-        if not QPV2015_RE.match(code):
+        if is_ensemble(code):
+            level, target = ensure_ensemble(ctx, GEOGRAPHY, source_id)
+        elif QPV2015_RE.match(code):
+            level, target = "qpv", code
+        else:
             raise InputError(path, line, "CODGEO",
                              "code de QPV 2015 invalide (attendu QP + département sur 3 caractères "
                              "+ 3 chiffres, ex. QP013001)", code)
-        if code in lines_of:
-            raise InputError(path, line, "CODGEO", f"code en double (déjà présent ligne {lines_of[code]})",
+        if target in lines_of:
+            raise InputError(path, line, "CODGEO", f"code en double (déjà présent ligne {lines_of[target]})",
                              code)
-        lines_of[code] = line
-        if code not in existing and code not in referenced:
+        lines_of[target] = line
+        if level == "qpv" and not scope.keeps(code, rec.get("LIBGEO"), source_id):
             outside.append(code)
             continue
-        if code not in existing and code not in created:
-            corr_label, region = referenced[code]
-            created[code] = {"level": "qpv", "code": code,
-                             "name": rec.get("LIBGEO") or corr_label or code,
-                             "generation": "2015", "region": region,
-                             "departement": qpv_departement(code), "source_id": source_id}
+        # the all-QPV row leaves empty what it does not publish: not a secret
+        empty = "missing" if level != "qpv" else "secret"
         for rule in rules:
-            value, num, den, status = ind.evaluate(rule, rec, path, line)
-            values.append({"level": "qpv", "code": code, "indicator_id": rule.indicator, "year": year,
+            value, num, den, status = ind.evaluate(rule, rec, path, line, empty)
+            values.append({"level": level, "code": target, "indicator_id": rule.indicator, "year": year,
                            "ref_year": ref_year,
                            "value": value, "numerator": num, "denominator": den, "status": status,
                            "geography": GEOGRAPHY, "source_id": source_id})
@@ -193,6 +182,7 @@ def _load_file(ctx, path, family, year, existing, referenced, created) -> None:
 
 def finalize(ctx) -> None:
     con = ctx.con
+    dating.date_by_evidence(ctx)
     if not con.execute("SELECT count(*) FROM indicator_value "
                        "WHERE level = 'qpv' AND geography = ? AND code LIKE 'QP%'",
                        [GEOGRAPHY]).fetchone()[0]:
@@ -257,9 +247,9 @@ def _carry(ctx, carry, file_, src) -> None:
                       f"{qpv2024} : rien à reporter", src)
         con.execute("""
             INSERT OR IGNORE INTO indicator_value (level, code, indicator_id, year, value, numerator,
-                   denominator, status, geography, perimeter, derived_from, source_id, ref_year, same_as)
+                   denominator, status, geography, perimeter, derived_from, source_id, ref_year, same_as, period)
             SELECT 'qpv', m.qpv2024, v.indicator_id, v.year, v.value, v.numerator, v.denominator,
-                   v.status, v.geography, m.perimeter, v.code, v.source_id, v.ref_year, v.same_as
+                   v.status, v.geography, m.perimeter, v.code, v.source_id, v.ref_year, v.same_as, v.period
             FROM _carry m
             JOIN indicator_value v ON v.level = 'qpv' AND v.code = m.qpv2015
                  AND v.geography = ? AND v.derived_from IS NULL""", [GEOGRAPHY])
@@ -270,7 +260,7 @@ def _carry(ctx, carry, file_, src) -> None:
 def _set_population(con) -> None:
     con.execute("""
         UPDATE territory SET population = CAST(round(p.value) AS BIGINT)
-        FROM (SELECT code, arg_max(value, year) AS value FROM indicator_value
+        FROM (SELECT code, arg_max(value, period) AS value FROM indicator_value
               WHERE level = 'qpv' AND indicator_id = 'population' AND status = 'ok'
                 AND perimeter = 'exact'
               GROUP BY code) p

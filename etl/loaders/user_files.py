@@ -4,6 +4,9 @@ The files go through the importer's own validation (etl.importer), all-or-nothin
 inside the build's connection: one bad row fails the build with a message naming the
 file, the line and the column. Addresses are not geocoded online during a build (a
 build must not depend on the network); the geocoding cache is used when present.
+The territory where a file's registry is complete is read from `<file stem>.territoire.txt`
+beside it (one "niveau:code" per line, e.g. departement:13), else it is the communes the file
+names (etl.importer.coverage).
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from pathlib import Path
 
 from ..context import BuildContext
 from ..importer import KIND_FR, detect_kind, import_into
+from ..importer.coverage import read_sidecar
 
 _ORDER = {"schemes": 0, "actions": 1}   # actions may refer to schemes
 
@@ -26,7 +30,8 @@ def load(ctx: BuildContext, paths: list[Path]) -> None:
             f"fichier_{kind}_{path.stem}", path,
             title=f"{KIND_FR[kind].capitalize()} ({path.name})",
             publisher="modèle d'import Atlas ASV", geography="QPV2024")
-        report = import_into(ctx.con, path, kind, offline=True, source_id=source_id, ctx=ctx)
+        report = import_into(ctx.con, path, kind, offline=True, source_id=source_id, ctx=ctx,
+                             coverage=read_sidecar(path))
         report.raise_for_errors()   # file-level problems are errors too
         for p in report.warnings + report.needs_coordinates:
             ctx.issue(path, p.row, p.column, p.value, "unlinked" if p.level == "locate" else "warning",
