@@ -111,8 +111,12 @@ def loaded_summary() -> html.Div:
     return html.Div([
         html.H2("Données chargées"),
         html.P([f"{fmt(c['qpv'], 0)} QPV 2024, {fmt(c['communes'], 0)} communes, "
-                f"{fmt(c['values'], 0)} valeurs d'indicateurs, {fmt(c['schemes'], 0)} dispositifs, "
-                f"{fmt(c['actions'], 0)} actions. Millésimes : {', '.join(vintages) or 'n.d.'}"
+                f"{fmt(c['values'], 0)} valeurs d'indicateurs, "
+                + (f"{fmt(c['schemes'], 0)} dispositifs" if access.registry_loaded("schemes")
+                   else "registre des dispositifs non chargé")
+                + ", " + (f"{fmt(c['actions'], 0)} actions" if access.registry_loaded("actions")
+                          else "liste des actions non chargée")
+                + f". Millésimes : {', '.join(vintages) or 'n.d.'}"
                 + (f" ({fmt(unknown, 0)} source(s) de millésime inconnu)" if unknown else "") + ". "
                 f"Base construite le {meta.get('built_at', 'n.d.')[:10]}."], id="loaded-summary"),
         html.P(dcc.Link("Voir toutes les sources, licences et le rapport de chargement", href="/donnees")),

@@ -311,7 +311,7 @@ def scatter(v: View):
     qd = v.qpv_dens
     if ind is None or qd.empty or v.n_total == 0:
         fig = french_layout(go.Figure(), height=300)
-        fig.add_annotation(text="Aucune action chargée" if v.n_total == 0 and ind is not None
+        fig.add_annotation(text="Actions non recensées : aucune liste d'actions chargée" if v.n_total == 0 and ind is not None
                            else "Aucun indicateur de besoin disponible au niveau QPV", showarrow=False,
                            x=0.5, y=0.5, xref="paper", yref="paper")
         fig.update_xaxes(visible=False)

@@ -38,6 +38,8 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components.admin import TOKEN_ENV, import_enabled, token_ok
+from components.scope import LEVEL_LABELS
+from components.search_dropdown import register_search, search_dropdown
 from components.tables import data_table
 from data import access
 from data.analysis import fmt
@@ -296,8 +298,32 @@ def report_view(report: importer.ImportReport, mapping_name: str | None = None) 
         html.Ul(head),
         cards,
         plan,
+        coverage_view(report),
         problems_table("imp-problems", report),
     ], id="imp-report-body")
+
+
+def coverage_options() -> list[dict]:
+    """Territories a registry can be declared complete on: régions, départements, EPCI, communes."""
+    opts = []
+    for level in ("region", "departement", "epci", "commune"):
+        df = access.territories(level)
+        opts += [{"label": f"{LEVEL_LABELS[level]} — {n} ({c})", "value": f"{level}:{c}"}
+                 for c, n in zip(df.code, df.name)]
+    return opts
+
+
+register_search("imp-coverage", coverage_options)
+
+
+def coverage_view(report: importer.ImportReport) -> html.P | None:
+    """What the validated file covers by default, and how to declare more."""
+    if report.fatal or not report.coverage_text:
+        return None
+    return html.P([html.Strong("Territoire où ce registre est complet : "),
+                   f"par défaut, les communes que nomme le fichier ({report.coverage_text}). Ailleurs, la "
+                   "couverture des quartiers et leurs actions restent « non recensées » (jamais « aucune »). Pour "
+                   "déclarer un territoire plus large, choisissez-le à l'étape 5."], id="imp-coverage-default")
 
 
 def _card(n, caption: str, card_id: str) -> html.Div:
@@ -331,6 +357,8 @@ def result_view(report: importer.ImportReport) -> html.Div:
             _card(report.n_rejected, "rejetées" + (" (gardées en quarantaine)" if report.n_rejected else ""),
                   "imp-done-rejected"),
         ], className="cards"),
+        html.P([html.Strong(report.coverage_label() + " : "), report.coverage_text], id="imp-result-coverage")
+        if report.coverage_text else None,
         html.P(["Voir les données : ", dcc.Link("page Actions", href="/actions", id="imp-link-actions"), " · ",
                 dcc.Link("page Couverture ASV", href="/couverture", id="imp-link-couverture"), " · ",
                 dcc.Link("page Données (journal des imports)", href="/donnees")]),
@@ -432,13 +460,22 @@ def layout(type: str | None = None, **_):  # noqa: A002  (URL parameter name)
                   html.Button("Vérifier à nouveau", id="imp-recheck", className="btn btn-secondary", n_clicks=0,
                               style={"marginTop": ".5rem"}),
                   dcc.Loading(html.Div(id="imp-report"), type="default")),
-            _step("5. Mode d'import",
+            _step("5. Territoire où ce registre est complet",
+                  html.P("Dites où votre fichier recense tous les dispositifs (ou toutes les actions) : hors de ce "
+                         "territoire, l'atlas écrit « non recensé », jamais « aucun ». Sans choix, ce sont les "
+                         "communes que nomme le fichier."),
+                  html.Div([html.Label("Territoire couvert (facultatif, plusieurs choix possibles)",
+                                       htmlFor="imp-coverage"),
+                            search_dropdown("imp-coverage", [], multi=True, clearable=True,
+                                            placeholder="Par défaut : les communes que nomme le fichier",
+                                            style={"minWidth": "26rem"})], className="control")),
+            _step("6. Mode d'import",
                   html.Fieldset([html.Legend("Que faire des lignes en erreur ?", className="control-label"),
                                  dcc.RadioItems(id="imp-mode", value="all",
                                                 options=[{"label": v, "value": k} for k, v in MODES.items()],
                                                 inputStyle={"marginRight": ".3rem"})],
                                 className="control")),
-            _step("6. Confirmer",
+            _step("7. Confirmer",
                   html.P("La confirmation écrit dans la base : une copie est mise à jour puis remplace la base en "
                          "une seule opération ; en cas de problème, la base reste inchangée."),
                   html.Button("Confirmer l'import", id="imp-confirm", className="btn", n_clicks=0, disabled=True),
@@ -581,8 +618,8 @@ def confirm_state(pending, mode):
 @callback(Output("imp-result", "children", allow_duplicate=True), Output("imp-pending", "data", allow_duplicate=True),
           Output("imp-report", "children", allow_duplicate=True),
           Input("imp-confirm", "n_clicks"), State("imp-token", "value"), State("imp-pending", "data"),
-          State("imp-mode", "value"), prevent_initial_call=True)
-def confirm_import(n_clicks, token, pending, mode):
+          State("imp-mode", "value"), State("imp-coverage", "value"), prevent_initial_call=True)
+def confirm_import(n_clicks, token, pending, mode, coverage=None):
     """Apply the validated file through the importer's single-writer path (etl.importer.apply)."""
     if not n_clicks:
         raise PreventUpdate
@@ -603,8 +640,9 @@ def confirm_import(n_clicks, token, pending, mode):
     try:
         if raw:
             mapping = parse_mapping(raw[0], raw[1], kind)
+        declared = [v for v in coverage if isinstance(v, str)][:2000] if isinstance(coverage, list) else None
         report = importer.apply(data, kind, db=access.db_path(), filename=meta["file_name"], mapping=mapping,
-                                quarantine=(mode == "quarantine"), offline=offline())
+                                quarantine=(mode == "quarantine"), offline=offline(), coverage=declared or None)
     except DatabaseBusy:
         return (error_box("Un autre import (ou une reconstruction de la base) est en cours : réessayez dans "
                           "quelques instants. La base n'a pas été modifiée.", "imp-result-error"), no_update, no_update)

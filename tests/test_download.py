@@ -166,13 +166,26 @@ ONPV_REVN = ("\ufeffCODGEO;LIBGEO;DISP_Q2;TP60;NOTE_FILO;;;;\n"
              "QP093901;Cité Des Chimères;;;Secret statistique;;;;\n").encode("utf-8")
 
 
-def filosofi_zip(levels: list[str]) -> bytes:
+def filosofi_zip(levels: list[str], year: int = 2019) -> bytes:
     buf = io.BytesIO()
+    yy = f"{year % 100:02d}"
     with zipfile.ZipFile(buf, "w") as zf:
         for lvl in levels:
-            _put(zf, f"FILO2019_DISP_{lvl}.csv", f"CODGEO;LIBGEO;Q219\n99{lvl};Fictif {lvl};20 000\n")
-            _put(zf, f"FILO2019_DISP_Pauvres_{lvl}.csv", f"CODGEO;LIBGEO;TP6019\n99{lvl};Fictif {lvl};15,2\n")
-            _put(zf, f"FILO2019_DEC_{lvl}.csv", "CODGEO;LIBGEO\n")
+            _put(zf, f"FILO{year}_DISP_{lvl}.csv", f"CODGEO;LIBGEO;Q2{yy}\n99{lvl};Fictif {lvl};20 000\n")
+            _put(zf, f"FILO{year}_DISP_Pauvres_{lvl}.csv", f"CODGEO;TP60{yy}\n99{lvl};15.2\n")
+            _put(zf, f"FILO{year}_DEC_{lvl}.csv", "CODGEO;LIBGEO\n")
+    return buf.getvalue()
+
+
+def filosofi_qpv_zip() -> bytes:
+    """INSEE's Filosofi-on-QPV zip (2015 geography, 2021): the QPV file, the all-QPV file ("00")
+    and the variable dictionary, in the 2018+ layout (U+00A0 thousands, `,` decimals)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        _put(zf, "revenu-disponible-qp15-2021_QP.csv",
+             "CODGEO;DISP_MED_A21;DISP_TP60_A21\r\nQP096001;15\u00a0100;41,2\r\n")
+        _put(zf, "revenu-disponible-qp15-2021_ENSQP.csv", "CODGEO;DISP_MED_A21;DISP_TP60_A21\r\n00;14\u00a0500;43,1\r\n")
+        _put(zf, "meta_indic-revenu-disponible-qp15-2021_QP.csv", "COD_VAR;LIB_VAR\r\n")
     return buf.getvalue()
 
 
@@ -581,6 +594,9 @@ def _serve_catalogue(m: Mirror, tmp: Path) -> None:
     serve_basic(m)
     m.put(cat["filosofi_communes"].mirror_relpath(), filosofi_zip(["COM"]))
     m.put(cat["filosofi_supra"].mirror_relpath(), filosofi_zip(["EPCI", "DEP", "REG", "METROPOLE"]))
+    m.put(cat["filosofi_2018_communes"].mirror_relpath(), filosofi_zip(["COM"], 2018))
+    m.put(cat["filosofi_2018_supra"].mirror_relpath(), filosofi_zip(["EPCI", "DEP", "REG", "METROPOLE"], 2018))
+    m.put(cat["filosofi_qpv2015_2021"].mirror_relpath(), filosofi_qpv_zip())
     m.put(cat["ign_admin_express_cog_carto"].mirror_relpath(), admin_express_7z(tmp))
     m.put(cat["insee_rp2019_emploi_pop_active"].mirror_relpath(), census_zip())
     m.put(cat["insee_cog_departements"].mirror_relpath(),
@@ -607,7 +623,9 @@ def test_cli_download_whole_catalogue(mirror, tmp_path, capsys):
     laid = {Path(k).name for k in manifest["files"]}
     assert {"FILO2019_DISP_COM.csv", "FILO2019_DISP_Pauvres_COM.csv", "FILO2019_DISP_METROPOLE.csv",
             "FILO2019_DISP_Pauvres_EPCI.csv", "COMMUNE.geojson", "v_region_2024.csv",
-            "QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson", "base-cc-emploi-pop-active-2019.CSV"} <= laid
+            "QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson", "base-cc-emploi-pop-active-2019.CSV",
+            "FILO2018_DISP_Pauvres_DEP.csv", "revenu-disponible-qp15-2021_ENSQP.csv"} <= laid
+    assert "meta_indic-revenu-disponible-qp15-2021_QP.csv" not in laid
     assert "meta_base-cc-emploi-pop-active-2019.CSV" not in laid
     assert not any(n.startswith("FILO2019_DEC") for n in laid)
     assert set(retrieval_dates(dest)) == laid

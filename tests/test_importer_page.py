@@ -366,3 +366,17 @@ def test_table_exports_never_write_a_live_formula():
     ws = openpyxl.load_workbook(io.BytesIO(raw)).active
     assert ws["A2"].value == FORMULA and ws["A2"].data_type == "s"      # typed text, exactly as given
     assert ws["B2"].value == 12.5 and ws["B3"].value is None and ws["C3"].value == "@SUM(A1:A2)"
+
+
+def test_the_page_asks_where_the_registry_is_complete(page_mod, db):
+    report, pending, _, _, _ = _check(page_mod, _two_rows())
+    default = _text(_find(report, "imp-coverage-default"))
+    assert "par défaut, les communes que nomme le fichier" in default and "non recensées" in default
+    assert any(o["value"].startswith("departement:") for o in page_mod.coverage_options())
+    result, _, _ = _run(page_mod.confirm_import, ["imp-confirm.n_clicks"], 1, TOKEN, pending, "quarantine",
+                        ["departement:96"])
+    assert "Import effectué" in _text(result)
+    assert "(déclaré)" in _text(_find(result, "imp-result-coverage"))
+    from data import access as data_access
+
+    assert data_access.registry_state("actions", ("departement", "96")) == "complete"

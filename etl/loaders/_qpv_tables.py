@@ -6,8 +6,9 @@ are kept, the minimal 2015 QPV rows they create, and the "Ensemble" row of all Q
   row is created (level 'qpv', generation '2015', the file's label, département from the code,
   région from its 2024 successor).
 - A 2024 code (QN…) is kept when it is a loaded 2024 QPV.
-- "Ensemble" (all QPVs of France together) is the reference INSEE, ONPV and SIG Ville publish
-  beside each QPV: it goes to the territory ENSEMBLE_CODE of level 'ensemble_qpv'.
+- "Ensemble" (all QPVs of France together; "00" in INSEE's separate _ENSQP files) is the reference
+  INSEE, ONPV and SIG Ville publish beside each QPV: it goes to the territory ENSEMBLE_CODE of
+  level 'ensemble_qpv'.
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ ENSEMBLE_NAME = "Ensemble des QPV (France)"
 
 
 def is_ensemble(code: str) -> bool:
-    return str(code or "").strip().casefold() == "ensemble"
+    """"Ensemble" (ONPV tables, Filosofi-on-QPV files) or "00" (INSEE's separate _ENSQP file)."""
+    return str(code or "").strip().casefold() in ("ensemble", "00")
 
 
 def ensure_ensemble(ctx, geography: str, source_id: str) -> tuple[str, str]:

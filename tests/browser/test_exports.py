@@ -163,8 +163,8 @@ def test_fiche_button_downloads_the_portrait_and_a_chart(page):
     with page.expect_download(timeout=90000) as dl:
         block.get_by_role("button", name="Exporter le graphique en SVG").click()
     root = ET.parse(dl.value.path()).getroot()
-    texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
-    assert "Évolution" in texts and "Cercles vides" in texts       # heading and source line
+    texts = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert "Évolution" in texts and "Cercles vides" in texts       # heading and source line (its tspans)
     screenshot(page, "export-fiche-buttons")
     assert page.js_errors == []
 
