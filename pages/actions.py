@@ -83,10 +83,12 @@ def count_summary(v: View) -> list:
 def territory_hideout(v: View) -> dict:
     cl, colors, classes, status = density_classes(v.dens)
     perim = dict(zip(v.terr.code, v.terr.pop_perimeter))
+    pop_year = dict(zip(v.terr.code, v.terr.pop_year))
     tips = {}
     for r in v.dens.astype(object).itertuples():     # object: fast row access
         pop = clean_value(r.population)
         p15 = " (périmètre 2015 du quartier)" if perim.get(r.code) == "perimetre_2015" else ""
+        p15 += f" ({pop_year[r.code]})" if isinstance(pop_year.get(r.code), str) else ""
         if not r.listed:
             tips[r.code] = ["Actions non recensées : aucune liste d'actions chargée pour ce territoire",
                             f"Population : {fmt(pop, 0)}{p15}" if pop is not None else "Population inconnue"]
@@ -252,8 +254,10 @@ def density_table(v: View) -> tuple[list[dict], list[dict]]:
     labels = theme_labels()
     df = v.dens[["name", "code", "population", "n", "density"]].copy()
     df["recensement"] = np.where(v.dens.listed, "liste chargée", "actions non recensées")
+    df["pop_year"] = df.code.map(dict(zip(v.terr.code, v.terr.pop_year)))
     cols = [{"name": LEVEL_SHORT[v.state.level].capitalize(), "id": "name"}, {"name": "Code", "id": "code"},
             {"name": "Population", "id": "population", "type": "numeric", "format": NUM0},
+            {"name": "Année de la population", "id": "pop_year"},
             {"name": "Recensement des actions", "id": "recensement"},
             {"name": "Actions", "id": "n", "type": "numeric", "format": NUM0},
             {"name": "Pour 10 000 hab.", "id": "density", "type": "numeric", "format": NUM1}]

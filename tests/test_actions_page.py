@@ -151,11 +151,14 @@ def test_population_from_indicator_then_territory():
                          "value": [1200.0, np.nan, np.nan], "status": ["ok", "secret", "missing"],
                          "perimeter": ["perimetre_2015", "exact", "exact"],
                          "source_title": ["ONPV", None, None], "publisher": ["ANCT", None, None],
-                         "vintage": ["2022", None, None]})
+                         "vintage": ["2022", None, None],
+                         "year_label": ["millésime de diffusion 2022", None, None]})
     from data.views.actions import resolve_population
 
     out = resolve_population(vals).set_index("code")
     assert out.loc["Q1", "population"] == 1200 and out.loc["Q1", "pop_origin"] == "indicateur"
+    assert out.loc["Q1", "pop_year"] == "millésime de diffusion 2022"          # every population with its year
+    assert out.loc["Q2", "pop_year"] == "référentiel géographique" and pd.isna(out.loc["Q3", "pop_year"])
     assert out.loc["Q1", "pop_perimeter"] == "perimetre_2015"
     assert out.loc["Q2", "population"] == 800 and out.loc["Q2", "pop_origin"] == "referentiel"
     assert math.isnan(out.loc["Q3", "population"]) and pd.isna(out.loc["Q3", "pop_origin"])

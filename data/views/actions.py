@@ -239,6 +239,10 @@ def resolve_population(vals: pd.DataFrame) -> pd.DataFrame:
     out["pop_source"] = vals.source_title.where(ok)
     out["pop_publisher"] = vals.publisher.where(ok)
     out["pop_vintage"] = vals.vintage.where(ok)
+    year = np.where(ok, vals.year_label.to_numpy(dtype=object),
+                    np.where(own.notna(), "référentiel géographique", None)).astype(object)
+    year[pd.isna(year)] = None
+    out["pop_year"] = year
     out.loc[out.pop_origin.isna(), "pop_origin"] = None
     return out
 
