@@ -15,6 +15,7 @@ from components.maps import atlas_map, territory_layer
 from components.scope import LEVEL_LABELS
 from components.tables import data_table
 from data import access
+from data.provenance import geography_text
 from data.views import portrait as views_portrait
 
 def determinants_frame(level: str, code: str) -> tuple[pd.DataFrame, list[str]]:
@@ -47,7 +48,8 @@ def _with_gaps(pts: pd.DataFrame) -> tuple[list, list, list, list]:
             sym.append("circle")
         x.append(r.x)
         y.append(r.value)
-        text.append(r.year_label)
+        geo = geography_text(getattr(r, "geography", None))
+        text.append(f"{r.year_label}, géographie {geo}" if geo else r.year_label)
         sym.append("circle-open" if r.perimeter == "perimetre_2015" else "circle")
         prev = r.x
     return x, y, text, sym

@@ -319,6 +319,21 @@ def indicator_years(indicator_id: str, level: str = "qpv") -> list[int]:
     return list(t.memo(("years", indicator_id, level), build))
 
 
+def default_period(indicator_id: str, level: str = "qpv") -> int | None:
+    """The period a page opens on: the most recent year described with values on the 2024 QPV
+    geography when there is one (figures exact for today's perimeters), else the most recent
+    period; the others stay in the year list and in series, each with its geography."""
+    t = tables()
+
+    def build():
+        b = t.block(indicator_id, level)
+        if not len(b):
+            return None
+        ok = b[(b["status"] == "ok") & (b["geography"] == "QPV2024") & (b["period"] >= 0)]
+        return int(ok["period"].max()) if len(ok) else int(b["period"].max())
+    return t.memo(("default_period", indicator_id, level), build)
+
+
 def year_labels(indicator_id: str, level: str = "qpv") -> dict[int, str]:
     """{period: how it is written} for one indicator at one level: "2019" for a year described,
     "millésime de diffusion 2022" (data.provenance.year_text) for an undated vintage."""
@@ -419,8 +434,13 @@ def reference_chain(level: str, code: str) -> list[tuple[str, str]]:
     for fr in sorted(tables().level("france")["code"]):
         chain.append(("france", fr))
     if level == "qpv":
-        chain += [("ensemble_qpv", c) for c in sorted(tables().level("ensemble_qpv")["code"])]
+        chain += [("ensemble_qpv", c) for c in ensemble_codes()]
     return chain
+
+
+def ensemble_codes() -> list[str]:
+    """The all-QPV reference territories (one per QPV geography), the current geography first."""
+    return sorted(tables().level("ensemble_qpv")["code"], reverse=True)
 
 
 REFERENCE_HEADERS = {"commune": "Commune", "epci": "EPCI", "departement": "Département", "region": "Région",

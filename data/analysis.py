@@ -394,10 +394,11 @@ def france_reference(departement, available: list[str]) -> str | None:
 def reference_codes(qpvs: pd.DataFrame, ref_level: str, france_available: list[str] = (),
                     ensemble_available: list[str] = ()) -> dict:
     """Reference territory of each QPV at `ref_level`: its own (main) commune, EPCI,
-    département, région, France, or all QPVs of France together (`ensemble_qpv`, the one
-    territory of `ensemble_available`). `qpvs` has code and the parent columns of `territory`."""
+    département, région, France, or all QPVs of France together (`ensemble_qpv`: the first territory
+    of `ensemble_available`, which the caller orders). `qpvs` has code and the parent columns of
+    `territory`."""
     if ref_level == "ensemble_qpv":
-        code = sorted(ensemble_available)[0] if len(ensemble_available) else None
+        code = list(ensemble_available)[0] if len(ensemble_available) else None
         return dict.fromkeys(qpvs["code"].to_numpy(dtype=object), code)
     if ref_level == "france":
         available = list(france_available)

@@ -30,7 +30,7 @@ def _int(v) -> int | None:
 
 
 def year_text(year, ref_year=None, same_as=None, short: bool = False) -> str:
-    """"2019" when the year described is known (with the diffusion vintage when it differs);
+    """"2019" when the year described is known ("2018, millésime de diffusion 2022" when the vintage differs);
     "millésime de diffusion 2022" when it is not; "n.d." without any year. A vintage repeating an
     earlier one is written as that one ("…, repris à l'identique en 2022"); `short` leaves the
     repetition out (axis ticks, dropdown options already grouped)."""
@@ -42,7 +42,17 @@ def year_text(year, ref_year=None, same_as=None, short: bool = False) -> str:
         return base if short else f"{base}, repris à l'identique dans le millésime {y}"
     if r is None:
         return f"millésime de diffusion {y}"
-    return str(r) if r == y else f"{r} (millésime de diffusion {y})"
+    return str(r) if r == y else f"{r}, millésime de diffusion {y}"
+
+
+def geography_text(geography) -> str:
+    """A geography version in words: "QPV 2024", "QPV 2015", "communes 2024" ('' when unknown)."""
+    g = str(geography or "")
+    if g.startswith("QPV"):
+        return f"QPV {g[3:]}"
+    if g.startswith("COG"):
+        return f"communes {g[3:]}"
+    return g
 
 
 def period_of(year, ref_year=None) -> int:

@@ -35,6 +35,14 @@ def _cmd_build(args) -> int:
 def _cmd_download(args) -> int:
     from .download import DownloadError, download
 
+    if args.check:
+        from .check import check
+
+        try:
+            return check(offline=args.offline)
+        except DownloadError as exc:
+            print(f"Erreur : {exc}", file=sys.stderr)
+            return 2
     try:
         manifest = download(Path(args.dest), region=args.region, force=args.force)
     except DownloadError as exc:
@@ -138,6 +146,10 @@ def make_parser() -> argparse.ArgumentParser:
     d.add_argument("--region", metavar="CODE", help="code INSEE de région (ex. 93)")
     d.add_argument("--dest", default="data/raw", help="dossier de destination (défaut data/raw)")
     d.add_argument("--force", action="store_true", help="ignorer le cache")
+    d.add_argument("--check", action="store_true",
+                   help="sans rien télécharger : pour chaque source, l'adresse, les fichiers attendus, le chargeur, "
+                        "l'année décrite, la mise en page (vérifiée ou non sur un fichier publié) et un verdict")
+    d.add_argument("--offline", action="store_true", help="avec --check : n'interroger aucune adresse")
     d.set_defaults(func=_cmd_download)
 
     r = sub.add_parser("report", help="ce qui est chargé, d'où, et ce qui a été rejeté")

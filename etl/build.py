@@ -29,7 +29,9 @@ LOADER_ORDER = [
     "cpts",            # CPTS territories
     "onpv",            # ONPV / sig.ville QPV indicator tables (finalize: dating by evidence, 2015 -> 2024)
     "filosofi_qpv",    # INSEE Filosofi on the QPV (year described in the column names; dates ONPV columns)
+    "insee_qpv24",     # INSEE's data on the 2024 QPVs (CNAM, CAF, jobseekers, population) and their communal refs
     "filosofi",        # INSEE Filosofi reference territories
+    "filosofi_long",   # INSEE Filosofi 2023+ in long format (DS_FILOSOFI_CC)
     "census",          # INSEE census communal bases (references summed from commune counts)
     "apl",             # DREES APL to GPs (xlsx)
     "user_files",      # schemes and actions in the Atlas import templates
@@ -39,6 +41,19 @@ LOADER_ORDER = [
 
 def loader_modules():
     return [importlib.import_module(f"etl.loaders.{name}") for name in LOADER_ORDER]
+
+
+def claim_files(files: list[Path], modules=None) -> dict[Path, str | None]:
+    """Which loader claims each file: the first of LOADER_ORDER whose detect() accepts it (None: no
+    loader). The build loads each loader's files in that order."""
+    modules = modules or loader_modules()
+    out: dict[Path, str | None] = {p: None for p in files}
+    for mod in modules:
+        name = mod.__name__.rsplit(".", 1)[-1]
+        for p in files:
+            if out[p] is None and mod.detect(p):
+                out[p] = name
+    return out
 
 
 def create_schema(con) -> None:
@@ -123,18 +138,18 @@ def build(folder: Path, db_path: Path, *, fictional: bool = False, kind: str = "
                     ["true" if fictional else "false", str(folder)])
         files = input_files(folder)
         modules = loader_modules()
-        claimed: set[Path] = set()
+        owner = claim_files(files, modules)
         for mod in modules:
-            mine = [p for p in files if p not in claimed and mod.detect(p)]
-            claimed.update(mine)
+            name = mod.__name__.rsplit(".", 1)[-1]
+            mine = [p for p in files if owner[p] == name]
             if mine:
-                progress(f"[{mod.__name__.rsplit('.', 1)[-1]}] {', '.join(p.name for p in mine)}")
+                progress(f"[{name}] {', '.join(p.name for p in mine)}")
                 mod.load(ctx, mine)
         for mod in modules:
             if hasattr(mod, "finalize"):
                 mod.finalize(ctx)
         for p in files:
-            if p not in claimed:
+            if owner[p] is None:
                 ctx.issue(p, None, None, None, "warning", "fichier non reconnu : ignoré")
         with writer_lock(db_path, timeout=lock_timeout):
             superseded = []

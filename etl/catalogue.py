@@ -20,7 +20,7 @@ MANIFEST_NAME = ".atlas-download.json"
 SIDECAR_SUFFIX = ".meta.json"
 CHUNK = 1 << 16
 VECTOR_SUFFIXES = {".geojson", ".shp", ".gpkg"}
-FILTER_KINDS = ("region", "departement", "commune", "qpv")
+FILTER_KINDS = ("region", "departement", "commune", "qpv", "epci")
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd")
 
 # Régions (COG 2016 onwards) and their départements, to filter layers that carry a
@@ -61,7 +61,7 @@ class ChecksumError(DownloadError):
 
 _KNOWN_KEYS = {"id", "title", "publisher", "url", "datagouv", "resource", "filename", "mirror_path",
                "format", "extract", "licence", "vintage", "geography", "sha256", "regional",
-               "region_filter", "regions", "optional", "page"}
+               "region_filter", "regions", "optional", "page", "loader", "describes", "layout_checked"}
 
 
 @dataclass
@@ -85,6 +85,9 @@ class Source:
     regions: list[str] = field(default_factory=list)
     optional: bool = False
     page: str | None = None
+    loader: str | None = None          # the etl.loaders module that claims the laid files
+    describes: str | None = None       # the year its figures describe, and how it is known
+    layout_checked: bool = False       # its layout was checked on a file the producer published
 
     @classmethod
     def from_dict(cls, d: dict) -> "Source":
@@ -124,6 +127,11 @@ class Source:
     def is_relative(self) -> bool:
         return bool(self.url) and not urlparse(self.url).scheme
 
+    @property
+    def expected(self) -> list[str]:
+        """The files this source lays out (names or glob patterns; "!pattern": left out)."""
+        return [("sauf " + p[1:]) if p.startswith("!") else p for p in self.extract] or [self.filename]
+
     def mirror_relpath(self) -> str:
         if self.is_relative:
             return self.url.lstrip("/")
@@ -137,6 +145,11 @@ def load_catalogue(path: Path = CATALOGUE_FILE) -> tuple[str, list[Source]]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise DownloadError(f"catalogue des sources {path} illisible : {exc}") from None
     sources = [Source.from_dict(d) for d in data.get("source", [])]
+    for src in sources:
+        for key in ("page", "loader"):
+            if not getattr(src, key):
+                raise DownloadError(f"catalogue des sources, source « {src.id} » : clé « {key} » manquante "
+                                    "(chaque source nomme la page de son producteur et le chargeur de ses fichiers)")
     ids = [s.id for s in sources]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:

@@ -277,7 +277,15 @@ def fetch(src: Source, session: requests.Session, force: bool = False, catalogue
                     return Fetched(src, target, meta, "cache")  # server gives no validator
             else:
                 meta = None  # the source moved (or mirror mode changed): fetch it again
-        return _download(src, url, session, headers, meta)
+        try:
+            return _download(src, url, session, headers, meta)
+        except DownloadError as first:
+            # an official address first, then its copy on data.gouv.fr (`url` and `datagouv` both given)
+            if isinstance(first, ChecksumError) or not (src.url and src.datagouv) \
+                    or os.environ.get(ENV_BASE_URL, "").strip():
+                raise
+            warn(f"{first} ; essai de la copie sur data.gouv.fr")
+            return _download(src, _resolve_datagouv(src, session), session, {}, None)
     except DownloadError as exc:
         fallback = None if force else _cached(src)
         if fallback is None or isinstance(exc, ChecksumError):

@@ -136,6 +136,59 @@ def read_table(path: str | Path, delimiter: str | None = None, allow_cp1252: boo
     return Table(path, header, rows, lines, delim, encoding)
 
 
+XLSX_HEADER_SCAN = 30
+
+
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        return repr(int(v)) if v.is_integer() else repr(v)
+    return str(v).strip()
+
+
+def read_xlsx_table(path: str | Path, key: str = "CODGEO") -> Table:
+    """A table from an Excel workbook as INSEE ships some of them (title rows, then a header
+    row holding `key`): the first sheet with that header, its rows as text, numbers written
+    with a point. The lines are the sheet's row numbers."""
+    import zipfile
+
+    import openpyxl
+
+    path = Path(path)
+    if not zipfile.is_zipfile(path):
+        raise InputError(path, None, None, "classeur Excel illisible (ce n'est pas un fichier .xlsx)")
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001  (openpyxl raises many kinds)
+        raise InputError(path, None, None, f"classeur Excel illisible ({type(exc).__name__})") from None
+    try:
+        for ws in wb.worksheets:
+            it = ws.iter_rows(values_only=True)
+            for n, row in enumerate(it, start=1):
+                if n > XLSX_HEADER_SCAN:
+                    break
+                cells = [_cell_text(c) for c in row]
+                if key in [c.upper() for c in cells]:
+                    header = [c.upper() if c.upper() == key else c for c in cells]
+                    while header and header[-1] == "":
+                        header.pop()
+                    rows, lines = [], []
+                    for m, r in enumerate(it, start=n + 1):
+                        vals = [_cell_text(c) for c in r][:len(header)]
+                        if any(vals):
+                            rows.append(vals + [""] * (len(header) - len(vals)))
+                            lines.append(m)
+                    if not rows:
+                        raise InputError(path, f"feuille « {ws.title} »", None, "aucune ligne sous l'en-tête")
+                    return Table(path, header, rows, lines, "xlsx", "xlsx")
+    finally:
+        wb.close()
+    raise InputError(path, None, key, f"en-tête introuvable : aucune feuille n'a de colonne {key}")
+
+
 def parse_fr_number(raw: str | None, path: Path | str = "", line: int | None = None,
                     field: str | None = None) -> tuple[float | None, str]:
     """Parse a French-formatted number ("6 490", "55,3", "-9,4").

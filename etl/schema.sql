@@ -80,10 +80,11 @@ CREATE TABLE qpv_correspondence (
     source_id VARCHAR
 );
 
--- ARS zoning of QPVs for access to GPs.
+-- ARS zoning of QPVs for access to GPs: ZIP (zone d'intervention prioritaire), ZAC (zone d'action
+-- complémentaire), ZAR (zone d'accompagnement régional), ZV (zone de vigilance).
 CREATE TABLE gp_zoning (
     qpv_code  VARCHAR PRIMARY KEY,
-    zone      VARCHAR NOT NULL CHECK (zone IN ('ZIP', 'ZAC')),
+    zone      VARCHAR NOT NULL CHECK (zone IN ('ZIP', 'ZAC', 'ZAR', 'ZV')),
     millesime VARCHAR,
     source_id VARCHAR
 );

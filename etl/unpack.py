@@ -17,10 +17,15 @@ from .catalogue import (CHUNK, DownloadError, Fetched, REGION_DEPARTEMENTS, SHAP
 
 
 def _matches(name: str, patterns: list[str]) -> bool:
+    """Whether a member matches one of the glob patterns (on its path or its name, case ignored) and
+    none of the exclusions ("!meta_*": INSEE's variable dictionaries beside the data)."""
     low = name.lower()
     base = PurePosixPath(low).name
-    return any(fnmatch.fnmatchcase(low, p.lower()) or fnmatch.fnmatchcase(base, p.lower())
-               for p in patterns)
+
+    def hit(p: str) -> bool:
+        return fnmatch.fnmatchcase(low, p.lower()) or fnmatch.fnmatchcase(base, p.lower())
+    return any(hit(p) for p in patterns if not p.startswith("!")) and \
+        not any(hit(p[1:]) for p in patterns if p.startswith("!"))
 
 
 def _extract(src: Source, archive: Path, out: Path) -> list[Path]:
@@ -56,7 +61,8 @@ def choose_members(src: Source, archive: Path, names: list[str]) -> list[str]:
     names = [n for n in names if not n.startswith("/") and ".." not in PurePosixPath(n).parts]
     chosen = [n for n in names if _matches(n, src.extract)]
     for pat in src.extract:
-        if not any(_matches(n, [pat]) for n in names):
+        if not pat.startswith("!") and not any(_matches(n, [pat] + [x for x in src.extract if x.startswith("!")])
+                                               for n in names):
             shown = ", ".join(names[:15]) + (" …" if len(names) > 15 else "")
             raise DownloadError(f"source « {src.id} » : aucun fichier « {pat} » dans l'archive "
                                 f"{archive.name} (contenu : {shown or 'vide'})")
@@ -93,6 +99,9 @@ def _in_region(values, kind: str, region: str, deps: tuple[str, ...]):
     return out
 
 
+EPCI_FIELDS = ("siren_epci", "codes_siren_des_epci")   # a commune's EPCI(s), ADMIN EXPRESS 3-x and 4-0
+
+
 def _filter_region(src: Source, laid: list[Path], region: str) -> list[Path]:
     """Filter the laid vector layers to `region`; filtered layers are written as GeoJSON
     (a shapefile and its .dbf/.prj... are replaced by one .geojson)."""
@@ -101,11 +110,17 @@ def _filter_region(src: Source, laid: list[Path], region: str) -> list[Path]:
     deps = REGION_DEPARTEMENTS[region]
     consumed: set[Path] = set()
     outputs: list[Path] = []
-    for path in laid:
+    epcis: set[str] = set()     # SIREN of the EPCIs of the région's communes (kind "epci")
+
+    def rule_of(path: Path):
+        return next((r for r in src.region_filter
+                     if fnmatch.fnmatchcase(path.name.lower(), r.get("member", "*").lower())), None)
+
+    # layers filtered by their EPCI come after the layers that say which EPCIs the région has
+    for path in sorted(laid, key=lambda p: (rule_of(p) or {}).get("kind") == "epci"):
         if path.suffix.lower() not in VECTOR_SUFFIXES:
             continue
-        rule = next((r for r in src.region_filter
-                     if fnmatch.fnmatchcase(path.name.lower(), r.get("member", "*").lower())), None)
+        rule = rule_of(path)
         if rule is None:
             continue
         group = [path]
@@ -121,7 +136,12 @@ def _filter_region(src: Source, laid: list[Path], region: str) -> list[Path]:
             raise DownloadError(f"source « {src.id} » : champ « {rule['field']} » absent de "
                                 f"{path.name} (champs : {', '.join(map(str, gdf.columns))}) ; "
                                 "impossible de filtrer par région")
-        kept = gdf[_in_region(gdf[col].tolist(), rule.get("kind", "region"), region, deps)]
+        if rule.get("kind") == "epci":
+            kept = gdf[[str(v).strip() in epcis for v in gdf[col]]]
+        else:
+            kept = gdf[_in_region(gdf[col].tolist(), rule.get("kind", "region"), region, deps)]
+            for name in (c for c in kept.columns if str(c).lower() in EPCI_FIELDS):
+                epcis.update(e.strip() for v in kept[name].dropna() for e in str(v).split(","))
         consumed.update(group)
         out = path.with_suffix(".geojson")
         tmp = out.with_name(f".{out.name}.tmp")

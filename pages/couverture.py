@@ -1,6 +1,6 @@
 """Couverture ASV (like the OSCARS map): 2024 QPVs coloured by coverage (ASV; CLS only;
 none; unknown where the scheme registry is not loaded: never "none"), toggleable layers for ASV, CLS, CLSM and CPTS territories and the ARS GP zoning
-(ZIP/ZAC); a scheme's fiche in a side panel; the QPVs without an ASV ranked by a need
+(ZIP, ZAC, ZAR, ZV); a scheme's fiche in a side panel; the QPVs without an ASV ranked by a need
 indicator.
 
 URL state: ?scope=level:code&layers=qpv,asv,...&need=<indicator_id>&scheme=<scheme_id>.
@@ -66,9 +66,13 @@ SCHEME_STYLES = {
 ZONING_STYLES = {
     "ZIP": {"color": "#40004b", "dash": None, "weight": 4},
     "ZAC": {"color": "#c51b7d", "dash": "6 4", "weight": 3},
+    "ZAR": {"color": "#7f3b08", "dash": "2 3", "weight": 3.5},
+    "ZV": {"color": "#4d4d4d", "dash": "10 3 2 3", "weight": 3},
 }
 ZONING_LABELS = {"ZIP": "ZIP — zone d'intervention prioritaire",
-                 "ZAC": "ZAC — zone d'action complémentaire"}
+                 "ZAC": "ZAC — zone d'action complémentaire",
+                 "ZAR": "ZAR — zone d'accompagnement régional",
+                 "ZV": "ZV — zone de vigilance"}
 
 
 # --- Map --------------------------------------------------------------------------------
@@ -159,7 +163,8 @@ def legends(cov: pd.DataFrame, sch: pd.DataFrame) -> list:
         [(SCHEME_STYLES[k], f"{k} — {KIND_LABELS[k]}", f"{int(kind_counts.get(k, 0))}") for k in KINDS],
         "Territoires des dispositifs (contours)", "cov-legend-schemes")
     zc = cov.zone.value_counts()
-    zoning_legend = _line_legend([(ZONING_STYLES[z], ZONING_LABELS[z], f"{int(zc.get(z, 0))} QPV") for z in ZONING_STYLES],
+    zoning_legend = _line_legend([(ZONING_STYLES[z], ZONING_LABELS[z], f"{int(zc.get(z, 0))} QPV") for z in ZONING_STYLES
+                                  if z in ("ZIP", "ZAC") or zc.get(z, 0)],
                                  "Zonage ARS médecins généralistes", "cov-legend-zoning")
     return [cov_legend, scheme_legend, zoning_legend]
 

@@ -577,7 +577,8 @@ def next_year(indicator, year, previous_options):
     chosen = parse_period(year)
     was_latest = not previous or chosen == max(previous)
     keep = chosen in periods and not was_latest
-    return opts, (periods[chosen] if keep else (periods[max(periods)] if periods else None))
+    default = access.default_period(indicator, "qpv") if periods else None
+    return opts, (periods[chosen] if keep else (periods.get(default) if periods else None))
 
 
 RESTYLE_OUTPUTS = [

@@ -155,7 +155,7 @@ def indicator_map(ind: pd.Series, scope, bounds) -> tuple[str, str] | None:
     years = access.indicator_years(ind.indicator_id, "qpv")
     if not years:
         return None
-    period = years[-1]
+    period = access.default_period(ind.indicator_id, "qpv")
     year = access.year_labels(ind.indicator_id, "qpv").get(period, "n.d.")
     vals = access.values(ind.indicator_id, "qpv", scope, period)
     if vals.empty:

@@ -2,6 +2,7 @@
 tests that need it use `real_dir` and skip cleanly when it is absent."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,18 @@ def demo_db_module(tmp_path_factory):
     access.configure(db)
     yield db
     access.configure(previous)
+
+
+@contextmanager
+def app_reading(db):
+    """The app (its one Dash instance imported) and its data layer reading `db` for a while; the
+    previous DB is restored afterwards (browser tests share the process)."""
+    import app  # noqa: F401
+    from data import access
+
+    previous = access.db_path()
+    access.configure(db)
+    try:
+        yield access
+    finally:
+        access.configure(previous)

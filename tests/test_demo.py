@@ -295,16 +295,20 @@ def test_realistic_spreads_between_qpvs_and_communes(gen):
 
 
 def test_apl_workbook(gen, communes):
+    """The DREES 2022-2024 layout: one "APL YYYY" sheet per year, 8 title and note rows, the header
+    on row 9, a units row, one row per commune, a "Total" row."""
     wb = openpyxl.load_workbook(gen / demo.FILES["apl"], read_only=True)
-    assert wb.sheetnames == [str(y) for y in demo.APL_YEARS]
+    assert wb.sheetnames == [f"APL {y}" for y in demo.APL_YEARS]
     for ws in wb.worksheets:
         rows = list(ws.iter_rows(values_only=True))
         header = rows[8]
-        assert header[:3] == ("Code commune INSEE", "Libellé de la commune", "APL aux médecins généralistes")
-        assert "APL aux médecins généralistes de moins de 65 ans" in header
-        data = rows[9:]
+        assert header[:3] == ("Code commune INSEE", "Commune", "APL aux médecins généralistes")
+        assert "APL aux médecins généralistes de 65 ans ou moins" in header
+        units, data, total = rows[9], rows[10:-1], rows[-1]
+        assert units[0] is None and "habitant" in units[3]
+        assert total[0] == "Total"
         assert sorted(r[0] for r in data) == sorted(communes["INSEE_COM"])
-        col = header.index("APL aux médecins généralistes de moins de 65 ans")
+        col = header.index("APL aux médecins généralistes de 65 ans ou moins")
         assert all(0.5 < r[col] < 6 for r in data)
     assert wb.properties.created == demo.FIXED_TIME
 

@@ -17,15 +17,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlparse
 
-import geopandas as gpd
 import pyogrio
 import pytest
-from shapely.geometry import Polygon
 
 from etl import download as dl
 from etl.download import ChecksumError, DownloadError, download, load_catalogue, retrieval_dates
+from tests.official_layouts import (CORRESPONDANCE, ONPV_REVN, QPV_MEMBER, WRITERS, admin_express_7z, put,
+                                    qpv_geojson, qpv_zip)
 
-QPV_MEMBER = "GEOJSON/QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson"
 LAST_MODIFIED = "Wed, 03 Jan 2024 10:00:00 GMT"
 TODAY = dt.datetime.now(dt.timezone.utc).date().isoformat()
 
@@ -117,115 +116,7 @@ def _dead_url() -> str:
 
 
 # ----------------------------------------------------------------------------- fictional files
-
-def _square(x, y, d=0.01):
-    return Polygon([(x, y), (x + d, y), (x + d, y + d), (x, y + d)])
-
-
-def qpv_geojson() -> bytes:
-    """Three fictional QPVs in the ANCT 2024 layout: two in région 93, one in région 11."""
-    rows = [
-        (1, "QN01390N", "Quartier des Licornes", "93", "Région Fictive Sud", "13", "Dép. Fictif",
-         "13901, 13902", "Bourg-Fictif, Val-Chimère", "299900001", _square(5.0, 43.0)),
-        (2, "QN08391M", "Les Jardins Imaginaires", "93", "Région Fictive Sud", "83", "Dép. Imaginaire",
-         "83901", "Port-Songe", "299900002", _square(6.0, 43.1)),
-        (3, "QN09390I", "Cité des Chimères", "11", "Région Fictive Nord", "93", "Dép. Chimérique",
-         "93901", "Ville-Mirage", "299900003", _square(2.4, 48.9)),
-    ]
-    gdf = gpd.GeoDataFrame(
-        [r[:-1] for r in rows],
-        columns=["fid", "code_qp", "lib_qp", "insee_reg", "lib_reg", "insee_dep", "lib_dep",
-                 "insee_com", "lib_com", "siren_epci"],
-        geometry=[r[-1] for r in rows], crs="EPSG:4326")
-    return gdf.to_json(drop_id=True).encode("utf-8")
-
-
-def _put(zf: zipfile.ZipFile, name: str, data) -> None:
-    """A zip member with a fixed date, so that building the same archive twice gives the same bytes."""
-    zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data, compress_type=zf.compression)
-
-
-def qpv_zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        _put(zf, QPV_MEMBER, qpv_geojson())
-        _put(zf, "LB93/QP2024_France_Hexagonale_LB93.geojson", b'{"type":"FeatureCollection","features":[]}')
-        _put(zf, "LISEZMOI.txt", "Fichier fictif de test.")
-    return buf.getvalue()
-
-
-CORRESPONDANCE = (
-    "QP2024;Label_QP2024;Statut;QP2015_1;Label_QP2015_1;QP2015_2;Label_QP2015_2;QP2015_3;Label_QP2015_3\n"
-    "QN01390N;Quartier des Licornes;NOUVEAU;;;;;;\n"
-    "QN08391M;Les Jardins Imaginaires;MODIFIE;QP083901;Jardins Imaginaires;;;;\n"
-    "QN09390I;Cité des Chimères;INCHANGE;QP093901;Cité Des Chimères;;;;\n"
-).encode("utf-8")
-
-ONPV_REVN = ("\ufeffCODGEO;LIBGEO;DISP_Q2;TP60;NOTE_FILO;;;;\n"
-             "QP083901;Jardins Imaginaires;13 250;41,5;;;;;\n"
-             "QP093901;Cité Des Chimères;;;Secret statistique;;;;\n").encode("utf-8")
-
-
-def filosofi_zip(levels: list[str], year: int = 2019) -> bytes:
-    buf = io.BytesIO()
-    yy = f"{year % 100:02d}"
-    with zipfile.ZipFile(buf, "w") as zf:
-        for lvl in levels:
-            _put(zf, f"FILO{year}_DISP_{lvl}.csv", f"CODGEO;LIBGEO;Q2{yy}\n99{lvl};Fictif {lvl};20 000\n")
-            _put(zf, f"FILO{year}_DISP_Pauvres_{lvl}.csv", f"CODGEO;TP60{yy}\n99{lvl};15.2\n")
-            _put(zf, f"FILO{year}_DEC_{lvl}.csv", "CODGEO;LIBGEO\n")
-    return buf.getvalue()
-
-
-def filosofi_qpv_zip() -> bytes:
-    """INSEE's Filosofi-on-QPV zip (2015 geography, 2021): the QPV file, the all-QPV file ("00")
-    and the variable dictionary, in the 2018+ layout (U+00A0 thousands, `,` decimals)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        _put(zf, "revenu-disponible-qp15-2021_QP.csv",
-             "CODGEO;DISP_MED_A21;DISP_TP60_A21\r\nQP096001;15\u00a0100;41,2\r\n")
-        _put(zf, "revenu-disponible-qp15-2021_ENSQP.csv", "CODGEO;DISP_MED_A21;DISP_TP60_A21\r\n00;14\u00a0500;43,1\r\n")
-        _put(zf, "meta_indic-revenu-disponible-qp15-2021_QP.csv", "COD_VAR;LIB_VAR\r\n")
-    return buf.getvalue()
-
-
-def census_zip() -> bytes:
-    """INSEE's zip of a census communal base: the CSV (upper-case extension) and its metadata."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        _put(zf, "base-cc-emploi-pop-active-2019.CSV", "CODGEO;P19_POP1564;P19_ACTOCC1564\n96001;100.5;60.25\n")
-        _put(zf, "meta_base-cc-emploi-pop-active-2019.CSV", "COD_VAR;LIB_VAR\nP19_POP1564;Pop 15-64 ans\n")
-    return buf.getvalue()
-
-
-def admin_express_7z(tmp: Path) -> bytes:
-    """A 7z in the IGN ADMIN EXPRESS COG CARTO layout with fictional COMMUNE and
-    ARRONDISSEMENT_MUNICIPAL shapefiles in nested folders."""
-    import py7zr
-
-    shp = tmp / "shp"
-    shp.mkdir()
-    communes = gpd.GeoDataFrame(
-        {"INSEE_COM": ["13901", "13902", "83901", "93901"],
-         "NOM": ["Bourg-Fictif", "Val-Chimère", "Port-Songe", "Ville-Mirage"],
-         "POPULATION": [1200, 900, 800, 5000], "INSEE_DEP": ["13", "13", "83", "93"],
-         "INSEE_REG": ["93", "93", "93", "11"], "SIREN_EPCI": ["299900001", "299900001", "299900002", "299900003"]},
-        geometry=[_square(5.0, 43.0, 0.1), _square(5.1, 43.0, 0.1), _square(6.0, 43.1, 0.1), _square(2.4, 48.9, 0.1)],
-        crs="EPSG:4326")
-    pyogrio.write_dataframe(communes, shp / "COMMUNE.shp")
-    arm = gpd.GeoDataFrame(
-        {"INSEE_ARM": ["13955", "93955"], "NOM": ["Bourg-Fictif 1er", "Ville-Mirage 1er"],
-         "INSEE_COM": ["13901", "93901"], "POPULATION": [600, 2500]},
-        geometry=[_square(5.0, 43.0), _square(2.4, 48.9)], crs="EPSG:4326")
-    pyogrio.write_dataframe(arm, shp / "ARRONDISSEMENT_MUNICIPAL.shp")
-    pyogrio.write_dataframe(communes.head(1).rename(columns={"INSEE_COM": "CODE_EPCI"}), shp / "EPCI.shp")
-    inner = "ADMIN-EXPRESS-COG-CARTO/1_DONNEES_LIVRAISON/ADECOGC_SHP_WGS84G_FRA"
-    out = tmp / "ae.7z"
-    with py7zr.SevenZipFile(out, "w") as z:
-        for p in sorted(shp.iterdir()):
-            z.write(p, f"{inner}/{p.name}")
-    return out.read_bytes()
-
+# Every source's file, in its official layout, from tests/official_layouts.py.
 
 def _catalogue() -> dict[str, dl.Source]:
     return {s.id: s for s in load_catalogue()[1]}
@@ -502,12 +393,16 @@ title = "REVN relative"
 publisher = "ONPV"
 format = "csv"
 url = "REVN_2022.csv"
+page = "https://sig.ville.gouv.fr/"
+loader = "onpv"
 [[source]]
 id = "onpv_abs"
 title = "REVN absolute"
 publisher = "ONPV"
 format = "csv"
 url = "https://example.invalid/tables/REVN_2022.csv"
+page = "https://sig.ville.gouv.fr/"
+loader = "onpv"
 ''', encoding="utf-8")
     # no env: the relative url is resolved against the catalogue's base_url
     monkeypatch.delenv("ATLAS_DATA_BASE_URL")
@@ -561,15 +456,18 @@ def test_datagouv_resource_is_resolved_through_the_api(mirror, tmp_path, monkeyp
 def test_7z_archive_shapefiles_extracted_and_filtered(mirror, tmp_path):
     src = _catalogue()["ign_admin_express_cog_carto"]
     mirror.put(src.mirror_relpath(), admin_express_7z(tmp_path))
-    # national: the shapefiles are laid as they are, EPCI left in the archive
+    # national: the shapefiles are laid as they are, other layers left in the archive
     download(tmp_path / "fr", None, False, sources=[src.id])
     names = sorted(p.name for p in (tmp_path / "fr" / src.id).iterdir())
     assert "COMMUNE.shp" in names and "COMMUNE.dbf" in names and "ARRONDISSEMENT_MUNICIPAL.shp" in names
-    assert not any(n.startswith("EPCI") for n in names)
+    assert "EPCI.shp" in names and "EPCI.dbf" in names
     # région 93: one GeoJSON per layer, only the région's features, no shapefile left
     download(tmp_path / "r93", "93", False, sources=[src.id])
     folder = tmp_path / "r93" / src.id
-    assert sorted(p.name for p in folder.iterdir()) == ["ARRONDISSEMENT_MUNICIPAL.geojson", "COMMUNE.geojson"]
+    assert sorted(p.name for p in folder.iterdir()) == ["ARRONDISSEMENT_MUNICIPAL.geojson", "COMMUNE.geojson",
+                                                        "EPCI.geojson"]
+    # the EPCI layer has no région field: the EPCIs of the région's communes are kept
+    assert sorted(pyogrio.read_dataframe(folder / "EPCI.geojson")["CODE_SIREN"]) == ["299900001", "299900002"]
     communes = pyogrio.read_dataframe(folder / "COMMUNE.geojson")
     assert sorted(communes["INSEE_COM"]) == ["13901", "13902", "83901"]
     assert set(communes["INSEE_REG"]) == {"93"} and "SIREN_EPCI" in communes.columns
@@ -581,36 +479,25 @@ def test_7z_archive_shapefiles_extracted_and_filtered(mirror, tmp_path):
 def test_missing_archive_member_is_a_clear_error(mirror, tmp_path):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        _put(zf, "autre.geojson", "{}")
+        put(zf, "autre.geojson", "{}")
     mirror.put(_catalogue()["qpv2024_contours"].mirror_relpath(), buf.getvalue())
     with pytest.raises(DownloadError, match="qpv2024_contours.*QP2024_France_Hexagonale_Outre_Mer_WGS84"):
         download(tmp_path / "raw", None, False, sources=["qpv2024_contours"])
     assert not (tmp_path / "raw" / "qpv2024_contours").exists()
 
 
-def _serve_catalogue(m: Mirror, tmp: Path) -> None:
-    """Every required source of the real catalogue, plus one optional (REVN)."""
+def serve_catalogue(m: Mirror, tmp: Path, skip=()) -> None:
+    """Every source of the real catalogue, in its official layout, but those of `skip`."""
     cat = _catalogue()
-    serve_basic(m)
-    m.put(cat["filosofi_communes"].mirror_relpath(), filosofi_zip(["COM"]))
-    m.put(cat["filosofi_supra"].mirror_relpath(), filosofi_zip(["EPCI", "DEP", "REG", "METROPOLE"]))
-    m.put(cat["filosofi_2018_communes"].mirror_relpath(), filosofi_zip(["COM"], 2018))
-    m.put(cat["filosofi_2018_supra"].mirror_relpath(), filosofi_zip(["EPCI", "DEP", "REG", "METROPOLE"], 2018))
-    m.put(cat["filosofi_qpv2015_2021"].mirror_relpath(), filosofi_qpv_zip())
-    m.put(cat["ign_admin_express_cog_carto"].mirror_relpath(), admin_express_7z(tmp))
-    m.put(cat["insee_rp2019_emploi_pop_active"].mirror_relpath(), census_zip())
-    m.put(cat["insee_cog_departements"].mirror_relpath(),
-          "DEP,REG,CHEFLIEU,TNCC,NCC,NCCENR,LIBELLE\n13,93,13901,3,DEP FICTIF,Dep Fictif,Dép. Fictif\n"
-          .encode("utf-8"))
-    m.put(cat["insee_cog_regions"].mirror_relpath(),
-          "REG,CHEFLIEU,TNCC,NCC,NCCENR,LIBELLE\n93,13901,0,REGION FICTIVE SUD,Region Fictive Sud,"
-          "Région Fictive Sud\n".encode("utf-8"))
+    for sid, write in WRITERS.items():
+        if sid not in skip:
+            m.put(cat[sid].mirror_relpath(), write(tmp))
 
 
 def test_cli_download_whole_catalogue(mirror, tmp_path, capsys):
     from etl.__main__ import main
 
-    _serve_catalogue(mirror, tmp_path)
+    serve_catalogue(mirror, tmp_path, skip={"drees_apl_mg", "onpv_demo"})
     dest = tmp_path / "raw"
     assert main(["download", "--region", "93", "--dest", str(dest)]) == 0
     out, err = capsys.readouterr()
@@ -618,15 +505,16 @@ def test_cli_download_whole_catalogue(mirror, tmp_path, capsys):
     assert "drees_apl_mg" in err and "facultative" in err  # optional sources not on the mirror
     manifest = json.loads((dest / ".atlas-download.json").read_text(encoding="utf-8"))
     assert manifest["region"] == "93"
-    assert set(manifest["failed"]) == {"qpv2015_contours", "onpv_demo", "onpv_ipro", "drees_apl_mg",
-                                       "ars_paca_zonage_qpv", "insee_rp2021_coupl_fam_men"}
+    assert set(manifest["failed"]) == {"onpv_demo", "drees_apl_mg"}
     laid = {Path(k).name for k in manifest["files"]}
     assert {"FILO2019_DISP_COM.csv", "FILO2019_DISP_Pauvres_COM.csv", "FILO2019_DISP_METROPOLE.csv",
-            "FILO2019_DISP_Pauvres_EPCI.csv", "COMMUNE.geojson", "v_region_2024.csv",
-            "QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson", "base-cc-emploi-pop-active-2019.CSV",
-            "FILO2018_DISP_Pauvres_DEP.csv", "revenu-disponible-qp15-2021_ENSQP.csv"} <= laid
-    assert "meta_indic-revenu-disponible-qp15-2021_QP.csv" not in laid
-    assert "meta_base-cc-emploi-pop-active-2019.CSV" not in laid
+            "FILO2019_DISP_Pauvres_EPCI.csv", "COMMUNE.geojson", "EPCI.geojson", "v_region_2024.csv",
+            "QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson", "base-cc-emploi-pop-active-2022.csv",
+            "FILO2018_DISP_Pauvres_DEP.csv", "revenu-disponible-qp15-2021_ENSQP.csv",
+            "FILO2021_DISP_Pauvres_REG.xlsx", "DS_FILOSOFI_CC_2023_data.csv", "data_CNAM2025_QP.csv",
+            "data_CAF2024_COM.csv", "pop_QPV24.csv", "QP_METROPOLEOUTREMER_WGS84_EPSG4326.geojson"} <= laid
+    assert not {"meta_indic-revenu-disponible-qp15-2021_QP.csv", "meta_base-cc-emploi-pop-active-2022.csv",
+                "DS_FILOSOFI_CC_2023_metadata.csv", "meta_CNAM2025.csv", "QP_METROPOLE_LB93.shp"} & laid
     assert not any(n.startswith("FILO2019_DEC") for n in laid)
     assert set(retrieval_dates(dest)) == laid
 
@@ -651,7 +539,7 @@ def test_build_from_downloaded_folder_fills_retrieved_at(mirror, tmp_path):
             pytest.skip(f"loader etl.loaders.{name} not written yet")
     from etl.db import connect
 
-    _serve_catalogue(mirror, tmp_path)
+    serve_catalogue(mirror, tmp_path)
     dest = tmp_path / "raw"
     download(dest, "93", False, sources=["qpv2024_contours", "ign_admin_express_cog_carto",
                                          "insee_cog_regions", "insee_cog_departements"])

@@ -54,7 +54,7 @@ def test_periods_sort_undated_vintages_before_years_described():
     assert parse_period(2019) == 2019 and parse_period(period_of(2021)) == period_of(2021)
     for bad in ("x2019", "20190", "", None, "m19", "1800", True, "2019; DROP"):
         assert parse_period(bad) is None
-    assert year_text(2022, 2018) == "2018 (millésime de diffusion 2022)"
+    assert year_text(2022, 2018) == "2018, millésime de diffusion 2022"
 
 
 # --------------------------------------------------------------------------- the loader
@@ -79,9 +79,9 @@ def test_upper_layout_year_from_the_columns_ensemble_and_secret(ctx, tmp_path):
     assert got["QP096001", "indice_gini"][3] == 0.234 and got["QP096001", "rapport_s80s20"][3] == 3.3
     assert got["QP096002", "taux_pauvrete_60"][3:5] == (None, "secret")           # empty: secret, never 0
     # the all-QPV row is the "Ensemble des QPV (France)" reference; what it leaves empty is not published
-    assert got["QPV-FR", "taux_pauvrete_60"][3] == 44.7
-    assert con.execute("SELECT level, name FROM territory WHERE code = 'QPV-FR'").fetchone() == \
-        ("ensemble_qpv", "Ensemble des QPV (France)")
+    assert got["QPV2015-FR", "taux_pauvrete_60"][3] == 44.7
+    assert con.execute("SELECT level, name FROM territory WHERE code = 'QPV2015-FR'").fetchone() == \
+        ("ensemble_qpv", "Ensemble des QPV 2015 (France)")
     src = con.execute("SELECT dataset, vintage, geography, ref_year_basis FROM source "
                       "WHERE source_id LIKE 'filosofi_qpv%'").fetchone()
     assert src[:3] == ("Filosofi 2018", "2018", "QPV2015") and "_A18" in src[3]

@@ -174,15 +174,15 @@ def test_onpv_revn_values_secret_ratio_and_scope(ctx, tmp_path):
     assert v5["part_allocataires_rsa"]["status"] == "missing" and v5["part_allocataires_rsa"]["value"] is None
 
     # no secret value stored as a number, no row for the out-of-scope QPV; "Ensemble" (all QPVs of
-    # France) is the reference territory QPV-FR, whose empty cells are unpublished, not secret
+    # France) is the reference territory QPV2015-FR, whose empty cells are unpublished, not secret
     assert con.execute("SELECT count(*) FROM indicator_value WHERE status <> 'ok' AND value IS NOT NULL"
                        ).fetchone()[0] == 0
     codes = {r[0] for r in con.execute("SELECT DISTINCT code FROM indicator_value").fetchall()}
-    assert codes == {"QP096001", "QP096002", "QP096003", "QP096004", "QP096005", "QPV-FR"}
+    assert codes == {"QP096001", "QP096002", "QP096003", "QP096004", "QP096005", "QPV2015-FR"}
     ens = dict(con.execute("SELECT indicator_id, status FROM indicator_value WHERE level = 'ensemble_qpv'").fetchall())
     assert ens["taux_pauvrete_60"] == "missing" and "secret" not in ens.values()
     assert con.execute("SELECT name FROM territory WHERE level = 'ensemble_qpv'").fetchone()[0] == \
-        "Ensemble des QPV (France)"
+        "Ensemble des QPV 2015 (France)"
     oos = issues(ctx, "out_of_scope")
     assert not [i for i in oos if i.value == "Ensemble"]
     assert len(oos) == 1 and oos[0].file == "REVN_2022.csv" and "QP098001" in oos[0].value
@@ -347,7 +347,8 @@ def test_filosofi_detect(tmp_path):
     for name in ("FILO2019_DISP_COM.csv", "FILO2019_DISP_Pauvres_COM.csv", "FILO2021_DISP_PAUVRES_EPCI.csv",
                  "filo2019_disp_metropole.csv", "FILO2020_DISP_DEP.csv", "FILO2020_DISP_REG.csv"):
         assert filosofi.detect(tmp_path / name), name
-    for name in ("FILO2019_DEC_COM.csv", "FILO2019_DISP_COM.xlsx", "FILO2019_DISP_IRIS.csv", "REVN_2019.csv"):
+    assert filosofi.detect(tmp_path / "FILO2021_DISP_EPCI.xlsx")   # the supra-communal workbooks since 2021
+    for name in ("FILO2019_DEC_COM.csv", "FILO2019_DISP_COM.ods", "FILO2019_DISP_IRIS.csv", "REVN_2019.csv"):
         assert not filosofi.detect(tmp_path / name), name
 
 
@@ -479,8 +480,10 @@ def test_apl_header_found_by_content(ctx, tmp_path):
     assert v22["apl_medecins_generalistes"]["value"] == pytest.approx(3.456)  # the "moins de 65 ans" column
     assert v21["apl_medecins_generalistes"]["value"] == pytest.approx(3.1)
     assert values(con, "96002", 2022)["apl_medecins_generalistes"]["value"] == pytest.approx(2.5)
-    arr = con.execute("SELECT level, value, status FROM indicator_value WHERE code = '96101'").fetchall()
+    arr = con.execute("SELECT level, value, status FROM indicator_value WHERE code = '96101' "
+                      "AND indicator_id = 'apl_medecins_generalistes'").fetchall()
     assert arr == [("arrondissement", None, "missing")]
+    assert v22["apl_mg_tous_ages"]["value"] == pytest.approx(9.9)             # the all-doctors column too
     assert values(con, "98001") == {}
     oos = issues(ctx, "out_of_scope")
     assert len(oos) == 1 and "98001" in oos[0].value

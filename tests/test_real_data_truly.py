@@ -10,6 +10,8 @@ import sys
 import pandas as pd
 import pytest
 
+from tests.conftest import app_reading
+
 from etl.readers import parse_fr_number, read_table
 
 LA_VISTE_2015, LA_VISTE_2024, MARSEILLE = "QP013005", "QN01304I", "13055"
@@ -26,13 +28,8 @@ def real_db(real_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def real_access(real_db):
-    import app  # noqa: F401  (the one Dash app of the process)
-    from data import access
-
-    previous = access.db_path()
-    access.configure(real_db)
-    yield access
-    access.configure(previous)
+    with app_reading(real_db) as access:
+        yield access
 
 
 def raw(real_dir, rel: str, code: str, col: str) -> float:
@@ -64,13 +61,13 @@ def test_la_viste_2018_poverty_beside_marseille_2018(real_dir, real_access):
 def test_all_qpv_reference_of_2019(real_dir, real_access):
     ens = raw(real_dir, "filosofi_qpv2015/data_filo19_qp_revdis.csv", "Ensemble", "DISP_TP60_A19")
     assert ens == 43.6
-    ref = real_access.reference_values_at("taux_pauvrete_60", "ensemble_qpv", ["QPV-FR"], 2019)
+    ref = real_access.reference_values_at("taux_pauvrete_60", "ensemble_qpv", ["QPV2015-FR"], 2019)
     assert ref.iloc[0].value == ens and ref.iloc[0].year_label == "2019"
-    assert ref.iloc[0]["name"] == "Ensemble des QPV (France)"
+    assert ref.iloc[0]["name"] == "Ensemble des QPV 2015 (France)"
     from data.views import portrait
 
     det = portrait.determinants("qpv", LA_VISTE_2024).set_index("indicator_id")
-    assert det.loc["taux_pauvrete_60", "Ensemble des QPV (France)"] == "43,6 (2019)"
+    assert det.loc["taux_pauvrete_60", "Ensemble des QPV 2015 (France)"] == "43,6 (2019)"
 
 
 def test_every_qpv_of_marseille_coloured_on_the_poverty_gap_map(real_access):

@@ -14,7 +14,7 @@ from tests.test_loaders_indicators import add_territory, demo, issues, seed_qpv,
 def test_year_text_never_shows_a_vintage_as_the_year_described():
     assert year_text(2019, 2019) == "2019"
     assert year_text(2022, None) == "millésime de diffusion 2022"
-    assert year_text(2022, 2020) == "2020 (millésime de diffusion 2022)"
+    assert year_text(2022, 2020) == "2020, millésime de diffusion 2022"
     assert year_text(2019, None, 2017) == "millésime de diffusion 2017, repris à l'identique dans le millésime 2019"
     assert year_text(2019, None, 2017, short=True) == "millésime de diffusion 2017"
     assert year_text(None) == "n.d." and year_text(float("nan"), 2019) == "n.d."
@@ -138,7 +138,7 @@ def test_fiche_shows_years_described_and_france_metropolitaine(demo_pages):
     assert by_ind.loc["part_c2s", "Année décrite"] == "millésime de diffusion 2022"
     # references come from Filosofi 2019, which describes 2019 (declared in etl/catalogue.toml)
     assert by_ind.loc["revenu_median_uc", "France métropolitaine"].endswith("(2019)")
-    assert by_ind.loc["taux_pauvrete_60", "Ensemble des QPV (France)"].endswith("(2019)")
+    assert by_ind.loc["taux_pauvrete_60", "Ensemble des QPV 2015 (France)"].endswith("(2019)")
 
 
 def test_reference_commune_is_the_one_holding_most_of_the_qpv(ctx, tmp_path):

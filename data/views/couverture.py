@@ -26,7 +26,7 @@ LAYERS = {
     "cls": "Territoires des CLS",
     "clsm": "Territoires des CLSM",
     "cpts": "Territoires des CPTS",
-    "zonage": "Zonage ARS médecins (ZIP / ZAC)",
+    "zonage": "Zonage ARS médecins (ZIP, ZAC, ZAR, ZV)",
 }
 DEFAULT_LAYERS = ["qpv", "asv"]
 DEFAULT_NEED = "taux_pauvrete_60"

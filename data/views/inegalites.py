@@ -121,7 +121,7 @@ def parse_state(query: dict | None = None, catalogue: pd.DataFrame | None = None
     indicator = q.get("indicator") if q.get("indicator") in ids else default_indicator(cat)
     years = access.indicator_years(indicator, "qpv") if indicator else []
     year = parse_period(q.get("year"))
-    year = year if year in years else (years[-1] if years else None)
+    year = year if year in years else (access.default_period(indicator, "qpv") if years else None)
     mode = q.get("mode") if q.get("mode") in MODES else "valeur"
     method = q.get("method") if q.get("method") in an.METHODS else "quantiles"
     k = min(7, max(3, _int(q.get("k"), 5)))
@@ -176,7 +176,10 @@ def figures(st: ViewState) -> tuple[pd.DataFrame, pd.DataFrame]:
     vals = access.values(st.indicator, "qpv", scope, st.year)
     qpvs = access.territory_frame("qpv", scope)
     france = list(access.territory_frame("france")["code"])
-    ensemble = list(access.territory_frame("ensemble_qpv")["code"])
+    ensemble = access.ensemble_codes()
+    if st.ref == "ensemble_qpv" and len(ensemble) > 1:   # the all-QPV figure of the year, current geography first
+        known = set(access.reference_values_at(st.indicator, st.ref, ensemble, st.year)["code"])
+        ensemble = [c for c in ensemble if c in known] or ensemble
     ref_of = an.reference_codes(qpvs, st.ref, france, ensemble)
     refs = access.reference_values_at(st.indicator, st.ref, sorted({c for c in ref_of.values() if c}), st.year)
     df = an.gap_frame(vals, ref_of, refs, st.gap, access.territory_names(st.ref))

@@ -26,7 +26,7 @@ COG_YEAR = 2024
 ONPV_YEARS = (2017, 2019, 2021, 2022)
 FILO_YEAR = 2019
 FILO_QPV_YEAR = 2019      # the demo's Filosofi-on-QPV file, whose figures REVN_2022 republishes
-APL_YEARS = (2021, 2022)
+APL_YEARS = (2023, 2024)   # sheets "APL 2023", "APL 2024" of the 2022-2024 workbook layout
 ACTION_YEARS = tuple(range(2018, 2026))
 N_ACTIONS = 400
 FIXED_TIME = dt.datetime(2024, 1, 1, 0, 0, 0)   # xlsx properties and zip entry dates
@@ -149,15 +149,17 @@ FILO_PAUVRES_COLUMNS = ("CODGEO;LIBGEO;NBMEN{yy};NBPERS{yy};TP60{yy};TP60AGE1{yy
 FILO_LEVELS = ("COM", "EPCI", "DEP", "REG", "METROPOLE")
 FILO_SMALL_HOUSEHOLDS = 1000           # below: only NBMEN, NBPERS, NBUC and the median
 
-APL_COLUMNS = [
+APL_COLUMNS = [                          # DREES 2022-2024 workbooks: header on row 9, then a units row
     "Code commune INSEE",
-    "Libellé de la commune",
+    "Commune",
     "APL aux médecins généralistes",
-    "APL aux médecins généralistes de moins de 65 ans",
-    "APL aux médecins généralistes de moins de 62 ans",
-    "Population standardisée par la consommation de soins par âge",
-    "Population totale",
+    "APL aux médecins généralistes de 65 ans ou moins",
+    "APL aux médecins généralistes de 62 ans ou moins",
+    "APL aux médecins généralistes de 60 ans ou moins",
+    "Population standardisée 2022 pour la médecine générale",
+    "Population totale 2022",
 ]
+APL_UNIT = "Nombre de consultations/visites accessibles par habitant standardisé et par an"
 
 SCHEME_COLUMNS = ["id_dispositif", "type", "nom", "porteur", "annee_creation", "statut",
                   "communes", "qpv", "site_web"]

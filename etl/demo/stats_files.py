@@ -5,7 +5,7 @@ import io
 import zipfile
 
 
-from .plan import APL_COLUMNS, APL_YEARS, CRLF, DEPARTEMENTS, ENSEMBLE_YEARS, FILES, FILO_DISP_COLUMNS, FILO_LEVELS, FILO_PAUVRES_COLUMNS, FILO_SMALL_HOUSEHOLDS, FILO_YEAR, FIXED_TIME, ONPV_LAYOUTS, ONPV_YEARS, REGION_CODE, REGION_NAME
+from .plan import APL_COLUMNS, APL_UNIT, APL_YEARS, CRLF, DEPARTEMENTS, ENSEMBLE_YEARS, FILES, FILO_DISP_COLUMNS, FILO_LEVELS, FILO_PAUVRES_COLUMNS, FILO_SMALL_HOUSEHOLDS, FILO_YEAR, FIXED_TIME, ONPV_LAYOUTS, ONPV_YEARS, REGION_CODE, REGION_NAME
 from .world import Commune, Qpv, World, _Rand, _fold
 from .formats import _csv, fr_number
 from .geo_files import _names
@@ -263,7 +263,7 @@ def _files_apl(w: World, rnd: _Rand) -> dict[str, bytes]:
     wb = Workbook()
     wb.remove(wb.active)
     for year in APL_YEARS:
-        ws = wb.create_sheet(str(year))
+        ws = wb.create_sheet(f"APL {year}")
         ws.append([f"Accessibilité potentielle localisée (APL) aux médecins généralistes, {year}"])
         ws.append(["Données fictives de démonstration (Atlas ASV) au format des fichiers de la DREES"])
         ws.append([f"Champ : {REGION_NAME} (territoire imaginaire)"])
@@ -273,10 +273,15 @@ def _files_apl(w: World, rnd: _Rand) -> dict[str, bytes]:
         ws.append(["Lecture : une APL de 3,5 signifie 3,5 consultations accessibles par an et par habitant."])
         ws.append([])
         ws.append(APL_COLUMNS)
+        ws.append([None, None] + [APL_UNIT] * 4 + ["Nombre d'habitants standardisés", "Nombre d'habitants"])
+        total_std = total = 0
         for c in w.communes:
-            apl65 = round(base[c.code] * (1 + 0.025 * (year - 2021)) * (1 + rnd.uniform(-0.04, 0.04)), 3)
-            ws.append([c.code, c.name, round(apl65 * 1.08, 3), apl65, round(apl65 * 0.9, 3),
-                       round(c.population * rnd.uniform(0.92, 1.08)), c.population])
+            apl65 = round(base[c.code] * (1 + 0.025 * (year - 2023)) * (1 + rnd.uniform(-0.04, 0.04)), 3)
+            std = round(c.population * rnd.uniform(0.92, 1.08))
+            total_std, total = total_std + std, total + c.population
+            ws.append([c.code, c.name, round(apl65 * 1.08, 3), apl65, round(apl65 * 0.9, 3), round(apl65 * 0.82, 3),
+                       std, c.population])
+        ws.append(["Total", None, None, None, None, None, total_std, total])
     wb.properties.creator = "Atlas ASV (jeu fictif)"
     wb.properties.lastModifiedBy = None
     wb.properties.created = FIXED_TIME

@@ -124,6 +124,37 @@ def vector_layers(path: Path) -> dict[str | None, frozenset[str]]:
     return _vector_layers(str(path), st.st_mtime_ns, st.st_size)
 
 
+# ADMIN EXPRESS 4-0 (GeoPackage, 2025-2026 editions) renamed the fields of its layers: read under
+# the names of the earlier editions (one `code_insee` is a commune, a département, a région or an
+# arrondissement code depending on the layer).
+ADMIN_EXPRESS_4 = {
+    "commune": {"CODE_INSEE": "INSEE_COM", "NOM_OFFICIEL": "NOM", "CODE_INSEE_DU_DEPARTEMENT": "INSEE_DEP",
+                "CODE_INSEE_DE_LA_REGION": "INSEE_REG", "CODES_SIREN_DES_EPCI": "SIREN_EPCI"},
+    "arrondissement_municipal": {"CODE_INSEE": "INSEE_ARM", "NOM_OFFICIEL": "NOM",
+                                 "CODE_INSEE_DE_LA_COMMUNE_DE_RATTACHEMENT": "INSEE_COM"},
+    "epci": {"NOM_OFFICIEL": "NOM"},
+    "departement": {"CODE_INSEE": "INSEE_DEP", "NOM_OFFICIEL": "NOM", "CODE_INSEE_DE_LA_REGION": "INSEE_REG"},
+    "region": {"CODE_INSEE": "INSEE_REG", "NOM_OFFICIEL": "NOM"},
+}
+
+
+def field_aliases(layer, fields) -> dict[str, str]:
+    """{upper-cased field: the name the loaders read} for an ADMIN EXPRESS 4-0 layer (by its name,
+    else by its fields), {} for any other layer."""
+    up = {str(f).upper() for f in fields}
+    if "NOM_OFFICIEL" not in up:
+        return {}
+    name = str(layer or "").lower()
+    kind = next((k for k in ADMIN_EXPRESS_4 if name == k or name.endswith(k)), None)
+    if kind is None:
+        kind = ("commune" if "CODES_SIREN_DES_EPCI" in up else
+                "arrondissement_municipal" if "CODE_INSEE_DE_LA_COMMUNE_DE_RATTACHEMENT" in up else
+                "epci" if "CODE_SIREN" in up and "CODE_INSEE" not in up else
+                "departement" if "CODE_INSEE_DE_LA_REGION" in up else
+                "region" if "CODE_INSEE" in up else None)
+    return dict(ADMIN_EXPRESS_4.get(kind, {}))
+
+
 @lru_cache(maxsize=256)
 def _vector_layers(path: str, _mtime: int, size: int) -> dict[str | None, frozenset[str]]:
     if size == 0:
@@ -142,7 +173,8 @@ def _vector_layers(path: str, _mtime: int, size: int) -> dict[str | None, frozen
         out = {}
         for layer in layers:
             info = pyogrio.read_info(p, layer=layer)
-            out[layer] = frozenset(str(f).upper() for f in info["fields"])
+            alias = field_aliases(layer, info["fields"])
+            out[layer] = frozenset(alias.get(str(f).upper(), str(f).upper()) for f in info["fields"])
         return out
     except Exception:  # not a vector file GDAL can open: simply not ours
         return {}
@@ -207,7 +239,9 @@ def read_layer(path: Path, layer: str | None = None):
     if path.suffix.lower() in (".geojson", ".json") and path.exists() and path.stat().st_size:
         check_geojson_utf8(path)
     gdf = read_vector(path, layer=layer)
-    cols = {str(c).upper(): c for c in gdf.columns if c != gdf.geometry.name}
+    fields = [c for c in gdf.columns if c != gdf.geometry.name]
+    alias = field_aliases(layer, fields)
+    cols = {alias.get(str(c).upper(), str(c).upper()): c for c in fields}
     return gdf, cols
 
 
@@ -219,10 +253,12 @@ def require(path: Path, cols: dict[str, str], names: tuple[str, ...] | list[str]
                              f"(champs présents : {', '.join(sorted(cols.values())) or 'aucun'})")
 
 
-def read_csv_located(path: Path, delimiter: str | None = None) -> Table:
-    """etl.readers.read_table, with an encoding error completed by the column of the bad byte."""
+def read_csv_located(path: Path, delimiter: str | None = None, allow_cp1252: bool = False) -> Table:
+    """etl.readers.read_table, with an encoding error completed by the column of the bad byte.
+    `allow_cp1252`: the producer ships this layout in Windows-1252 / Latin-1 (a file that mixes
+    it with UTF-8 is still refused, naming the line)."""
     try:
-        return read_table(path, delimiter=delimiter)
+        return read_table(path, delimiter=delimiter, allow_cp1252=allow_cp1252)
     except InputError as exc:
         if exc.field is not None or not exc.reason.startswith("encodage invalide"):
             raise

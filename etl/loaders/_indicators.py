@@ -21,7 +21,7 @@ import pandas as pd
 from data.provenance import period_of
 
 from ..errors import InputError
-from ..readers import parse_fr_number
+from ..readers import parse_fr_number, read_xlsx_table
 
 MAPPINGS_FILE = Path(__file__).resolve().parent.parent / "mappings.toml"
 
@@ -112,12 +112,17 @@ def load_files(ctx, paths, section: str, parse_name, load_file, same: str) -> No
         load_file(ctx, path, *key)
 
 
-def read_mapped(path: Path, section: str, what: str, subst: dict | None = None, **where: str):
+def read_mapped(path: Path, section: str, what: str, subst: dict | None = None, allow_cp1252: bool = False,
+                **where: str):
     """(table, rules) of a `;` table keyed by CODGEO whose columns the `section` mapping reads;
-    InputError naming the file when none of its columns is mapped (`what` names the table)."""
+    InputError naming the file when none of its columns is mapped (`what` names the table).
+    `allow_cp1252`: the layout is published in Latin-1 / Windows-1252 (read_csv_located)."""
     from ._geo_common import read_csv_located
 
-    table = read_csv_located(path)
+    if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
+        table = read_xlsx_table(path, "CODGEO")
+    else:
+        table = read_csv_located(path, allow_cp1252=allow_cp1252)
     table.require("CODGEO")
     found = rules(section, table.header, subst, **where)
     if not found:

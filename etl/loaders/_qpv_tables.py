@@ -7,8 +7,9 @@ are kept, the minimal 2015 QPV rows they create, and the "Ensemble" row of all Q
   région from its 2024 successor).
 - A 2024 code (QN…) is kept when it is a loaded 2024 QPV.
 - "Ensemble" (all QPVs of France together; "00" in INSEE's separate _ENSQP files) is the reference
-  INSEE, ONPV and SIG Ville publish beside each QPV: it goes to the territory ENSEMBLE_CODE of
-  level 'ensemble_qpv'.
+  INSEE, ONPV and SIG Ville publish beside each QPV: it goes to a territory of level 'ensemble_qpv',
+  one per QPV geography (ENSEMBLES): all the QPVs of 2015 and all those of 2024 are two different
+  populations, whose figures for the same year differ.
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ import pandas as pd
 from ._geo_common import QPV2015_RE, QPV2024_RE, qpv_departement
 
 ENSEMBLE_LEVEL = "ensemble_qpv"
-ENSEMBLE_CODE = "QPV-FR"
-ENSEMBLE_NAME = "Ensemble des QPV (France)"
+ENSEMBLES = {"QPV2015": ("QPV2015-FR", "Ensemble des QPV 2015 (France)"),
+             "QPV2024": ("QPV2024-FR", "Ensemble des QPV 2024 (France)")}
 
 
 def is_ensemble(code: str) -> bool:
@@ -27,12 +28,14 @@ def is_ensemble(code: str) -> bool:
 
 
 def ensure_ensemble(ctx, geography: str, source_id: str) -> tuple[str, str]:
-    """The territory all-QPV figures attach to (created once); returns (level, code)."""
+    """The territory the all-QPV figures of a QPV geography ('QPV2015', 'QPV2024') attach to
+    (created once); returns (level, code)."""
+    code, name = ENSEMBLES[geography]
     if not ctx.con.execute("SELECT count(*) FROM territory WHERE level = ? AND code = ?",
-                           [ENSEMBLE_LEVEL, ENSEMBLE_CODE]).fetchone()[0]:
+                           [ENSEMBLE_LEVEL, code]).fetchone()[0]:
         ctx.con.execute("INSERT INTO territory (level, code, name, generation, source_id) VALUES (?, ?, ?, ?, ?)",
-                        [ENSEMBLE_LEVEL, ENSEMBLE_CODE, ENSEMBLE_NAME, geography, source_id])
-    return ENSEMBLE_LEVEL, ENSEMBLE_CODE
+                        [ENSEMBLE_LEVEL, code, name, geography, source_id])
+    return ENSEMBLE_LEVEL, code
 
 
 class QpvScope:

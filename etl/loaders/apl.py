@@ -1,13 +1,17 @@
 """DREES APL (accessibilité potentielle localisée) to general practitioners, xlsx.
 
-One sheet per year ("APL 2022"...), a few title and note rows, then the header line,
-found by its content (the [[apl]] `code` and `value` columns of etl/mappings.toml,
-compared regardless of case and repeated spaces), never by its position. The year is the
-last 4-digit year of the sheet name, else of the title rows above the header. Sheets
-without that header (notes, method) are skipped.
+One sheet per year ("APL 2022", "APL 2023", "APL 2024"), title and note rows (8 in the
+2022-2024 workbooks), then the header line, found by its content (the [[apl]] `code` and
+`value` columns of etl/mappings.toml, compared regardless of case and repeated spaces), never by
+its position: both the 65-or-under series ("de 65 ans ou moins" since 2022, "de moins de 65 ans"
+before) and the all-doctors one ("APL aux médecins généralistes") are read. The row under the
+header that gives units (no commune code, text in the value columns) and the "Total" row are
+skipped. The year is the last 4-digit year of the sheet name, else of the title rows above the
+header; the year described is declared per year in etl/catalogue.toml (DREES names each APL
+after the year it measures). Sheets without that header (notes, method) are skipped.
 
 Values go to level commune (or arrondissement for Paris/Lyon/Marseille codes when those
-are loaded), indicator apl_medecins_generalistes, geography 'COG{year}'. An empty cell is
+are loaded), indicators apl_medecins_generalistes and apl_mg_tous_ages, geography 'COG{year}'. An empty cell is
 status 'missing' (DREES applies no statistical secret), value NULL. Codes of territories
 not loaded are counted in one 'out_of_scope' issue per file. A malformed code, an
 unreadable number or a duplicate code raises InputError naming file, sheet and row, field.
@@ -52,7 +56,7 @@ def _find_header(rows, entries):
         cells = [_norm(c) for c in row]
         found = {}
         for e in entries:
-            if e[1] in cells and e[2] in cells:
+            if e[1] in cells and e[2] in cells and not any(f[0] == e[0] for f in found):
                 found[e] = (cells.index(e[1]), cells.index(e[2]))
         if found:
             return i, found, above
@@ -90,6 +94,29 @@ def _code(raw, path, where, field) -> str | None:
     if isinstance(raw, (int, float)):
         return f"{int(raw):05d}"
     return str(raw).strip()
+
+
+def _text(c) -> str:
+    return " ".join(str(c).split()).casefold() if c is not None else ""
+
+
+def _is_total(row) -> bool:
+    """The workbook's last row, "Total" in its code or name column: not a commune."""
+    return any(_text(c) in ("total", "total france", "france entière", "france entiere") for c in row[:3])
+
+
+def _is_units(row, cols) -> bool:
+    """The row under the header that gives each column's unit: no commune code, no number."""
+    for (_, _, _, _, _), (ci, vi) in cols.items():
+        code = row[ci] if ci < len(row) else None
+        value = row[vi] if vi < len(row) else None
+        if isinstance(code, (int, float)) and not isinstance(code, bool):
+            return False
+        if isinstance(code, str) and COMMUNE_RE.match(code.strip()):
+            return False
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return False
+    return True
 
 
 def _number(raw, path, where, field):
@@ -145,6 +172,8 @@ def _load_file(ctx, path: Path, targets: dict, seen: dict) -> None:
             for n, row in enumerate(rows, start=header_row + 1):
                 if all(c is None or (isinstance(c, str) and not c.strip()) for c in row):
                     continue
+                if _is_total(row) or (n == header_row + 1 and _is_units(row, cols)):
+                    continue
                 where = f"{sheet}, ligne {n}"
                 for (indicator, _, _, code_name, value_name), (ci, vi) in cols.items():
                     raw_code = row[ci] if ci < len(row) else None
@@ -161,7 +190,8 @@ def _load_file(ctx, path: Path, targets: dict, seen: dict) -> None:
                         outside.append(code)
                         continue
                     values.append({"level": targets[code], "code": code, "indicator_id": indicator,
-                                   "year": year, "value": value, "status": status,
+                                   "year": year, "ref_year": ind.reference_year(SECTION, year),
+                                   "value": value, "status": status,
                                    "geography": f"COG{year}", "source_id": source_id})
     finally:
         wb.close()
@@ -170,9 +200,10 @@ def _load_file(ctx, path: Path, targets: dict, seen: dict) -> None:
         raise InputError(path, None, None, f"en-tête introuvable : aucune feuille ne contient les colonnes {names}")
     ctx.register_source(
         source_id, path,
-        title="Accessibilité potentielle localisée (APL) aux médecins généralistes de moins de 65 ans",
+        title="Accessibilité potentielle localisée (APL) aux médecins généralistes",
         publisher=PUBLISHER, url=URL, licence=LICENCE,
         vintage=", ".join(str(y) for y in sorted(set(years))), geography=f"COG{max(years)}",
-        dataset="APL aux médecins généralistes " + ", ".join(str(y) for y in sorted(set(years))))
+        dataset="APL aux médecins généralistes " + ", ".join(str(y) for y in sorted(set(years))),
+        ref_year_basis=ind.reference_year_basis(SECTION, max(years)))
     ind.insert_values(ctx, values)
     out_of_scope_summary(ctx, path, "Code commune INSEE", sorted(set(outside)), "codes de communes", source_id)

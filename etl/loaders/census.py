@@ -1,4 +1,5 @@
-"""INSEE census communal bases: base-cc-{emploi-pop-active|coupl-fam-men|evol-struct-pop}-YYYY.csv.
+"""INSEE census communal bases: base-cc-{emploi-pop-active|coupl-fam-men|evol-struct-pop|diplomes-formation|
+logement}-YYYY.csv (upper-case .CSV in INSEE's zips since 2022; Latin-1 or UTF-8).
 
 The official layout (the CSV inside INSEE's zip): `;`-separated, key CODGEO (commune, and
 municipal arrondissement for Paris, Lyon and Marseille), counts in columns prefixed with the
@@ -34,10 +35,13 @@ from ._geo_common import COMMUNE_RE, LICENCE, out_of_scope_summary
 SECTION = "census"
 PUBLISHER = "INSEE"
 URL = "https://www.insee.fr/"    # each base has its own page; the download catalogue names the files
-NAME_RE = re.compile(r"base-cc-(emploi-pop-active|coupl-fam-men|evol-struct-pop)-(\d{4})\.csv", re.IGNORECASE)
+NAME_RE = re.compile(r"base-cc-(emploi-pop-active|coupl-fam-men|evol-struct-pop|diplomes-formation|logement)"
+                     r"-(\d{4})\.csv", re.IGNORECASE)
 BASE_LABELS = {"emploi-pop-active": "emploi et population active",
                "coupl-fam-men": "couples, familles, ménages",
-               "evol-struct-pop": "évolution et structure de la population"}
+               "evol-struct-pop": "évolution et structure de la population",
+               "diplomes-formation": "diplômes et formation",
+               "logement": "logement"}
 ARRONDISSEMENT_RE = re.compile(r"^(751(0[1-9]|1[0-9]|20)|6938[1-9]|132(0[1-9]|1[0-6]))$")
 CITY_OF_ARRONDISSEMENT = {"75": "75056", "69": "69123", "13": "13055"}
 METROPOLITAN_DEPS = frozenset([f"{i:02d}" for i in range(1, 96) if i != 20] + ["2A", "2B"])
@@ -71,7 +75,10 @@ def _parents(con) -> tuple[dict, dict, set, set]:
 
 
 def _load_file(ctx, path: Path, base: str, year: int) -> None:
-    table, rules = ind.read_mapped(path, SECTION, f"la base {base} {year}", {"yy": f"{year % 100:02d}"}, base=base)
+    # INSEE's communal bases are not always UTF-8 (public scripts read them as Latin-1): Windows-1252
+    # is accepted for this layout, a file mixing encodings still refused
+    table, rules = ind.read_mapped(path, SECTION, f"la base {base} {year}", {"yy": f"{year % 100:02d}"},
+                                   allow_cp1252=True, base=base)
     geography = f"RP{year}"
     source_id = ctx.register_source(
         f"insee_rp{year}_{base.replace('-', '_')}", path,

@@ -1,4 +1,6 @@
-"""INSEE Filosofi reference values: FILO{YYYY}_DISP_{LEVEL}.csv and FILO{YYYY}_DISP_PAUVRES_{LEVEL}.csv.
+"""INSEE Filosofi reference values: FILO{YYYY}_DISP_{LEVEL}.csv and FILO{YYYY}_DISP_PAUVRES_{LEVEL}.csv
+(.xlsx too: from 2021 INSEE ships the supra-communal levels as workbooks, read from the row that
+holds CODGEO; from 2020 the commune files keep PACT but no other income share).
 
 LEVEL is COM, EPCI, DEP, REG or METROPOLE (file names matched regardless of case, so
 INSEE's `FILO2019_DISP_Pauvres_COM.csv` is accepted). Layout: `;`-separated, UTF-8 (BOM
@@ -25,7 +27,7 @@ from ._geo_common import COMMUNE_RE, DEP_RE, LICENCE, REG_RE, SIREN_RE, out_of_s
 
 SECTION = "filosofi"
 PUBLISHER = "INSEE"
-NAME_RE = re.compile(r"FILO(\d{4})_(DISP(?:_PAUVRES)?)_(COM|EPCI|DEP|REG|METROPOLE)\.csv", re.IGNORECASE)
+NAME_RE = re.compile(r"FILO(\d{4})_(DISP(?:_PAUVRES)?)_(COM|EPCI|DEP|REG|METROPOLE)\.(?:csv|xlsx)", re.IGNORECASE)
 FRANCE_CODE = ind.FRANCE_CODE
 # level, code pattern, label, what the out-of-scope summary counts
 LEVELS = {
@@ -41,6 +43,7 @@ URLS = {
     2018: "https://www.insee.fr/fr/statistiques/5009218",
     2019: "https://www.insee.fr/fr/statistiques/6036907",
     2020: "https://www.insee.fr/fr/statistiques/6692220",
+    2021: "https://www.insee.fr/fr/statistiques/7756855",
 }
 SERIES_URL = "https://www.insee.fr/fr/metadonnees/source/serie/s1172"
 

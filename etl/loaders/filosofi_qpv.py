@@ -22,7 +22,7 @@ Rows: a 2015 code (QP…) is kept as the ONPV loader keeps it (loaded 2015 QPV, 
 a loaded 2024 QPV: etl/loaders/_qpv_tables.py), geography QPV2015, and reaches the 2024 QPVs
 through the correspondence in onpv.finalize; a 2024 code (QN…) goes to its loaded 2024 QPV,
 geography QPV2024, perimeter exact; "Ensemble" (all QPVs of France together) goes to the
-reference territory "Ensemble des QPV (France)". A malformed or duplicate code is an
+reference territory "Ensemble des QPV 2015 (France)" or "... 2024 (France)", by geography. A malformed or duplicate code is an
 InputError naming the file, line and field.
 """
 from __future__ import annotations
@@ -78,7 +78,10 @@ def _year(path: Path, header: list[str]) -> int:
     return 2000 + int(next(iter(years)))
 
 
-def _geography(path: Path, table) -> str:
+NAME_GEOGRAPHY = re.compile(r"(?<![a-z0-9])qp(15|24)(?![0-9])", re.IGNORECASE)
+
+
+def _codes_geography(path: Path, table) -> str | None:
     kinds = set()
     for line, rec in table.records():
         code = rec["CODGEO"]
@@ -88,7 +91,26 @@ def _geography(path: Path, table) -> str:
             kinds.add("QPV2015")
     if len(kinds) > 1:
         raise InputError(path, None, "CODGEO", "codes de QPV 2015 (QP…) et 2024 (QN…) mêlés dans un même fichier")
-    return kinds.pop() if kinds else "QPV2015"
+    return kinds.pop() if kinds else None
+
+
+def _geography(path: Path, table) -> str:
+    """The QPV geography of a file: its codes; for INSEE's all-QPV file (`…_ENSQP.csv`, one "00" row),
+    the codes of its `…_QP.csv` sibling, else the `qp15` / `qp24` of INSEE's name."""
+    found = _codes_geography(path, table)
+    if found:
+        return found
+    sibling = path.with_name(re.sub(r"_ENSQP(?=\.csv$)", "_QP", path.name, flags=re.IGNORECASE))
+    if sibling != path and sibling.is_file():
+        found = _codes_geography(sibling, read_csv_located(sibling))
+        if found:
+            return found
+    m = NAME_GEOGRAPHY.search(path.name)
+    if m:
+        return f"QPV20{m.group(1)}"
+    raise InputError(path, None, "CODGEO", "géographie prioritaire inconnue : le fichier n'a que la ligne de "
+                     "l'ensemble des QPV, sans fichier des quartiers (…_QP.csv) à côté ni « qp15 » / « qp24 » "
+                     "dans son nom")
 
 
 def _load_file(ctx, path: Path, scope: QpvScope) -> None:

@@ -74,13 +74,46 @@ def load(ctx, paths: list[Path]) -> None:
     names = _name_index(ctx.con) if communes else {}
     loaded_deps = {c["departement"] for c in communes.values()}
     seen = {code: "base" for code in territory_codes(ctx.con, "qpv")}
+    done: dict[frozenset, str] = {}
+    for p, layer in _ordered_layers(paths):
+        codes = _codes(p, layer)
+        if codes is not None and codes in done:
+            # ANCT's 2015 zip holds the same QPVs twice (QP_METROPOLE_LB93 and
+            # QP_METROPOLEOUTREMER_WGS84_EPSG4326): the second projection is not a second geography
+            ctx.issue(p, layer, "CODE_QP", f"{len(codes)} QPV", "warning",
+                      f"mêmes QPV que {done[codes]} (autre projection du même fichier officiel) : ignoré")
+            continue
+        if codes is not None:
+            done[codes] = p.name
+        _load_layer(ctx, p, layer, communes, names, loaded_deps, seen)
+
+
+def _ordered_layers(paths) -> list[tuple[Path, object]]:
+    """Every QPV layer of the files, those in WGS84 (EPSG:4326) first: of two layers holding the
+    same QPVs, the one kept needs no reprojection."""
+    out = []
     for p in paths:
         p = Path(p)
         if is_sidecar(p):
             continue
-        layers = [layer for layer, f in vector_layers(p).items() if _layout(f)] or [None]
-        for layer in layers:
-            _load_layer(ctx, p, layer, communes, names, loaded_deps, seen)
+        out += [(p, layer) for layer in ([layer for layer, f in vector_layers(p).items() if _layout(f)] or [None])]
+    wgs = lambda pl: 0 if re.search(r"wgs84|4326", f"{pl[0].name} {pl[1] or ''}", re.I) else 1   # noqa: E731
+    return sorted(out, key=wgs)
+
+
+def _codes(path: Path, layer) -> frozenset | None:
+    """The QPV codes of a layer (None when it cannot be read here: _load_layer reports why)."""
+    try:
+        import pyogrio
+
+        info = pyogrio.read_info(path, layer=layer)
+        field = next((f for f in info["fields"] if str(f).upper() == "CODE_QP"), None)
+        if field is None:
+            return None
+        df = pyogrio.read_dataframe(path, layer=layer, columns=[field], read_geometry=False)
+        return frozenset(str(c).strip() for c in df[field])
+    except Exception:   # noqa: BLE001
+        return None
 
 
 def _load_layer(ctx, path: Path, layer, communes, names, loaded_deps, seen) -> None:

@@ -1,7 +1,9 @@
 """Reference geography: communes, arrondissements municipaux, EPCI, départements, régions.
 
 Inputs (any of GeoJSON, GeoPackage with one or several layers, shapefile; any CRS):
-- IGN Admin Express COG CARTO COMMUNE layer: INSEE_COM, NOM, POPULATION, INSEE_DEP, INSEE_REG, SIREN_EPCI;
+- IGN Admin Express COG CARTO COMMUNE layer: INSEE_COM, NOM, POPULATION, INSEE_DEP, INSEE_REG, SIREN_EPCI
+  (ADMIN EXPRESS 4-0 GeoPackage: code_insee, nom_officiel, code_insee_du_departement,
+  code_insee_de_la_region, codes_siren_des_epci, read under these names: _geo_common.field_aliases);
 - ARRONDISSEMENT_MUNICIPAL layer: INSEE_ARM, NOM, INSEE_COM, POPULATION (level 'arrondissement');
 - EPCI names as a CSV `CODE_SIREN,NOM`, or an EPCI layer (CODE_SIREN, NOM, geometry);
 - optional DEPARTEMENT (INSEE_DEP, NOM) and REGION (INSEE_REG, NOM) layers;
@@ -34,7 +36,7 @@ BUNDLED_REG = REF_DIR / "v_region_2024.csv"
 
 COMMUNE_FIELDS = ("INSEE_COM", "NOM", "POPULATION", "INSEE_DEP", "INSEE_REG", "SIREN_EPCI")
 ARM_FIELDS = ("INSEE_ARM", "NOM", "INSEE_COM", "POPULATION")
-NO_EPCI = {"", "NC", "ZZZZZZZZZ"}   # Admin Express / COG markers of a commune outside any EPCI
+NO_EPCI = {"", "NC", "NR", "ZZZZZZZZZ"}   # Admin Express / COG markers of a commune outside any EPCI
 
 IGN_URL = "https://geoservices.ign.fr/adminexpress"
 COG_URL = "https://www.insee.fr/fr/information/2560452"

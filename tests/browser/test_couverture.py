@@ -117,7 +117,7 @@ def test_shared_url_restores_the_same_view(page):
     _choose(page, "cov-scope", "Département")
     page.wait_for_function("() => (new URLSearchParams(location.search).get('scope') || '').startsWith('departement:')")
     wait_dash(page)
-    _layer_checkbox(page, "Zonage ARS médecins (ZIP / ZAC)").check()
+    _layer_checkbox(page, "Zonage ARS médecins (ZIP, ZAC, ZAR, ZV)").check()
     _layer_checkbox(page, "Territoires des ASV").uncheck()
     page.wait_for_function("() => new URLSearchParams(location.search).get('layers') === 'qpv,zonage'")
     page.locator("#cov-scheme-items button").last.click()
@@ -132,7 +132,7 @@ def test_shared_url_restores_the_same_view(page):
     assert _query(page) == state
     assert page.locator("#cov-fiche-title").inner_text() == title
     assert page.locator("#cov-scope-title").inner_text() == scope_title
-    assert _layer_checkbox(page, "Zonage ARS médecins (ZIP / ZAC)").is_checked()
+    assert _layer_checkbox(page, "Zonage ARS médecins (ZIP, ZAC, ZAR, ZV)").is_checked()
     assert not _layer_checkbox(page, "Territoires des ASV").is_checked()
     expect(page.locator('#cov-ranking-block td[data-dash-column="valeur"]')).to_have_text(ranking)
     _paths(page, "zonage").first.wait_for(state="attached")

@@ -43,7 +43,7 @@ def test_inegalites_offers_the_all_qpv_reference_with_its_year(page):
     expect(page.locator("#ineg-legend .legend-title")).to_contain_text("ensemble des QPV (France)")
     page.wait_for_function("() => new URLSearchParams(location.search).get('ref') === 'ensemble_qpv'")
     table = page.locator(".dash-spreadsheet").first
-    expect(table).to_contain_text("Ensemble des QPV (France)")
+    expect(table).to_contain_text("Ensemble des QPV 2015 (France)")
     expect(page.locator("#ineg-source")).to_contain_text("Référence (ensemble des QPV (France))")
     # the indicator list says where references exist
     page.locator("#ineg-indicator").click()
@@ -57,7 +57,7 @@ def test_fiche_population_year_and_dataset_sources(page):
     wait_dash(page)
     expect(page.locator("#fiche-population")).to_contain_text("habitants (")
     det = page.locator(".dash-spreadsheet").first
-    expect(det).to_contain_text("Ensemble des QPV (France)")
+    expect(det).to_contain_text("Ensemble des QPV 2015 (France)")
     expect(det).to_contain_text("Filosofi 2019")
     # no dispersion ratio is called favourable or unfavourable
     row = det.locator("tr", has_text="Rapport interdécile")
