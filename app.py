@@ -24,7 +24,7 @@ if os.environ.get("ATLAS_DB"):
 from components import layout as shell  # noqa: E402
 from components import geo_routes  # noqa: E402
 from components import export as export_routes  # noqa: E402
-from components import maps, tables  # noqa: E402
+from components import guard, maps, tables  # noqa: E402
 
 # The code of the components every map page draws at once is loaded with the page, not on demand:
 # a component whose code arrives after the first render is drawn by React up to ~0.3 s later
@@ -42,6 +42,7 @@ app = Dash(
     use_pages=True,
     pages_folder="pages",
     suppress_callback_exceptions=True,
+    on_error=guard.on_error,      # nothing a callback raises is an HTTP 500 (components/guard.py)
     title="Atlas ASV",
     update_title=None,
     meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"},
@@ -67,6 +68,7 @@ app.layout = shell.app_layout
 # one gets HTTP 500 on scripts or "callback not found". Run that setup now, once per process.
 with server.test_request_context("/"):
     server.preprocess_request()
+guard.install(app)               # every server callback's inputs checked before it runs
 
 
 def _warm() -> None:

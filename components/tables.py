@@ -23,6 +23,7 @@ from flask import Response, abort, request
 # One implementation of formula-safe exports, shared with the importer (etl/safe_export.py).
 from etl.safe_export import FORMULA_START as FORMULA_PREFIXES  # noqa: F401  (public names kept)
 from etl.safe_export import frame_csv_bytes, frame_xlsx_bytes, safe_cell, safe_frame  # noqa: F401
+from etl.importer.spec import safe_file_name
 
 
 def export_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -90,10 +91,20 @@ def _decimals(column: dict) -> int:
     return 5 if re.search(r"\b(lon|lat|longitude|latitude)\b", str(column.get("id", "")).lower()) else 2
 
 
+def _column_name(c: dict) -> str:
+    name = c.get("name", c["id"])
+    return name if isinstance(name, str) else " ".join(str(x) for x in name) if isinstance(name, list) else str(name)
+
+
 def _frame(rows, columns) -> pd.DataFrame:
-    """The rows with their displayed column names, numbers rounded as displayed."""
-    ids = [c["id"] for c in columns or []]
-    names = {c["id"]: (c["name"] if isinstance(c["name"], str) else " ".join(c["name"])) for c in columns or []}
+    """The rows with their displayed column names, numbers rounded as displayed. Both come from the
+    browser: rows that are not records and columns without a text id are left out."""
+    columns = [c for c in columns if isinstance(c, dict) and isinstance(c.get("id"), str)] \
+        if isinstance(columns, list) else []
+    rows = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+    ids = list(dict.fromkeys(c["id"] for c in columns))
+    columns = [next(c for c in columns if c["id"] == i) for i in ids]
+    names = {c["id"]: _column_name(c) for c in columns}
     df = pd.DataFrame(rows or [], columns=ids)
     for c in columns or []:
         dec = _decimals(c)
@@ -132,7 +143,8 @@ def _export(n, rows, columns, filename, meta, fmt):
     if not n:
         return no_update
     df = _frame(rows, columns)
-    lines = export_meta(df, meta)
+    lines = export_meta(df, meta if isinstance(meta, list) else None)
+    filename = safe_file_name(filename if isinstance(filename, str) else None, "tableau")
     if fmt == "csv":
         return dcc.send_bytes(to_csv_bytes(df, lines), f"{filename}.csv")
     return dcc.send_bytes(to_xlsx_bytes(df, meta=lines), f"{filename}.xlsx")

@@ -46,6 +46,7 @@ import requests
 from tqdm import tqdm
 
 from .context import sha256_file
+from .httpread import TooSlow, read_body
 from .catalogue import (CATALOGUE_FILE, CHUNK, ChecksumError, ContentError, DownloadError, Fetched,
                         MANIFEST_NAME, REGION_DEPARTEMENTS, SIDECAR_SUFFIX, Source, cache_dir,
                         load_catalogue, now_iso, read_json, warn, write_json)
@@ -219,23 +220,20 @@ def _download(src: Source, url: str, session: requests.Session, headers: dict,
         size = 0
         deadline = time.monotonic() + DEADLINE
         try:
-            # read1: whatever has arrived, at most CHUNK bytes, so that the deadline is checked even
-            # when the server drips a byte at a time (a plain read waits for a whole chunk).
+            # read_body checks the deadline between bytes: a server that drips a byte at a time is dropped.
             with os.fdopen(fd, "wb") as out, resp, \
                     tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
                          desc=src.id, file=sys.stderr, leave=False) as bar:
-                while True:
-                    if time.monotonic() > deadline:
-                        raise DownloadError(f"téléchargement abandonné, {_describe(src, url)} : délai total de "
-                                            f"{DEADLINE:g} s dépassé ({size} octets reçus) ; le serveur est trop "
-                                            "lent, réessayez plus tard")
-                    chunk = resp.raw.read1(CHUNK, decode_content=True)
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    h.update(chunk)
-                    size += len(chunk)
-                    bar.update(len(chunk))
+                try:
+                    for chunk in read_body(resp, deadline, chunk=CHUNK):
+                        out.write(chunk)
+                        h.update(chunk)
+                        size += len(chunk)
+                        bar.update(len(chunk))
+                except TooSlow:
+                    raise DownloadError(f"téléchargement abandonné, {_describe(src, url)} : délai total de "
+                                        f"{DEADLINE:g} s dépassé ({size} octets reçus) ; le serveur est trop "
+                                        "lent, réessayez plus tard") from None
             if total is not None and size != total:
                 raise _Retryable(f"transfert incomplet ({size} octets reçus sur {total})")
             digest = h.hexdigest()

@@ -229,7 +229,8 @@ CREATE TABLE import_log (
     n_updated   INTEGER,
     n_unchanged INTEGER,
     n_rejected  INTEGER,
-    mode        VARCHAR                  -- 'all-or-nothing' | 'quarantine'
+    mode        VARCHAR,                 -- 'all-or-nothing' | 'quarantine'
+    import_ref  VARCHAR                  -- stable reference shown to users, kept by rebuilds (replay)
 );
 
 CREATE TABLE import_quarantine (

@@ -33,7 +33,7 @@ def key_figures(scope) -> dict:
     n_actions = (len(access.actions(years=(last_year, last_year), within=scope))
                  if last_year and listed != "absent" else None)
     return {"n_qpv": n_qpv, "pop": pop, "pop_known": len(known), "share_asv": share,
-            "share_base": len(cov_known), "n_asv_qpv": int(cov.has_asv.fillna(False).sum()),
+            "share_base": len(cov_known), "n_asv_qpv": int(cov.has_asv.fillna(False).astype(bool).sum()),
             "n_cov_known": int((cov.has_asv.fillna(False).astype(bool) | cov.registry_known).sum()),
             "last_year": last_year, "n_actions": n_actions, "registry": registry, "listed": listed,
             "pop_codes": list(known.code)}

@@ -19,6 +19,7 @@ from dash.exceptions import PreventUpdate
 from dash_extensions.javascript import Namespace
 from dash.dash_table.Format import Format, Group, Scheme
 
+from components import guard
 from components.charts import french_layout, graph
 from components.geo_routes import layer_url
 from components.maps import SPECK_NOTE, atlas_map, commune_layer_url, legend, live_style, live_style_ref, ns, ns_points
@@ -689,7 +690,7 @@ def update_view(level, scope, themes, publics, years, porteurs, scheme, need, he
     rows, cols = density_table(v)
     new_base = commune_layer_url(st.scope)
     viewport = {"bounds": map_bounds(st.scope), "transition": "flyToBounds"} if new_base != base_url else no_update
-    yb = years or list(ref("action_years") or (None, None))
+    yb = list(st.years) if st.years else list(ref("action_years") or (None, None))
     return (
         territory_url(st, v.too_many),
         territory_hideout(v),
@@ -719,14 +720,15 @@ def chosen_action(trigger, active_cell, click, pick) -> str | None | bool:
     if trigger == "act-fiche-close":
         return None
     if trigger == "act-pick":
-        return pick or False
+        return guard.one(pick) or False
     if trigger == "act-points":
-        props = (click or {}).get("properties") or {}
+        props = (click or {}).get("properties") if isinstance(click, dict) else None
+        props = props if isinstance(props, dict) else {}
         if props.get("cluster"):
             return False
-        return props.get("action_id") or False
+        return guard.one(props.get("action_id")) or False
     if isinstance(trigger, dict) and trigger.get("table") == "act-list":
-        return (active_cell or {}).get("row_id") or False
+        return guard.one((active_cell or {}).get("row_id")) or False
     return False
 
 

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, callback, dcc, html, no_update
 from plotly.subplots import make_subplots
 
+from components import guard
 from components.charts import french_layout, graph
 from components.notices import clip, url_notices
 from components.scope import LEVEL_LABELS
@@ -459,14 +460,17 @@ def layout(t: str | None = None, ind: str | None = None, ref: str | None = "fran
 def update(terr_values, inds, ref, view):
     """A 7th territory never enters the selection (nor the URL): the dropdown gets the first six
     back, and the page says why."""
-    terrs = parse_territories(terr_values)
+    terrs = parse_territories(guard.many(terr_values))
+    inds = guard.many(inds, set(access.indicators().indicator_id))
+    ref = guard.one(ref, dict(REFERENCE_LEVELS), "france")
+    view = guard.one(view, ("dots", "bars", "groups"), "dots")
     limit = ""
     if len(terrs) > MAX_TERRITORIES:
         limit = (f"Six territoires au plus : « {plain_name(*terrs[MAX_TERRITORIES])} » n'a pas été ajouté. "
                  "Retirez un territoire pour en choisir un autre.")
         terrs = terrs[:MAX_TERRITORIES]
     kept = [f"{l}:{c}" for l, c in terrs]
-    search = (f"?t={','.join(kept)}&ind={','.join(inds or [])}"
+    search = (f"?t={','.join(kept)}&ind={','.join(inds)}"
               f"&ref={ref or ''}&view={view}")
-    return (body(terrs, inds or [], ref, view), search,
+    return (body(terrs, inds, ref, view), search,
             kept if limit else no_update, limit)

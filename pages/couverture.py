@@ -15,8 +15,10 @@ import dash_leaflet as dl
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.dash_table.Format import Format, Group, Scheme
+from dash.exceptions import PreventUpdate
 from dash_extensions.javascript import Namespace
 
+from components import guard
 from components.charts import graph
 from components.geo_routes import layer_url
 from components.maps import SPECK_NOTE, atlas_map, commune_layer_url, legend
@@ -437,7 +439,7 @@ def change_scope(scope_raw):
 @callback(Output("cov-ranking-block", "children"),
           Input("cov-scope", "value"), Input("cov-need", "value"), prevent_initial_call=True)
 def update_ranking(scope_raw, need):
-    return ranking_block(parse_scope(scope_raw), need)
+    return ranking_block(parse_scope(scope_raw), valid_need(guard.one(need), need_options()))
 
 
 @callback(Output("cov-scheme", "data"),
@@ -468,7 +470,9 @@ def select_scheme(_items, layer_clicks, _close, click_data):
           Input("cov-scheme", "data"), prevent_initial_call=True)
 def show_scheme(scheme_id):
     """Open (or close) the fiche and highlight the scheme's territory on the map."""
-    kinds = [o["id"]["kind"] for o in ctx.outputs_list[1]]
+    kinds = [(o.get("id") or {}).get("kind") for o in ctx.outputs_list[1]]
+    if any(k not in SCHEME_STYLES for k in kinds):     # layers the page never drew
+        raise PreventUpdate
     return scheme_fiche(scheme_id), [scheme_hideout(k, scheme_id) for k in kinds]
 
 
@@ -483,5 +487,6 @@ def update_scheme_list(scheme_id, scope_raw):
           Input("cov-scope", "value"), Input("cov-need", "value"), Input("cov-layers", "data"),
           Input("cov-scheme", "data"), State("url-state", "search"), prevent_initial_call=True)
 def write_url(scope_raw, need, layer_names, scheme_id, current=None):
-    layers = layers_from_overlays(layer_names) if layer_names is not None else DEFAULT_LAYERS
-    return new_search(state_search(parse_scope(scope_raw), layers, need, scheme_id), current)
+    layers = layers_from_overlays(guard.many(layer_names)) if layer_names is not None else DEFAULT_LAYERS
+    return new_search(state_search(parse_scope(scope_raw), layers, valid_need(guard.one(need), need_options()),
+                                   guard.one(scheme_id)), current)

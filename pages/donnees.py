@@ -6,6 +6,7 @@ import dash
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
+from components import guard
 from components.tables import data_table
 from data import access
 from data.provenance import vintage_text
@@ -68,7 +69,7 @@ def catalogue_frame() -> pd.DataFrame:
                              lambda lv: ", ".join(lv) if lv is not None else "")})
 
 
-IMPORT_COLUMNS = {"import_id": "N° d'import", "kind": "Type", "file_name": "Fichier", "imported_at": "Importé le",
+IMPORT_COLUMNS = {"import_ref": "Référence de l'import", "kind": "Type", "file_name": "Fichier", "imported_at": "Importé le",
                   "n_rows": "Lignes", "n_inserted": "Ajoutées", "n_updated": "Mises à jour",
                   "n_unchanged": "Inchangées", "n_rejected": "Refusées", "mode": "Mode", "sha256": "Empreinte SHA-256"}
 IMPORT_WORDS = {"actions": "actions", "schemes": "dispositifs", "all-or-nothing": "tout ou rien",
@@ -159,4 +160,4 @@ def registry_text() -> str:
 
 @callback(Output("issues-wrap", "children"), Input("issues-kind", "value"), prevent_initial_call=True)
 def filter_issues(kind):
-    return data_table("issues-table", issues_frame(kind), filename="rapport_chargement")
+    return data_table("issues-table", issues_frame(guard.one(kind, KIND_LABELS)), filename="rapport_chargement")

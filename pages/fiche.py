@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
+from components import guard
 from components.export import fiche_exports
 from components.layout import new_search
 from components.notices import clip, url_notices
@@ -21,6 +22,7 @@ LEVELS = [("qpv", "QPV"), ("commune", "Commune"), ("epci", "EPCI")]
 
 
 def picker_options(level: str) -> list[dict]:
+    level = guard.one(level, dict(LEVELS), "qpv")
     df = access.territories(level)
     return [{"label": f"{n} ({c})", "value": c} for c, n in zip(df.code, df.name)]
 
@@ -63,7 +65,7 @@ def layout(level: str = "qpv", code: str | None = None, **_):
 @callback(Output("fiche-code", "options"), Output("fiche-code", "value"),
           Input("fiche-level", "value"), prevent_initial_call=True)
 def change_level(level):
-    index = option_index(picker_options, level)
+    index = option_index(picker_options, guard.one(level, dict(LEVELS), "qpv"))
     code = index.options[0]["value"] if len(index) else None
     return initial_options(index, code), code
 
@@ -72,6 +74,7 @@ def change_level(level):
           Input("fiche-code", "value"), State("fiche-level", "value"), State("url-state", "search"),
           prevent_initial_call=True)
 def show(code, level, current=None):
+    code, level = guard.one(code), guard.one(level, dict(LEVELS), "qpv")
     if not code:
         return html.P("Aucun territoire."), dash.no_update
     search = new_search("?" + urlencode({"level": level, "code": code}), current)

@@ -37,7 +37,10 @@ import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from components import guard
 from components.admin import TOKEN_ENV, import_enabled, token_ok
+from components.import_pending import (PENDING_TTL, drop_pending, pending_file, pending_mapping,  # noqa: F401
+                                       read_pending, save_pending, update_pending)
 from components.scope import LEVEL_LABELS
 from components.search_dropdown import register_search, search_dropdown
 from components.tables import data_table
@@ -54,13 +57,11 @@ KINDS = {"actions": "Actions de santé", "schemes": "Dispositifs (ASV, CLS, CLSM
 KIND_URL = {"actions": "actions", "schemes": "dispositifs"}     # ?type= in the URL
 MODES = {"all": "Tout ou rien : une seule erreur et rien n'est chargé",
          "quarantine": "Quarantaine : charger les lignes valides, garder les lignes rejetées avec leur motif"}
-PENDING_TTL = 6 * 3600          # seconds a validated file waits for its confirmation
 MAX_SHOWN = 2000                # problems shown in the report table (the CLI report has them all)
 MAX_VALUE_CHARS = 500
 MAPPING_MAX_BYTES = 1024 * 1024
 TEMPLATES_DIR = REPO_ROOT / "docs" / "modeles"
 LOG = logging.getLogger(__name__)
-_ID_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 
 def max_bytes() -> int:
@@ -72,96 +73,13 @@ def offline() -> bool:
     return os.environ.get("ATLAS_IMPORT_OFFLINE", "").strip() not in ("", "0")
 
 
-# --- Pending files, on disk beside the DB (shared by every worker) ------------------------
-
-def pending_root() -> Path:
-    return access.db_path().parent / "imports" / "pending"
+GEOCODE_SECONDS = 20.0    # the page's own limit on geocoding per check or import (gunicorn's timeout is 120 s)
 
 
-def pending_dir(pid) -> Path | None:
-    """The folder of a pending id, or None when the id is malformed (it comes from the browser)."""
-    if not isinstance(pid, str) or not _ID_RE.match(pid):
-        return None
-    return pending_root() / pid
-
-
-def sweep_pending(ttl: float = PENDING_TTL, now: float | None = None) -> int:
-    """Delete pending folders older than `ttl` seconds; returns how many were deleted."""
-    root = pending_root()
-    if not root.is_dir():
-        return 0
-    now = time.time() if now is None else now
-    n = 0
-    for d in root.iterdir():
-        try:
-            if d.is_dir() and now - d.stat().st_mtime > ttl:
-                shutil.rmtree(d, ignore_errors=True)
-                n += 1
-        except OSError:
-            continue
-    return n
-
-
-def save_pending(data: bytes, file_name: str) -> str:
-    """Write an uploaded file into a new pending folder; returns its random id."""
-    sweep_pending()
-    pid = secrets.token_urlsafe(24)
-    d = pending_root() / pid
-    d.mkdir(parents=True, mode=0o700)
-    (d / "data").write_bytes(data)
-    _write_meta(d, {"file_name": Path(str(file_name or "fichier")).name, "size": len(data),
-                    "sha256": hashlib.sha256(data).hexdigest(), "created": time.time()})
-    return pid
-
-
-def _write_meta(d: Path, meta: dict) -> None:
-    tmp = d / "meta.json.tmp"
-    tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, d / "meta.json")
-
-
-def read_pending(pid) -> tuple[bytes, dict] | None:
-    d = pending_dir(pid)
-    if d is None:
-        return None
-    try:
-        return (d / "data").read_bytes(), json.loads((d / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def update_pending(pid: str, mapping: tuple[bytes, str] | None = None, **meta) -> None:
-    """Record what was validated (kind, mapping file) next to the pending file."""
-    d = pending_dir(pid)
-    got = read_pending(pid)
-    if d is None or got is None:
-        return
-    m = got[1]
-    m.update(meta)
-    if mapping is None:
-        (d / "mapping.toml").unlink(missing_ok=True)
-        m["mapping_name"] = None
-    else:
-        (d / "mapping.toml").write_bytes(mapping[0])
-        m["mapping_name"] = mapping[1]
-    _write_meta(d, m)
-
-
-def pending_mapping(pid: str) -> tuple[bytes, str] | None:
-    d = pending_dir(pid)
-    got = read_pending(pid)
-    if d is None or got is None or not got[1].get("mapping_name"):
-        return None
-    try:
-        return (d / "mapping.toml").read_bytes(), got[1]["mapping_name"]
-    except OSError:
-        return None
-
-
-def drop_pending(pid) -> None:
-    d = pending_dir(pid)
-    if d is not None:
-        shutil.rmtree(d, ignore_errors=True)
+def geocoder() -> importer.Geocoder:
+    """The BAN geocoder of one check or import from the page: at most GEOCODE_SECONDS of requests,
+    the addresses left then listed as rows to locate."""
+    return importer.Geocoder(offline=offline(), deadline=GEOCODE_SECONDS, timeout=GEOCODE_SECONDS)
 
 
 # --- Pure helpers -------------------------------------------------------------------------
@@ -349,7 +267,7 @@ def result_view(report: importer.ImportReport) -> html.Div:
     return html.Div([
         html.H2("Import effectué"),
         html.P(f"La base a été mise à jour avec les {what} de « {report.file_name} » "
-               f"(import n° {report.import_id}).", role="status", id="imp-result-status"),
+               f"(import {report.import_ref}).", role="status", id="imp-result-status"),
         html.Div([
             _card(report.n_inserted, "nouvelles", "imp-done-inserted"),
             _card(report.n_updated, "mises à jour", "imp-done-updated"),
@@ -504,14 +422,15 @@ def unlock(n_clicks, n_submit, token):
 
 @callback(Output("url-state", "search", allow_duplicate=True), Input("imp-kind", "value"), prevent_initial_call=True)
 def kind_to_url(kind):
-    return "" if kind == "actions" else f"?type={KIND_URL.get(kind, 'actions')}"
+    kind = guard.one(kind, KINDS, "actions")
+    return "" if kind == "actions" else f"?type={KIND_URL[kind]}"
 
 
 @callback(Output("imp-template-dl", "data"), Input("imp-template-csv", "n_clicks"),
           Input("imp-template-xlsx", "n_clicks"), State("imp-kind", "value"), prevent_initial_call=True)
 def download_template(n_csv, n_xlsx, kind):
     ext = "xlsx" if ctx.triggered_id == "imp-template-xlsx" else "csv"
-    path = TEMPLATES_DIR / f"{importer.TEMPLATE_NAMES[kind if kind in KINDS else 'actions']}.{ext}"
+    path = TEMPLATES_DIR / f"{importer.TEMPLATE_NAMES[guard.one(kind, KINDS, 'actions')]}.{ext}"
     if not path.is_file():
         raise PreventUpdate
     return dcc.send_file(str(path))
@@ -534,24 +453,22 @@ def check_file(contents, kind, mapping_contents, _recheck, filename, mapping_nam
 
     The bytes are written to the pending folder and removed from the browser (the Upload's
     contents is cleared); the report shows what a confirmation would do."""
-    if not token_ok(token):
-        if isinstance(pending, dict):
-            drop_pending(pending.get("id"))
+    if not token_ok(token):     # someone else's pending file is neither used nor deleted
         return error_box(BAD_TOKEN), None, None, None, no_update
-    kind = kind if kind in KINDS else "actions"
+    kind = guard.one(kind, KINDS, "actions")
     pending = pending if isinstance(pending, dict) else None
     # 1. The data file: a new upload goes to a new pending folder; otherwise the pending one.
     if ctx.triggered_id == "imp-upload" and contents:
         if pending and pending.get("id"):
-            drop_pending(pending["id"])
+            drop_pending(pending["id"], token)
         try:
             data = upload_bytes(contents)
         except InputError as exc:
             return error_box(str(exc)), None, None, None, no_update
-        name = Path(str(filename or "fichier")).name
-        pid = save_pending(data, name) if len(data) <= max_bytes() else None   # too big: reported below
+        name = importer.safe_file_name(filename)
+        pid = save_pending(data, name, token) if len(data) <= max_bytes() else None   # too big: reported below
     elif pending and pending.get("id"):
-        got = read_pending(pending["id"])
+        got = read_pending(pending["id"], token)
         if got is None:
             return (error_box("Le fichier vérifié n'est plus disponible (délai dépassé) : envoyez-le à nouveau."),
                     None, no_update, None, no_update)
@@ -564,7 +481,7 @@ def check_file(contents, kind, mapping_contents, _recheck, filename, mapping_nam
     mapping_msg = "Aucune correspondance : les colonnes du modèle sont attendues."
     if mapping_contents:
         try:
-            mapping_raw = (upload_bytes(mapping_contents), Path(str(mapping_name or "correspondance.toml")).name)
+            mapping_raw = (upload_bytes(mapping_contents), importer.safe_file_name(mapping_name, "correspondance.toml"))
             mapping = parse_mapping(mapping_raw[0], mapping_raw[1], kind)
             mapping_msg = f"Correspondance utilisée : {mapping_raw[1]}."
         except InputError as exc:
@@ -579,7 +496,7 @@ def check_file(contents, kind, mapping_contents, _recheck, filename, mapping_nam
     except FileNotFoundError as exc:
         return error_box(str(exc)), None, None, None, mapping_msg
     try:
-        report = importer.validate(data, kind, con=con, filename=name, mapping=mapping, offline=offline())
+        report = importer.validate(data, kind, con=con, filename=name, mapping=mapping, geocoder=geocoder())
     except InputError as exc:
         report, message = None, str(exc)
     except Exception as exc:  # noqa: BLE001  (shown to the user, logged for the admin)
@@ -588,11 +505,10 @@ def check_file(contents, kind, mapping_contents, _recheck, filename, mapping_nam
     finally:
         con.close()
     if report is None:
-        drop_pending(pid)
+        drop_pending(pid, token)
         return error_box(message), None, None, None, mapping_msg
     if pid:   # kept even when the file is refused: choosing another type or mapping re-checks it
-        update_pending(pid, mapping_raw, kind=kind, validated_sha256=report.sha256)
-        report.write_csv(pending_dir(pid) / "rapport.csv")      # the full report, for its download
+        update_pending(pid, token, mapping_raw, report.write_csv, kind=kind, validated_sha256=report.sha256)
     return (report_view(report, mapping_raw[1] if mapping_raw else None),
             store_data(pid, report, mapping_raw[1] if mapping_raw else None), None, None, mapping_msg)
 
@@ -603,16 +519,17 @@ def download_full_report(n_clicks, token, pending):
     """Every problem of the validated file (the table shows the first MAX_SHOWN)."""
     if not n_clicks or not token_ok(token) or not isinstance(pending, dict):
         raise PreventUpdate
-    d = pending_dir(pending.get("id"))
-    if d is None or not (d / "rapport.csv").is_file():
+    path = pending_file(pending.get("id"), token, "rapport.csv")
+    if path is None:
         raise PreventUpdate
-    return dcc.send_file(str(d / "rapport.csv"), filename=f"rapport-import-{Path(pending.get('file_name') or 'fichier').stem}.csv")
+    stem = Path(importer.safe_file_name(pending.get("file_name"))).stem
+    return dcc.send_file(str(path), filename=f"rapport-import-{stem}.csv")
 
 
 @callback(Output("imp-confirm", "disabled"), Output("imp-confirm-hint", "children"),
           Input("imp-pending", "data"), Input("imp-mode", "value"))
 def confirm_state(pending, mode):
-    return confirm_hint(pending, mode)
+    return confirm_hint(pending if isinstance(pending, dict) else None, guard.one(mode, MODES, "all"))
 
 
 @callback(Output("imp-result", "children", allow_duplicate=True), Output("imp-pending", "data", allow_duplicate=True),
@@ -626,7 +543,7 @@ def confirm_import(n_clicks, token, pending, mode, coverage=None):
     if not token_ok(token):
         return error_box(BAD_TOKEN, "imp-result-error"), no_update, no_update
     pending = pending if isinstance(pending, dict) else None
-    got = read_pending(pending.get("id")) if pending else None
+    got = read_pending(pending.get("id"), token) if pending else None
     if got is None:
         return (error_box("Aucun fichier vérifié à importer (ou délai dépassé) : envoyez le fichier à nouveau.",
                           "imp-result-error"), None, no_update)
@@ -634,29 +551,44 @@ def confirm_import(n_clicks, token, pending, mode, coverage=None):
     if hashlib.sha256(data).hexdigest() != pending.get("sha256") or meta.get("validated_sha256") != pending.get("sha256"):
         return (error_box("Le fichier a changé depuis sa vérification : vérifiez-le à nouveau.", "imp-result-error"),
                 no_update, no_update)
-    kind = meta.get("kind") if meta.get("kind") in KINDS else "actions"
+    kind = guard.one(meta.get("kind"), KINDS, "actions")
     mapping = None
-    raw = pending_mapping(pending["id"])
+    raw = pending_mapping(pending["id"], token)
     try:
         if raw:
             mapping = parse_mapping(raw[0], raw[1], kind)
-        declared = [v for v in coverage if isinstance(v, str)][:2000] if isinstance(coverage, list) else None
-        report = importer.apply(data, kind, db=access.db_path(), filename=meta["file_name"], mapping=mapping,
-                                quarantine=(mode == "quarantine"), offline=offline(), coverage=declared or None)
+        declared = guard.many(coverage)[:2000] or None
+        report = importer.apply(data, kind, db=access.db_path(), filename=meta.get("file_name"), mapping=mapping,
+                                quarantine=(mode == "quarantine"), geocoder=geocoder(), coverage=declared)
     except DatabaseBusy:
         return (error_box("Un autre import (ou une reconstruction de la base) est en cours : réessayez dans "
                           "quelques instants. La base n'a pas été modifiée.", "imp-result-error"), no_update, no_update)
     except InputError as exc:
         return error_box(f"Import impossible : {exc}", "imp-result-error"), no_update, no_update
-    except Exception as exc:  # noqa: BLE001  (the DB is unchanged: updated_copy removes its copy)
+    except Exception as exc:  # noqa: BLE001  (apply raises only before the swap: the DB is unchanged)
         LOG.exception("import failed")
         return (error_box(f"Erreur inattendue pendant l'import ({type(exc).__name__}) : la base n'a pas été "
                           "modifiée.", "imp-result-error"), no_update, no_update)
+    return acknowledge(report, pending["id"], token)
+
+
+def acknowledge(report: importer.ImportReport, pid: str, token: str):
+    """What the user reads once importer.apply returned: the last step, which nothing can turn into
+    "not imported". Writing the report file or cleaning up may fail: the import stands and the
+    message says what it did, with the same counts as the report."""
     try:
         report.write(access.db_path().parent / "imports" / "rapports")
-    except OSError:
-        pass
+    except Exception:  # noqa: BLE001  (a full disk, a name the file system refuses: logged)
+        LOG.exception("import report not written")
     if report.applied:
-        drop_pending(pending["id"])
-        return result_view(report), None, None
-    return result_view(report), no_update, no_update
+        try:
+            drop_pending(pid, token)
+        except Exception:  # noqa: BLE001  (swept after PENDING_TTL anyway)
+            LOG.exception("pending upload not removed")
+    try:
+        view = result_view(report)
+    except Exception:  # noqa: BLE001
+        LOG.exception("import result view failed")
+        view = html.P(f"{report.status_text()} Le détail n'a pas pu être affiché : voir la page Données.",
+                      role="status", id="imp-result-status")
+    return (view, None, None) if report.applied else (view, no_update, no_update)

@@ -18,6 +18,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 from dash_extensions.javascript import Namespace
 
+from components import guard
 from components.geo_routes import layer_url
 from components.maps import (SPECK_NOTE, atlas_map, commune_layer_url, legend, live_style, live_style_ref,
                              register_tooltips, territory_layer)
@@ -561,6 +562,14 @@ CONTROL_INPUTS = [Input(c, "value") for c in CONTROL_IDS]
 CONTROL_STATES = [State(c, "value") for c in CONTROL_IDS]
 
 
+def _controls(indicator, year, mode, ref, gap, method, k, breaks, palette, scope) -> tuple:
+    """The controls' values as any client may post them, each of its kind or None (parse_state then
+    refuses the unknown ones): texts, and the number of classes."""
+    texts = [guard.one(v) for v in (indicator, year, mode, ref, gap, method)]
+    k = k if isinstance(k, int) and not isinstance(k, bool) else None
+    return (*texts, k, guard.one(breaks), guard.one(palette), guard.one(scope))
+
+
 def _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, qpv=None, view=None) -> ViewState:
     return parse_state({"indicator": indicator, "year": year, "mode": mode, "ref": ref, "gap": gap,
                         "method": method, "k": k, "breaks": breaks, "palette": palette, "scope": scope,
@@ -611,6 +620,9 @@ def restyle_outputs(trig, indicator, year, mode, ref, gap, method, k, breaks, pa
     the controls that follow the indicator (years, reference levels) and the mode (palettes,
     manual breaks, gap options), the selected QPV's panel, and on a scope change the new
     geometry URL, view and QPV list."""
+    indicator, year, mode, ref, gap, method, k, breaks, palette, scope = _controls(
+        indicator, year, mode, ref, gap, method, k, breaks, palette, scope)
+    picked = picked if isinstance(picked, str) and iv.CODE_RE.match(picked) else None
     years_out = year_value = refs_out = pal_opts = no_update
     if trig == "ineg-indicator":
         years_out, year = next_year(indicator, year, year_opts)
@@ -664,6 +676,8 @@ def select_outputs(trig, code, page, sort_by, indicator, year, mode, ref, gap, m
     round trip, the QPV outlined on the map, its table row highlighted on the page that holds it
     (as currently sorted), its panel, and its option in the picker when the picker lacks it."""
     code = code if isinstance(code, str) and iv.CODE_RE.match(code) else None
+    indicator, year, mode, ref, gap, method, k, breaks, palette, scope = _controls(
+        indicator, year, mode, ref, gap, method, k, breaks, palette, scope)
     st = _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, code)
     v = compute_view(st)
     if trig != "ineg-qpv-pick":

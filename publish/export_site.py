@@ -14,6 +14,7 @@ inline script add zoom buttons (the maps work without them). Every text is escap
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import shutil
 from html import escape
@@ -50,8 +51,19 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", str(text))[:80] or "x"
 
 
+PLAIN_CODE = re.compile(r"[A-Z0-9_-]{1,80}")
+
+
 def fiche_file(level: str, code: str) -> str:
-    return f"{level}-{safe_name(code)}.html"
+    """The file of a fiche, one per (level, code): the code itself when it is made of capitals,
+    digits, "_" and "-" only (QPV, commune and EPCI codes); otherwise its sanitised form and "~" with
+    a hash of the code, so that "A/B" and "A_B", or "ab" and "AB" on a file system that ignores case,
+    never share a file ("~" never appears in a plain name)."""
+    code = str(code)
+    if PLAIN_CODE.fullmatch(code):
+        return f"{level}-{code}.html"
+    digest = hashlib.sha256(f"{level}:{code}".encode("utf-8")).hexdigest()[:10]
+    return f"{level}-{safe_name(code)[:60]}~{digest}.html"
 
 
 ZOOM_JS = """<script>

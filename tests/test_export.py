@@ -304,6 +304,40 @@ def test_export_site_cli_writes_a_self_contained_bundle(hostile_db, tmp_path, ca
     assert main(["--db", str(hostile_db["db"]), "export-site", str(tmp_path / "x"), "--scope", "region:00"]) == 2
 
 
+def test_offline_site_gives_colliding_scheme_ids_their_own_files(hostile_db, tmp_path):
+    """Issue 21, item 4: "A/B" and "A_B" (and "ab" / "AB" on a file system that ignores case) each
+    get their own fiche; the count printed is the count of files; the index links each one."""
+    import shutil
+
+    from data import access
+    from etl.importer import apply
+    from publish.export_site import export_site, fiche_file
+    from tests.importer_support import csv_bytes, scheme_row
+
+    db = tmp_path / "atlas.duckdb"
+    shutil.copyfile(hostile_db["db"], db)
+    ids = ["ASV/COLL", "ASV_COLL", "asv-coll", "ASV-COLL"]
+    rep = apply(csv_bytes([scheme_row(id_dispositif=i, nom=f"Atelier {i}") for i in ids]), "schemes", db=db,
+                filename="collisions.csv", offline=True)
+    assert rep.applied, rep.summary()
+    names = [fiche_file("asv", i) for i in ids]
+    assert len({n.lower() for n in names}) == 4 and fiche_file("asv", "ASV_COLL") == "asv-ASV_COLL.html"
+    previous = access.db_path()
+    access.configure(db)
+    try:
+        said = []
+        out = export_site(tmp_path / "site", "departement:96", progress=said.append)
+    finally:
+        access.configure(previous)
+    files = sorted((tmp_path / "site" / "fiches").iterdir())
+    assert out["fiches"] == len(files) and f"{len(files)} fiches écrites" in said
+    index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    for i, name in zip(ids, names):
+        assert (tmp_path / "site" / "fiches" / name).is_file(), name
+        assert f"Atelier {i}" in (tmp_path / "site" / "fiches" / name).read_text(encoding="utf-8")
+        assert f"fiches/{name}" in index
+
+
 def test_portrait_cli_html_and_errors(hostile_db, tmp_path, capsys):
     from etl.__main__ import main
 

@@ -18,6 +18,7 @@ import openpyxl
 import pytest
 from dash.exceptions import PreventUpdate
 
+from components import import_pending as pend
 from data import access
 from tests.importer_support import ACTION_HEADER, action_row, csv_bytes
 from tests.layout_utils import find, walk
@@ -154,7 +155,7 @@ def test_validate_keeps_bytes_server_side_and_reports_as_text(page_mod, db):
     assert contents is None and result is None                       # the bytes leave the browser
     assert set(pending) >= {"id", "sha256", "n_errors", "n_valid"}
     assert len(json.dumps(pending)) < 1000 and base64.b64encode(data).decode()[:40] not in json.dumps(pending)
-    folder = page_mod.pending_dir(pending["id"])
+    folder = pend.pending_dir(pending["id"])
     assert folder.parent == db.parent / "imports" / "pending"
     assert (folder / "data").read_bytes() == data
     assert json.loads((folder / "meta.json").read_text())["kind"] == "actions"
@@ -193,7 +194,7 @@ def test_apply_through_single_writer_path_and_new_action_is_visible(page_mod, db
     assert _stat(db)[0] != before[0]
     assert (db.parent / (db.name + ".lock")).exists()
     assert not list(db.parent.glob(f".{db.name}.import-*"))
-    assert not page_mod.pending_dir(pending["id"]).exists()           # pending file cleaned up
+    assert not pend.pending_dir(pending["id"]).exists()           # pending file cleaned up
     assert list((db.parent / "imports").glob("*_actions_*_actions_test.csv"))   # archived for replay
     # The app's read-only access sees the new action at its next query, title as given.
     rec = access.action_record("IMP-T-0001")
@@ -284,7 +285,8 @@ def test_mapping_file_and_kind_change_revalidate_the_pending_file(page_mod, db):
                                          None, None, "correspondance.toml", TOKEN, pending)
     assert not pending["fatal"] and pending["n_rows"] == 3 and pending["mapping"] == "correspondance.toml"
     assert "correspondance.toml" in _text(status)
-    assert page_mod.pending_mapping(pending["id"])[1] == "correspondance.toml"
+    assert pend.pending_mapping(pending["id"], TOKEN)[1] == "correspondance.toml"
+    assert pend.pending_mapping(pending["id"], TOKEN + "x") is None           # bound to the token
     # A broken mapping names the file and blocks the confirmation.
     broken = _upload(b"[colonnes]\nid_inconnu = \"N\"\n", "text/plain")
     report, kept, _, _, status = _run(page_mod.check_file, ["imp-mapping.contents"], None, "actions", broken,
@@ -309,17 +311,72 @@ def test_changing_the_type_rechecks_the_pending_file(page_mod, db):
 
 def test_pending_ids_are_checked_and_old_files_swept(page_mod, db):
     for bad in (None, "", "../x", "a" * 10, "../../etc/passwd" + "a" * 20, {"x": 1}):
-        assert page_mod.pending_dir(bad) is None and page_mod.read_pending(bad) is None
-    pid = page_mod.save_pending(b"id_action;titre\n", "../../evil name.csv")
-    data, meta = page_mod.read_pending(pid)
+        assert pend.pending_dir(bad) is None and pend.read_pending(bad, TOKEN) is None
+    pid = pend.save_pending(b"id_action;titre\n", "../../evil\x00 name\x1b.csv", TOKEN)
+    data, meta = pend.read_pending(pid, TOKEN)
     assert data == b"id_action;titre\n" and meta["file_name"] == "evil name.csv"
-    old = page_mod.pending_dir(pid)
-    past = time.time() - page_mod.PENDING_TTL - 60
+    assert TOKEN not in json.dumps(meta)                                 # a keyed digest, never the token
+    old = pend.pending_dir(pid)
+    past = time.time() - pend.PENDING_TTL - 60
     os.utime(old, (past, past))
-    fresh = page_mod.save_pending(b"x", "y.csv")                        # saving sweeps the old ones
-    assert not old.exists() and page_mod.pending_dir(fresh).exists()
-    page_mod.drop_pending(fresh)
-    assert not page_mod.pending_dir(fresh).exists()
+    fresh = pend.save_pending(b"x", "y.csv", TOKEN)                      # saving sweeps the old ones
+    assert not old.exists() and pend.pending_dir(fresh).exists()
+    pend.drop_pending(fresh, TOKEN)
+    assert not pend.pending_dir(fresh).exists()
+    with pytest.raises(PermissionError):
+        pend.save_pending(b"x", "y.csv", "mauvais jeton")
+
+
+def test_a_pending_upload_is_bound_to_the_token_that_sent_it(page_mod, db, monkeypatch):
+    """Issue 21, item 6: a re-check without the token, with someone's pending id, neither uses nor
+    deletes their file; nor does a later admin token (rotated)."""
+    _, pending, _, _, _ = _check(page_mod, _two_rows())
+    folder = pend.pending_dir(pending["id"])
+    for token in (None, "", "devine", TOKEN + "x"):
+        report, kept, _, _, _ = _run(page_mod.check_file, ["imp-recheck.n_clicks"], None, "actions", None, 1,
+                                     None, None, token, pending)
+        assert "jeton" in _text(report).lower() and folder.is_dir()
+        result, _, _ = _run(page_mod.confirm_import, ["imp-confirm.n_clicks"], 1, token, pending, "quarantine")
+        assert "jeton" in _text(result).lower() and folder.is_dir()
+    assert pend.read_pending(pending["id"], "devine") is None
+    pend.drop_pending(pending["id"], "devine")
+    assert folder.is_dir()
+    # the admin token changed: the file uploaded under the old one is not usable
+    monkeypatch.setenv("ATLAS_ADMIN_TOKEN", TOKEN + "-nouveau")
+    result, _, _ = _run(page_mod.confirm_import, ["imp-confirm.n_clicks"], 1, TOKEN + "-nouveau", pending,
+                        "quarantine")
+    assert "Aucun fichier vérifié" in _text(result) and access.action_record("IMP-T-0001") is None
+
+
+def test_a_nul_byte_in_the_file_name_never_turns_an_import_into_an_error(page_mod, db):
+    """Issue 21, item 2: the name is made harmless before any use; once applied, the user reads
+    "Import effectué", with the counts the written report gives."""
+    name = "actions\x00\x07/..\\évil\n.csv"
+    _, pending, _, _, _ = _check(page_mod, _two_rows(), filename=name)
+    assert pending["file_name"] == "évil.csv"
+    result, new_pending, _ = _run(page_mod.confirm_import, ["imp-confirm.n_clicks"], 1, TOKEN, pending,
+                                  "quarantine")
+    text = _text(result)
+    assert "Import effectué" in text and new_pending is None
+    assert access.action_record("IMP-T-0001") is not None
+    reports = sorted((db.parent / "imports" / "rapports").glob("*.html"))
+    assert reports and "évil.csv" in reports[-1].read_text(encoding="utf-8")
+    assert "Import effectué (référence" in reports[-1].read_text(encoding="utf-8")
+
+
+def test_the_acknowledgement_survives_a_failure_after_the_swap(page_mod, db, monkeypatch):
+    """Nothing after importer.apply can make an applied import read as "not imported"."""
+    from etl.importer.report import ImportReport
+
+    def broken(*_a, **_k):
+        raise ValueError("embedded null byte")
+    monkeypatch.setattr(ImportReport, "write", broken)
+    monkeypatch.setattr(page_mod, "result_view", broken)
+    _, pending, _, _, _ = _check(page_mod, _two_rows())
+    result, new_pending, _ = _run(page_mod.confirm_import, ["imp-confirm.n_clicks"], 1, TOKEN, pending,
+                                  "quarantine")
+    assert "Import effectué (référence" in _text(result) and new_pending is None
+    assert access.action_record("IMP-T-0001") is not None
 
 
 def test_kind_goes_to_the_url_and_templates_download(page_mod):

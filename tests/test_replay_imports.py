@@ -53,7 +53,11 @@ def test_rebuild_replays_imports_in_order_with_mapping_and_quarantine(built, tmp
     assert [m["file_name"] for _, m in kept] == ["dispositifs.csv", "export.csv", "correction.csv"]
     assert kept[1][1]["quarantine"] is True and kept[1][1]["mapping"]["columns"]["titre"] == ["Intitulé"]
 
+    refs = rows(db, "SELECT file_name, import_ref FROM import_log ORDER BY import_id")
     build(DEMO_DIR, db, fictional=True, **QUIET)               # new official data, same DB path
+    # issue 21, item 7: the reference each import was given stays its reference after a rebuild
+    assert rows(db, "SELECT file_name, import_ref FROM import_log ORDER BY import_id") == refs
+    assert len({r for _, r in refs}) == len(refs) and all(r for _, r in refs)
     assert rows(db, "SELECT count(*) FROM action")[0][0] == n_demo + 1
     assert rows(db, "SELECT title, scheme_id FROM action WHERE action_id = 'R1'") == [
         ("Atelier rejoué (corrigé)", "ASV-REPLAY")]

@@ -123,27 +123,32 @@ def default_need(options: pd.DataFrame) -> str | None:
 
 def parse_state(query: dict) -> ViewState:
     """URL query -> validated view state; unknown values are dropped, never trusted."""
-    level = first_of(query.get("level"))
-    themes_ok = set(theme_ids())
-    publics_ok = set(ref("publics").public_id)
-    porteurs_ok = set(ref("porteurs"))
-    schemes_ok = set(ref("schemes").scheme_id)
+    split = lambda key: [t for raw in _as_list(query.get(key)) for t in str(raw).split(",")]  # noqa: E731
+    return checked_state(first_of(query.get("level")), first_of(query.get("scope")), split("theme"),
+                         split("public"), first_of(query.get("years")), _as_list(query.get("porteur")),
+                         first_of(query.get("scheme")), first_of(query.get("need")), first_of(query.get("heat")),
+                         first_of(query.get("action")))
+
+
+def checked_state(level, scope, themes, publics, years, porteurs, scheme, need, heat, action) -> ViewState:
+    """A view state from raw values (the URL's or the controls'), each one kept only when it names
+    something of the DB; anything else (a wrong type, an unknown code) is dropped or defaulted."""
+    texts = lambda v: [x for x in (v if isinstance(v, list) else [v]) if isinstance(x, str) and x]  # noqa: E731
+    text = lambda v: v if isinstance(v, str) and v else None  # noqa: E731
+    themes_ok, publics_ok = set(theme_ids()), set(ref("publics").public_id)
+    porteurs_ok, schemes_ok = set(ref("porteurs")), set(ref("schemes").scheme_id)
     needs = need_options()
-    need = first_of(query.get("need"))
-    heat = first_of(query.get("heat"))
-    action = first_of(query.get("action"))
-    themes = [t for raw in _as_list(query.get("theme")) for t in raw.split(",") if t in themes_ok]
-    publics = [p for raw in _as_list(query.get("public")) for p in raw.split(",") if p in publics_ok]
+    action = text(action)
     return ViewState(
-        level=level if level in LEVELS else "qpv",
-        scope=known_scope(first_of(query.get("scope"))),
-        themes=list(dict.fromkeys(themes)),
-        publics=list(dict.fromkeys(publics)),
-        years=parse_years(first_of(query.get("years")), ref("action_years")),
-        porteurs=[p for p in _as_list(query.get("porteur")) if p in porteurs_ok],
-        scheme=s if (s := first_of(query.get("scheme"))) in schemes_ok else None,
-        need=need if need in set(needs.indicator_id) else default_need(needs),
-        heat=heat if heat in HEAT_MODES else "count",
+        level=level if text(level) in LEVELS else "qpv",
+        scope=known_scope(text(scope)),
+        themes=list(dict.fromkeys(t for t in texts(themes) if t in themes_ok)),
+        publics=list(dict.fromkeys(p for p in texts(publics) if p in publics_ok)),
+        years=parse_years(years if isinstance(years, (list, str)) else None, ref("action_years")),
+        porteurs=list(dict.fromkeys(p for p in texts(porteurs) if p in porteurs_ok)),
+        scheme=text(scheme) if text(scheme) in schemes_ok else None,
+        need=text(need) if text(need) in set(needs.indicator_id) else default_need(needs),
+        heat=heat if text(heat) in HEAT_MODES else "count",
         action=action if action and access.action_record(action) is not None else None,
     )
 
@@ -172,11 +177,8 @@ def state_search(st: ViewState) -> str:
 
 
 def state_from_controls(level, scope, themes, publics, years, porteurs, scheme, need, heat, action) -> ViewState:
-    return ViewState(level=level if level in LEVELS else "qpv", scope=access.parse_scope(scope),
-                     themes=_as_list(themes), publics=_as_list(publics),
-                     years=parse_years(years, ref("action_years")), porteurs=_as_list(porteurs),
-                     scheme=scheme or None, need=need or None, heat=heat if heat in HEAT_MODES else "count",
-                     action=action or None)
+    """The page's controls -> view state, checked like the URL (any client can post any value)."""
+    return checked_state(level, scope, themes, publics, years, porteurs, scheme, need, heat, action)
 
 
 # --- Computations -----------------------------------------------------------------------------

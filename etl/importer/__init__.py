@@ -38,7 +38,7 @@ from .mapping import Mapping, load_mapping  # noqa: F401
 from .reading import bytes_from_upload, detect_kind  # noqa: F401
 from .replay import replay_imports  # noqa: F401
 from .report import ImportReport, Problem  # noqa: F401
-from .spec import COLUMNS, KIND_FR, KINDS, REQUIRED  # noqa: F401
+from .spec import COLUMNS, KIND_FR, KINDS, REQUIRED, safe_file_name  # noqa: F401
 from .templates import (  # noqa: F401
                         EXAMPLE_EXPORT_HEADER,
                         EXAMPLE_EXPORT_ROWS,

@@ -3,6 +3,7 @@ connection, for builds and tests)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from .geocoding import Geocoder, _locate_actions
 from .mapping import Mapping, load_mapping
 from .reading import _read, _source_bytes
 from .report import ImportReport, Problem, _Fatal
-from .spec import _cell_text, _kind
+from .spec import _cell_text, _kind, safe_file_name
 from .validation import (
     _Lookups,
     _open_read_only,
@@ -25,6 +26,8 @@ from .validation import (
     _validate_scheme,
 )
 from .writing import _diff, _write
+
+log = logging.getLogger(__name__)
 
 
 def _prepare(con, data: bytes, name: str, kind: str, report: ImportReport, mapping: Mapping | None,
@@ -90,7 +93,7 @@ def _new_report(kind: str, name: str, quarantine: bool) -> ImportReport:
 
 
 def _start(source, kind: str, filename: str | None, quarantine: bool) -> tuple[ImportReport, bytes | None]:
-    name = filename or (Path(source).name if isinstance(source, (str, os.PathLike)) else "fichier")
+    name = safe_file_name(filename or (Path(source).name if isinstance(source, (str, os.PathLike)) else "fichier"))
     report = _new_report(kind, name, quarantine)
     try:
         data, report.file_name = _source_bytes(source, filename)
@@ -234,7 +237,10 @@ def apply(source, kind: str, *, db: str | os.PathLike | None = None, filename: s
         finally:
             report.__dict__.pop("_rows", None)
         if pending is not None:
-            pending.promote()
+            try:
+                pending.promote()
+            except OSError:   # the DB holds the import: the next writer promotes it (recover_archive)
+                log.exception("archived import not promoted yet")
     return report
 
 
@@ -242,12 +248,14 @@ def import_into(con, source, kind: str, *, filename: str | None = None,
                 mapping: str | os.PathLike | Mapping | dict | None = None, quarantine: bool = False,
                 offline: bool = True, geocoder: Geocoder | None = None, source_id: str | None = None,
                 ctx: BuildContext | None = None, only: set[str] | None = None, coverage=None,
-                coverage_declared: bool | None = None) -> ImportReport:
+                coverage_declared: bool | None = None, import_ref: str | None = None) -> ImportReport:
     """Validate and write into an open read-write connection (the build, tests).
 
     All-or-nothing unless `quarantine`: with any error nothing is written. The caller
-    decides what an error means (the build calls report.raise_for_errors())."""
+    decides what an error means (the build calls report.raise_for_errors()). `import_ref`: the
+    stable reference of a replayed import (a new one otherwise)."""
     report, data = _start(source, kind, filename, quarantine)
+    report.import_ref = import_ref
     if data is None:
         return report
     mapping = _mapping(mapping, report.kind)

@@ -37,6 +37,15 @@ PENDING_PREFIX = ".pending-"
 SUPERSEDED_DIR = "remplaces"
 
 
+def archived_ref(path: Path, meta: dict) -> str | None:
+    """The stable reference of an archived import: its sidecar's, else (files archived before
+    references existed) its archive time and hash, from the archive's name."""
+    if isinstance(meta.get("import_ref"), str) and meta["import_ref"]:
+        return meta["import_ref"]
+    m = re.match(r"^(\d{8}-\d{6})(?:-\d{6})?_(?:actions|schemes)_([0-9a-f]{4})", Path(path).name)
+    return f"{m.group(1)}-{m.group(2)}" if m else None
+
+
 def archive_dir(db_path: Path) -> Path:
     return Path(db_path).parent / "imports"
 
@@ -222,7 +231,8 @@ def recover_archive(db_path: Path) -> list[str]:
 def _archive_meta(report: ImportReport, mapping: Mapping | None, keys: list[str], rejected: list[str]) -> dict:
     return {"kind": report.kind, "file_name": report.file_name, "quarantine": report.mode == "quarantine",
             "mapping": asdict(mapping) if mapping is not None else None,
-            "import_id": report.import_id, "sha256": report.sha256, "keys": keys, "rejected_keys": rejected,
+            "import_id": report.import_id, "import_ref": report.import_ref, "sha256": report.sha256, "keys": keys,
+            "rejected_keys": rejected,
             "coverage": report.coverage, "coverage_declared": report.coverage_declared}
 
 

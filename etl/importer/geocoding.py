@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pandas as pd
 
 from ..config import DATA_DIR
 from ..db import load_spatial
+from ..httpread import TooLarge, TooSlow, call_within, read_body
 from .spec import BAN_MIN_SCORE, BAN_URL, norm_label
 from .validation import _Lookups, _RowCtx, in_france
 
@@ -27,6 +29,9 @@ class GeoResult:
     citycode: str | None
 
 
+DEADLINE = 90.0     # seconds of geocoding per import at most (all its requests together)
+
+
 class Geocoder:
     """BAN geocoder with an on-disk cache. Offline, only the cache is used.
 
@@ -36,14 +41,22 @@ class Geocoder:
     by the Géoplateforme: https://data.geopf.fr/geocodage/search)."""
 
     BATCH = 2000        # addresses per CSV request
+    BYTES_PER_ADDRESS = 4096    # an answer larger than this per address (plus 64 KiB) is refused
 
     def __init__(self, base_url: str | None = None, cache_dir: str | os.PathLike | None = None,
-                 offline: bool = False, timeout: float = 60.0, min_score: float = BAN_MIN_SCORE):
+                 offline: bool = False, timeout: float = 30.0, min_score: float = BAN_MIN_SCORE,
+                 deadline: float | None = None):
+        """`timeout`: one request's whole time (connection, answer), whatever the server sends;
+        `deadline`: every request of this geocoder together (one import), from the first one
+        ($ATLAS_BAN_DEADLINE, default DEADLINE seconds). Past it, the addresses left are not geocoded
+        and their rows say so (they keep their QPV or commune, or ask for coordinates)."""
         self.base_url = base_url or os.environ.get("ATLAS_BAN_URL") or BAN_URL
         cache = cache_dir or Path(os.environ.get("ATLAS_CACHE") or (DATA_DIR / "cache")) / "ban"
         self.cache_dir = Path(cache)
         self.offline = offline
         self.timeout = timeout
+        self.deadline = float(deadline if deadline is not None else os.environ.get("ATLAS_BAN_DEADLINE") or DEADLINE)
+        self._deadline_at: float | None = None
         self.min_score = min_score
         self.unavailable_reason: str | None = None
 
@@ -115,27 +128,31 @@ class Geocoder:
             return ["mode hors ligne : adresse non géocodée"] * len(keys)
         if self.unavailable_reason:
             return [self.unavailable_reason] * len(keys)
-        import requests
-
-        buf = io.StringIO(newline="")
-        w = csv.writer(buf, delimiter=",", lineterminator="\n")
-        w.writerow(["atlas_id", "adresse", "citycode"])
-        for k, (q, city) in enumerate(keys):
-            w.writerow([k, q, city or ""])
-        files = {"data": ("adresses.csv", buf.getvalue().encode("utf-8"), "text/csv")}
-        form = [("columns", "adresse")] + ([("citycode", "citycode")] if any(c for _, c in keys) else [])
+        now = time.monotonic()
+        if self._deadline_at is None:
+            self._deadline_at = now + self.deadline
+        budget = min(self.timeout, self._deadline_at - now)
+        if budget <= 0:
+            self.unavailable_reason = (f"délai du géocodage dépassé ({self.deadline:g} s pour l'import) : "
+                                       "adresse non géocodée")
+            return [self.unavailable_reason] * len(keys)
         try:
-            r = requests.post(self.csv_url, data=form, files=files, timeout=self.timeout)
-        except requests.RequestException as exc:
+            status, content = call_within(lambda: self._post(keys, time.monotonic() + budget), budget + 1)
+        except (TooSlow, TooLarge) as exc:
+            why = "réponse trop volumineuse" if isinstance(exc, TooLarge) else f"pas de réponse complète en {budget:.0f} s"
+            self.unavailable_reason = f"service d'adresses (BAN) : {why} : adresse non géocodée"
+            return [self.unavailable_reason] * len(keys)
+        except Exception as exc:  # noqa: BLE001  (requests' errors, a reset connection...)
             self.unavailable_reason = (f"service d'adresses (BAN) injoignable ({type(exc).__name__}) : "
                                        "adresse non géocodée")
             return [self.unavailable_reason] * len(keys)
-        if r.status_code != 200:
-            self.unavailable_reason = (f"service d'adresses (BAN) indisponible (HTTP {r.status_code}) : "
+        if status != 200:
+            what = "redirection refusée" if 300 <= status < 400 else "indisponible"
+            self.unavailable_reason = (f"service d'adresses (BAN) {what} (HTTP {status}) : "
                                        "adresse non géocodée")
             return [self.unavailable_reason] * len(keys)
         try:
-            rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"), newline="")))
+            rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"), newline="")))
             by_id = {int(row["atlas_id"]): row for row in rows}
         except (UnicodeDecodeError, KeyError, ValueError, csv.Error):
             return ["réponse illisible du service de géocodage"] * len(keys)
@@ -157,6 +174,26 @@ class Geocoder:
             self._store(q, city, hit)
             answers.append(hit)
         return answers
+
+    def _post(self, keys: list[tuple[str, str | None]], deadline: float) -> tuple[int, bytes | None]:
+        """(HTTP status, body) of one CSV request: no redirect followed, the body read until
+        `deadline` and at most BYTES_PER_ADDRESS per address."""
+        import requests
+
+        buf = io.StringIO(newline="")
+        w = csv.writer(buf, delimiter=",", lineterminator="\n")
+        w.writerow(["atlas_id", "adresse", "citycode"])
+        for k, (q, city) in enumerate(keys):
+            w.writerow([k, q, city or ""])
+        files = {"data": ("adresses.csv", buf.getvalue().encode("utf-8"), "text/csv")}
+        form = [("columns", "adresse")] + ([("citycode", "citycode")] if any(c for _, c in keys) else [])
+        wait = max(0.1, deadline - time.monotonic())
+        with requests.post(self.csv_url, data=form, files=files, timeout=(min(5.0, wait), wait),
+                           allow_redirects=False, stream=True) as r:
+            if r.status_code != 200:
+                return r.status_code, None
+            limit = 65536 + self.BYTES_PER_ADDRESS * len(keys)
+            return 200, b"".join(read_body(r, deadline, limit))
 
     def _result(self, hit: dict) -> tuple[GeoResult | None, str | None]:
         if not hit.get("found"):

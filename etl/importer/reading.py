@@ -27,6 +27,7 @@ from .spec import (
     _clip,
     _col_letter,
     norm_header,
+    safe_file_name,
 )
 
 # csv's own cap on a field (128 KiB) would abort the header scan on one long cell ("en-tête
@@ -331,7 +332,8 @@ def _read(data: bytes, name: str, kind: str, mapping: Mapping | None, seconds: f
 
 
 def _source_bytes(source, filename: str | None) -> tuple[bytes, str]:
-    """Accept a path, bytes, or a binary file object; enforce the size limit before reading."""
+    """Accept a path, bytes, or a binary file object; enforce the size limit before reading.
+    The name returned is safe_file_name's."""
     limit = spec.MAX_FILE_MB * 1024 * 1024
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -341,7 +343,7 @@ def _source_bytes(source, filename: str | None) -> tuple[bytes, str]:
         size = path.stat().st_size
         if size > limit:
             raise _Fatal(_too_big(size))
-        return path.read_bytes(), name
+        return path.read_bytes(), safe_file_name(name)
     if hasattr(source, "read"):
         data = source.read(limit + 1)
         name = filename or getattr(source, "name", "fichier")
@@ -350,7 +352,7 @@ def _source_bytes(source, filename: str | None) -> tuple[bytes, str]:
         name = filename or "fichier"
     if len(data) > limit:
         raise _Fatal(_too_big(len(data)))
-    return data, Path(str(name)).name
+    return data, safe_file_name(name)
 
 
 def _too_big(size: int) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 from ..context import BuildContext
 from ..errors import InputError
 from .api import _new_report, import_into
-from .archive import SUPERSEDED_DIR, archived_imports, replay_plan
+from .archive import SUPERSEDED_DIR, archived_imports, archived_ref, replay_plan
 from .coverage import parse_coverage, unknown_territories, write_coverage
 from .mapping import Mapping
 from .reading import _read
@@ -53,7 +53,8 @@ def replay_imports(ctx: BuildContext, folder: Path, progress=print) -> list[Path
         report = import_into(ctx.con, path.read_bytes(), kind, filename=meta.get("file_name") or path.name,
                              mapping=mapping, quarantine=bool(meta.get("quarantine")), offline=True, ctx=ctx,
                              only=item.only, coverage=meta.get("coverage") or None,
-                             coverage_declared=bool(meta.get("coverage_declared")) if meta.get("coverage") else None)
+                             coverage_declared=bool(meta.get("coverage_declared")) if meta.get("coverage") else None,
+                             import_ref=archived_ref(path, meta))
         if not report.loadable(bool(meta.get("quarantine"))):
             first = report.problems[0] if report.problems else None
             why = f" ligne {first.row}, colonne « {first.column} » : {first.reason}" if first else ""

@@ -14,7 +14,7 @@ from ..errors import InputError
 from ..safe_export import (
     write_safe_csv,
 )
-from .spec import KIND_FR, _clip
+from .spec import KIND_FR, _clip, safe_file_name
 
 LEVEL_FR = {"error": "erreur", "warning": "avertissement", "locate": "à localiser"}
 
@@ -55,7 +55,8 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
     fatal: bool = False                   # a file-level error: nothing can be loaded
     applied: bool = False                 # the DB was changed (or the rows were written in the build)
-    import_id: int | None = None
+    import_id: int | None = None          # the DB's row number in import_log (a rebuild renumbers it)
+    import_ref: str | None = None         # the import's stable reference, shown to users ("20261205-173012-3fa9")
     sheet: str | None = None
     header_row: int | None = None
     encoding: str | None = None
@@ -133,9 +134,10 @@ class ImportReport:
             return "Import refusé : le fichier ne peut pas être lu. La base n'a pas été modifiée."
         if self.applied:
             if self.mode == "quarantine" and self.n_rejected:
-                return (f"Import effectué : {self.n_valid} ligne(s) valide(s) chargée(s), "
+                return (f"Import effectué{f' (référence {self.import_ref})' if self.import_ref else ''} : "
+                        f"{self.n_valid} ligne(s) valide(s) chargée(s), "
                         f"{self.n_rejected} ligne(s) rejetée(s) mise(s) en quarantaine.")
-            return "Import effectué."
+            return "Import effectué" + (f" (référence {self.import_ref})." if self.import_ref else ".")
         if self.errors and self.mode != "quarantine":
             return ("Import refusé (tout ou rien) : aucune ligne n'a été chargée, la base n'a pas été modifiée. "
                     "Corrigez les erreurs, ou relancez avec --quarantine pour charger les lignes valides.")
@@ -192,6 +194,7 @@ class ImportReport:
         e = html.escape
         head = [
             ("Fichier", self.file_name), ("Type", KIND_FR[self.kind]), ("SHA-256", self.sha256),
+        ] + ([("Référence de l'import", self.import_ref)] if self.import_ref else []) + [
             ("Mode", "quarantaine" if self.mode == "quarantine" else "tout ou rien"),
             ("Lignes lues", self.n_rows), ("Lignes valides", self.n_valid),
             ("Lignes rejetées", len(self.rejected_rows)), ("Nouvelles", self.n_inserted),
@@ -228,7 +231,7 @@ td{{white-space:pre-wrap;overflow-wrap:break-word}} td:nth-child(2),td:nth-child
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        base = folder / f"rapport-import-{KIND_FR[self.kind]}-{stamp}-{Path(self.file_name).stem[:40]}"
+        base = folder / f"rapport-import-{KIND_FR[self.kind]}-{stamp}-{Path(safe_file_name(self.file_name)).stem[:40]}"
         csv_path, html_path = base.with_suffix(".csv"), base.with_suffix(".html")
         self.write_csv(csv_path)
         html_path.write_text(self.to_html(), encoding="utf-8")

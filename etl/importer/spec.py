@@ -197,3 +197,15 @@ def _kind(kind: str) -> str:
         return KIND_ALIASES[str(kind).lower()]
     except KeyError:
         raise ValueError(f"unknown import kind {kind!r} (expected one of {KINDS})") from None
+
+
+def safe_file_name(name, default: str = "fichier") -> str:
+    """A file name as the user gave it, made harmless before any use (reports, archive names,
+    messages): its last path part only, control characters (NUL included) and path separators
+    removed, leading dots dropped, at most 150 characters; `default` when nothing is left."""
+    text = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    text = "".join(c for c in text if c.isprintable() and c not in "/\\").strip().lstrip(".").strip()
+    if len(text) > 150:
+        stem, dot, ext = text.rpartition(".")
+        text = (stem[:140] + "." + ext[:9]) if dot and len(ext) <= 9 else text[:150]
+    return text or default

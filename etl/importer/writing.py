@@ -3,6 +3,7 @@ in place, the import logged."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import math
 from typing import Any
 
@@ -104,6 +105,12 @@ def _frame(recs: list[dict], cols: list[str], extra: dict[str, Any]) -> pd.DataF
     return df
 
 
+def new_import_ref() -> str:
+    """A stable reference for a new import: its local time and 4 random hex digits. Kept in the archive's
+    sidecar, a rebuild gives the replayed import the same reference (its import_id may change)."""
+    return f"{dt.datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
 def _write(con, report: ImportReport, recs: list[dict], *, source_id: str | None,
            ctx: BuildContext | None) -> None:
     kind = report.kind
@@ -158,9 +165,12 @@ def _write(con, report: ImportReport, recs: list[dict], *, source_id: str | None
         if quarantine:
             bctx.insert_df("import_quarantine", pd.DataFrame(quarantine))
         write_coverage(con, kind, [tuple(x) for x in report.coverage], report.coverage_declared, source_id, import_id)
-        con.execute("INSERT INTO import_log VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        report.import_ref = report.import_ref or new_import_ref()
+        con.execute("ALTER TABLE import_log ADD COLUMN IF NOT EXISTS import_ref VARCHAR")   # DBs built before it
+        con.execute("INSERT INTO import_log (import_id, kind, file_name, sha256, imported_at, n_rows, n_inserted, "
+                    "n_updated, n_unchanged, n_rejected, mode, import_ref) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     [import_id, kind, report.file_name, report.sha256, _now(), report.n_rows, report.n_inserted,
-                     report.n_updated, report.n_unchanged, report.n_rejected, report.mode])
+                     report.n_updated, report.n_unchanged, report.n_rejected, report.mode, report.import_ref])
         if ctx is None:
             run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM etl_run").fetchone()[0]
             bctx.run_id = run_id

@@ -10,6 +10,7 @@ names (etl.importer.coverage).
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from ..context import BuildContext
@@ -30,8 +31,10 @@ def load(ctx: BuildContext, paths: list[Path]) -> None:
             f"fichier_{kind}_{path.stem}", path,
             title=f"{KIND_FR[kind].capitalize()} ({path.name})",
             publisher="modèle d'import Atlas ASV", geography="QPV2024")
+        # a file of the build folder: its reference is its content's, the same at every build
+        ref = f"dossier-{hashlib.sha256(path.read_bytes()).hexdigest()[:10]}"
         report = import_into(ctx.con, path, kind, offline=True, source_id=source_id, ctx=ctx,
-                             coverage=read_sidecar(path))
+                             coverage=read_sidecar(path), import_ref=ref)
         report.raise_for_errors()   # file-level problems are errors too
         for p in report.warnings + report.needs_coordinates:
             ctx.issue(path, p.row, p.column, p.value, "unlinked" if p.level == "locate" else "warning",
