@@ -24,7 +24,7 @@ if os.environ.get("ATLAS_DB"):
 from components import layout as shell  # noqa: E402
 from components import geo_routes  # noqa: E402
 from components import export as export_routes  # noqa: E402
-from components import guard, maps, tables  # noqa: E402
+from components import action_map, guard, maps, tables  # noqa: E402
 
 # The code of the components every map page draws at once is loaded with the page, not on demand:
 # a component whose code arrives after the first render is drawn by React up to ~0.3 s later
@@ -59,6 +59,7 @@ server.config.update(COMPRESS_MIMETYPES=["application/json", "text/html"], COMPR
                      COMPRESS_MIN_SIZE=1024)
 Compress(server)
 geo_routes.register(server)
+action_map.register(server)
 export_routes.register(server)
 maps.register_routes(server)
 tables.register_routes(server)

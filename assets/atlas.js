@@ -342,17 +342,59 @@ window.atlas.qpvmap = {
   }
 };
 
-/* Actions page (pages/actions.py): clusters drawn as translucent rings so that the density
-   colour of the QPV underneath stays visible; the count is a number, not a colour. */
+/* Actions page (pages/actions.py, components/action_map.py): the server sends, for the map's
+   view, clusters (properties.cluster, point_count, bbox) and single actions. Clusters are drawn
+   as translucent rings so that the density colour of the QPV underneath stays visible (the count
+   is a number, not a colour); a click on one zooms to its extent. */
 window.atlas.actions = {
+  /* The points URL for a view: its zoom and its bounds rounded out to whole 256-pixel tiles, so
+     that a small pan asks the same URL (revalidated by ETag, no new computation). */
+  pointsUrl: function (query, zoom, bounds, fmt) {
+    if (zoom === null || zoom === undefined || !bounds || !bounds[0] || !bounds[1]) { return null; }
+    const z = Math.max(0, Math.min(20, Math.round(zoom)));
+    const s = 256 * Math.pow(2, z);
+    const px = function (lon) { return (lon + 180) / 360 * s; };
+    const py = function (lat) {
+      const t = Math.sin(Math.max(-85.05, Math.min(85.05, lat)) * Math.PI / 180);
+      return (0.5 - Math.log((1 + t) / (1 - t)) / (4 * Math.PI)) * s;
+    };
+    const lon = function (x) { return x / s * 360 - 180; };
+    const lat = function (y) { return 180 / Math.PI * Math.atan(Math.sinh(Math.PI * (1 - 2 * y / s))); };
+    const clampX = function (x) { return Math.max(0, Math.min(s, x)); };
+    const x0 = clampX(Math.floor(px(bounds[0][1]) / 256) * 256), x1 = clampX(Math.ceil(px(bounds[1][1]) / 256) * 256);
+    const y0 = clampX(Math.floor(py(bounds[1][0]) / 256) * 256), y1 = clampX(Math.ceil(py(bounds[0][0]) / 256) * 256);
+    const bbox = [lon(x0), lat(y1), lon(x1), lat(y0)].map(function (v) { return v.toFixed(5); }).join(",");
+    return "/geo/actions.json?" + (query ? query + "&" : "") + "z=" + z + "&bbox=" + bbox + "&v=" + fmt;
+  },
   clusterToLayer: function (feature, latlng) {
     const n = feature.properties.point_count || 0;
-    const size = n < 10 ? 26 : (n < 50 ? 32 : 38);
+    const size = n < 10 ? 26 : (n < 50 ? 32 : (n < 1000 ? 38 : 44));
     const icon = L.divIcon({
       html: "<span>" + window.atlas.util.escape(feature.properties.point_count_abbreviated || n) + "</span>",
       className: "atlas-cluster", iconSize: L.point(size, size)
     });
     return L.marker(latlng, {icon: icon, title: n + " actions (cliquer pour zoomer)", keyboard: true});
+  },
+  pointToLayer: function (feature, latlng, context) {
+    if (feature.properties && feature.properties.cluster) {
+      return window.atlas.actions.clusterToLayer(feature, latlng);
+    }
+    return window.atlas.points.pointToLayer(feature, latlng, context);
+  },
+  onEachFeature: function (feature, layer) {
+    const p = feature.properties || {};
+    if (p.cluster) {
+      layer.on("click", function (e) {
+        const map = e.target._map, b = p.bbox;
+        if (!map || !b) { return; }
+        const bounds = L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
+        const z = map.getBoundsZoom(bounds);
+        if (z > map.getZoom()) { map.flyToBounds(bounds, {padding: [30, 30]}); }
+        else { map.setView(e.latlng, map.getZoom() + 2); }   /* actions drawn at one place: closer */
+      });
+      return;
+    }
+    window.atlas.points.onEachFeature(feature, layer);
   }
 };
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from dash import MATCH, Input, Output, State, callback, clientside_callback, dash_table, dcc, html, no_update
@@ -208,10 +209,44 @@ def paged_table(table_id: str, rows: list[dict], columns: list[dict], page_count
     return html.Div([table, links], className="data-table-wrap", id=f"{table_id}-wrap")
 
 
+def frame_order(df: pd.DataFrame, sort_by, allowed: set, numeric: set = frozenset(),
+                tiebreak: str | None = None) -> np.ndarray:
+    """Row order of a server-sorted table for a DataTable `sort_by` (its first column among
+    `allowed`): numbers as numbers (`numeric` columns), text compared without case or accents;
+    empty and unknown values last whatever the direction; ties by `tiebreak`, then by position."""
+    spec = next((s for s in (sort_by or []) if isinstance(s, dict) and s.get("column_id") in allowed
+                 and s.get("column_id") in df.columns and s.get("direction") in ("asc", "desc")), None)
+    n = len(df)
+    if spec is None or n == 0:
+        return np.arange(n)
+    col, desc = spec["column_id"], spec["direction"] == "desc"
+
+    def text_key(values) -> np.ndarray:
+        return np.array([_fold(v) if isinstance(v, str) else "" for v in values], dtype=object)
+
+    tie = text_key(df[tiebreak]) if tiebreak in df.columns else np.zeros(n)
+    if col in numeric:
+        num = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        known = ~np.isnan(num)
+        main = np.where(known, -num if desc else num, 0)
+    else:
+        folded = text_key(df[col])
+        known = folded != ""
+        _, rank = np.unique(folded, return_inverse=True)
+        main = np.where(known, -rank if desc else rank, 0)
+    return np.lexsort((np.arange(n), tie, main, ~known))
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
 def register_table_export(name: str, rows_fn: Callable[[dict, list], tuple]) -> None:
-    """rows_fn(query: dict of the URL's parameters, sort_by) -> (every row with display column
-    names, file stem[, provenance lines (label, text) for export_meta]). Call once, at import
-    time of the owner."""
+    """rows_fn(query: dict of the URL's parameters (each a list of values), sort_by) -> (every
+    row with display column names, file stem[, provenance lines (label, text) for export_meta]).
+    Call once, at import time of the owner."""
     _TABLE_EXPORTS[name] = rows_fn
 
 
@@ -229,7 +264,7 @@ def register_routes(server) -> None:
         fn = _TABLE_EXPORTS.get(name)
         if fn is None or fmt not in ("csv", "xlsx"):
             abort(404)
-        query = {k: v for k, v in request.args.items() if k != "sort"}
+        query = {k: v for k, v in request.args.to_dict(flat=False).items() if k != "sort"}   # lists: theme=a&theme=b
         df, stem, *rest = fn(query, parse_sort(request.args.get("sort")))
         lines = export_meta(df, rest[0] if rest else None)
         if fmt == "csv":

@@ -167,7 +167,7 @@ def theme_groups(action_themes: pd.DataFrame, parent_of: dict, selected=None) ->
     if action_themes is None or action_themes.empty:
         return pd.DataFrame(columns=cols)
     at = action_themes[["action_id", "theme_id"]].dropna()
-    axis = at.theme_id.map(lambda t: parent_of.get(t) or t)
+    axis = at.theme_id.map({t: parent_of.get(t) or t for t in at.theme_id.unique()})
     if not selected:
         out = pd.DataFrame({"action_id": at.action_id.to_numpy(), "group": axis.to_numpy()})
     else:
@@ -208,31 +208,26 @@ def action_density(action_codes: pd.DataFrame, territories: pd.DataFrame,
     return out
 
 
-def _valid_lonlat(lon, lat) -> bool:
-    try:
-        lon, lat = float(lon), float(lat)
-    except (TypeError, ValueError):
-        return False
-    return math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90
-
-
 def place_points(actions: pd.DataFrame, qpv_points: dict, commune_points: dict) -> pd.DataFrame:
     """Where to draw each action: its own coordinates when valid, else the centroid of its QPV,
     else the centroid of its commune. Returns action_id, lon, lat and `placement` in
     'coordonnees' | 'qpv' | 'commune', or None (and NaN coordinates) when the action cannot be placed.
-    `qpv_points` / `commune_points` map a code to (lon, lat)."""
-    rows = []
-    for aid, lon, lat, q, c in zip(actions.action_id, actions.lon, actions.lat,
-                                   actions.qpv_code, actions.commune_code):
-        if _valid_lonlat(lon, lat):
-            rows.append((aid, float(lon), float(lat), "coordonnees"))
-        elif isinstance(q, str) and q in qpv_points:
-            rows.append((aid, *qpv_points[q], "qpv"))
-        elif isinstance(c, str) and c in commune_points:
-            rows.append((aid, *commune_points[c], "commune"))
-        else:
-            rows.append((aid, float("nan"), float("nan"), None))
-    return pd.DataFrame(rows, columns=["action_id", "lon", "lat", "placement"])
+    `qpv_points` / `commune_points` map a code to (lon, lat). Vectorised (100,000 actions at France scale)."""
+    n = len(actions)
+    lon = pd.to_numeric(actions.lon, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    lat = pd.to_numeric(actions.lat, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    own = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    out_lon, out_lat = np.where(own, lon, np.nan), np.where(own, lat, np.nan)
+    placement = np.where(own, "coordonnees", None).astype(object)
+    for col, points, name in (("qpv_code", qpv_points, "qpv"), ("commune_code", commune_points, "commune")):
+        xy = actions[col].map(points) if n else pd.Series(dtype=object)
+        has = (xy.notna().to_numpy() & (placement == None))  # noqa: E711  (object array)
+        if has.any():
+            pts = np.array(list(xy[has]), dtype="float64").reshape(-1, 2)
+            out_lon[has], out_lat[has] = pts[:, 0], pts[:, 1]
+            placement[has] = name
+    return pd.DataFrame({"action_id": actions.action_id.to_numpy(), "lon": out_lon, "lat": out_lat,
+                         "placement": placement})
 
 
 @dataclass

@@ -57,15 +57,31 @@ def missing_db_error(path: Path) -> FileNotFoundError:
     return FileNotFoundError(f"Base introuvable : {path}. Lancez `make data` ou `python -m etl build --demo`.")
 
 
-def version() -> tuple:
-    """Changes whenever the DB file is replaced (a build or an import renames a new file over
-    it): (path, inode, mtime, size). The key of every per-file cache."""
+def file_version() -> tuple:
+    """The DB file as it is now: (path, inode, mtime, size), changed whenever the file is replaced
+    (a build or an import renames a new file over it)."""
     path = db_path()
     try:
         st = path.stat()
     except FileNotFoundError:
         raise missing_db_error(path) from None
     return (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def version() -> tuple:
+    """The version this process answers with, the key of every per-file cache: the file's, or, while
+    a newer file is being read in the background (data.memory), the one already in memory."""
+    from data import memory
+
+    return memory.tables().version
+
+
+def adopt(ver: tuple, con: duckdb.DuckDBPyConnection) -> None:
+    """Make `con` (a snapshot of version `ver`, opened when it was read) the shared instance that
+    cursors of that version come from: queries keep reading the version in memory, even after a
+    newer file has replaced it on disk."""
+    with _shared_lock:     # the previous instance lives on in the cursors that still use it
+        _shared["base"], _shared["ver"] = con, ver
 
 
 _local = threading.local()

@@ -3,9 +3,13 @@ once per DB file version into pandas/numpy columns, dropped when the file is rep
 
 The app opens the DB read-only and every build or import renames a new file over it, so a
 version (path, inode, mtime, size: data.db.version) never changes content: what is loaded
-for it stays true until the version changes. `tables()` gives the current version's Tables,
-loading them on first use (one thread loads, the others wait for it); data.access answers
-its questions from them. Repeated strings (codes, identifiers, statuses) are interned, so
+for it stays true until the version changes. `tables()` gives the version the process answers
+with: loaded on first use (one thread loads, the others wait for it); when the file is replaced,
+the new one is read in the background while the old one keeps answering, then swapped in
+(ATLAS_RELOAD=sync: read before answering). A file that only an import changed (same meta
+build_id) shares with the version before it what only builds write (indicator values,
+territories...): only schemes, actions and their sources are read again. data.access answers its
+questions from them. Repeated strings (codes, identifiers, statuses) are interned, so
 that the 400,000 values of a France-scale DB take a few tens of MB.
 
 Indicator values are sorted by (indicator, level, code, period): the rows of one indicator at
@@ -15,6 +19,7 @@ the diffusion vintage minus 10000), so a territory's last row is its most recent
 """
 from __future__ import annotations
 
+import os
 import threading
 import unicodedata
 from typing import Any, Callable
@@ -74,7 +79,12 @@ class Tables:
     """One DB version's tables, read once. Frames returned by the methods are shared: callers
     that change one must copy it first (data.access does)."""
 
-    def __init__(self, version: tuple, con):
+    # Written by builds only: an import leaves them as they are (etl/importer), so a file that only
+    # an import changed (same meta build_id) shares them with the version before it.
+    OFFICIAL = ("indicator", "values", "territory", "qpv_commune", "correspondence", "gp_zoning", "theme",
+                "public_group", "year_evidence", "vcol", "_blocks", "_terr_pos", "_levels")
+
+    def __init__(self, version: tuple, con, previous: "Tables | None" = None):
         self.version = version
         pool: dict = {}
 
@@ -82,20 +92,31 @@ class Tables:
             return _intern(con.execute(sql).fetchdf(), pool)
 
         self.meta: dict[str, str] = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        build_id = self.meta.get("build_id")
+        self.shared_official = previous is not None and build_id is not None \
+            and previous.meta.get("build_id") == build_id
+        if self.shared_official:
+            for name in self.OFFICIAL:
+                setattr(self, name, getattr(previous, name))
+        else:
+            self.indicator = q("SELECT * FROM indicator ORDER BY sort")
+            self.values = q(f"SELECT {', '.join(VALUE_COLUMNS)} FROM indicator_value "
+                            "ORDER BY indicator_id, level, code, period")
+            self.values["year_label"] = _year_labels(self.values)
+            self.territory = q(f"SELECT {', '.join(TERRITORY_COLUMNS)} FROM territory ORDER BY level, name, code")
+            self.qpv_commune = q("SELECT qpv_code, commune_code, area_share FROM qpv_commune "
+                                 "ORDER BY qpv_code, commune_code")
+            self.correspondence = q("SELECT qpv2024, statut, rank, qpv2015, label2015 FROM qpv_correspondence "
+                                    "ORDER BY qpv2024, rank")
+            self.gp_zoning = q("SELECT z.qpv_code, z.zone, z.millesime, s.title AS source_title FROM gp_zoning z "
+                               "LEFT JOIN source s USING (source_id)")
+            self.theme = q("SELECT theme_id, label, parent_id, sort FROM theme ORDER BY sort")
+            self.public_group = q("SELECT public_id, label, sort FROM public_group ORDER BY sort")
+            self.year_evidence = q("SELECT * FROM year_evidence ORDER BY source_id, indicator_id")
+            self._index_values()
+            self._index_territories()
+        # what imports change: schemes, actions, their sources and the registries' territories
         self.source = q("SELECT * FROM source ORDER BY publisher, title").set_index("source_id", drop=False)
-        self.indicator = q("SELECT * FROM indicator ORDER BY sort")
-        self.values = q(f"SELECT {', '.join(VALUE_COLUMNS)} FROM indicator_value "
-                        "ORDER BY indicator_id, level, code, period")
-        self.values["year_label"] = _year_labels(self.values)
-        self.territory = q(f"SELECT {', '.join(TERRITORY_COLUMNS)} FROM territory ORDER BY level, name, code")
-        self.qpv_commune = q("SELECT qpv_code, commune_code, area_share FROM qpv_commune "
-                             "ORDER BY qpv_code, commune_code")
-        self.correspondence = q("SELECT qpv2024, statut, rank, qpv2015, label2015 FROM qpv_correspondence "
-                                "ORDER BY qpv2024, rank")
-        self.gp_zoning = q("SELECT z.qpv_code, z.zone, z.millesime, s.title AS source_title FROM gp_zoning z "
-                           "LEFT JOIN source s USING (source_id)")
-        self.theme = q("SELECT theme_id, label, parent_id, sort FROM theme ORDER BY sort")
-        self.public_group = q("SELECT public_id, label, sort FROM public_group ORDER BY sort")
         self.scheme = q("SELECT * EXCLUDE (geom, geom_display) FROM scheme ORDER BY kind, name")
         self.scheme_territory = q("SELECT scheme_id, level, code FROM scheme_territory ORDER BY scheme_id, level, code")
         self.action = q("SELECT * FROM action ORDER BY year_start DESC, title")
@@ -103,11 +124,8 @@ class Tables:
         self.action_public = q("SELECT action_id, public_id FROM action_public ORDER BY action_id, public_id")
         self.import_log = q("SELECT * FROM import_log ORDER BY import_id")
         self.registry_coverage = q("SELECT DISTINCT kind, level, code FROM registry_coverage ORDER BY ALL")
-        self.year_evidence = q("SELECT * FROM year_evidence ORDER BY source_id, indicator_id")
         self._memo: dict = {}
         self._memo_lock = threading.Lock()
-        self._index_values()
-        self._index_territories()
 
     # --- derived structures, computed once per version --------------------------------------
 
@@ -246,28 +264,85 @@ class Selection:
 
 _current: Tables | None = None
 _load_lock = threading.Lock()
+_loading: threading.Thread | None = None
+_start_lock = threading.Lock()
+RELOAD_ENV = "ATLAS_RELOAD"     # "background" (default): serve the version in memory while a new one loads
+
+
+def background_reload() -> bool:
+    return os.environ.get(RELOAD_ENV, "background").strip().lower() != "sync"
 
 
 def tables() -> Tables:
-    """The current DB version's Tables (loaded on first use, replaced when the file is)."""
-    global _current
-    ver = db.version()
+    """The Tables the process answers with. Loaded on first use (and when another DB path is
+    configured). When the file is replaced (a build or an import), the new one is read in a
+    background thread, once per process, while requests go on with the version in memory; the
+    switch is one assignment. With ATLAS_RELOAD=sync the new file is read before answering."""
+    fv = db.file_version()
     cur = _current
-    if cur is not None and cur.version == ver:
+    if cur is not None and cur.version == fv:
+        return cur
+    if cur is not None and cur.version[0] == fv[0] and background_reload():
+        _reload_in_background()
         return cur
     with _load_lock:
         cur = _current
-        if cur is None or cur.version != db.version():
-            ver = db.version()
-            # A connection of its own, closed once read: DuckDB keeps the memory of what a
-            # connection scanned, and the shared one (geometries, logs) need not hold it.
-            con = db.connect_snapshot(ver[0])
-            try:
-                cur = Tables(ver, con)
-            finally:
-                con.close()
-            _current = cur
+        if cur is None or cur.version != db.file_version():
+            cur = _load()
         return cur
+
+
+def refresh() -> Tables:
+    """Read the file as it is now, in this thread (after an import this process made: the person
+    who imported sees the result at once)."""
+    with _load_lock:
+        cur = _current
+        return cur if cur is not None and cur.version == db.file_version() else _load()
+
+
+def _load() -> Tables:
+    """Read the current file (call under _load_lock) and switch to it."""
+    global _current
+    ver = db.file_version()
+    base = db.connect_snapshot(ver[0])     # kept: the queries of this version read the same file
+    # A connection of its own for the tables, closed once read: DuckDB keeps the memory of what
+    # a connection scanned, and the shared one (geometries, logs) need not hold it.
+    con = db.connect_snapshot(ver[0])
+    try:
+        previous = _current if _current is not None and _current.version[0] == ver[0] else None
+        cur = Tables(ver, con, previous)
+    finally:
+        con.close()
+    db.adopt(ver, base)
+    _current = cur
+    return cur
+
+
+def _reload_in_background() -> None:
+    global _loading
+    with _start_lock:           # not _load_lock: the thread holds it while it reads
+        if _loading is not None and _loading.is_alive():
+            return
+
+        def run():
+            try:
+                with _load_lock:
+                    if _current is None or _current.version != db.file_version():
+                        _load()
+            except Exception:  # noqa: BLE001  (a file replaced again, or removed: the next request retries)
+                import logging
+
+                logging.getLogger(__name__).exception("background reload failed")
+
+        _loading = threading.Thread(target=run, name="atlas-reload", daemon=True)
+        _loading.start()
+
+
+def wait_reload(timeout: float | None = None) -> None:
+    """Wait for a background reload in progress (tests, the benchmark)."""
+    t = _loading
+    if t is not None:
+        t.join(timeout)
 
 
 def reset() -> None:

@@ -9,6 +9,7 @@ import datetime as dt
 import importlib
 import os
 import tomllib
+import uuid
 from pathlib import Path
 
 from .config import CATALOGUE_FILE, FICTIONAL_MARKER, SCHEMA_FILE, TAXONOMY_FILE
@@ -163,7 +164,9 @@ def build(folder: Path, db_path: Path, *, fictional: bool = False, kind: str = "
             summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
             con.execute("INSERT INTO etl_run VALUES (1, ?, ?, ?, ?, 'ok', ?)",
                         [kind, str(folder), started, _now(), summary])
-            con.execute("INSERT INTO meta VALUES ('built_at', ?)", [_now()])
+            # build_id: what the official data of this file is; imports keep it, so that the app reads
+            # again only what an import changes (data/memory.py)
+            con.execute("INSERT INTO meta VALUES ('built_at', ?), ('build_id', ?)", [_now(), uuid.uuid4().hex])
             con.execute("CHECKPOINT")
             con.close()
             tmp_wal.unlink(missing_ok=True)

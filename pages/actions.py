@@ -6,38 +6,34 @@ actions with their fiche, and the "besoins / actions" scatter (proportionate uni
 Every filter, the level, the need indicator and the selected action live in the URL.
 """
 
+from dataclasses import replace
 from urllib.parse import urlencode
 
 import dash
 import dash_leaflet as dl
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import shapely
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
-from dash_extensions.javascript import Namespace
-from dash.dash_table.Format import Format, Group, Scheme
 
-from components import guard
-from components.charts import french_layout, graph
+from components import action_map, guard
+from components.action_charts import (ACTION_COLUMNS, DENSITY_PAGE_SIZE, PAGE_SIZE, action_page, action_source_text,
+                                      density_columns, density_page, heatmap_figure, scatter, selected_style,
+                                      source_line)
+from components.charts import graph
 from components.geo_routes import layer_url
-from components.maps import SPECK_NOTE, atlas_map, commune_layer_url, legend, live_style, live_style_ref, ns, ns_points
+from components.maps import (SPECK_NOTE, atlas_map, commune_layer_url, legend, live_style, live_style_ref, ns,
+                             register_tooltips)
 from components.notices import url_notices
 from components.scope import checked_scope, scope_dropdown, scope_label, scope_value
 from components.search_dropdown import initial_options, register_search, remember, search_dropdown
-from components.tables import data_table, table_ref
+from components.tables import paged_table, table_ref
 from data import access
 from data.views.actions import (HEAT_MODES, LEVELS, LEVEL_SHORT, MULTI_AXIS, MULTI_COLOR, PLACEMENT_TEXT, View,
-                                 ViewState, ZERO_COLOR, action_axis, axes, axis_colors, centroids, clean_value,
-                                 compute, density_classes, filtered_actions, first_of, json_records, need_options,
-                                 parse_state, point_features, population_frame, ref, state_from_controls,
-                                 state_search, theme_labels, theme_parents, years_text)
-from data.analysis import QUADRANT_LABELS, fmt, need_action_quadrants, place_points
-
-ns_actions = Namespace("atlas", "actions")
-
-HEATMAP_MAX = 30         # territories shown as heatmap columns (the table holds them all)
+                                ViewState, ZERO_COLOR, axes, axis_colors, centroids, clean_value, compute,
+                                density_classes, filtered_actions, first_of, need_options, parse_state, ref,
+                                state_from_controls, state_search, theme_labels, years_text)
+from data.analysis import fmt, place_points
 
 dash.register_page(__name__, path="/actions", name="Actions", title="Atlas ASV — Actions", order=3,
                    multi_params=("theme", "public", "porteur"))
@@ -45,11 +41,6 @@ dash.register_page(__name__, path="/actions", name="Actions", title="Atlas ASV �
 
 
 # --- Pieces of the view ----------------------------------------------------------------------
-
-def _plotly_text(s) -> str:
-    """Plotly reads a few HTML tags in labels: escape data so names show as typed."""
-    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
 
 def count_summary(v: View) -> list:
     placed = v.placed.placement.value_counts().to_dict()
@@ -82,24 +73,38 @@ def count_summary(v: View) -> list:
 
 
 def territory_hideout(v: View) -> dict:
+    """The density layer's style data: classes and statuses; the tooltips are fetched when one opens
+    (/tooltip/actions, tooltip_lines), not sent for every territory."""
     cl, colors, classes, status = density_classes(v.dens)
-    perim = dict(zip(v.terr.code, v.terr.pop_perimeter))
-    pop_year = dict(zip(v.terr.code, v.terr.pop_year))
-    tips = {}
-    for r in v.dens.astype(object).itertuples():     # object: fast row access
-        pop = clean_value(r.population)
-        p15 = " (périmètre 2015 du quartier)" if perim.get(r.code) == "perimetre_2015" else ""
-        p15 += f" ({pop_year[r.code]})" if isinstance(pop_year.get(r.code), str) else ""
-        if not r.listed:
-            tips[r.code] = ["Actions non recensées : aucune liste d'actions chargée pour ce territoire",
-                            f"Population : {fmt(pop, 0)}{p15}" if pop is not None else "Population inconnue"]
-            continue
-        lines = [f"{fmt(r.n, 0)} action{'s' if r.n > 1 else ''}",
-                 f"Population : {fmt(pop, 0)}{p15}" if pop is not None else "Population inconnue",
-                 (f"{fmt(r.density, 1)} pour 10 000 habitants" if not pd.isna(r.density)
-                  else "Densité non calculable (population inconnue)")]
-        tips[r.code] = lines
-    return {"classes": classes, "colors": colors, "status": status, "tooltips": tips}
+    tip = "/tooltip/actions?" + urlencode({"q": state_search(replace(v.state, action=None)).lstrip("?")})
+    return {"classes": classes, "colors": colors, "status": status, "tip": tip}
+
+
+def tooltip_lines(v: View, code: str) -> list[str] | None:
+    """A territory's tooltip lines in a view (None: not in it)."""
+    rows = v.memo("dens_by_code", lambda: v.dens.set_index("code", drop=False))
+    if code not in rows.index:
+        return None
+    r = rows.loc[code]
+    terr = v.memo("terr_by_code", lambda: v.terr.set_index("code"))
+    pop = clean_value(r.population)
+    p15 = " (périmètre 2015 du quartier)" if terr.pop_perimeter.get(code) == "perimetre_2015" else ""
+    p15 += f" ({terr.pop_year[code]})" if isinstance(terr.pop_year.get(code), str) else ""
+    pop_line = f"Population : {fmt(pop, 0)}{p15}" if pop is not None else "Population inconnue"
+    if not r.listed:
+        return ["Actions non recensées : aucune liste d'actions chargée pour ce territoire", pop_line]
+    return [f"{fmt(r.n, 0)} action{'s' if r.n > 1 else ''}", pop_line,
+            (f"{fmt(r.density, 1)} pour 10 000 habitants" if not pd.isna(r.density)
+             else "Densité non calculable (population inconnue)")]
+
+
+def _tooltip(query: dict, code: str) -> list[str] | None:
+    from urllib.parse import parse_qs
+
+    return tooltip_lines(compute(parse_state(parse_qs(str(query.get("q") or "")))), code)
+
+
+register_tooltips("actions", _tooltip)
 
 
 def territory_legend(v: View) -> html.Div:
@@ -130,259 +135,18 @@ def territory_legend(v: View) -> html.Div:
 
 
 def points_legend(v: View) -> html.Div:
-    acts = v.acts.merge(v.placed, on="action_id", suffixes=("_own", ""))
-    acts = acts[acts.placement.notna()]
-    ax = action_axis(acts, theme_parents()).value_counts().to_dict() if len(acts) else {}
+    placed = v.placed[v.placed.placement.notna()]
+    ax = placed.axis.value_counts().to_dict() if len(placed) else {}
     labels = theme_labels()
     cols = axis_colors()
     items = [(cols[a], labels.get(a, a), fmt(ax.get(a, 0), 0)) for a in axes()]
     items.append((MULTI_COLOR, "Plusieurs axes", fmt(ax.get(MULTI_AXIS, 0), 0)))
-    approx = int(acts.placement.isin(["qpv", "commune"]).sum()) if len(acts) else 0
-    note = (f"Points regroupés quand ils sont proches (cliquer pour zoomer). {fmt(approx, 0)} action(s) sans "
-            "coordonnées sont placées au centre de leur QPV ou de leur commune : l'infobulle l'indique.")
+    approx = int(placed.placement.isin(["qpv", "commune"]).sum()) if len(placed) else 0
+    note = (f"Points regroupés quand ils sont proches (cliquer pour zoomer), au plus un repère par carré de "
+            f"64 pixels : la carte ne reçoit que ce qu'elle montre. {fmt(approx, 0)} action(s) sans coordonnées "
+            "sont placées au centre de leur QPV ou de leur commune : l'infobulle l'indique ; à fort zoom, les "
+            "actions placées au même endroit sont disposées en cercle autour de lui.")
     return legend(items, "Actions (couleur : axe du référentiel ASV)", note, legend_id="act-points-legend")
-
-
-def action_source_text() -> str:
-    """Where the actions come from: source file, vintage, import."""
-    parts = []
-    src = ref("action_sources")
-    for r in src.itertuples():
-        t = f"{r.title or 'source inconnue'}"
-        if isinstance(r.publisher, str):
-            t += f" ({r.publisher}"
-            t += f", millésime {r.vintage})" if isinstance(r.vintage, str) else ")"
-        if isinstance(r.import_file, str):
-            t += f", import du fichier {r.import_file} le {str(r.imported_at)[:10]}"
-        parts.append(f"{t} : {fmt(r.n_actions, 0)} actions")
-    return "Sources — actions : " + (" ; ".join(parts) or "aucune action chargée") + "."
-
-
-def source_line(v: View, line_id: str = "act-sources") -> html.P:
-    """Where the actions and the populations come from (title, publisher, vintage)."""
-    return html.P([html.Span(action_source_text() + " "),
-                   html.Span(population_source_text(v.terr, v.state.level))],
-                  className="source-line", id=line_id)
-
-
-def _wrap(label: str, width: int = 16) -> str:
-    """Wrap an axis label on several lines (plotly line breaks)."""
-    words, lines, cur = label.split(), [], ""
-    for w in words:
-        if cur and len(cur) + 1 + len(w) > width:
-            lines.append(cur)
-            cur = w
-        else:
-            cur = f"{cur} {w}".strip()
-    lines.append(cur)
-    return "<br>".join(lines)
-
-
-def population_source_text(terr: pd.DataFrame, level: str) -> str:
-    """Population: which source and vintage for how many territories, 2015-perimeter figures
-    and unknown populations stated."""
-    unit = "QPV" if level == "qpv" else "communes"
-    parts = []
-    ind = terr[terr.pop_origin == "indicateur"]
-    for (title, pub, vint), grp in ind.groupby(["pop_source", "pop_publisher", "pop_vintage"], dropna=False):
-        n15 = int((grp.pop_perimeter == "perimetre_2015").sum())
-        t = f"{title} ({pub}, millésime {vint}) pour {fmt(len(grp), 0)} {unit}"
-        if n15:
-            t += f", dont {fmt(n15, 0)} sur le périmètre 2015 du quartier (valeur approchée)"
-        parts.append(t)
-    n_ref = int((terr.pop_origin == "referentiel").sum())
-    if n_ref:
-        srcs = ref("population_sources", level)
-        names = " ; ".join(f"{r.title} ({r.publisher}, millésime {r.vintage})"
-                           for r in srcs[srcs.n_known > 0].itertuples()) or "référentiel géographique"
-        parts.append(f"{names} pour {fmt(n_ref, 0)} {unit}")
-    n_unknown = int(terr.pop_origin.isna().sum())
-    txt = "Population : " + (" ; ".join(parts) or "non disponible")
-    if n_unknown:
-        txt += f". Population inconnue pour {fmt(n_unknown, 0)} {unit} : densité non calculée"
-    return txt + "."
-
-
-def heatmap_figure(v: View) -> go.Figure:
-    """Territories (rows, the most active first) x themes (columns); counts or densities."""
-    labels = theme_labels()
-    bt = v.by_theme
-    mode = v.state.heat
-    totals = v.dens.set_index("code").n.astype("float64").fillna(0)      # unlisted territories: not drawn
-    rows = [c for c in totals.sort_values(ascending=False, kind="stable").index if totals[c] > 0][:HEATMAP_MAX]
-    fig = go.Figure()
-    if not rows or not v.groups:
-        fig.add_annotation(text="Aucune action rattachée à un territoire pour ces filtres", showarrow=False,
-                           x=0.5, y=0.5, xref="paper", yref="paper")
-        fig.update_xaxes(visible=False)
-        fig.update_yaxes(visible=False)
-        return french_layout(fig, height=220)
-    names = v.dens.set_index("code").name
-    piv_n = bt.pivot(index="code", columns="group", values="n").reindex(index=rows, columns=v.groups)
-    piv_d = bt.pivot(index="code", columns="group", values="density").reindex(index=rows, columns=v.groups)
-    z = piv_n if mode == "count" else piv_d
-    text = [[(fmt(n, 0) if mode == "count" else fmt(d, 1)) for n, d in zip(rn, rd)]
-            for rn, rd in zip(piv_n.to_numpy(), piv_d.to_numpy())]
-    y = [_plotly_text(f"{names[c]} ({c})") for c in rows]
-    x_full = [_plotly_text(labels.get(g, g)) for g in v.groups]
-    hover = [[f"{yy}<br>{xx}<br>{fmt(n, 0)} action(s)<br>" +
-              (f"{fmt(d, 1)} pour 10 000 hab." if not pd.isna(d) else "densité n.d. (population inconnue)")
-              for xx, n, d in zip(x_full, rn, rd)] for yy, rn, rd in zip(y, piv_n.to_numpy(), piv_d.to_numpy())]
-    fig.add_trace(go.Heatmap(
-        z=z.to_numpy(dtype="float64"), x=[_wrap(t) for t in x_full], y=y, colorscale="Blues",
-        hoverongaps=False, text=text, texttemplate="%{text}" if len(rows) * len(v.groups) <= 600 else None,
-        customdata=hover, hovertemplate="%{customdata}<extra></extra>",
-        colorbar={"title": {"text": "Nombre" if mode == "count" else "Pour<br>10 000 hab."}, "thickness": 14},
-        xgap=2, ygap=2))
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(side="top", tickangle=0)
-    n_pos = int((totals > 0).sum())
-    title = (HEAT_MODES[mode] + " par thème et par territoire"
-             + (f" ({HEATMAP_MAX} territoires les plus dotés sur {n_pos})" if n_pos > HEATMAP_MAX else ""))
-    fig = french_layout(fig, title, height=170 + 30 * len(rows))
-    fig.update_layout(margin={"t": 110})
-    return fig
-
-
-NUM1 = Format(precision=1, scheme=Scheme.fixed, group=Group.yes, group_delimiter="\u202f",
-              decimal_delimiter=",").nully("n.d.")
-NUM0 = Format(precision=0, scheme=Scheme.fixed, group=Group.yes, group_delimiter="\u202f",
-              decimal_delimiter=",").nully("n.d.")
-
-
-def density_table(v: View) -> tuple[list[dict], list[dict]]:
-    """The accessible alternative to the map and the heatmap: one row per territory."""
-    labels = theme_labels()
-    df = v.dens[["name", "code", "population", "n", "density"]].copy()
-    df["recensement"] = np.where(v.dens.listed, "liste chargée", "actions non recensées")
-    df["pop_year"] = df.code.map(dict(zip(v.terr.code, v.terr.pop_year)))
-    cols = [{"name": LEVEL_SHORT[v.state.level].capitalize(), "id": "name"}, {"name": "Code", "id": "code"},
-            {"name": "Population", "id": "population", "type": "numeric", "format": NUM0},
-            {"name": "Année de la population", "id": "pop_year"},
-            {"name": "Recensement des actions", "id": "recensement"},
-            {"name": "Actions", "id": "n", "type": "numeric", "format": NUM0},
-            {"name": "Pour 10 000 hab.", "id": "density", "type": "numeric", "format": NUM1}]
-    val = "n" if v.state.heat == "count" else "density"
-    if len(v.by_theme):
-        piv = v.by_theme.pivot(index="code", columns="group", values=val)
-        for i, g in enumerate(v.groups):
-            key = f"g{i}"
-            df[key] = df.code.map(piv[g]) if g in piv.columns else np.nan
-            unit = "" if val == "n" else " /10 000"
-            cols.append({"name": f"{labels.get(g, g)}{unit}", "id": key, "type": "numeric",
-                         "format": NUM0 if val == "n" else NUM1})
-    df = df.sort_values(["n", "name"], ascending=[False, True], na_position="last")
-    return json_records(df), cols
-
-
-ACTION_COLUMNS = [{"name": "Titre", "id": "title"}, {"name": "Années", "id": "years"},
-                  {"name": "Porteur", "id": "porteur"}, {"name": "Thématiques", "id": "themes"},
-                  {"name": "Publics", "id": "publics"}, {"name": "QPV", "id": "qpv_name"},
-                  {"name": "Commune", "id": "commune_name"}, {"name": "Dispositif", "id": "scheme_name"},
-                  {"name": "Identifiant", "id": "id"}]
-
-
-def action_rows(v: View) -> list[dict]:
-    a = v.acts
-    df = pd.DataFrame({"id": a.action_id, "title": a.title,
-                       "years": [years_text(y0, y1) for y0, y1 in zip(a.year_start, a.year_end)],
-                       "porteur": a.porteur, "themes": a.themes, "publics": a.publics,
-                       "qpv_name": a.qpv_name, "commune_name": a.commune_name, "scheme_name": a.scheme_name})
-    return json_records(df)
-
-
-def selected_style(action_id: str | None) -> list[dict]:
-    if not action_id:
-        return []
-    safe = str(action_id).replace('"', "")
-    return [{"if": {"filter_query": f'{{id}} = "{safe}"'}, "backgroundColor": "#fff4d6", "fontWeight": "700"}]
-
-
-def need_source_text(ind: dict | None, vals: pd.DataFrame) -> str:
-    if ind is None:
-        return "Aucun indicateur de besoin disponible."
-    ok = vals[vals.status == "ok"]
-    srcs = ok.drop_duplicates(["source_title", "vintage"]) if len(ok) else ok
-    txt = " ; ".join(f"{r.source_title} ({r.publisher}, millésime {r.vintage})" for r in srcs.itertuples()) \
-        or "n.d."
-    return f"Besoin : {ind['label']} — {txt}."
-
-
-def scatter(v: View):
-    """(figure, quadrant list, note, source text) of the besoins / actions view, per QPV."""
-    st = v.state
-    ind = access.indicator(st.need) if st.need else None
-    ind = None if ind is None else dict(ind)
-    qd = v.qpv_dens
-    if ind is None or qd.empty or v.n_total == 0:
-        fig = french_layout(go.Figure(), height=300)
-        fig.add_annotation(text="Actions non recensées : aucune liste d'actions chargée" if v.n_total == 0 and ind is not None
-                           else "Aucun indicateur de besoin disponible au niveau QPV", showarrow=False,
-                           x=0.5, y=0.5, xref="paper", yref="paper")
-        fig.update_xaxes(visible=False)
-        fig.update_yaxes(visible=False)
-        return fig, [], "", need_source_text(ind, pd.DataFrame(columns=["status"]))
-    vals = access.values(st.need, "qpv", st.scope)
-    need = qd.code.map(vals.set_index("code").value)
-    status = qd.code.map(vals.set_index("code").status).fillna("missing")
-    high_is_bad = ind.get("high_is_bad")
-    high_is_bad = None if high_is_bad is None or pd.isna(high_is_bad) else bool(high_is_bad)
-    q = need_action_quadrants(qd.code, need.where(status == "ok"), qd.density, high_is_bad)
-    df = q.frame.merge(qd[["code", "name", "n", "population"]], on="code")
-    unit = ind.get("unit") or ""
-    dec = int(ind.get("decimals") or 1)
-    fig = go.Figure()
-    ok = df[df.quadrant.notna()]
-    if len(ok) and q.need_median is not None:
-        xmin, xmax = float(ok.need.min()), float(ok.need.max())
-        ymax = float(ok.density.max())
-        pad = (xmax - xmin) * 0.05 or 1.0
-        x0, x1 = (q.need_median, xmax + pad) if high_is_bad is not False else (xmin - pad, q.need_median)
-        fig.add_shape(type="rect", x0=x0, x1=x1, y0=-0.02 * (ymax or 1), y1=q.density_median,
-                      fillcolor="rgba(213,94,0,0.13)", line={"width": 0}, layer="below")
-        fig.add_annotation(x=(x0 + x1) / 2, y=q.density_median, yanchor="bottom", showarrow=False,
-                           text="Besoin élevé, peu d'actions", font={"color": "#8a3b00", "size": 13})
-        fig.add_vline(x=q.need_median, line_dash="dash", line_color="#555",
-                      annotation_text=f"médiane {fmt(q.need_median, dec)}", annotation_position="top")
-        fig.add_hline(y=q.density_median, line_dash="dot", line_color="#555",
-                      annotation_text=f"médiane {fmt(q.density_median, 1)}", annotation_position="bottom left")
-    for key, name, sym, col, size in [
-            ("other", "Autres QPV", "circle", "#0072B2", 10),
-            ("target", "Besoin élevé, peu d'actions", "diamond", "#D55E00", 14)]:
-        part = ok[(ok.quadrant == "besoin_eleve_peu_actions") == (key == "target")]
-        fig.add_trace(go.Scatter(
-            x=part.need, y=part.density, mode="markers", name=name,
-            marker={"symbol": sym, "color": col, "size": size, "line": {"color": "#fff", "width": 1}},
-            customdata=[[_plotly_text(n), fmt(x, dec, unit), fmt(d, 1), f"{fmt(k, 0)} action{'s' if k > 1 else ''}",
-                         QUADRANT_LABELS[qq]]
-                        for n, x, d, k, qq in zip(part.name, part.need, part.density, part.n, part.quadrant)],
-            hovertemplate="<b>%{customdata[0]}</b><br>Besoin : %{customdata[1]}<br>"
-                          "%{customdata[2]} actions pour 10 000 hab. (%{customdata[3]})<br>"
-                          "%{customdata[4]}<extra></extra>"))
-    direction = {True: "une valeur élevée est défavorable", False: "une valeur basse est défavorable",
-                 None: "indicateur sans sens défini : une valeur élevée est lue comme un besoin"}[high_is_bad]
-    fig.update_xaxes(title_text=_plotly_text(f"{ind['label']} ({unit})"))
-    fig.update_yaxes(title_text="Actions pour 10 000 habitants", rangemode="tozero")
-    fig.update_layout(legend={"orientation": "h", "y": -0.2})
-    french_layout(fig, "Besoins et actions par QPV", height=460)
-    target = df[df.quadrant == "besoin_eleve_peu_actions"].sort_values(
-        "need", ascending=high_is_bad is False)
-    items = [html.Li(f"{r.name} ({r.code}) — besoin : {fmt(r.need, dec, unit)} ; "
-                     f"{fmt(r.density, 1)} actions pour 10 000 hab. ({fmt(r.n, 0)} action{'s' if r.n > 1 else ''})")
-             for r in target.itertuples()]
-    excluded = df[df.quadrant.isna()]
-    ex_secret = int((status == "secret").sum())
-    note = (f"Lecture : {direction}. Quadrants séparés par les médianes des QPV placés. "
-            f"{fmt(len(ok), 0)} QPV placés ; {fmt(len(excluded), 0)} non placés"
-            + (f" (dont {fmt(ex_secret, 0)} valeur(s) secrète(s))" if ex_secret else "")
-            + " : indicateur secret ou manquant, ou population inconnue.")
-    perim = vals[(vals.perimeter == "perimetre_2015") & (vals.status == "ok")]
-    if len(perim):
-        note += (f" Attention : pour {fmt(len(perim), 0)} QPV, la valeur est calculée sur le périmètre 2015 "
-                 "du quartier.")
-    src = " ".join([need_source_text(ind, vals), action_source_text(),
-                    population_source_text(population_frame("qpv", st.scope), "qpv")])
-    return fig, items, note, src
 
 
 def fiche(rec: dict | None, placement: str | None) -> list:
@@ -549,10 +313,12 @@ def layout(**query):
     v = compute(st)
     heat_fig = heatmap_figure(v)
     sc_fig, sc_items, sc_note, sc_source = scatter(v)
-    rows, cols = density_table(v)
+    dens_rows, dens_pages = density_page(v)
+    act_rows, act_pages = action_page(v)
     needs = need_options()
+    bbox = scope_bbox(st.scope)
     return html.Div([
-        dcc.Store(id="act-selected", data=st.action),
+        dcc.Store(id="act-selected", data=st.action), action_map.query_store(st),
         html.H1("Actions de santé par thème"),
         html.P("Combien d'actions de santé sont menées pour 10 000 habitants dans chaque quartier prioritaire ou "
                "chaque commune, sur quels thèmes, et là où les besoins sont les plus forts\u202f?", className="lead"),
@@ -567,14 +333,10 @@ def layout(**query):
                     ("Densité d'actions", dl.GeoJSON(
                         id="act-territories", url=territory_url(st, v.too_many), format="geobuf", style=ns("style"), onEachFeature=ns("onEachFeature"),
                         hideout=territory_hideout(v)), True),
-                    ("Actions (points)", dl.GeoJSON(
-                        id="act-points", data=point_features(v.acts, v.placed, theme_parents()),
-                        cluster=True, zoomToBoundsOnClick=True, spiderfyOnMaxZoom=True,
-                        superClusterOptions={"radius": 45, "maxZoom": 17},
-                        pointToLayer=ns_points("pointToLayer"), onEachFeature=ns_points("onEachFeature"),
-                        clusterToLayer=ns_actions("clusterToLayer"),
-                        hideout={"colors": axis_colors()}), bool(st.action)),   # density first; points on demand
-                ], within=st.scope, bounds=scope_bbox(st.scope), height="580px"),
+                    # the server sends what the view shows (components/action_map.py): density first,
+                    # points on demand
+                    ("Actions (points)", action_map.points_layer(st, bbox), bool(st.action)),
+                ], within=st.scope, bounds=bbox, height="580px"),
                 html.P("Trop de communes pour ce territoire : choisissez un département ou un EPCI.",
                        className="note", id="act-too-many", hidden=not v.too_many),
                 source_line(v),
@@ -599,7 +361,8 @@ def layout(**query):
         graph("act-heatmap", heat_fig, None),
         source_line(v, "act-heat-sources"),
         html.P("Mêmes chiffres en tableau (tous les territoires) :", className="muted"),
-        data_table("act-density", pd.DataFrame(rows), columns=cols, page_size=10, filename="densite_actions"),
+        paged_table("act-density", dens_rows, density_columns(v), dens_pages, "densite_actions",
+                    export_query=state_search(st), page_size=DENSITY_PAGE_SIZE),
         html.H2("Besoins et actions (universalisme proportionné)"),
         html.P("Chaque point est un QPV : en abscisse un indicateur de besoin, en ordonnée le nombre d'actions pour "
                "10 000 habitants. La zone orangée regroupe les quartiers où le besoin dépasse la médiane et où les "
@@ -622,26 +385,22 @@ def layout(**query):
         html.P("Cliquez sur une ligne pour ouvrir la fiche de l'action (à côté de la carte), ou choisissez-la "
                "ci-dessous au clavier.", className="muted"),
         html.Div([_control("Ouvrir la fiche de l'action",
-                           search_dropdown("act-pick", None, layout_pick_index(v),
+                           search_dropdown("act-pick", None, pick_index(v),
                                            placeholder="Rechercher une action par son titre",
                                            style={"minWidth": "420px"}), "act-pick")], className="controls"),
-        data_table("act-list", pd.DataFrame(action_rows(v), columns=[c["id"] for c in ACTION_COLUMNS]),
-                   columns=ACTION_COLUMNS, page_size=12, filename="actions",
-                   style_data_conditional=selected_style(st.action)),
+        paged_table("act-list", act_rows, ACTION_COLUMNS, act_pages, "actions", export_query=state_search(st),
+                    page_size=PAGE_SIZE, style_data_conditional=selected_style(st.action)),
         html.P(action_source_text(), className="source-line", id="act-list-source"),
     ], className="actions-page")
 
 
-def pick_options(v: View) -> list[dict]:
-    return action_options(v.acts)
-
-
-def layout_pick_index(v: View):
-    """pick_options(v), remembered for the first search under the values the filter controls
-    of the page show (see controls())."""
+def pick_index(v: View, deps: tuple | None = None):
+    """The act-pick options of a view (built once per view), remembered for the first search under
+    `deps`: the values of the filter controls (by default, those the layout gives them, see controls())."""
     st = v.state
-    return remember(filtered_action_options, pick_options(v), scope_value(st.scope), st.themes, st.publics,
-                    list(st.years or year_bounds()), st.porteurs, st.scheme)
+    if deps is None:
+        deps = (scope_value(st.scope), st.themes, st.publics, list(st.years or year_bounds()), st.porteurs, st.scheme)
+    return remember(filtered_action_options, v.memo("pick", lambda: action_options(v.acts)), *deps)
 
 
 def action_options(acts: pd.DataFrame) -> list[dict]:
@@ -668,44 +427,70 @@ FILTER_INPUTS = [Input("act-level", "value"), Input("act-scope", "value"), Input
                  Input("act-scheme", "value"), Input("act-need", "value"), Input("act-heat", "value")]
 
 
+TABLE_OUTPUTS = [Output(table_ref(t), p, allow_duplicate=True) for t in ("act-density", "act-list")
+                 for p in ("data", "page_count", "page_current")]
+
+
 @callback(
     Output("act-territories", "url"), Output(live_style_ref("act-territories"), "data"),
-    Output("act-points", "data"), Output("act-map-base-communes", "url"), Output("act-map", "viewport"),
+    Output(action_map.QUERY_STORE, "data"), Output("act-map-base-communes", "url"), Output("act-map", "viewport"),
     Output("act-legend-wrap", "children"), Output("act-points-legend-wrap", "children"),
     Output("act-count", "children"), Output("act-scope-title", "children"), Output("act-too-many", "hidden"),
     Output("act-sources", "children"), Output("act-heat-sources", "children"), Output("act-heatmap", "figure"),
-    Output(table_ref("act-density"), "data"), Output(table_ref("act-density"), "columns"),
+    Output(table_ref("act-density"), "columns"),
     Output("act-scatter", "figure"), Output("act-quadrant-list", "children"), Output("act-scatter-note", "children"),
-    Output("act-scatter-source", "children"), Output(table_ref("act-list"), "data"), Output("act-pick", "options"),
-    Output("act-years-label", "children"), Output("url-state", "search", allow_duplicate=True),
+    Output("act-scatter-source", "children"), Output("act-pick", "options"),
+    Output("act-years-label", "children"), Output("url-state", "search", allow_duplicate=True), *TABLE_OUTPUTS,
     *FILTER_INPUTS, State("act-selected", "data"), State("act-map-base-communes", "url"),
-    State("act-pick", "value"), prevent_initial_call=True)
+    State("act-pick", "value"), State(table_ref("act-density"), "sort_by"), State(table_ref("act-list"), "sort_by"),
+    prevent_initial_call=True)
 def update_view(level, scope, themes, publics, years, porteurs, scheme, need, heat, selected, base_url,
-                pick=None):
+                pick=None, dens_sort=None, list_sort=None):
+    """A filter changed: every piece of the page in one round trip, the tables back to their first
+    page (as sorted), the points layer told the new filters (it then asks for its view)."""
     if initial_call():
         raise PreventUpdate  # the layout already shows this state
     st = state_from_controls(level, scope, themes, publics, years, porteurs, scheme, need, heat, selected)
     v = compute(st)
     sc_fig, sc_items, sc_note, sc_source = scatter(v)
-    rows, cols = density_table(v)
     new_base = commune_layer_url(st.scope)
     viewport = {"bounds": map_bounds(st.scope), "transition": "flyToBounds"} if new_base != base_url else no_update
     yb = list(st.years) if st.years else list(ref("action_years") or (None, None))
+    dens_rows, dens_pages = density_page(v, dens_sort, 0)
+    act_rows, act_pages = action_page(v, list_sort, 0)
     return (
         territory_url(st, v.too_many),
         territory_hideout(v),
-        point_features(v.acts, v.placed, theme_parents()),
+        action_map.points_query(st),
         new_base if new_base != base_url else no_update,
         viewport,
         territory_legend(v), points_legend(v), count_summary(v), scope_label(st.scope), not v.too_many,
-        source_line(v).children, source_line(v).children, heatmap_figure(v), rows, cols,
+        source_line(v).children, source_line(v).children, heatmap_figure(v), density_columns(v),
         sc_fig, sc_items or [html.Li("Aucun QPV dans ce quadrant.")], sc_note, sc_source,
-        action_rows(v),
-        initial_options(remember(filtered_action_options, pick_options(v), scope, themes, publics, years,
-                                 porteurs, scheme), pick),
+        initial_options(pick_index(v, (scope, themes, publics, years, porteurs, scheme)), guard.one(pick)),
         f"Années (actions en cours) : {yb[0]}–{yb[1]}",
-        state_search(st),
+        state_search(st), dens_rows, dens_pages, 0, act_rows, act_pages, 0,
     )
+
+
+FILTER_STATES = [State(i.component_id, i.component_property) for i in FILTER_INPUTS]
+
+
+@callback(Output(table_ref("act-list"), "data"), Output(table_ref("act-list"), "page_count"),
+          Input(table_ref("act-list"), "page_current"), Input(table_ref("act-list"), "sort_by"), *FILTER_STATES,
+          prevent_initial_call=True)
+def turn_action_page(page, sort_by, *filters):
+    """A page turned or a sort asked: that page of the list, sorted on the server."""
+    rows, n_pages = action_page(compute(state_from_controls(*filters, None)), sort_by, page)
+    return rows, n_pages
+
+
+@callback(Output(table_ref("act-density"), "data"), Output(table_ref("act-density"), "page_count"),
+          Input(table_ref("act-density"), "page_current"), Input(table_ref("act-density"), "sort_by"),
+          *FILTER_STATES, prevent_initial_call=True)
+def turn_density_page(page, sort_by, *filters):
+    rows, n_pages = density_page(compute(state_from_controls(*filters, None)), sort_by, page)
+    return rows, n_pages
 
 
 def initial_call() -> bool:

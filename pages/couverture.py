@@ -26,6 +26,7 @@ from components.layout import new_search
 from components.portrait import bar_counts
 from components.notices import url_notices
 from components.scope import checked_scope, parse_scope, scope_dropdown, scope_label, scope_value
+from components.search_dropdown import option_index, register_search, search_dropdown
 from components.tables import data_table
 from data import access
 from data.views.couverture import (DEFAULT_LAYERS, KIND_LABELS, KINDS, LAYERS, coverage_frame, layers_from_overlays,
@@ -181,6 +182,13 @@ def scheme_list(sch: pd.DataFrame, selected: str | None, scope=None) -> html.Div
         return html.P("Aucun dispositif recensé sur ce territoire.", id="cov-scheme-items")
     order = {k: i for i, k in enumerate(KINDS)}
     sch = sch.assign(_o=sch.kind.map(order)).sort_values(["_o", "name"])
+    search = [html.Label("Rechercher un dispositif", htmlFor="cov-scheme-pick"),
+              search_dropdown("cov-scheme-pick", selected, option_index(scheme_pick_options, scope_value(scope)),
+                              placeholder="Nom du dispositif, ASV, CLS…")]
+    if len(sch) > SCHEME_LIST_MAX:   # a région or France: searched on the server, never listed whole
+        return html.Div([html.P(f"{len(sch)} dispositifs : recherchez-en un par son nom ou son type (ou cliquez "
+                                "sur son territoire sur la carte) pour ouvrir sa fiche.", className="muted",
+                                id="cov-scheme-items")] + search)
     items = [html.Li(html.Button(
         [html.Span(r.kind, className="kind-badge"), html.Span(r.name)],
         id={"type": "cov-scheme-item", "scheme": r.scheme_id}, className="scheme-item", n_clicks=0,
@@ -189,7 +197,22 @@ def scheme_list(sch: pd.DataFrame, selected: str | None, scope=None) -> html.Div
         for r in sch.itertuples()]
     return html.Div([html.P(f"{len(sch)} dispositifs — cliquez sur l'un d'eux (ou sur son territoire "
                             "sur la carte) pour ouvrir sa fiche.", className="muted"),
-                     html.Ul(items, className="scheme-list", id="cov-scheme-items")])
+                     html.Ul(items, className="scheme-list", id="cov-scheme-items")] + search)
+
+
+SCHEME_LIST_MAX = 40     # above: a search field instead of one button per scheme
+
+
+def scheme_pick_options(scope_raw) -> list[dict]:
+    """The schemes of a scope, as search options ("ASV — Atelier santé ville de …")."""
+    sc = parse_scope(scope_raw)
+    sch = schemes_in_scope(sc, coverage_frame(sc))
+    order = {k: i for i, k in enumerate(KINDS)}
+    sch = sch.assign(_o=sch.kind.map(order)).sort_values(["_o", "name"])
+    return [{"label": f"{k} — {n}", "value": i} for k, n, i in zip(sch.kind, sch.name, sch.scheme_id)]
+
+
+register_search("cov-scheme-pick", scheme_pick_options, State("cov-scope", "value"))
 
 
 def themes_figure(by_theme: pd.DataFrame):
@@ -446,11 +469,16 @@ def update_ranking(scope_raw, need):
           Input({"type": "cov-scheme-item", "scheme": ALL}, "n_clicks"),
           Input({"type": "cov-scheme-layer", "kind": ALL}, "n_clicks"),
           Input({"type": "cov-fiche-close", "id": ALL}, "n_clicks"),
-          State({"type": "cov-scheme-layer", "kind": ALL}, "clickData"),
+          Input("cov-scheme-pick", "value"),
+          State({"type": "cov-scheme-layer", "kind": ALL}, "clickData"), State("cov-scheme", "data"),
           prevent_initial_call=True)
-def select_scheme(_items, layer_clicks, _close, click_data):
-    """A click on a scheme in the list or on its territory on the map selects it."""
+def select_scheme(_items, layer_clicks, _close, _picked, click_data, current=None):
+    """A click on a scheme in the list or on its territory on the map, or its choice in the search
+    field, selects it."""
     trig = ctx.triggered_id
+    if trig == "cov-scheme-pick":      # also fired when the list is drawn again with the selection
+        picked = guard.one(_picked)
+        return picked if picked and picked != current else no_update
     if not isinstance(trig, dict) or not ctx.triggered or not ctx.triggered[0].get("value"):
         return no_update
     if trig.get("type") == "cov-fiche-close":

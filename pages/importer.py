@@ -44,7 +44,7 @@ from components.import_pending import (PENDING_TTL, drop_pending, pending_file, 
 from components.scope import LEVEL_LABELS
 from components.search_dropdown import register_search, search_dropdown
 from components.tables import data_table
-from data import access
+from data import access, memory
 from data.analysis import fmt
 from etl import importer
 from etl.config import REPO_ROOT
@@ -585,6 +585,10 @@ def acknowledge(report: importer.ImportReport, pid: str, token: str):
             drop_pending(pid, token)
         except Exception:  # noqa: BLE001  (swept after PENDING_TTL anyway)
             LOG.exception("pending upload not removed")
+        try:
+            memory.refresh()     # this worker shows the import at once (the others read it in the background)
+        except Exception:  # noqa: BLE001
+            LOG.exception("new DB version not read yet")
     try:
         view = result_view(report)
     except Exception:  # noqa: BLE001

@@ -2,6 +2,7 @@
 tests that need it use `real_dir` and skip cleanly when it is absent."""
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -10,6 +11,10 @@ import pytest
 from etl.build import create_schema, load_reference_tables
 from etl.context import BuildContext
 from etl.db import connect
+
+# Tests replace DB files and read them at once: the app's data layer reads a new file before
+# answering (servers read it in the background, data/memory.py).
+os.environ.setdefault("ATLAS_RELOAD", "sync")
 
 REPO = Path(__file__).resolve().parent.parent
 REAL_DIR = (REPO / ".." / "shared" / "data" / "real").resolve()

@@ -133,3 +133,20 @@ def rows_of_db(db: Path, sql: str, params=None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+def demo_then_import(folder, rows: list[dict], quarantine: bool = False):
+    """(demo DB, the same DB after importing `rows` as actions) in `folder`, built once."""
+    import shutil
+
+    from etl.build import build
+    from etl.config import DEMO_DIR
+    from etl.importer import apply
+
+    first = folder / "demo.duckdb"
+    build(DEMO_DIR, first, fictional=True, progress=lambda *_: None)
+    second = folder / "demo_plus.duckdb"
+    shutil.copyfile(first, second)
+    rep = apply(csv_bytes(rows), "actions", db=second, filename="ajout.csv", offline=True, quarantine=quarantine)
+    assert rep.applied, rep.summary()
+    return first, second, rep

@@ -100,6 +100,7 @@ def test_memoized_queries_follow_the_file_and_return_copies(demo_db, tmp_path):
         import duckdb
         con = duckdb.connect(str(new))
         con.execute("UPDATE indicator SET label = 'Nouvel intitulé' WHERE indicator_id = ?", [first])
+        con.execute("UPDATE meta SET value = 'une autre construction' WHERE key = 'build_id'")   # as a build does
         con.close()
         os.replace(new, live)
         assert access.indicators().iloc[0].label == "Nouvel intitulé"   # the new file, not the cache

@@ -122,7 +122,10 @@ def test_compute_with_sub_theme_filter_and_unknown_population(page_mod):
     hideout = page_mod.territory_hideout(v)
     assert hideout["status"] == {"QN09603C": "missing"}
     assert hideout["classes"]["QN09602B"] == 0                       # "no action" class, not missing
-    assert "Population inconnue" in hideout["tooltips"]["QN09603C"]
+    assert "tooltips" not in hideout and hideout["tip"].startswith("/tooltip/actions?q=theme%3Dnutrition")
+    assert "Population inconnue" in page_mod.tooltip_lines(v, "QN09603C")
+    assert page_mod.tooltip_lines(v, "QN09601A")[0] == "2 actions"
+    assert page_mod.tooltip_lines(v, "ZZZ") is None
     legend_text = str(page_mod.territory_legend(v).to_plotly_json())
     assert "Population inconnue : densité non calculable" in legend_text
     # The axis filter includes the sub-themes: prevention = A01, A02, A03, A08, A09, A11.
@@ -203,9 +206,11 @@ def test_layout_restores_controls_from_url(page_mod):
 
 
 def test_hostile_strings_stay_text(page_mod):
+    from data.views.action_points import features
+
     v = page_mod.compute(page_mod.parse_state({}))
-    feats = page_mod.point_features(v.acts, v.placed, page_mod.theme_parents())["features"]
-    hostile = [f for f in feats if f["properties"]["action_id"] == "A08"][0]
+    feats = features(v.acts, 18, None)["features"]                 # every action its own point at zoom 18
+    hostile = [f for f in feats if f["properties"].get("action_id") == "A08"][0]
     assert hostile["properties"]["title"].startswith(HOSTILE)   # escaped by atlas.util.escape in the tooltip
     fig = page_mod.heatmap_figure(v)
     assert any("&lt;img" in y for y in fig.data[0].y) and not any("<img" in y for y in fig.data[0].y)
@@ -232,12 +237,13 @@ def test_update_view_filters_and_writes_url(page_mod):
     out = _run(page_mod.update_view, ["act-themes.value"],
                "qpv", "france", ["sante_mentale"], [], [2019, 2024], [], None, "taux_pauvrete_60", "count",
                None, page_mod.commune_layer_url(None))       # the commune layer the page already shows
-    search = out[-1]
+    search = out[20]
     assert search == "?theme=sante_mentale"
+    assert out[2] == "theme=sante_mentale"                   # the points layer's filters
     count_text = " ".join(c if isinstance(c, str) else str(c.children) for c in out[7])
     assert count_text.startswith("2 actions")               # A04 (estime de soi), A07 (addictions)
-    rows = out[19]
-    assert {r["id"] for r in rows} == {"A04", "A07"}
+    rows, n_pages, page = out[24:27]
+    assert {r["id"] for r in rows} == {"A04", "A07"} and (n_pages, page) == (1, 0)
     assert out[3] is dash_no_update() and out[4] is dash_no_update()     # same scope: map view kept
 
 
@@ -306,12 +312,14 @@ def test_unlisted_territories_have_unknown_counts_never_zero(partial_actions):
         assert not d.loc[code, "listed"] and pd.isna(d.loc[code, "n"]) and pd.isna(d.loc[code, "density"])
     hideout = partial_actions.territory_hideout(v)
     assert hideout["status"]["QN09604D"] == "unknown" and "QN09604D" not in hideout["classes"]
-    assert hideout["tooltips"]["QN09604D"][0].startswith("Actions non recensées")
+    assert partial_actions.tooltip_lines(v, "QN09604D")[0].startswith("Actions non recensées")
     legend = str(partial_actions.territory_legend(v).to_plotly_json())
     assert "Actions non recensées (liste d'actions non chargée)" in legend
     summary = str(partial_actions.count_summary(v))
     assert "Actions non recensées pour 2 QPV" in summary
-    rows, _ = partial_actions.density_table(v)
-    by = {r["code"]: r for r in rows}
+    from components.action_charts import density_frame
+    from data.views.actions import json_records
+
+    by = {r["code"]: r for r in json_records(density_frame(v))}
     assert by["QN09604D"]["n"] is None and by["QN09604D"]["recensement"] == "actions non recensées"
     assert by["QN09602B"]["n"] == 2 and by["QN09602B"]["recensement"] == "liste chargée"

@@ -304,20 +304,26 @@ def _run(fn, *args, triggered=None, inputs_list=None, outputs_list=None):
 
 def test_select_scheme_callback_from_list_map_and_close(page):
     item = {"type": "cov-scheme-item", "scheme": "CLS1"}
-    res = _run(page.select_scheme, [1], [None] * 4, [], [None] * 4,
+    res = _run(page.select_scheme, [1], [None] * 4, [], None, [None] * 4,
                triggered=[{"prop_id": '{"scheme":"CLS1","type":"cov-scheme-item"}.n_clicks', "value": 1}],
                inputs_list=[[{"id": item, "property": "n_clicks"}], [], []])
     assert res == "CLS1"
     layers = [{"id": {"type": "cov-scheme-layer", "kind": k}, "property": "n_clicks"} for k in page.KINDS]
     feature = {"type": "Feature", "properties": {"code": "CPTS1", "name": HOSTILE}}
-    res = _run(page.select_scheme, [], [None, None, None, 1], [], [None, None, None, feature],
+    res = _run(page.select_scheme, [], [None, None, None, 1], [], None, [None, None, None, feature],
                triggered=[{"prop_id": '{"kind":"CPTS","type":"cov-scheme-layer"}.n_clicks', "value": 1}],
                inputs_list=[[], layers, []])
     assert res == "CPTS1"
-    res = _run(page.select_scheme, [], [None] * 4, [1], [None] * 4,
+    res = _run(page.select_scheme, [], [None] * 4, [1], None, [None] * 4,
                triggered=[{"prop_id": '{"id":"close","type":"cov-fiche-close"}.n_clicks', "value": 1}],
                inputs_list=[[], layers, [{"id": {"type": "cov-fiche-close", "id": "close"}, "property": "n_clicks"}]])
     assert res is None
+    # the search field (France scale lists no button per scheme): a new choice selects, the same one
+    # (the list drawn again with the selection) changes nothing
+    pick = [{"prop_id": "cov-scheme-pick.value", "value": "CLS1"}]
+    assert _run(page.select_scheme, [], [None] * 4, [], "CLS1", [None] * 4, None, triggered=pick) == "CLS1"
+    from dash import no_update
+    assert _run(page.select_scheme, [], [None] * 4, [], "CLS1", [None] * 4, "CLS1", triggered=pick) is no_update
 
 
 def test_change_scope_callback_changes_urls_and_hideouts_only(page):
@@ -410,3 +416,18 @@ def test_a_scope_without_registry_says_so(partial_page):
     assert "aucun QPV ne peut être dit sans ASV" in block and "cov-ranking'" not in block
     out = partial_page.change_scope("commune:96003")
     assert set(out[1]["cats"].values()) == {"unknown"} and "Couverture inconnue" in str(out[-1])
+
+
+def test_a_long_scheme_list_is_searched_not_listed(page):
+    """France scale (1,164 schemes in the bench): no button per scheme, a server-searched field."""
+    import pandas as pd
+
+    many = pd.DataFrame({"scheme_id": [f"CLS{i:03d}" for i in range(60)], "kind": "CLS",
+                         "name": [f"Contrat local de santé n° {i}" for i in range(60)]})
+    div = page.scheme_list(many, None, None)
+    found = _find_all(div, "Dropdown")
+    assert [d.id for d in found] == ["cov-scheme-pick"]
+    assert "60 dispositifs : recherchez-en un" in str(div.to_plotly_json())
+    assert not _find_all(div, "Button") and not _find_all(div, "Ul")
+    few = page.scheme_list(many.head(3), None, None)
+    assert len(_find_all(few, "Button")) == 3 and _find_all(few, "Dropdown")

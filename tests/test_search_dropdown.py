@@ -138,6 +138,7 @@ def test_full_list_is_cached_until_the_db_file_is_replaced(tmp_path, monkeypatch
     db = tmp_path / "atlas.duckdb"
     db.write_bytes(b"v1")
     monkeypatch.setattr(data_db, "_db_path", db)
+    monkeypatch.setattr(access, "version", data_db.file_version)   # a stand-in file, not a DB: its version
     calls: list[str] = []
 
     def options_fn(level):
@@ -163,6 +164,7 @@ def test_search_answer_is_no_update_for_short_lists(tmp_path, monkeypatch):
     db = tmp_path / "atlas.duckdb"
     db.write_bytes(b"x")
     monkeypatch.setattr(data_db, "_db_path", db)
+    monkeypatch.setattr(access, "version", data_db.file_version)   # a stand-in file, not a DB: its version
 
     def short():
         return _options()
@@ -182,6 +184,7 @@ def test_register_search_and_search_dropdown(tmp_path, monkeypatch):
     db = tmp_path / "atlas.duckdb"
     db.write_bytes(b"x")
     monkeypatch.setattr(data_db, "_db_path", db)
+    monkeypatch.setattr(access, "version", data_db.file_version)   # a stand-in file, not a DB: its version
 
     def territory_opts(scope):
         return _options(n_filler=100) if scope == "departement:96" else _options()

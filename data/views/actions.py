@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 import pandas as pd
@@ -288,6 +288,20 @@ def _centroids(ver, level: str, scope) -> dict[str, tuple[float, float]]:
     return {c: (round(float(p.x), 5), round(float(p.y), 5)) for c, p in zip(g.code, pts)}
 
 
+def placements() -> pd.DataFrame:
+    """Where every action of the DB is drawn (index action_id: lon, lat, placement, axis), computed
+    once per DB version (vectorised): the filters then only select rows."""
+    return _placements(access.version())
+
+
+@lru_cache(maxsize=2)
+def _placements(ver) -> pd.DataFrame:
+    acts = ref("actions")
+    placed = place_points(acts, centroids("qpv"), centroids("commune"))
+    placed["axis"] = action_axis(acts, theme_parents()).to_numpy()
+    return placed.set_index("action_id")
+
+
 def years_text(y0, y1) -> str:
     if y0 is None or (isinstance(y0, float) and math.isnan(y0)):
         return "n.d."
@@ -305,26 +319,6 @@ def json_records(df: pd.DataFrame) -> list[dict]:
     """DataFrame -> JSON-safe records (NaN/NA -> None, numpy scalars -> Python)."""
     out = df.astype(object).where(df.notna(), None)
     return [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in out.to_dict("records")]
-
-
-def point_features(acts: pd.DataFrame, placed: pd.DataFrame, parents: dict) -> dict:
-    """GeoJSON points (small: only actions) with the text the escaped tooltip shows."""
-    df = acts.merge(placed, on="action_id", suffixes=("_own", ""))
-    df = df[df.placement.notna()]
-    axis = action_axis(df, parents)
-    feats = []
-    for (_, r), ax in zip(df.iterrows(), axis):
-        where = PLACEMENT_TEXT[r.placement]
-        if r.placement == "qpv" and isinstance(r.qpv_name, str):
-            where += f" « {r.qpv_name} »"
-        elif r.placement == "commune" and isinstance(r.commune_name, str):
-            where += f" « {r.commune_name} »"
-        detail = " · ".join(x for x in [years_text(r.year_start, r.year_end), clean_value(r.porteur),
-                                         clean_value(r.themes), where] if x)
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
-                      "properties": {"action_id": r.action_id, "title": r.title, "detail": detail,
-                                     "axis": ax, "placement": r.placement}})
-    return {"type": "FeatureCollection", "features": feats}
 
 
 def density_classes(dens: pd.DataFrame):
@@ -373,6 +367,13 @@ class View:
     placed: pd.DataFrame        # action_id, lon, lat, placement
     qpv_dens: pd.DataFrame      # QPV densities (for the scatter)
     too_many: bool = False      # commune level over too large a scope
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, key, build):
+        """build() computed once per view (views are shared between requests: never mutated)."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
 
 def filtered_actions(st: ViewState) -> pd.DataFrame:
@@ -385,6 +386,20 @@ def filtered_actions(st: ViewState) -> pd.DataFrame:
 
 
 def compute(st: ViewState) -> View:
+    """The view of a state, computed once per (DB version, state) and shared: page turns, sorts and
+    the map's point requests reuse it. Callers must not mutate it."""
+    from dataclasses import replace
+
+    v = _compute(access.version(), state_search(replace(st, action=None)))
+    return v if v.state == st else replace(v, state=st)
+
+
+@lru_cache(maxsize=16)
+def _compute(ver, search: str) -> View:
+    return compute_uncached(parse_state(parse_qs(search.lstrip("?"))))
+
+
+def compute_uncached(st: ViewState) -> View:
     parents = theme_parents()
     acts = filtered_actions(st)
     qpvs = population_frame("qpv", st.scope)
@@ -397,7 +412,7 @@ def compute(st: ViewState) -> View:
     groups_order = st.themes or axes()
     grp = theme_groups(exploded_themes(acts), parents, st.themes or None)
     by_theme = mark_unlisted(action_density(codes, terr, grp, groups_order), st.level)
-    placed = place_points(acts, centroids("qpv", st.scope), centroids("commune", st.scope))
+    placed = placements().reindex(acts.action_id.to_numpy()).rename_axis("action_id").reset_index()
     qpv_dens = dens if st.level == "qpv" else \
         mark_unlisted(action_density(action_codes(acts, "qpv", qpv_commune), qpvs), "qpv")
     return View(st, acts, ref("counts")["actions"], terr, dens, by_theme, groups_order, placed,

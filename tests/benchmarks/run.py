@@ -14,6 +14,10 @@ What is measured (each figure is the median of several runs; the table gives the
 - server: p50 / p95 latency and errors of the page's callbacks replayed by 20 and 50 concurrent
   simulated users (loopback only, bounded in requests and time) against gunicorn with several
   workers, the way `make serve` runs it;
+- the Actions and Couverture pages (tests/benchmarks/pages_bench.py): their layout, a filter
+  change, the map's points, first render in the browser at France scale (100,000 actions), against
+  the naive approach (every action and every row in the page); and the latency of 50 users while an
+  import is applied to the served DB every 10 s;
 - side by side: the same map drawn the naive way (tests/benchmarks/naive_app.py: full-geometry
   GeoJSON inline in a plain dl.GeoJSON, the whole GeoJSON re-sent on each indicator change).
 
@@ -1183,7 +1187,7 @@ def write_markdown(report: Report, path: Path, elapsed: float) -> None:
                   "> moyenne supérieure au nombre de processeurs) ; les durées sont plus longues qu'à vide. Les",
                   "> tailles en octets ne dépendent pas de la charge.", ""]
     sections = [("ETL", "Chargement (ETL)"), ("Carte (octets)", "Carte : octets envoyés"),
-                ("Page", "Page Inégalités : côté serveur (processus seul, hors navigateur)"),
+                ("Page", "Pages Inégalités, Actions et Couverture : côté serveur (processus seul, hors navigateur)"),
                 ("Navigateur", "Navigateur (Chromium headless)"), ("Serveur", "Serveur (gunicorn, boucle locale)"),
                 ("Naïf", "Comparaison avec l'approche naïve (GeoJSON complet en ligne dans un dl.GeoJSON)")]
     for key, title in sections:
@@ -1260,7 +1264,13 @@ def main(argv=None) -> int:
                     help="(development) reuse demo.duckdb and france.duckdb of the --keep folder")
     ap.add_argument("--child-build", nargs=2, metavar=("SRC", "DB"), help=argparse.SUPPRESS)
     ap.add_argument("--child-page", metavar="JSON", help=argparse.SUPPRESS)
+    ap.add_argument("--child-pages", metavar="JSON", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.child_pages:
+        from tests.benchmarks import pages_bench
+
+        pages_bench.child_pages(args.child_pages)
+        return 0
     if args.child_build:
         child_build(*args.child_build)
         return 0
@@ -1302,6 +1312,9 @@ def main(argv=None) -> int:
             warm_workers(servers[name].base, ["/_dash-layout"], 2)
         print("Page (server side)…", flush=True)
         bench_page(report, dbs, counts)
+        from tests.benchmarks import pages_bench
+
+        pages_bench.bench_pages(report, dbs, PY, REPO, __file__, fmt_bytes, fr)
 
         from data import access
         access.configure(france_db)
@@ -1310,7 +1323,16 @@ def main(argv=None) -> int:
         print("Browser…", flush=True)
         shots = Path(os.environ.get("ATLAS_SCREENSHOTS", "/tmp/atlas-screenshots"))
         shots.mkdir(parents=True, exist_ok=True)
-        _, captured = bench_browser(report, servers, counts, labels, args.runs, deadline - 150, shots)
+        _, captured = bench_browser(report, servers, counts, labels, args.runs, deadline - 240, shots)
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                pages_bench.bench_pages_browser(report, browser, servers, counts["france"]["qpv"], 2, fmt_bytes, fr,
+                                                median, WORKERS)
+            finally:
+                browser.close()
         print("Load…", flush=True)
         for name in ("demo-naive", "france-naive"):
             servers.pop(name).stop()
@@ -1321,6 +1343,10 @@ def main(argv=None) -> int:
                    f"/inegalites?indicator={START_INDICATOR}&scope=region:{reg}",
                    "France synthétique, page Inégalités à l'échelle d'une région", max_seconds=60,
                    p95_target=TARGET_LOAD_P95["region"])
+        pages_bench.bench_load_under_writes(report, servers["france"], captured["france-region"],
+                                            f"/inegalites?indicator={START_INDICATOR}&scope=region:{reg}",
+                                            "France synthétique, page Inégalités à l'échelle d'une région",
+                                            france_db, load_test, percentile, fr, WORKERS)
         for s in servers.values():
             s.stop()
         servers.clear()

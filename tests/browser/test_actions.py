@@ -48,8 +48,10 @@ def test_actions_load_and_theme_filter_changes_counts(page):
     assert "Santé mentale" in page.locator("#act-points-legend").inner_text()
     heat = page.locator("#act-heatmap").inner_text()
     assert "Santé mentale" in heat
-    # The density layer was restyled in place (components.maps.live_style), tooltips included.
-    page.wait_for_function("() => !!(window.atlas.live.styles['act-territories'] || {}).tooltips")
+    # The density layer was restyled in place (components.maps.live_style); its tooltips are asked
+    # for the new view when one opens.
+    page.wait_for_function("() => ((window.atlas.live.styles['act-territories'] || {}).tip || '')"
+                           ".includes('sante_mentale')")
     restyled = page.evaluate("""() => {
         const live = window.atlas.live, styles = live.styles['act-territories'];
         const entries = Object.values(live.layers['act-territories'] || {});
