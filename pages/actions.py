@@ -7,6 +7,7 @@ Every filter, the level, the need indicator and the selected action live in the 
 """
 
 from dataclasses import replace
+from functools import lru_cache
 from urllib.parse import urlencode
 
 import dash
@@ -204,13 +205,19 @@ def fiche_for(action_id: str | None) -> list:
 
 
 def scope_bbox(scope) -> tuple | None:
-    """(minx, miny, maxx, maxy) of the scope, or of everything loaded."""
+    """(minx, miny, maxx, maxy) of the scope, or of everything loaded (once per DB version)."""
+    return _scope_bbox(access.version(), tuple(scope) if scope else None)
+
+
+@lru_cache(maxsize=64)
+def _scope_bbox(ver, scope) -> tuple | None:
     b = access.bounds(*scope) if scope else None
     if b is None:
         for level in ("departement", "qpv"):
             g = access.geometries(level)
             if not g.empty:
-                return tuple(shapely.union_all(g.geometry.values).bounds)
+                return tuple(shapely.bounds(g.geometry.values).reshape(-1, 4).min(axis=0)[:2]) + \
+                    tuple(shapely.bounds(g.geometry.values).reshape(-1, 4).max(axis=0)[2:])
     return b
 
 
@@ -311,8 +318,8 @@ def layout(**query):
     st = parse_state(query)
     _, notices = checked_scope(first_of(query.get("scope")))
     v = compute(st)
-    heat_fig = heatmap_figure(v)
-    sc_fig, sc_items, sc_note, sc_source = scatter(v)
+    heat_fig = v.memo("heatmap", lambda: heatmap_figure(v))
+    sc_fig, sc_items, sc_note, sc_source = v.memo("scatter", lambda: scatter(v))
     dens_rows, dens_pages = density_page(v)
     act_rows, act_pages = action_page(v)
     needs = need_options()
@@ -452,7 +459,7 @@ def update_view(level, scope, themes, publics, years, porteurs, scheme, need, he
         raise PreventUpdate  # the layout already shows this state
     st = state_from_controls(level, scope, themes, publics, years, porteurs, scheme, need, heat, selected)
     v = compute(st)
-    sc_fig, sc_items, sc_note, sc_source = scatter(v)
+    sc_fig, sc_items, sc_note, sc_source = v.memo("scatter", lambda: scatter(v))
     new_base = commune_layer_url(st.scope)
     viewport = {"bounds": map_bounds(st.scope), "transition": "flyToBounds"} if new_base != base_url else no_update
     yb = list(st.years) if st.years else list(ref("action_years") or (None, None))
@@ -465,7 +472,8 @@ def update_view(level, scope, themes, publics, years, porteurs, scheme, need, he
         new_base if new_base != base_url else no_update,
         viewport,
         territory_legend(v), points_legend(v), count_summary(v), scope_label(st.scope), not v.too_many,
-        source_line(v).children, source_line(v).children, heatmap_figure(v), density_columns(v),
+        source_line(v).children, source_line(v).children, v.memo("heatmap", lambda: heatmap_figure(v)),
+        density_columns(v),
         sc_fig, sc_items or [html.Li("Aucun QPV dans ce quadrant.")], sc_note, sc_source,
         initial_options(pick_index(v, (scope, themes, publics, years, porteurs, scheme)), guard.one(pick)),
         f"Années (actions en cours) : {yb[0]}–{yb[1]}",

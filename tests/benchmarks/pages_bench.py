@@ -148,7 +148,7 @@ def bench_pages_browser(report, browser, servers: dict, n_qpv: int, runs: int, f
     for path in ("/actions", "/couverture"):
         warm_page(servers["france"].base, path, workers)
     for path, sel, title in (("/actions", "#act-map .leaflet-overlay-pane path", "Actions"),
-                             ("/couverture", "#cov-map .leaflet-overlay-pane path", "Couverture ASV")):
+                             ("/couverture", "#cov-map .cov-pane-qpv path", "Couverture ASV")):
         firsts, json_bytes = [], []
         for _ in range(runs):
             ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")

@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -674,7 +675,9 @@ def _choose(page, dropdown_id: str, label: str) -> None:
     search = page.get_by_placeholder("Rechercher")
     if search.count():
         search.last.fill(label[:40])
-    page.locator(".dash-dropdown-content label.dash-dropdown-option", has=page.get_by_label(label, exact=True)).first.click()
+    # the option whose label begins with `label` (Inégalités' labels end with the reference levels)
+    page.locator(".dash-dropdown-content label.dash-dropdown-option",
+                 has=page.get_by_label(re.compile("^" + re.escape(label)))).first.click()
 
 
 def _cpu_top(profile: dict, n: int = 2) -> list[tuple[str, str, float]]:
