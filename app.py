@@ -59,6 +59,7 @@ server.config.update(COMPRESS_MIMETYPES=["application/json", "text/html"], COMPR
                      COMPRESS_MIN_SIZE=1024)
 Compress(server)
 geo_routes.register(server)
+shell.register_routes(server)
 action_map.register(server)
 export_routes.register(server)
 maps.register_routes(server)

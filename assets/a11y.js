@@ -12,7 +12,11 @@
    - a dropdown's button is its tab stop; the focus target input Dash puts before it (hidden from
      assistive technology) leaves the tab order;
    - a table that scrolls sideways can be reached and scrolled with the keyboard (tabindex 0,
-     named by its caption or heading).
+     named by its caption or heading);
+   - a dropdown's button is named by its field's label, then what it shows in the order shown
+     (the chosen values, then a multi-select's "n sélectionné(s)"): Dash names it by the count
+     first and without the label (WCAG 2.5.3, axe label-content-name-mismatch); its clear icon,
+     a mouse shortcut nested in the button, is hidden from assistive technology.
    Belongs upstream (dash-table, dcc): accessible names and roles for these widgets. */
 (function () {
     var PAGER = {"first-page": "Première page", "previous-page": "Page précédente",
@@ -86,6 +90,19 @@
                 t.setAttribute("aria-label", (h ? "Tableau : " + h : "Tableau") + " (défilement au clavier avec les flèches)");
             }
         });
+        root.querySelectorAll("button.dash-dropdown[id]").forEach(function (b) {
+            /* the clear icon inside the button is a mouse shortcut (a control nested in a button cannot
+               be reached otherwise; the open list has its own "clear"): not part of the button's name */
+            b.querySelectorAll(".dash-dropdown-clear:not([aria-hidden])").forEach(function (a) {
+                a.setAttribute("aria-hidden", "true");
+            });
+            var label = document.querySelector("label[for='" + b.id + "']");
+            if (label && !label.id) { label.id = b.id + "-label"; }
+            var shown = b.querySelector(".dash-dropdown-trigger");     /* values, then the count, as shown */
+            if (shown && !shown.id) { shown.id = b.id + "-shown"; }
+            var ids = [label && label.id, shown && shown.id].filter(Boolean).join(" ");
+            if (ids && b.getAttribute("aria-labelledby") !== ids) { b.setAttribute("aria-labelledby", ids); }
+        });
         root.querySelectorAll("input.dash-dropdown-focus-target").forEach(function (i) {
             /* Dash makes this hidden input the tab stop that forwards focus to the dropdown's button
                (tabindex -1), and gives it tabindex 0 again whenever the button loses focus: the
@@ -105,7 +122,7 @@
     function start() {
         patch(document);
         new MutationObserver(schedule).observe(document.body, {childList: true, subtree: true,
-            attributes: true, attributeFilter: ["role", "aria-selected", "tabindex", "disabled"]});
+            attributes: true, attributeFilter: ["role", "aria-selected", "tabindex", "disabled", "aria-labelledby"]});
     }
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
     else start();

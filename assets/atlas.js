@@ -420,3 +420,38 @@ document.addEventListener("change", function (e) {
     .map(function (l) { return l.textContent.trim(); });
   window.dash_clientside.set_props(store, {data: names});
 });
+
+/* A map has drawn its shapes: resolves when the map's overlay panes hold shapes and their number
+   has not changed for a few frames (or after `maxMs`), so that what waits on it (the Actions page's
+   charts, components/charts.py: defer_graphs) does not compete with the map's first drawing. */
+window.atlas.afterMap = function (mapId, maxMs) {
+  const limit = performance.now() + (maxMs || 4000);
+  return new Promise(function (resolve) {
+    let last = -1, stable = 0;
+    (function check() {
+      const n = document.querySelectorAll("#" + mapId + " .leaflet-pane path").length;
+      stable = (n > 0 && n === last) ? stable + 1 : 0;
+      last = n;
+      if (stable >= 5 || performance.now() > limit) { resolve(n); return; }
+      requestAnimationFrame(check);
+    })();
+  });
+};
+
+/* A QPV chosen in a table far below the map: bring the map back into view when less than half
+   of it is visible, and the QPV into the map's view when it lies outside (same zoom). */
+window.atlas.reveal = function (mapId, layerId, code) {
+  const el = document.getElementById(mapId);
+  if (!el) { return false; }
+  const r = el.getBoundingClientRect();
+  const vh = window.innerHeight || document.documentElement.clientHeight;
+  const shown = Math.min(vh, r.bottom) - Math.max(0, r.top);
+  if (shown < Math.min(r.height, vh) / 2) { el.scrollIntoView({block: "start"}); }
+  const entry = ((window.atlas.live && window.atlas.live.layers[layerId]) || {})[code];
+  const layer = entry && entry.layer, map = layer && layer._map;
+  if (map && layer.getBounds) {
+    const b = layer.getBounds();
+    if (b.isValid() && !map.getBounds().contains(b)) { map.panTo(b.getCenter()); }
+  }
+  return true;
+};

@@ -341,7 +341,7 @@ def _export_density(query: dict, sort_by):
     out = df.iloc[frame_order(df, sort_by, set(df.columns), numeric, "name")][[c["id"] for c in cols]]
     return (out.rename(columns={c["id"]: c["name"] for c in cols}), "densite_actions",
             [("Titre", f"Actions par {LEVEL_SHORT[v.state.level]}, par thème"),
-             ("Source", source_text(v))])
+             ("Source", source_text(v))], cols)
 
 
 def source_text(v: View) -> str:

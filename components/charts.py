@@ -2,8 +2,10 @@
 a readable font, and the source line under every chart."""
 from __future__ import annotations
 
+import json
+
 import plotly.graph_objects as go
-from dash import dcc, html
+from dash import Input, Output, clientside_callback, dcc, html
 
 # Plotly's own download and share buttons are removed: the app's exports (components/export.py)
 # carry the title, source and year that Plotly's "plot-image.png" lacks.
@@ -40,3 +42,35 @@ def graph(graph_id, fig: go.Figure, source: str | None = None, exports: bool = T
         html.P(source, className="source-line") if source else None,
         chart_exports(graph_id, export_name, export_title) if exports else None,
     ], className="graph-block")
+
+
+def deferred_graph(graph_id: str, source: str | None = None, exports: bool = True,
+                   export_name: str | None = None, export_title: str | None = None) -> html.Div:
+    """graph() whose dcc.Graph is mounted only once the page's map has drawn (defer_graphs): until
+    then Plotly's library (about 0.9 s of the browser's main thread on this machine) is not even
+    loaded, so the map comes first. The owner's callback gives the figure (its initial call runs when
+    the graph is inserted)."""
+    from components.export import chart_exports
+
+    return html.Div([
+        html.Div(html.P("Graphique en cours de chargement…", className="muted graph-pending"),
+                 id=f"{graph_id}-slot", className="graph-slot"),
+        html.P(source, className="source-line") if source else None,
+        chart_exports(graph_id, export_name, export_title) if exports else None,
+    ], className="graph-block")
+
+
+def defer_graphs(map_id: str, graph_ids: list[str]) -> None:
+    """Insert the deferred graphs of a page once its map has drawn its shapes (assets/atlas.js:
+    atlas.afterMap), or after 4 s whatever the map does. Call once, at import time of the owner."""
+    clientside_callback(
+        """function (_mapId) {
+            const graphs = %s, config = %s;
+            return window.atlas.afterMap(%s).then(function () {
+                return graphs.map(function (id) {
+                    return {type: "Graph", namespace: "dash_core_components",
+                            props: {id: id, config: config, figure: {data: [], layout: {}}}};
+                });
+            });
+        }""" % (json.dumps(graph_ids), json.dumps(GRAPH_CONFIG), json.dumps(map_id)),
+        [Output(f"{g}-slot", "children") for g in graph_ids], Input(map_id, "id"))

@@ -131,6 +131,33 @@ def page_layout(pathname: str | None, search: str | None):
     return content, page["title"]
 
 
+def view_title(url: str | None) -> str:
+    """What a view shows, in words, for a slide's title: the page's `view_title(**query)` (its
+    territory, indicator, year...) when the page defines one, else the page's name."""
+    parts = urlsplit(str(url or "/"))
+    page = find_page(parts.path)
+    if page is None:
+        return "Atlas ASV"
+    query, _ = parse_query(parts.query, page.get("multi_params", ()))
+    import importlib
+
+    fn = getattr(importlib.import_module(page["module"]), "view_title", None)
+    try:
+        text = fn(**query) if fn else None
+    except Exception:   # a title is a convenience: the page's name then
+        logging.getLogger(__name__).exception("view title of %s failed", url)
+        text = None
+    return clip(text or page["name"], 200)
+
+
+def register_routes(server) -> None:
+    @server.route("/view-title")
+    def view_title_route():
+        from flask import jsonify
+
+        return jsonify({"title": view_title(request.args.get("u", "/"))})
+
+
 def requested_url() -> tuple[str, str] | None:
     """(path, query) of the page the browser shows while it fetches the layout: the Referer of
     /_dash-layout (same origin only). None outside a request or without a usable Referer."""

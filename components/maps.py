@@ -121,7 +121,10 @@ def atlas_map(map_id: str, overlays: list, within=None, bounds=None, height: str
     kwargs = {"bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
               "center": [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2]} if bounds else {
         "center": [46.5, 2.5], "zoom": 6}
-    return dl.Map(children, id=map_id, style={"height": height, "width": "100%", "background": "#f4f1ea"},
+    # On a short screen (a projector's 1280 x 720) the map shrinks with it, down to 360 px, so that
+    # the controls above it and its upper half fit in the first screen.
+    fitted = f"clamp(min(360px, {height}), calc(100vh - 180px), {height})"
+    return dl.Map(children, id=map_id, style={"height": fitted, "width": "100%", "background": "#f4f1ea"},
                   zoomSnap=0.25, attributionControl=True, **kwargs)
 
 
@@ -131,10 +134,12 @@ SPECK_NOTE = ("À petite échelle, un quartier trop petit pour être lu est dess
               "la population n'est pas connue) ; son contour apparaît en zoomant.")
 
 
-def legend(items: list[tuple[str, str, str]], title: str, note: str | None = None,
-           legend_id: str | None = None) -> html.Div:
+def legend(items: list[tuple[str, str, str]], title: str, note: str | list[str] | None = None,
+           legend_id: str | None = None, alerts: list[str] | None = None) -> html.Div:
     """A legend listing (css_class_or_color, label, count) — readable without colour:
-    each row has its label and its count; secret / missing / unknown rows use a pattern swatch."""
+    each row has its label and its count; secret / missing / unknown rows use a pattern swatch.
+    `alerts`: what the reader must know to read the classes (merged classes, breaks not used),
+    shown under the title. `note`: one paragraph, or a list of short ones."""
     rows = []
     for color, label, count in items:
         swatch_cls = "swatch"
@@ -146,8 +151,11 @@ def legend(items: list[tuple[str, str, str]], title: str, note: str | None = Non
         rows.append(html.Li([html.Span(className=swatch_cls, style=style, **{"aria-hidden": "true"}),
                              html.Span(label, className="legend-label"),
                              html.Span(count, className="legend-count")]))
-    return html.Div([html.Div(title, className="legend-title"), html.Ul(rows, className="legend-list")]
-                    + ([html.P(note, className="legend-note")] if note else []),
+    return html.Div([html.Div(title, className="legend-title")]
+                    + [html.P(a, className="legend-alert") for a in alerts or () if a]
+                    + [html.Ul(rows, className="legend-list")]
+                    + [html.P(n, className="legend-note") for n in ([note] if isinstance(note, str) else note or ())
+                       if n],
                     className="legend", id=legend_id or "", role="group", **{"aria-label": title})
 
 

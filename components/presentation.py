@@ -81,7 +81,7 @@ def presentation_widget() -> html.Div:
     ], className="present-widget no-print")
 
 
-# Opening the dialog pre-fills the title with the page's heading.
+# Opening the dialog pre-fills the title with what the view shows (else the page's heading).
 clientside_callback(
     """function (nOpen, nCancel, hidden) {
         const trig = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
@@ -90,7 +90,7 @@ clientside_callback(
             return [true, nu, nu];
         }
         const h = document.querySelector("#page-content h1");
-        const title = (h ? h.textContent : document.title.replace(/^Atlas ASV — /, "")).trim().slice(0, 200);
+        const fallback = (h ? h.textContent : document.title.replace(/^Atlas ASV — /, "")).trim().slice(0, 200);
         /* once the dialog is shown, the title gets the focus, unless the user is already in the dialog */
         (function focusTitle(tries) {
             const dlg = document.getElementById("present-add-dialog");
@@ -98,7 +98,13 @@ clientside_callback(
             if (!dlg || !el || dlg.hidden) { if (tries < 60) { requestAnimationFrame(function () { focusTitle(tries + 1); }); } return; }
             if (!dlg.contains(document.activeElement)) { el.focus(); }
         })(0);
-        return [false, title, ""];
+        /* the title says what the view shows (territory, indicator, year): asked of the server, which
+           reads it from the URL as the page does (components/layout.view_title) */
+        const u = window.location.pathname + window.location.search;
+        return fetch("/view-title?u=" + encodeURIComponent(u), {credentials: "same-origin"})
+            .then(function (r) { return r.ok ? r.json() : {}; })
+            .then(function (d) { return [false, (d && d.title) || fallback, ""]; })
+            .catch(function () { return [false, fallback, ""]; });
     }""",
     Output("present-add-dialog", "hidden"), Output("present-add-title", "value"),
     Output("present-add-comment", "value"),

@@ -23,7 +23,7 @@ from flask import Response, abort, request
 
 # One implementation of formula-safe exports, shared with the importer (etl/safe_export.py).
 from etl.safe_export import FORMULA_START as FORMULA_PREFIXES  # noqa: F401  (public names kept)
-from etl.safe_export import frame_csv_bytes, frame_xlsx_bytes, safe_cell, safe_frame  # noqa: F401
+from etl.safe_export import FICTIONAL_LABEL, frame_csv_bytes, frame_xlsx_bytes, safe_cell, safe_frame  # noqa: F401
 from etl.importer.spec import safe_file_name
 
 
@@ -86,7 +86,10 @@ def table_ref(table_id: str) -> dict:
 def _decimals(column: dict) -> int:
     """Decimals a column is displayed with: its DataTable format's precision, else 2 (5 for
     coordinates, which 2 decimals would move by a kilometre)."""
-    m = re.search(r"\.(\d+)[f%]", str((column.get("format") or {}).get("specifier", "")))
+    form = column.get("format") or {}
+    if hasattr(form, "to_plotly_json"):             # a dash_table Format object
+        form = form.to_plotly_json()
+    m = re.search(r"\.(\d+)[f%]", str(form.get("specifier", "")) if isinstance(form, dict) else "")
     if m:
         return int(m.group(1))
     return 5 if re.search(r"\b(lon|lat|longitude|latitude)\b", str(column.get("id", "")).lower()) else 2
@@ -106,11 +109,20 @@ def _frame(rows, columns) -> pd.DataFrame:
     ids = list(dict.fromkeys(c["id"] for c in columns))
     columns = [next(c for c in columns if c["id"] == i) for i in ids]
     names = {c["id"]: _column_name(c) for c in columns}
-    df = pd.DataFrame(rows or [], columns=ids)
-    for c in columns or []:
-        dec = _decimals(c)
-        df[c["id"]] = df[c["id"]].map(lambda v, d=dec: round(v, d) if isinstance(v, float) else v)
-    return df.rename(columns=names)
+    return round_as_displayed(pd.DataFrame(rows or [], columns=ids), columns, "id").rename(columns=names)
+
+
+def round_as_displayed(df: pd.DataFrame, columns: list[dict], key: str = "name") -> pd.DataFrame:
+    """Numbers rounded as the table shows them (each column's format: _decimals), in the
+    columns of `df` named by each DataTable column's `key` ("id", or its displayed "name")."""
+    out = df.copy()
+    for c in columns:
+        col = c["id"] if key == "id" else _column_name(c)
+        if col in out.columns:
+            dec = _decimals(c)
+            out[col] = out[col].map(lambda v, d=dec: round(float(v), d)
+                                    if isinstance(v, (float, np.floating)) and np.isfinite(v) else v)
+    return out
 
 
 def export_meta(df: pd.DataFrame, meta: list | None = None) -> list[tuple[str, str]]:
@@ -135,7 +147,7 @@ def export_meta(df: pd.DataFrame, meta: list | None = None) -> list[tuple[str, s
     except FileNotFoundError:
         fictional = False
     if fictional:
-        out.insert(0, ("Avertissement", "Données fictives de démonstration : aucun chiffre ne décrit un lieu réel."))
+        out.insert(0, (FICTIONAL_LABEL, "Données fictives de démonstration : aucun chiffre ne décrit un lieu réel."))
     out.append(("Exporté", f"depuis Atlas ASV le {dt.date.today().isoformat()}"))
     return out
 
@@ -202,9 +214,9 @@ def paged_table(table_id: str, rows: list[dict], columns: list[dict], page_count
     base = f"/export/table/{export_name}"
     links = html.Div([
         html.A("Télécharger CSV", href=f"{base}.csv{export_query}", className="btn btn-secondary",
-               id={"type": "table-export-csv", "table": table_id}, download=""),
+               id={"type": "table-link-csv", "table": table_id}, download=""),
         html.A("Télécharger XLSX", href=f"{base}.xlsx{export_query}", className="btn btn-secondary",
-               id={"type": "table-export-xlsx", "table": table_id}, download=""),
+               id={"type": "table-link-xlsx", "table": table_id}, download=""),
     ], className="table-exports no-print", style={"display": "flex", "gap": ".5rem", "marginTop": ".4rem"})
     return html.Div([table, links], className="data-table-wrap", id=f"{table_id}-wrap")
 
@@ -245,8 +257,9 @@ def _fold(text: str) -> str:
 
 def register_table_export(name: str, rows_fn: Callable[[dict, list], tuple]) -> None:
     """rows_fn(query: dict of the URL's parameters (each a list of values), sort_by) -> (every
-    row with display column names, file stem[, provenance lines (label, text) for export_meta]).
-    Call once, at import time of the owner."""
+    row with display column names, file stem[, provenance lines (label, text) for export_meta[, the
+    table's DataTable columns, whose formats round the numbers as displayed]]). Call once, at import
+    time of the owner."""
     _TABLE_EXPORTS[name] = rows_fn
 
 
@@ -266,6 +279,8 @@ def register_routes(server) -> None:
             abort(404)
         query = {k: v for k, v in request.args.to_dict(flat=False).items() if k != "sort"}   # lists: theme=a&theme=b
         df, stem, *rest = fn(query, parse_sort(request.args.get("sort")))
+        if len(rest) > 1 and rest[1]:          # the table's columns: numbers rounded as displayed
+            df = round_as_displayed(df, rest[1])
         lines = export_meta(df, rest[0] if rest else None)
         if fmt == "csv":
             data, mime = to_csv_bytes(df, lines), "text/csv; charset=utf-8"
@@ -289,9 +304,9 @@ clientside_callback(
         const href = function (h) { const base = String(h || "").split("?")[0]; return q ? base + "?" + q : base; };
         return [href(csv), href(xlsx)];
     }""",
-    Output({"type": "table-export-csv", "table": MATCH}, "href"),
-    Output({"type": "table-export-xlsx", "table": MATCH}, "href"),
+    Output({"type": "table-link-csv", "table": MATCH}, "href"),
+    Output({"type": "table-link-xlsx", "table": MATCH}, "href"),
     Input("url-state", "search"), Input({"type": "atlas-table", "table": MATCH}, "sort_by"),
-    State({"type": "table-export-csv", "table": MATCH}, "href"),
-    State({"type": "table-export-xlsx", "table": MATCH}, "href"),
+    State({"type": "table-link-csv", "table": MATCH}, "href"),
+    State({"type": "table-link-xlsx", "table": MATCH}, "href"),
     prevent_initial_call=True)

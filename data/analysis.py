@@ -22,18 +22,43 @@ class Classification:
     lower: float               # minimum value
     classes: dict[str, int]    # code -> class index (only territories with status ok)
     counts: list[int]
+    requested: int | None = None   # classes asked for, when the values allowed fewer (merged)
 
     @property
     def k(self) -> int:
         return len(self.bins)
 
+    def label_decimals(self, decimals: int = 1) -> int:
+        """The decimals that tell the class bounds apart: `decimals`, or more when rounding would
+        write two different bounds the same (a small scope's close values), at most 6 more."""
+        edges = sorted({float(e) for e in [self.lower, *self.bins] if math.isfinite(e)})
+        d = max(0, int(decimals))
+        while d < decimals + 6 and len({fmt(e, d) for e in edges}) < len(edges):
+            d += 1
+        return d
+
     def labels(self, decimals: int = 1, unit: str = "") -> list[str]:
+        """"[a ; b]" for the first class, "]a ; b]" for the next ones, bounds written with enough
+        decimals to differ; a class holding a single value is written as that value."""
+        d = self.label_decimals(decimals)
         out, lo = [], self.lower
+        suffix = (" " + unit) if unit else ""
         for i, hi in enumerate(self.bins):
-            left = "[" if i == 0 else "]"
-            out.append(f"{left}{fmt(lo, decimals)} ; {fmt(hi, decimals)}]{(' ' + unit) if unit else ''}")
+            if lo == hi:
+                out.append(f"{fmt(hi, d)}{suffix}")
+            else:
+                out.append(f"{'[' if i == 0 else ']'}{fmt(lo, d)} ; {fmt(hi, d)}]{suffix}")
             lo = hi
         return out
+
+    def merged_note(self) -> str | None:
+        """What the legend says when the values allowed fewer classes than asked."""
+        if self.requested and self.requested > self.k:
+            why = (f" (au plus {MAX_CLASSES_PER_SIDE} de chaque côté de la parité)"
+                   if self.method.startswith("gap-") else "")
+            return (f"{self.k} classes au lieu des {self.requested} demandées : les valeurs{why} ne permettent "
+                    "pas davantage de classes distinctes.")
+        return None
 
 
 JENKS_SAMPLE = 250
@@ -86,9 +111,13 @@ def classify(codes, values, method: str = "quantiles", k: int = 5,
         if len(mc.bins) < 2:
             mc = mapclassify.UserDefined(y, sorted(np.unique(y)))
     bins = [float(b) for b in mc.bins]
+    if len(set(bins)) < len(bins):      # quantiles of many equal values: equal bounds, empty classes
+        bins = sorted(set(bins))
+        mc = mapclassify.UserDefined(y, bins)
+    requested = k if method != "manual" and len(bins) < k else None     # merged: the legend says so
     classes = {code: int(c) for code, c in zip(s.index, mc.yb)}
     counts = [int((mc.yb == i).sum()) for i in range(len(bins))]
-    return Classification(method, bins, float(y.min()), classes, counts)
+    return Classification(method, bins, float(y.min()), classes, counts, requested)
 
 
 def gap(values, refs, mode: str = "ratio"):
@@ -612,7 +641,8 @@ def gap_classes(codes, gaps, mode: str, k: int = 5, method: str = "quantiles",
     lows = [lower] + list(bins[:-1])
     sides = ["below" if b <= 1e-12 else "neutral" if lo < -1e-12 else "above" for lo, b in zip(lows, bins)]
     cls = Classification(f"gap-{method}", [float(back(b)) for b in bins], float(back(lower)),
-                         {c: int(b) for c, b in zip(s.index, yb)}, counts)
+                         {c: int(b) for c, b in zip(s.index, yb)}, counts,
+                         requested=k if method != "manual" and len(bins) < k else None)
     return GapClasses(cls, sides, message)
 
 
@@ -621,5 +651,5 @@ def class_labels(c: Classification, decimals: int = 1, unit: str = "") -> list[s
     smallest value (a manual break under the minimum) reads "≤ bound" instead of an inverted range."""
     labels = c.labels(decimals, unit)
     if labels and c.bins[0] < c.lower:
-        labels[0] = f"≤ {fmt(c.bins[0], decimals)}" + (f" {unit}" if unit else "")
+        labels[0] = f"≤ {fmt(c.bins[0], c.label_decimals(decimals))}" + (f" {unit}" if unit else "")
     return labels

@@ -107,14 +107,17 @@ def _frame_rows(df: pd.DataFrame):
     return df.astype(object).where(df.notna(), None).itertuples(index=False, name=None)
 
 
-def write_safe_xlsx(target, sheets: dict[str, pd.DataFrame | tuple[list[str], list[list[Any]]]]) -> None:
+def write_safe_xlsx(target, sheets: dict[str, pd.DataFrame | tuple[list[str], list[list[Any]]]],
+                    notice: str | None = None) -> None:
     """Write one sheet per entry (a DataFrame, or (header, rows)); text is never a formula.
-    `target` is a path or a binary buffer (e.g. io.BytesIO for dcc.send_bytes)."""
+    `notice` (the fictional-data warning) is written above the table of every sheet. `target` is a
+    path or a binary buffer (e.g. io.BytesIO for dcc.send_bytes)."""
     import openpyxl
     from openpyxl.styles import Font
 
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
+    top = 3 if notice else 1            # the notice, an empty row, then the header
     for name, content in sheets.items():
         if isinstance(content, pd.DataFrame):
             header = [str(c) for c in content.columns]
@@ -122,14 +125,17 @@ def write_safe_xlsx(target, sheets: dict[str, pd.DataFrame | tuple[list[str], li
         else:
             header, rows = content
         ws = wb.create_sheet(re.sub(r"[\[\]:*?/\\]", "_", str(name))[:31] or "Feuille")
+        if notice:
+            safe_xlsx_cell(ws.cell(1, 1), notice)
+            ws.cell(1, 1).font = Font(bold=True, color="8A3B00")
         for j, h in enumerate(header, start=1):
-            c = ws.cell(1, j)
+            c = ws.cell(top, j)
             safe_xlsx_cell(c, h)
             c.font = Font(bold=True)
-        for i, r in enumerate(rows, start=2):
+        for i, r in enumerate(rows, start=top + 1):
             for j, v in enumerate(r, start=1):
                 safe_xlsx_cell(ws.cell(i, j), v)
-        ws.freeze_panes = "A2"
+        ws.freeze_panes = f"A{top + 1}"
     wb.save(target)
 
 
@@ -155,11 +161,16 @@ def frame_csv_bytes(df: pd.DataFrame, meta: list[tuple[str, str]] | None = None)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
+FICTIONAL_LABEL = "Avertissement"     # the meta line that says the data is fictional (components.tables.export_meta)
+
+
 def frame_xlsx_bytes(df: pd.DataFrame, sheet: str = "Données", meta: list[tuple[str, str]] | None = None) -> bytes:
-    """The table in `sheet`, and `meta` in a "Métadonnées" sheet (label, text)."""
+    """The table in `sheet`, and `meta` in a "Métadonnées" sheet (label, text); the fictional-data
+    warning, when `meta` has it, above the table of every sheet."""
     buf = io.BytesIO()
     sheets: dict = {sheet: df}
     if meta:
         sheets["Métadonnées"] = (["Champ", "Valeur"], [list(m) for m in meta])
-    write_safe_xlsx(buf, sheets)
+    notice = next((str(v) for k, v in (meta or []) if k == FICTIONAL_LABEL), None)
+    write_safe_xlsx(buf, sheets, notice=notice)
     return buf.getvalue()

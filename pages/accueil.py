@@ -123,6 +123,11 @@ def loaded_summary() -> html.Div:
     ])
 
 
+def view_title(scope: str | None = None, **_) -> str:
+    sc, _notices = checked_scope(scope if isinstance(scope, str) else None)
+    return f"Chiffres clés — {scope_label(sc)}"
+
+
 def layout(scope: str | None = None, **_):
     try:
         access.meta()
@@ -133,7 +138,7 @@ def layout(scope: str | None = None, **_):
         html.H1("Santé et quartiers prioritaires : tableau de bord des Ateliers santé ville"),
         html.P("Cartographier les inégalités sociales et territoriales de santé, la couverture des "
                "dispositifs locaux (ASV, CLS, CLSM, CPTS) et les actions menées dans les quartiers "
-               "prioritaires de la politique de la ville.", className="lead"),
+               "prioritaires de la politique de la ville.", className="lead page-intro"),
         url_notices(notices),
         html.Div([scope_dropdown("home-scope", scope_value(sc))], className="controls"),
         html.H2(scope_label(sc), id="home-scope-title"),

@@ -21,11 +21,11 @@ from components import action_map, guard
 from components.action_charts import (ACTION_COLUMNS, DENSITY_PAGE_SIZE, PAGE_SIZE, action_page, action_source_text,
                                       density_columns, density_page, heatmap_figure, scatter, selected_style,
                                       source_line)
-from components.charts import graph
+from components.charts import defer_graphs, deferred_graph
 from components.geo_routes import layer_url
 from components.maps import (SPECK_NOTE, atlas_map, commune_layer_url, legend, live_style, live_style_ref, ns,
                              register_tooltips)
-from components.notices import url_notices
+from components.notices import folded_notes, url_notices
 from components.scope import checked_scope, scope_dropdown, scope_label, scope_value
 from components.search_dropdown import initial_options, register_search, remember, search_dropdown
 from components.tables import paged_table, table_ref
@@ -44,33 +44,42 @@ dash.register_page(__name__, path="/actions", name="Actions", title="Atlas ASV �
 # --- Pieces of the view ----------------------------------------------------------------------
 
 def count_summary(v: View) -> list:
-    placed = v.placed.placement.value_counts().to_dict()
+    """One line above the map: how many actions pass the filters, and how many belong to the
+    territory; where no list of actions is loaded at all, that it is not (never "0 action")."""
+    if v.n_total == 0 and not access.registry_loaded("actions"):
+        return [html.Span([html.Strong("Actions non recensées : "),
+                           "aucune liste d'actions n'est chargée dans cette base (ce n'est pas « 0 action »). "
+                           "Importez-la (page Importer, ou « python -m etl import actions FICHIER "
+                           "--territoire … »)."], className="note", id="act-unlisted-note",
+                          style={"display": "block"})]
     n = len(v.acts)
     located = int(v.dens.n.sum()) if len(v.dens) else 0
-    parts = [html.Strong(f"{fmt(n, 0)} action{'s' if n > 1 else ''}", id="act-count-n"),
-             f" correspond{'ent' if n > 1 else ''} aux filtres (sur {fmt(v.n_total, 0)} actions chargées). "
-             f"{fmt(located, 0)} sont rattachées à {'un QPV' if v.state.level == 'qpv' else 'une commune'} "
-             f"du territoire choisi. Sur la carte : {fmt(placed.get('coordonnees', 0), 0)} par leurs coordonnées, "
-             f"{fmt(placed.get('qpv', 0), 0)} au centre de leur QPV, "
-             f"{fmt(placed.get('commune', 0), 0)} au centre de leur commune"]
-    unplaced = n - sum(placed.values())
+    return [html.Strong(f"{fmt(n, 0)} action{'s' if n > 1 else ''}", id="act-count-n"),
+            f" correspond{'ent' if n > 1 else ''} aux filtres (sur {fmt(v.n_total, 0)} actions chargées) ; "
+            f"{fmt(located, 0)} rattachée{'s' if located > 1 else ''} à "
+            f"{'un QPV' if v.state.level == 'qpv' else 'une commune'} du territoire choisi."]
+
+
+def map_notes(v: View) -> list:
+    """Under the map: where its points stand, and the territories whose actions are not listed
+    (folded in one line that opens)."""
+    placed = v.placed.placement.value_counts().to_dict()
+    text = (f"Sur la carte : {fmt(placed.get('coordonnees', 0), 0)} actions placées par leurs coordonnées, "
+            f"{fmt(placed.get('qpv', 0), 0)} au centre de leur QPV, {fmt(placed.get('commune', 0), 0)} au centre "
+            "de leur commune")
+    unplaced = len(v.acts) - sum(placed.values())
     if unplaced:
-        parts.append(f" ; {fmt(unplaced, 0)} sans localisation (seulement dans la liste)")
-    parts.append(".")
+        text += f" ; {fmt(unplaced, 0)} sans localisation (seulement dans la liste)"
     unlisted = int((~v.dens.listed).sum()) if "listed" in v.dens else 0
-    note = None
-    if v.n_total == 0 and not access.registry_loaded("actions"):
-        note = ("Aucune liste d'actions n'est chargée dans cette base : les actions de ce territoire ne sont pas "
-                "recensées (ce n'est pas « 0 action »). Importez la liste des actions (page Importer, ou "
-                "« python -m etl import actions FICHIER --territoire … ») pour remplir cette page.")
-    elif unlisted:
+    notes = []
+    if unlisted and v.n_total:
         unit = "QPV" if v.state.level == "qpv" else "communes"
-        note = (f"Actions non recensées pour {fmt(unlisted, 0)} {unit} (en gris) : aucune liste d'actions n'est "
-                "chargée pour leur territoire ; leur nombre d'actions n'est pas connu, ce n'est pas 0.")
-    if note:
-        parts.append(html.Span(" " + note, className="note", id="act-unlisted-note",
-                               style={"display": "block", "marginTop": ".4rem"}))
-    return parts
+        notes.append(html.P([html.Strong("Actions non recensées : "),
+                             f"pour {fmt(unlisted, 0)} {unit} (en gris), aucune liste d'actions n'est chargée ; "
+                             "leur nombre d'actions n'est pas connu, ce n'est pas 0."],
+                            className="note", id="act-unlisted-note"))
+    return [html.P(text + ".", className="muted map-caption", id="act-placement")] + folded_notes(
+        notes, "Remarques sur ces chiffres")
 
 
 def territory_hideout(v: View) -> dict:
@@ -310,6 +319,15 @@ def controls(st: ViewState) -> html.Div:
     ], className="controls", role="group", **{"aria-label": "Filtres des actions"})
 
 
+def view_title(**query) -> str:
+    """The filters of the Actions page in words (a slide's title): themes, territory, years."""
+    st = parse_state(query)
+    labels = theme_labels()
+    themes = ", ".join(labels.get(t, t) for t in st.themes) or "tous les thèmes"
+    years = f"{st.years[0]}–{st.years[1]}" if st.years else "toutes les années"
+    return f"Actions de santé ({themes}) — {scope_label(st.scope)} — {years}"
+
+
 def layout(**query):
     try:
         access.meta()
@@ -318,8 +336,7 @@ def layout(**query):
     st = parse_state(query)
     _, notices = checked_scope(first_of(query.get("scope")))
     v = compute(st)
-    heat_fig = v.memo("heatmap", lambda: heatmap_figure(v))
-    sc_fig, sc_items, sc_note, sc_source = v.memo("scatter", lambda: scatter(v))
+    _, sc_items, sc_note, sc_source = v.memo("scatter", lambda: scatter(v))
     dens_rows, dens_pages = density_page(v)
     act_rows, act_pages = action_page(v)
     needs = need_options()
@@ -327,12 +344,13 @@ def layout(**query):
     return html.Div([
         dcc.Store(id="act-selected", data=st.action), action_map.query_store(st),
         html.H1("Actions de santé par thème"),
-        html.P("Combien d'actions de santé sont menées pour 10 000 habitants dans chaque quartier prioritaire ou "
-               "chaque commune, sur quels thèmes, et là où les besoins sont les plus forts\u202f?", className="lead"),
+        html.P("Combien d'actions de santé pour 10 000 habitants, par quartier prioritaire ou commune et par "
+               "thème, et là où les besoins sont les plus forts\u202f?", className="lead page-intro"),
         url_notices(notices),
         controls(st),
-        html.P(count_summary(v), id="act-count", role="status"),
-        html.H2(["Densité d'actions — ", html.Span(scope_label(st.scope), id="act-scope-title")]),
+        html.P(count_summary(v), id="act-count", role="status", className="count-line"),
+        html.H2(["Densité d'actions — ", html.Span(scope_label(st.scope), id="act-scope-title")],
+                className="map-heading"),
         html.Div([
             html.Div([
                 live_style("act-territories"),       # restyled in place: see components.maps.live_style
@@ -346,6 +364,7 @@ def layout(**query):
                 ], within=st.scope, bounds=bbox, height="580px"),
                 html.P("Trop de communes pour ce territoire : choisissez un département ou un EPCI.",
                        className="note", id="act-too-many", hidden=not v.too_many),
+                html.Div(map_notes(v), id="act-map-notes"),
                 source_line(v),
             ]),
             html.Div([
@@ -365,7 +384,7 @@ def layout(**query):
         html.Div([
             _radio_group("Valeurs affichées", "act-heat", st.heat, HEAT_MODES),
         ], className="controls"),
-        graph("act-heatmap", heat_fig, None),
+        deferred_graph("act-heatmap"),
         source_line(v, "act-heat-sources"),
         html.P("Mêmes chiffres en tableau (tous les territoires) :", className="muted"),
         paged_table("act-density", dens_rows, density_columns(v), dens_pages, "densite_actions",
@@ -381,7 +400,7 @@ def layout(**query):
                                                  for r in needs.itertuples()], style={"minWidth": "420px"}),
                            "act-need")], className="controls"),
         html.Div([
-            graph("act-scatter", sc_fig, None),
+            deferred_graph("act-scatter"),
             html.Div([html.H3("QPV à besoin élevé et peu d'actions"),
                       html.Ol(sc_items or [html.Li("Aucun QPV dans ce quadrant.")], id="act-quadrant-list",
                               className="quadrant-list")]),
@@ -443,12 +462,12 @@ TABLE_OUTPUTS = [Output(table_ref(t), p, allow_duplicate=True) for t in ("act-de
     Output(action_map.QUERY_STORE, "data"), Output("act-map-base-communes", "url"), Output("act-map", "viewport"),
     Output("act-legend-wrap", "children"), Output("act-points-legend-wrap", "children"),
     Output("act-count", "children"), Output("act-scope-title", "children"), Output("act-too-many", "hidden"),
-    Output("act-sources", "children"), Output("act-heat-sources", "children"), Output("act-heatmap", "figure"),
+    Output("act-sources", "children"), Output("act-heat-sources", "children"),
     Output(table_ref("act-density"), "columns"),
-    Output("act-scatter", "figure"), Output("act-quadrant-list", "children"), Output("act-scatter-note", "children"),
+    Output("act-quadrant-list", "children"), Output("act-scatter-note", "children"),
     Output("act-scatter-source", "children"), Output("act-pick", "options"),
     Output("act-years-label", "children"), Output("url-state", "search", allow_duplicate=True), *TABLE_OUTPUTS,
-    *FILTER_INPUTS, State("act-selected", "data"), State("act-map-base-communes", "url"),
+    Output("act-map-notes", "children"), *FILTER_INPUTS, State("act-selected", "data"), State("act-map-base-communes", "url"),
     State("act-pick", "value"), State(table_ref("act-density"), "sort_by"), State(table_ref("act-list"), "sort_by"),
     prevent_initial_call=True)
 def update_view(level, scope, themes, publics, years, porteurs, scheme, need, heat, selected, base_url,
@@ -459,7 +478,7 @@ def update_view(level, scope, themes, publics, years, porteurs, scheme, need, he
         raise PreventUpdate  # the layout already shows this state
     st = state_from_controls(level, scope, themes, publics, years, porteurs, scheme, need, heat, selected)
     v = compute(st)
-    sc_fig, sc_items, sc_note, sc_source = v.memo("scatter", lambda: scatter(v))
+    _, sc_items, sc_note, sc_source = v.memo("scatter", lambda: scatter(v))
     new_base = commune_layer_url(st.scope)
     viewport = {"bounds": map_bounds(st.scope), "transition": "flyToBounds"} if new_base != base_url else no_update
     yb = list(st.years) if st.years else list(ref("action_years") or (None, None))
@@ -472,16 +491,25 @@ def update_view(level, scope, themes, publics, years, porteurs, scheme, need, he
         new_base if new_base != base_url else no_update,
         viewport,
         territory_legend(v), points_legend(v), count_summary(v), scope_label(st.scope), not v.too_many,
-        source_line(v).children, source_line(v).children, v.memo("heatmap", lambda: heatmap_figure(v)),
-        density_columns(v),
-        sc_fig, sc_items or [html.Li("Aucun QPV dans ce quadrant.")], sc_note, sc_source,
+        source_line(v).children, source_line(v).children, density_columns(v),
+        sc_items or [html.Li("Aucun QPV dans ce quadrant.")], sc_note, sc_source,
         initial_options(pick_index(v, (scope, themes, publics, years, porteurs, scheme)), guard.one(pick)),
         f"Années (actions en cours) : {yb[0]}–{yb[1]}",
-        state_search(st), dens_rows, dens_pages, 0, act_rows, act_pages, 0,
+        state_search(st), dens_rows, dens_pages, 0, act_rows, act_pages, 0, map_notes(v),
     )
 
 
 FILTER_STATES = [State(i.component_id, i.component_property) for i in FILTER_INPUTS]
+
+# The charts come after the map (their Plotly library is loaded once the map has drawn).
+defer_graphs("act-map", ["act-heatmap", "act-scatter"])
+
+
+@callback(Output("act-heatmap", "figure"), Output("act-scatter", "figure"), *FILTER_INPUTS)
+def update_charts(level, scope, themes, publics, years, porteurs, scheme, need, heat):
+    """The two charts of the view: when they are inserted (after the map), then at each filter change."""
+    v = compute(state_from_controls(level, scope, themes, publics, years, porteurs, scheme, need, heat, None))
+    return v.memo("heatmap", lambda: heatmap_figure(v)), v.memo("scatter", lambda: scatter(v))[0]
 
 
 @callback(Output(table_ref("act-list"), "data"), Output(table_ref("act-list"), "page_count"),

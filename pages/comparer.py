@@ -18,7 +18,8 @@ from data import access
 from data.analysis import fmt, fmt_status
 from data.provenance import short_source
 
-dash.register_page(__name__, path="/comparer", name="Comparer", title="Atlas ASV — Comparer", order=5)
+dash.register_page(__name__, path="/comparer", name="Comparer", title="Atlas ASV — Comparer", order=5,
+                   multi_params=("t", "ind"))     # ?t=a&t=b is ?t=a,b
 
 DEFAULT_INDICATORS = ["taux_pauvrete_60", "revenu_median_uc", "taux_emploi_15_64", "part_c2s",
                       "part_familles_monoparentales"]
@@ -402,10 +403,18 @@ def body(terrs, indicator_ids, ref_level, view):
     ], id="compare-body")
 
 
-def layout(t: str | None = None, ind: str | None = None, ref: str | None = "france", view: str = "dots", **_):
+def _listed(value) -> list[str]:
+    """A list parameter written ?t=a,b or ?t=a&t=b (or both): its values, in order."""
+    items = value if isinstance(value, list) else [value]
+    return [v.strip() for item in items if isinstance(item, str) for v in item.split(",") if v.strip()]
+
+
+def chosen(t=None, ind=None, view: str = "dots") -> tuple[list[str], list[str], list[str], pd.DataFrame]:
+    """(territories, indicators, notices, indicators available) that the page shows for its URL:
+    the known territories asked (six at most), else the first two QPVs with a poverty rate; the
+    indicators asked, else those of default_indicators."""
     index = option_index(territory_options)
-    opts = index.options
-    asked = [v.strip() for v in (t.split(",") if isinstance(t, str) and t else []) if v.strip()]
+    asked = _listed(t)
     selected = list(dict.fromkeys(v for v in asked if v in index))
     unknown = [v for v in asked if v not in index]
     notices = [f"Territoire inconnu dans l'adresse : {', '.join('« ' + clip(v, 40) + ' »' for v in unknown[:5])}"
@@ -417,19 +426,41 @@ def layout(t: str | None = None, ind: str | None = None, ref: str | None = "fran
     if not selected:  # default: the first two QPVs that have a poverty rate
         v = access.values("taux_pauvrete_60", "qpv")
         selected = [f"qpv:{c}" for c in v[v.status == "ok"].code][:2] or \
-            [o["value"] for o in opts if o["value"].startswith("qpv:")][:2]
+            [o["value"] for o in index.options if o["value"].startswith("qpv:")][:2]
     cat = access.indicators()
     available = cat[cat.levels.map(lambda l: l is not None and len(l) > 0)]
-    ind_opts = [{"label": r.label, "value": r.indicator_id} for r in available.itertuples()]
-    view = view if view in ("dots", "bars", "groups") else "dots"
-    inds = [i for i in ind.split(",") if i in set(available.indicator_id)] if isinstance(ind, str) and ind \
+    inds = [i for i in _listed(ind) if i in set(available.indicator_id)] if _listed(ind) \
         else default_indicators(parse_territories(selected), view, available)
-    ref = ref if ref in dict(REFERENCE_LEVELS) else "france"
+    return selected, inds, notices, available
+
+
+def view_title(t=None, ind=None, view: str = "dots", **_) -> str:
+    """The territories, indicators and years compared (a slide's title), as the page shows them."""
+    view = view if view in ("dots", "bars", "groups") else "dots"
+    selected, inds, _, available = chosen(t, ind, view)
+    terrs = parse_territories(selected)
+    names = [plain_name(lvl, code) for lvl, code in terrs]
+    labels = dict(zip(available.indicator_id, available.short_label))
+    shown = [labels[i] for i in inds if i in labels]
+    years = sorted({access.year_labels(i, lvl).get(access.default_period(i, lvl))
+                    for i in inds for lvl in {lvl for lvl, _ in terrs}} - {None})
+    out = "Comparer : " + (" ; ".join(names) or "territoires")
+    if shown:
+        out += f" — {', '.join(shown[:3])}" + (f" et {len(shown) - 3} autre(s)" if len(shown) > 3 else "")
+    return out + (f" ({', '.join(years)})" if years else "")
+
+
+def layout(t=None, ind=None, ref: str | None = "france", view: str = "dots", **_):
+    view = view if view in ("dots", "bars", "groups") else "dots"
+    selected, inds, notices, available = chosen(t, ind, view)
+    index = option_index(territory_options)
+    ind_opts = [{"label": r.label, "value": r.indicator_id} for r in available.itertuples()]
+    ref = ref if isinstance(ref, str) and ref in dict(REFERENCE_LEVELS) else "france"
     return html.Div([
         url_notices(notices),
         html.H1("Comparer des territoires"),
         html.P("Choisissez de deux à six quartiers, communes ou intercommunalités et les indicateurs à mettre "
-               "côte à côte, avec une référence.", className="lead big-type"),
+               "côte à côte, avec une référence.", className="lead big-type page-intro"),
         html.Div([
             html.Div([html.Label("Territoires (2 à 6)", htmlFor="compare-territories"),
                       search_dropdown("compare-territories", selected, index, multi=True,

@@ -24,7 +24,7 @@ from components.geo_routes import layer_url
 from components.maps import SPECK_NOTE, atlas_map, commune_layer_url, legend
 from components.layout import new_search
 from components.portrait import bar_counts
-from components.notices import url_notices
+from components.notices import folded_notes, url_notices
 from components.scope import checked_scope, parse_scope, scope_dropdown, scope_label, scope_value
 from components.search_dropdown import option_index, register_search, search_dropdown
 from components.tables import data_table
@@ -150,14 +150,13 @@ def legends(cov: pd.DataFrame, sch: pd.DataFrame) -> list:
         p = pop.get(cat)
         return COVERAGE_LABELS[cat] + (f" — {fmt(p, 0)} hab." if p is not None and not pd.isna(p) else "")
 
-    note = ("Un QPV est couvert par un dispositif qui le cite ou qui couvre sa commune. "
-            "Rayures : CLS seulement ; points : ni ASV ni CLS. ") + population_note(cov) + " " + SPECK_NOTE \
-        + (" Pastilles : bleu foncé pour un ASV, bleu clair pour un CLS seulement, rouge pour ni ASV ni CLS"
-           + (", gris pour une couverture inconnue" if counts["unknown"] else "")
-           + " ; l'infobulle et la liste des quartiers sans ASV disent la catégorie.")
-    if counts["unknown"]:
-        note = (f"Gris : {counts['unknown']} QPV dont la couverture est inconnue, le registre des dispositifs "
-                "n'étant pas chargé pour leur territoire (ce n'est pas une absence d'ASV). ") + note
+    note = [("Gris : {} QPV dont la couverture est inconnue, le registre des dispositifs n'étant pas chargé pour "
+             "leur territoire (ce n'est pas une absence d'ASV).".format(counts["unknown"])) if counts["unknown"] else None,
+            "Un QPV est couvert par un dispositif qui le cite ou qui couvre sa commune. Rayures : CLS seulement ; "
+            "points : ni ASV ni CLS.", population_note(cov), SPECK_NOTE,
+            "Pastilles : bleu foncé pour un ASV, bleu clair pour un CLS seulement, rouge pour ni ASV ni CLS"
+            + (", gris pour une couverture inconnue" if counts["unknown"] else "")
+            + " ; l'infobulle et la liste des quartiers sans ASV disent la catégorie."]
     shown = [c for c in ("asv", "cls", "none", "unknown") if c != "unknown" or counts[c]]
     cov_legend = legend([(COVERAGE_SWATCHES[c], label(c), f"{counts[c]} QPV") for c in shown],
                         "Couverture des QPV 2024", note=note, legend_id="cov-legend")
@@ -289,8 +288,16 @@ def scheme_fiche(scheme_id: str | None) -> list:
 
 
 def registry_note(scope) -> list:
+    """Where the registry is not loaded, folded in one line under the map (the legend's grey row
+    already says "Couverture inconnue")."""
     text = registry_coverage_text(scope)
-    return [html.P([html.Strong("Couverture inconnue : "), text], className="note")] if text else []
+    return folded_notes([html.P([html.Strong("Couverture inconnue : "), text], className="note")] if text else [],
+                        "Remarques sur la couverture")
+
+
+def source_list(parts: list[str]) -> list:
+    """The map's sources, one per line."""
+    return [html.Span("Sources :"), html.Ul([html.Li(p) for p in parts], className="source-items")]
 
 
 # --- Ranking of QPVs without an ASV -----------------------------------------------------------
@@ -388,6 +395,12 @@ def ranking_block(scope, need: str | None, cov: pd.DataFrame | None = None) -> l
 
 # --- Layout ----------------------------------------------------------------------------------
 
+def view_title(scope: str | None = None, **_) -> str:
+    """The territory the Couverture page shows (a slide's title)."""
+    sc, _notices = checked_scope(scope if isinstance(scope, str) else None)
+    return f"Couverture par les ASV et les dispositifs locaux de santé — {scope_label(sc)}"
+
+
 def layout(scope: str | None = None, layers: str | None = None, need: str | None = None,
            scheme: str | None = None, **_):
     try:
@@ -403,11 +416,10 @@ def layout(scope: str | None = None, layers: str | None = None, need: str | None
     sch = schemes_in_scope(sc, cov)
     return html.Div([
         html.H1("Couverture des quartiers prioritaires par les dispositifs locaux de santé"),
-        html.P("Quels quartiers prioritaires (QPV) bénéficient d'un Atelier santé ville (ASV), d'un Contrat local "
-               "de santé (CLS) seulement, ou d'aucun des deux ? Affichez aussi les territoires des CLSM et des "
-               "CPTS et le zonage de l'ARS pour l'accès aux médecins généralistes.", className="lead"),
+        html.P("Quels quartiers prioritaires (QPV) ont un Atelier santé ville (ASV), un Contrat local de santé "
+               "(CLS) seulement, ou aucun des deux ? Les territoires des CLSM et des CPTS et le zonage de l'ARS "
+               "(médecins généralistes) sont des couches de la carte.", className="lead page-intro"),
         url_notices(notices),
-        html.Div(registry_note(sc), id="cov-registry-note"),
         html.Div([
             scope_dropdown("cov-scope", scope_value(sc)),
             html.Div([html.Label("Indicateur de besoin (classement des QPV sans ASV)", htmlFor="cov-need"),
@@ -417,14 +429,15 @@ def layout(scope: str | None = None, layers: str | None = None, need: str | None
         dcc.Store(id="cov-scheme", data=selected),
         # Names of the checked overlays, written by assets/atlas.js when a layer is toggled.
         dcc.Store(id="cov-layers", data=[LAYERS[k] for k in lay]),
-        html.H2(scope_label(sc), id="cov-scope-title"),
+        html.H2(scope_label(sc), id="cov-scope-title", className="map-heading"),
         html.Div([
             html.Div([
                 html.Div(coverage_map(sc, lay, selected, cov), id="cov-map-wrap"),
+                html.Div(registry_note(sc), id="cov-registry-note"),
                 html.P("Cochez ou décochez les couches dans le panneau de la carte. La liste des QPV sans ASV "
                        "ci-dessous présente les mêmes informations sous forme de tableau.", className="muted"),
                 html.Div(legends(cov, sch), id="cov-legends", className="cov-legends"),
-                html.P(map_sources(cov), className="source-line", id="cov-map-source"),
+                html.Div(source_list(map_sources(cov)), className="source-line", id="cov-map-source"),
             ]),
             html.Div([
                 html.Section(scheme_fiche(selected), id="cov-scheme-fiche", className="scheme-fiche",
@@ -455,7 +468,7 @@ def change_scope(scope_raw):
     b = padded_bounds(scope_bounds(sc))
     viewport = {"bounds": [[b[1], b[0]], [b[3], b[2]]], "transition": "fitBounds"} if b else no_update
     return (layer_url("qpv", sc), qpv_hideout(cov), layer_url("qpv", sc), zoning_hideout(cov),
-            commune_layer_url(sc), viewport, legends(cov, sch), map_sources(cov), scope_label(sc),
+            commune_layer_url(sc), viewport, legends(cov, sch), source_list(map_sources(cov)), scope_label(sc),
             registry_note(sc))
 
 

@@ -62,6 +62,13 @@ def layout(level: str = "qpv", code: str | None = None, **_):
     ])
 
 
+def view_title(level: str = "qpv", code: str | None = None, **_) -> str:
+    """The territory the Fiche shows (a slide's title)."""
+    level = guard.one(level, dict(LEVELS), "qpv")
+    t = access.territory(level, code) if isinstance(code, str) else None
+    return f"Fiche territoire — {dict(LEVELS)[level]} {t['name']} ({code})" if t else "Fiche territoire"
+
+
 @callback(Output("fiche-code", "options"), Output("fiche-code", "value"),
           Input("fiche-level", "value"), prevent_initial_call=True)
 def change_level(level):

@@ -90,7 +90,7 @@ def slide_items(deck: dict) -> list:
 def player() -> html.Div:
     return html.Div([
         html.Div([
-            html.H2(id="present-title"),
+            html.Div([html.H2(id="present-title"), html.P(id="present-view", className="player-view")]),
             html.Span(id="present-counter", className="player-counter", role="status"),
         ], className="player-head"),
         html.Iframe(id="present-frame", src="about:blank", title="Vue de la présentation", tabIndex="-1"),
@@ -250,7 +250,7 @@ clientside_callback(
         // Clicks are queued in order by assets/export.js: keys pressed faster than Dash runs this
         // callback arrive here batched, and are applied one after the other (clamped at each step).
         const queue = (window.atlasPresentQueue || []).splice(0);
-        if (!queue.length) { return [nu, nu, nu, nu, nu, nu]; }
+        if (!queue.length) { return [nu, nu, nu, nu, nu, nu, nu, nu, nu, nu]; }
         const slides = (deck && deck.format === "%s" && Array.isArray(deck.slides)) ? deck.slides : [];
         const player = document.getElementById("present-player");
         let i = index || 0, open = !(player && player.hidden), started = false;
@@ -268,10 +268,10 @@ clientside_callback(
         if (!open) {
             if (document.fullscreenElement && document.exitFullscreen) { document.exitFullscreen().catch(function () {}); }
             setTimeout(function () { const b = document.getElementById("present-start"); if (b) { b.focus(); } }, 50);
-            return [i, true, "about:blank", nu, nu, nu];
+            return [i, true, "about:blank", nu, nu, nu, nu, nu, nu, nu];
         }
         if (!slides.length) {
-            return [0, true, "about:blank", "", "", "La présentation est vide."];
+            return [0, true, "about:blank", "", "", "La présentation est vide.", true, true, true, true];
         }
         if (started && player && player.requestFullscreen) {
             player.requestFullscreen().catch(function () {});
@@ -284,11 +284,34 @@ clientside_callback(
         // next slide loads reaches the player (a hidden player is focused once Dash shows it).
         if (player && !player.hidden) { player.focus(); }
         else { setTimeout(function () { if (player) { player.focus(); } }, 50); }
-        return [i, false, src, s.title || "", s.comment || "", "Vue " + (i + 1) + " / " + slides.length];
+        const first = i === 0, last = i === slides.length - 1;      // the buttons say where one stands
+        return [i, false, src, s.title || "", s.comment || "", "Vue " + (i + 1) + " / " + slides.length,
+                first, first, last, last];
     }""" % DECK_FORMAT,
     Output("present-index", "data"), Output("present-player", "hidden"), Output("present-frame", "src"),
     Output("present-title", "children"), Output("present-comment", "children"),
-    Output("present-counter", "children"),
+    Output("present-counter", "children"), Output("present-first", "disabled"), Output("present-prev", "disabled"),
+    Output("present-next", "disabled"), Output("present-last", "disabled"),
     Input("present-start", "n_clicks"), Input("present-next", "n_clicks"), Input("present-prev", "n_clicks"),
     Input("present-first", "n_clicks"), Input("present-last", "n_clicks"), Input("present-quit", "n_clicks"),
     State("present-index", "data"), State(STORE_ID, "data"), prevent_initial_call=True)
+
+
+# Under the slide's title (the user's words), what the view shows: territory, indicator, year, read
+# from the view's URL by the server as its page does (components/layout.view_title); not repeated
+# when the title already says it.
+clientside_callback(
+    """function (src, title) {
+        if (!src || src === "about:blank") { return ""; }
+        const u = new URL(src, window.location.href);
+        u.searchParams.delete("present");
+        return fetch("/view-title?u=" + encodeURIComponent(u.pathname + u.search), {credentials: "same-origin"})
+            .then(function (r) { return r.ok ? r.json() : {}; })
+            .then(function (d) {
+                const t = (d && d.title) || "";
+                return t && t !== String(title || "").trim() ? t : "";
+            })
+            .catch(function () { return ""; });
+    }""",
+    Output("present-view", "children"), Input("present-frame", "src"), State("present-title", "children"),
+    prevent_initial_call=True)

@@ -91,7 +91,7 @@ def determinants(level: str, code: str, t: dict | None = None) -> tuple[pd.DataF
     """(rows without the Fiche-only columns, key points, source ids): data.views.portrait.determinants,
     the computation the Fiche page shares."""
     df = views_portrait.determinants(level, code)
-    out = df.drop(columns=[c for c in ("indicator_id", "value", "Source") if c in df])
+    out = df.drop(columns=[c for c in ("indicator_id", "value") if c in df])
     out.attrs["notes"] = df.attrs["notes"]
     return out, df.attrs["points"], df.attrs["source_ids"]
 
@@ -206,7 +206,9 @@ table { border-collapse: collapse; width: 100%; font-size: 8.8pt; margin: 1mm 0 
 th, td { border-bottom: 1px solid #d4d4d8; padding: 1mm 1.5mm; text-align: left; vertical-align: top; }
 th { background: #f5f5f3; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-table.det { font-size: 8pt; } table.det td:first-child { min-width: 32mm; }
+table.det { font-size: 8pt; table-layout: auto; } table.det td:first-child { min-width: 32mm; }
+table.det caption { caption-side: top; text-align: left; font-weight: 700; padding: 1mm 0; }
+table.det th { hyphens: auto; overflow-wrap: normal; word-break: normal; }
 tr { break-inside: avoid; }
 .sit-bad { font-weight: 700; color: #8a1c00; }
 .sit-good { color: #1f5c1f; }
@@ -340,8 +342,10 @@ def portrait_html(level: str, code: str, link=None, nav: str = "") -> str:
     cov = access.qpv_coverage((level, code)) if level in ("commune", "epci") else pd.DataFrame()
     zoning = access.gp_zoning()
     zone = zoning[zoning.qpv_code == code] if level == "qpv" else zoning.iloc[0:0]
-    facts = [(an.fmt(pop["value"], 0) if pop["value"] is not None else "n.d.",
-              f"habitants ({pop['year']})" if pop["year"] else "habitants (population non disponible)"),
+    pop_label = (f"habitants sur le périmètre 2015 du quartier ({pop['year']}) : n.d. sur son périmètre 2024"
+                 if pop.get("perimeter") == "2015" else
+                 f"habitants ({pop['year']})" if pop["year"] else "habitants (population non disponible)")
+    facts = [(an.fmt(pop["value"], 0) if pop["value"] is not None else "n.d.", pop_label),
              (str(len(acts)), "actions de santé recensées") if reg["actions_known"]
              else ("non recensées", "actions de santé : aucune liste d'actions chargée pour ce territoire")]
     if level == "qpv":
@@ -386,12 +390,18 @@ def portrait_html(level: str, code: str, link=None, nav: str = "") -> str:
                     "même année, sinon de l'année la plus proche avant (entre parenthèses). « Situation / départ. » : "
                     "position par rapport au département quand l'écart dépasse 10 %, dans le sens favorable ou "
                     "défavorable de l'indicateur (« plus élevé » ou « moins élevé » quand il n'en a pas).</p>")
-        body.append(table_html(det, num_cols=tuple(c for c in det.columns
-                                                   if c not in ("Indicateur", "Unité", "Situation / départ.")),
-                               css_class="det",
+        # Two tables, each of which fits the A4 page: the territory's values, then its references.
+        own = [c for c in ("Indicateur", "Unité", "Année décrite", "Valeur", "Situation / départ.", "Source")
+               if c in det.columns]
+        refs = ["Indicateur"] + [c for c in det.columns if c not in own]
+        body.append(table_html(det[own], num_cols=("Valeur",), css_class="det",
+                               caption="Valeurs du territoire",
                                cell_class=lambda c, v: ("sit-bad" if v == views_portrait.WORSE else
                                                         "sit-good" if v == views_portrait.BETTER else "")
                                if c == "Situation / départ." else ""))
+        if len(refs) > 1:
+            body.append(table_html(det[refs], num_cols=tuple(refs[1:]), css_class="det refs",
+                                   caption="Références (valeur et année décrite)"))
         body += [f"<p class='note'>{escape(n)}</p>" for n in det.attrs.get("notes", [])]
     else:
         body.append("<p class='muted'>Aucun indicateur disponible pour ce territoire.</p>")

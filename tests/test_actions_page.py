@@ -237,12 +237,12 @@ def test_update_view_filters_and_writes_url(page_mod):
     out = _run(page_mod.update_view, ["act-themes.value"],
                "qpv", "france", ["sante_mentale"], [], [2019, 2024], [], None, "taux_pauvrete_60", "count",
                None, page_mod.commune_layer_url(None))       # the commune layer the page already shows
-    search = out[20]
+    search = out[18]
     assert search == "?theme=sante_mentale"
     assert out[2] == "theme=sante_mentale"                   # the points layer's filters
     count_text = " ".join(c if isinstance(c, str) else str(c.children) for c in out[7])
     assert count_text.startswith("2 actions")               # A04 (estime de soi), A07 (addictions)
-    rows, n_pages, page = out[24:27]
+    rows, n_pages, page = out[22:25]
     assert {r["id"] for r in rows} == {"A04", "A07"} and (n_pages, page) == (1, 0)
     assert out[3] is dash_no_update() and out[4] is dash_no_update()     # same scope: map view kept
 
@@ -315,11 +315,22 @@ def test_unlisted_territories_have_unknown_counts_never_zero(partial_actions):
     assert partial_actions.tooltip_lines(v, "QN09604D")[0].startswith("Actions non recensées")
     legend = str(partial_actions.territory_legend(v).to_plotly_json())
     assert "Actions non recensées (liste d'actions non chargée)" in legend
-    summary = str(partial_actions.count_summary(v))
-    assert "Actions non recensées pour 2 QPV" in summary
+    notes = str(partial_actions.map_notes(v))           # under the map, folded in one line that opens
+    assert "Remarques sur ces chiffres (1) : actions non recensées" in notes
+    assert "pour 2 QPV (en gris), aucune liste d'actions n'est chargée" in notes
+    assert "Actions non recensées" not in str(partial_actions.count_summary(v))
     from components.action_charts import density_frame
     from data.views.actions import json_records
 
     by = {r["code"]: r for r in json_records(density_frame(v))}
     assert by["QN09604D"]["n"] is None and by["QN09604D"]["recensement"] == "actions non recensées"
     assert by["QN09602B"]["n"] == 2 and by["QN09602B"]["recensement"] == "liste chargée"
+
+
+def test_update_charts_gives_both_figures_for_the_filters(page_mod):
+    """The deferred charts get their figures from update_charts (when inserted and at each change)."""
+    heat, scat = _run(page_mod.update_charts, ["act-themes.value"],
+                      "qpv", "france", ["sante_mentale"], [], [2019, 2024], [], None, "taux_pauvrete_60", "count")
+    assert heat.data and heat.data[0].type == "heatmap"
+    assert "Santé mentale" in " ".join(map(str, heat.data[0].y)) + " ".join(map(str, heat.data[0].x))
+    assert scat.data and any(t.type == "scatter" for t in scat.data)

@@ -119,6 +119,14 @@ def page_mod(db):
     return inegalites
 
 
+@pytest.fixture
+def view_mod(page_mod):
+    """What the page shows of a view (components/inegalites_view.py), on the same DB."""
+    from components import inegalites_view
+
+    return inegalites_view
+
+
 def map_chars(v) -> dict[str, str]:
     """code -> its character in the map's compact style (class digit, "s", "m" or "n")."""
     assert len(v.codes) == len(v.cls)
@@ -270,7 +278,7 @@ def test_state_roundtrip_and_validation(page_mod):
     assert bad.year == 2021 - 10000        # latest period by default: the undated diffusion vintage 2021
 
 
-def test_secret_values_never_in_a_class_and_never_zero(page_mod):
+def test_secret_values_never_in_a_class_and_never_zero(page_mod, view_mod):
     st = page_mod.parse_state({"indicator": "taux_pauvrete_60", "k": "3"})
     v = page_mod.compute_view(st)
     cls = map_chars(v)
@@ -278,13 +286,13 @@ def test_secret_values_never_in_a_class_and_never_zero(page_mod):
     assert cls["QN09603N"] == "m"                              # no row at all: still listed, as missing
     assert "QN09602M" not in v.classification.classes and "QN09603N" not in v.classification.classes
     assert sum(v["classification"].counts) == 5               # the five known values only
-    recs = {r["code"]: r for r in page_mod.table_records(st, v)}
+    recs = {r["code"]: r for r in view_mod.table_records(st, v)}
     assert recs["QN09602M"]["value"] == "secret" and recs["QN09602M"]["statut"] == "secret statistique"
     assert recs["QN09603N"]["value"] == "n.d."
     assert recs["QN09602M"]["classe"].startswith("hors classes")
     assert "secret" in iv.tooltip(v, "QN09602M")[0]
     # the legend lists secret and missing apart, with their counts
-    text = str(page_mod.legend_block(st, v).to_plotly_json())
+    text = str(view_mod.legend_block(st, v).to_plotly_json())
     assert "Secret statistique" in text and "Pas de donnée" in text
 
 
@@ -305,7 +313,7 @@ def test_classification_methods_and_manual_breaks(page_mod):
     assert rev["colors"] == pal.palette("YlOrRd", 3, False)   # a low income is unfavourable
 
 
-def test_gap_mode_with_missing_references(page_mod):
+def test_gap_mode_with_missing_references(page_mod, view_mod):
     st = page_mod.parse_state({"indicator": "taux_pauvrete_60", "mode": "ecart", "ref": "commune", "k": "5"})
     assert st.palette == "PuOr"
     v = page_mod.compute_view(st)
@@ -318,7 +326,7 @@ def test_gap_mode_with_missing_references(page_mod):
     assert v["classification"].classes["QN09601M"] == 0
     assert v["colors"] == [pal.DIVERGING_11["PuOr"][8]]      # above parity: an orange (unfavourable) hue
     assert "noref" in v["status"].values
-    text = str(page_mod.legend_block(st, v).to_plotly_json())
+    text = str(view_mod.legend_block(st, v).to_plotly_json())
     assert "référence secrète ou absente" in text
     # at EPCI level every known QPV has a reference
     v2 = page_mod.compute_view(page_mod.parse_state({**st.__dict__, "ref": "epci", "k": 5, "year": 2021}))
@@ -326,26 +334,26 @@ def test_gap_mode_with_missing_references(page_mod):
     assert v2["classification"].classes["QN09605C"] < v2["classification"].classes["QN09606M"]
 
 
-def test_perimeter_2015_note_and_sources(page_mod):
+def test_perimeter_2015_note_and_sources(page_mod, view_mod):
     st = page_mod.parse_state({"indicator": "taux_pauvrete_60"})
     v = page_mod.compute_view(st)
-    notes = str([n.to_plotly_json() for n in page_mod.notes(st, v)])
+    notes = str([n.to_plotly_json() for n in view_mod.notes(st, v)])
     assert "Périmètre 2015" in notes and "Le Pré-Imaginaire" in notes
-    recs = {r["code"]: r for r in page_mod.table_records(st, v)}
+    recs = {r["code"]: r for r in view_mod.table_records(st, v)}
     assert recs["QN09604M"]["perimetre"].startswith("2015")
-    src = " ".join(s.children for s in page_mod.source_line(st, v))
+    src = " ".join(s.children for s in view_mod.source_line(st, v))
     assert "Indicateurs QPV fictifs" in src and "millésime 2021" in src and "Filosofi fictif" in src
     assert any("périmètre 2015" in line for line in iv.tooltip(v, "QN09604M"))
 
 
-def test_hostile_names_stay_data(page_mod):
+def test_hostile_names_stay_data(page_mod, view_mod):
     st = page_mod.parse_state({"indicator": "taux_pauvrete_60", "qpv": "QN09801M"})
     v = page_mod.compute_view(st)
     tips = iv.tooltip(v, "QN09801M")
     assert any(HOSTILE in line for line in tips)             # passed as data; atlas.js escapes it
-    recs = {r["code"]: r for r in page_mod.table_records(st, v)}
+    recs = {r["code"]: r for r in view_mod.table_records(st, v)}
     assert recs["QN09801M"]["name"] == HOSTILE               # DataTable shows it as text
-    panel = page_mod.panel(st, "QN09801M")
+    panel = view_mod.panel(st, "QN09801M")
     title = next(c for c in panel if getattr(c, "id", None) == "ineg-panel-title")
     assert title.children == HOSTILE                          # a text child, never HTML
     link = str([c.to_plotly_json() for c in panel])
@@ -435,10 +443,10 @@ def test_communes_not_loaded_for_a_multi_region_db_without_scope(page_mod, monke
     assert page_mod.commune_layer_url(("departement", "13")) == "/geo/commune.pbf?scope=departement:13"
 
 
-def test_note_when_the_reference_level_has_no_value(page_mod):
+def test_note_when_the_reference_level_has_no_value(page_mod, view_mod):
     st = page_mod.parse_state({"indicator": "revenu_median_uc", "mode": "ecart", "ref": "epci"})
     v = page_mod.compute_view(st)
-    text = str([n.to_plotly_json() for n in page_mod.notes(st, v)])
+    text = str([n.to_plotly_json() for n in view_mod.notes(st, v)])
     assert "aucune valeur de cet indicateur à l'échelle « EPCI »" in text
     assert "niveaux disponibles : commune" in text
     assert v["classification"] is None
@@ -478,7 +486,7 @@ def test_indicator_change_goes_to_its_latest_year_unless_a_year_was_chosen(page_
 def test_csv_export_of_the_table_keeps_secret_as_text(page_mod):
     from components.tables import to_csv_bytes
 
-    df, stem, meta = page_mod._export_rows({"indicator": "taux_pauvrete_60"}, [])
+    df, stem, meta, _cols = page_mod._export_rows({"indicator": "taux_pauvrete_60"}, [])
     assert len(df) == 7 and stem == "inegalites_qpv"
     assert dict(meta)["Titre"].startswith("Inégalités entre quartiers prioritaires : Taux de pauvreté")
     csv = to_csv_bytes(df).decode("utf-8-sig")
@@ -632,7 +640,7 @@ def test_tooltip_and_full_table_routes(page_mod):
     assert client.get("/export/table/inegalites.ods").status_code == 404
 
 
-def test_panel_says_the_class_of_the_selected_qpv(page_mod):
+def test_panel_says_the_class_of_the_selected_qpv(page_mod, view_mod):
     """The panel (aria-live) speaks the QPV's class as the table writes it, and follows the number
     of classes; a QPV with no value says why it has no class."""
     import json
@@ -641,18 +649,18 @@ def test_panel_says_the_class_of_the_selected_qpv(page_mod):
     for k in (3, 5):
         st = page_mod.parse_state({"indicator": "taux_pauvrete_60", "k": str(k)})
         v = page_mod.compute_view(st)
-        rec = next(r for r in page_mod.table_records(st, v) if r["classe"][:1].isdigit())
-        text = json.dumps(page_mod.panel(st, rec["code"]), cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
+        rec = next(r for r in view_mod.table_records(st, v) if r["classe"][:1].isdigit())
+        text = json.dumps(view_mod.panel(st, rec["code"]), cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
         assert "Classe sur la carte" in text and f'{rec["classe"]} (sur {k})' in text
     st = page_mod.parse_state({"indicator": "taux_pauvrete_60"})
     v = page_mod.compute_view(st)
-    apart = [r for r in page_mod.table_records(st, v) if r["classe"].startswith("hors classes")]
+    apart = [r for r in view_mod.table_records(st, v) if r["classe"].startswith("hors classes")]
     assert apart, "the demo has QPVs without a class"
-    text = json.dumps(page_mod.panel(st, apart[0]["code"]), cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
+    text = json.dumps(view_mod.panel(st, apart[0]["code"]), cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
     assert apart[0]["classe"] in text and "(sur " not in text
 
 
-def test_the_panel_names_the_source_of_every_figure(page_mod):
+def test_the_panel_names_the_source_of_every_figure(page_mod, view_mod):
     """The QPV's value and each reference value in the panel come with their source."""
     import json
 
@@ -663,6 +671,6 @@ def test_the_panel_names_the_source_of_every_figure(page_mod):
     st = iv.parse_state({"indicator": "taux_pauvrete_60"})
     v = access.values("taux_pauvrete_60", "qpv")
     code = v[v.status == "ok"].code.iloc[0]
-    text = json.dumps(page_mod.panel(st, code), cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
+    text = json.dumps(view_mod.panel(st, code), cls=plotly.utils.PlotlyJSONEncoder, ensure_ascii=False)
     line = next(x for x in text.split('"children": "')[1:] if x.startswith("Source : "))
     assert "références : Filosofi fictif" in line, line

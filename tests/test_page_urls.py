@@ -50,7 +50,7 @@ CASES = [
     ("/fiche", "?level=commune&code=ZZZ", "Territoire inconnu"),
     ("/comparer", "?t=qpv:ZZZ,commune:96001", "Territoire inconnu"),
     ("/fiche", "?level=qpv&code=X&code=Y", "plusieurs fois"),
-    ("/comparer", "?t=a&t=b", "plusieurs fois"),
+    ("/comparer", "?t=a&t=b", "Territoire inconnu"),      # a repeated list parameter is a list
     ("/couverture", "?scheme=a&scheme=b", "plusieurs fois"),
     ("/actions", "?scope=commune:ZZZ", "Territoire inconnu"),
     ("/", "?scope=region:ZZ", "Territoire inconnu"),

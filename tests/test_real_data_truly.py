@@ -119,6 +119,14 @@ def test_portrait_says_not_loaded_never_zero(real_access):
     assert "(millésime de diffusion 2021, repris à l'identique dans le millésime 2022)" in html
 
 
+def test_actions_page_says_not_loaded_never_zero(real_access):
+    import pages.actions as pa
+
+    said = str(pa.count_summary(pa.compute(pa.parse_state({}))))
+    assert "Actions non recensées" in said and "pas « 0 action »" in said
+    assert "0 action " not in said.replace("« 0 action »", "") and "sur 0 actions" not in said
+
+
 def test_load_report_lists_each_dated_column(real_db):
     r = subprocess.run([sys.executable, "-m", "etl", "--db", str(real_db), "report"], capture_output=True,
                        text=True)

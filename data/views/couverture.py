@@ -196,7 +196,8 @@ def registry_sources() -> list[str]:
     return out
 
 
-def map_sources(cov: pd.DataFrame) -> str:
+def map_sources(cov: pd.DataFrame) -> list[str]:
+    """The map's sources, one sentence per layer (the page lists them, one per line)."""
     src = access.sources()
     parts = []
     if len(cov):
@@ -216,7 +217,7 @@ def map_sources(cov: pd.DataFrame) -> str:
         parts.append(f"Zonage ARS médecins généralistes : {titles or 'ARS'}, millésime {mill}")
     else:
         parts.append("Zonage ARS : non chargé")
-    return "Sources — " + " · ".join(parts) + "."
+    return [p.rstrip(".") + "." for p in parts]
 
 
 def scheme_fiche_data(scheme_id: str) -> dict | None:

@@ -102,9 +102,10 @@ def determinants(level: str, code: str) -> pd.DataFrame:
 
 
 def population_fact(level: str, code: str) -> dict:
-    """{"value", "year", "text"}: the territory's population and the year it describes. For a
-    QPV the latest published figure on its own perimeter; a figure of the 2015 perimeter only is
-    given as such; for other territories the population of the reference geography."""
+    """{"value", "year", "text"[, "perimeter": "2015"]}: the territory's population and the year it
+    describes. For a QPV the latest published figure on its own perimeter; a figure of the 2015
+    perimeter only is given as such ("perimeter"); for other territories the population of the
+    reference geography."""
     t = access.territory(level, code) or {}
     hist = access.value_history(level, code, ["population"])
     ok = hist[hist.status == "ok"]
@@ -123,7 +124,7 @@ def population_fact(level: str, code: str) -> dict:
                 "text": f"Population : {fmt(pop, 0)} habitants (référentiel géographique, {vint})"}
     if len(ok):
         last = ok.iloc[-1]
-        return {"value": None, "year": None,
+        return {"value": float(last.value), "year": last.year_label, "perimeter": "2015",
                 "text": (f"Population : n.d. sur le périmètre 2024 ({fmt(last.value, 0)} habitants sur le périmètre "
                          f"2015 du quartier, {last.year_label})")}
     return {"value": None, "year": None, "text": "Population : n.d."}

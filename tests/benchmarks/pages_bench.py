@@ -25,6 +25,7 @@ TARGET_ACTIONS_BYTES = 1_000_000          # issue 21: a page load holds at most 
 TARGET_ACTIONS_FIRST_RENDER = 1.5         # s, France scale
 TARGET_WRITES_P95 = 1.0                   # s, 50 users while imports write
 IMPORT_EVERY = 10.0                       # s
+UNDER_WRITES_MIN = 32.0                   # s of load: the imports at 0, 10, 20 and 30 s land during it
 
 
 def child_pages(spec: str) -> None:
@@ -234,14 +235,31 @@ def bench_load_under_writes(report, server, posts: list[str], page_path: str, la
     if not body:
         report.notes.append(f"Charge sous écritures ({label}) : aucun rappel capturé, test non fait.")
         return
+    # One pass of 50 users lasts a second or two: passes follow one another until the load has run
+    # for UNDER_WRITES_MIN seconds, so that several imports land while users are being served.
+    lat: dict[str, list[float]] = {"page": [], "geo": [], "callback": []}
+    errors: list[str] = []
+    skipped, passes, start = 0, 0, time.monotonic()
     with Importer(db) as imp:
-        res = load_test(server.base, page_path, body, 50, max_seconds=max_seconds)
+        while True:
+            left = max_seconds - (time.monotonic() - start)
+            res = load_test(server.base, page_path, body, 50, max_seconds=max(5.0, left))
+            passes += 1
+            for k in lat:
+                lat[k] += res["lat"][k]
+            errors += res["errors"]
+            skipped += res["skipped"]
+            elapsed = time.monotonic() - start
+            if elapsed >= UNDER_WRITES_MIN or elapsed >= max_seconds:
+                break
+    res = {"lat": lat, "errors": errors, "skipped": skipped, "wall": time.monotonic() - start}
     cb = res["lat"]["callback"]
     p95 = percentile(cb, 95)
     failed = len(res["errors"]) + res["skipped"]
     head = f"50 utilisateurs simultanés pendant des imports ({label})"
     note = (f"un import de 5 actions toutes les {fr(IMPORT_EVERY)} s dans la base servie : {len(imp.done)} faits "
-            f"pendant la charge ({fr(res['wall'], 1)} s)" + (f", {len(imp.failed)} en échec" if imp.failed else "")
+            f"pendant la charge ({fr(res['wall'], 1)} s, {passes} passages de 50 utilisateurs à la suite)"
+            + (f", {len(imp.failed)} en échec" if imp.failed else "")
             + f" ; chaque import remplace le fichier, relu par chacun des {workers} workers en arrière-plan")
     report.add("Serveur", f"{head} : latence des rappels, p95", [p95], "s", f"≤ {fr(TARGET_WRITES_P95, 1)} s",
                p95 is not None and p95 <= TARGET_WRITES_P95, note=note)

@@ -12,6 +12,9 @@ from tests.browser.helpers import open_dropdown, wait_dash
 from tests.browser.test_presentation import bookmark
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# Rules axe-core leaves out of a run by tag (experimental) that the RGAA asks for: a control's
+# visible text is part of its accessible name (WCAG 2.5.3, issue 22).
+EXTRA_RULES = {"label-content-name-mismatch": {"enabled": True}}
 PAGES = ["/", "/inegalites", "/couverture", "/actions", "/comparer", "/fiche", "/donnees", "/presentation",
          "/importer", "/accessibilite", "/comparer?view=groups&t=commune:99011,commune:98019"]
 _AXE = Axe()
@@ -19,7 +22,7 @@ _AXE = Axe()
 
 def violations(page) -> list[str]:
     page.wait_for_function("() => document.documentElement.lang === 'fr'")
-    res = _AXE.run(page, options={"runOnly": {"type": "tag", "values": TAGS}})
+    res = _AXE.run(page, options={"runOnly": {"type": "tag", "values": TAGS}, "rules": EXTRA_RULES})
     return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:4]}" for v in res.response["violations"]]
 
 
@@ -86,3 +89,16 @@ def test_the_declaration_is_linked_from_every_page_and_says_what_is_measured(pag
     for part in ("État de conformité", "Résultats des tests", "Contenus non accessibles", "Voies de recours",
                  "Défenseur des droits", "axe-core"):
         assert part in text
+
+
+def test_the_run_includes_the_label_content_name_rule(page):
+    """axe-core skips label-content-name-mismatch in a run by tags: ours enables it, and Comparer's
+    multi-selects (their visible values and count) pass it (issue 22)."""
+    page.goto(page.base_url + "/comparer?ind=taux_pauvrete_60,revenu_median_uc,taux_emploi_15_64")
+    _settled(page)
+    res = _AXE.run(page, options={"runOnly": {"type": "tag", "values": TAGS}, "rules": EXTRA_RULES})
+    passed = {v["id"]: [n["target"] for n in v["nodes"]] for v in res.response["passes"]}
+    assert ["#compare-indicators"] in passed.get("label-content-name-mismatch", []), passed.keys()
+    name = page.evaluate("""() => document.getElementById('compare-indicators').getAttribute('aria-labelledby')
+        .split(' ').map(id => document.getElementById(id).textContent).join(' ')""")
+    assert name.startswith("Indicateurs ") and name.endswith("3 sélectionné(s)")

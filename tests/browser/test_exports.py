@@ -155,6 +155,15 @@ def test_fiche_button_downloads_the_portrait_and_a_chart(page):
     for expected in (other["name"], "Portrait de territoire", "Déterminants de santé", "Actions de santé",
                      "Sources et millésimes", "Pour le diagnostic partagé"):
         assert expected.lower() in text.lower(), expected
+    # issue 22: every column of the determinants' tables is on the page (none cut at the right margin)
+    import subprocess
+
+    layout = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True,
+                            check=True).stdout.decode("utf-8")
+    for header in ("Indicateur", "Unité", "Année décrite", "Valeur", "Situation /", "Source",
+                   "Références (valeur et année décrite)", "Commune :", "Département", "Région", "France"):
+        assert header in layout, header
+    assert "n.d. habitants" not in layout
 
     # A chart of the fiche: SVG through the button, with its heading and source line.
     wait_dash(page)
@@ -214,8 +223,8 @@ def test_every_table_of_every_page_has_csv_and_xlsx(app_module):
             assert isinstance(t.id, dict) and t.id.get("type") == "atlas-table", (pg["path"], t.id)
             name = t.id["table"]
             if t.page_action == "custom":      # paged on the server: links that export every row
-                assert {"type": "table-export-csv", "table": name} in ids, (pg["path"], name)
-                assert {"type": "table-export-xlsx", "table": name} in ids, (pg["path"], name)
+                assert {"type": "table-link-csv", "table": name} in ids, (pg["path"], name)
+                assert {"type": "table-link-xlsx", "table": name} in ids, (pg["path"], name)
             else:
                 assert {"type": "table-export", "table": name} in ids, (pg["path"], name)
                 assert {"type": "table-export-xlsx", "table": name} in ids, (pg["path"], name)

@@ -53,6 +53,13 @@ def _click_qpv(page, code: str):
     page.mouse.click(x, y)
 
 
+def _open_classes(page) -> None:
+    """The classes and colours are folded in one line under the controls: open it."""
+    if page.locator("#ineg-classes").get_attribute("open") is None:
+        page.locator("#ineg-classes-summary").click()
+    expect(page.locator("#ineg-k")).to_be_visible()
+
+
 def _query(page) -> dict:
     return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
 
@@ -65,6 +72,7 @@ def test_indicator_and_classes_change_legend_not_geometry(page):
     counts = sum(int(r.split("\n")[-1].split()[0]) for r in _class_rows(page))
     assert counts > 0
     # fewer classes
+    _open_classes(page)
     page.locator("#ineg-k").get_by_text("3", exact=True).click()
     expect(page.locator("#ineg-legend li:has(.swatch:not(.swatch-secret):not(.swatch-missing))")).to_have_count(3)
     assert sum(int(r.split("\n")[-1].split()[0]) for r in _class_rows(page)) == counts   # same QPVs
@@ -126,7 +134,7 @@ def test_shared_url_restores_the_view(page):
     title = page.locator("#ineg-panel-title").inner_text()
     page.wait_for_function("(c) => window.location.search.includes('qpv=' + c)", arg=code)
     # zoom in: the map view goes into the URL too
-    page.locator(".leaflet-control-zoom-in").click()
+    page.locator("#ineg-map .leaflet-control-zoom-in").click()
     page.wait_for_function("() => /view=[^&]*%2C1[0-9]/.test(window.location.search) || "
                            "/view=[^&]*,1[0-9]/.test(window.location.search)")
     wait_dash(page)

@@ -45,7 +45,9 @@ def test_three_slide_presentation_with_the_keyboard(page, tmp_path):
     items = page.locator(".slide-item")
     items.first.wait_for()
     assert items.count() == 3
-    assert page.locator(".slide-item input").nth(1).input_value() == "Inégalités entre quartiers prioritaires"
+    # a title not typed: what the view shows (indicator, year described, territory)
+    view = "Taux de pauvreté au seuil de 60 % (2019) — Tout le territoire chargé"
+    assert page.locator(".slide-item input").nth(1).input_value() == view
 
     page.get_by_role("button", name="Lancer la présentation").click()
     player = page.locator("#present-player")
@@ -57,7 +59,8 @@ def test_three_slide_presentation_with_the_keyboard(page, tmp_path):
 
     page.keyboard.press("ArrowRight")
     page.wait_for_function("() => document.getElementById('present-counter').textContent === 'Vue 2 / 3'")
-    assert page.locator("#present-title").inner_text() == "Inégalités entre quartiers prioritaires"
+    assert page.locator("#present-title").inner_text() == view
+    expect(page.locator("#present-view")).to_be_hidden()       # the title already says what the view shows
     # The slide: the page without navigation nor controls, with its map and its own source line.
     frame = page.frame_locator("#present-frame")
     slide_ready(page, "/inegalites")
@@ -101,8 +104,7 @@ def test_three_slide_presentation_with_the_keyboard(page, tmp_path):
         page.get_by_role("button", name="Enregistrer le fichier (JSON)").click()
     saved = json.loads(open(dl.value.path(), encoding="utf-8").read())
     assert saved["format"] == "atlas-asv-diaporama"
-    assert [s["title"] for s in saved["slides"]] == ["Chiffres clés", "Inégalités entre quartiers prioritaires",
-                                                     "Couverture ASV"]
+    assert [s["title"] for s in saved["slides"]] == ["Chiffres clés", view, "Couverture ASV"]
     assert saved["slides"][1]["url"].startswith("/inegalites?") and "present" not in saved["slides"][1]["url"]
     page.once("dialog", lambda d: d.accept())
     page.get_by_role("button", name="Tout effacer").click()

@@ -46,7 +46,7 @@ def test_page_reflows_without_horizontal_scrolling(page, path, width):
     assert found["scroll"] <= found["width"], found
     assert found["wide"] == [], found
     # the controls stay usable: the first dropdown's button fits in the page
-    buttons = page.locator("button.dash-dropdown")
+    buttons = page.locator("#page-content button.dash-dropdown")
     if buttons.count():
         box = buttons.first.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
