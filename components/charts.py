@@ -60,17 +60,24 @@ def deferred_graph(graph_id: str, source: str | None = None, exports: bool = Tru
     ], className="graph-block")
 
 
-def defer_graphs(map_id: str, graph_ids: list[str]) -> None:
+def defer_graphs(map_id: str, graph_ids: list[str], companions: dict[str, list[tuple[str, str]]] | None = None) -> None:
     """Insert the deferred graphs of a page once its map has drawn its shapes (assets/atlas.js:
-    atlas.afterMap), or after 4 s whatever the map does. Call once, at import time of the owner."""
+    atlas.afterMap), or after 4 s whatever the map does. `companions`: per graph, (id, class) of
+    the Divs inserted under it (its source line, its text alternative), so that one callback whose
+    outputs are the figure and these texts runs once, when they are all inserted, instead of one
+    callback for the texts on load. Call once, at import time of the owner."""
+    extra = {g: [{"type": "Div", "namespace": "dash_html_components",
+                  "props": {"id": i, "className": c, "aria-live": "polite"}} for i, c in items]
+             for g, items in (companions or {}).items()}
     clientside_callback(
         """function (_mapId) {
-            const graphs = %s, config = %s;
+            const graphs = %s, config = %s, extra = %s;
             return window.atlas.afterMap(%s).then(function () {
                 return graphs.map(function (id) {
-                    return {type: "Graph", namespace: "dash_core_components",
-                            props: {id: id, config: config, figure: {data: [], layout: {}}}};
+                    const g = {type: "Graph", namespace: "dash_core_components",
+                               props: {id: id, config: config, figure: {data: [], layout: {}}}};
+                    return extra[id] ? [g].concat(extra[id]) : g;
                 });
             });
-        }""" % (json.dumps(graph_ids), json.dumps(GRAPH_CONFIG), json.dumps(map_id)),
+        }""" % (json.dumps(graph_ids), json.dumps(GRAPH_CONFIG), json.dumps(extra), json.dumps(map_id)),
         [Output(f"{g}-slot", "children") for g in graph_ids], Input(map_id, "id"))

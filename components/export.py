@@ -29,6 +29,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, html
 from flask import Response, request, send_file
 
+from components import guard
 from publish import render
 
 MAX_BODY = 6 * 1024 * 1024
@@ -215,7 +216,7 @@ def register(server) -> None:
 
         level, code = request.args.get("level", ""), request.args.get("code", "")
         try:
-            doc = portrait.portrait_html(level, code)
+            doc = portrait.portrait_html(level, code, ci=request.args.get("ic"), test_ref=request.args.get("test"))
             out = render.get_renderer(server).html_pdf(doc)
         except portrait.PortraitError as exc:
             return _error(render.RenderError(str(exc)))
@@ -293,21 +294,25 @@ def graph_with_exports(graph_id, fig, source: str | None = None, filename: str |
     return graph(graph_id, fig, source=source, export_name=filename, **kwargs)
 
 
-def fiche_url(level: str | None, code: str | None) -> str:
-    """The PDF of a territory's fiche: its portrait de territoire (publish/portrait.py)."""
-    return f"/export/portrait.pdf?{urlencode({'level': level or 'qpv', 'code': code or ''})}"
+def fiche_url(level: str | None, code: str | None, ci: str | None = None, test: str | None = None) -> str:
+    """The PDF of a territory's fiche: its portrait de territoire (publish/portrait.py), with the
+    Fiche's test settings (reference, confidence level) when given."""
+    q = {"level": level or "qpv", "code": code or ""}
+    q.update({k: v for k, v in (("test", test), ("ic", ci)) if isinstance(v, str) and v})
+    return f"/export/portrait.pdf?{urlencode(q)}"
 
 
-def fiche_exports(level: str | None, code: str | None) -> html.Div:
+def fiche_exports(level: str | None, code: str | None, ci: str | None = None, test: str | None = None) -> html.Div:
     """The Fiche page's one PDF: the portrait de territoire (the page itself prints too)."""
     return html.Div([
-        html.A("Fiche en PDF (portrait de territoire)", href=fiche_url(level, code), id="fiche-portrait-link",
-               className="btn btn-secondary export-link",
+        html.A("Fiche en PDF (portrait de territoire)", href=fiche_url(level, code, ci, test),
+               id="fiche-portrait-link", className="btn btn-secondary export-link",
                title="Base d'un diagnostic partagé : déterminants et références, couverture, actions, sources"),
     ], className="export-actions")
 
 
 @callback(Output("fiche-portrait-link", "href"),
-          Input("fiche-code", "value"), State("fiche-level", "value"), prevent_initial_call=True)
-def update_fiche_links(code, level):
-    return fiche_url(level, code)
+          Input("fiche-code", "value"), Input("fiche-test", "value"), Input("fiche-ci", "value"),
+          State("fiche-level", "value"), prevent_initial_call=True)
+def update_fiche_links(code, test, ci, level):
+    return fiche_url(guard.one(level), guard.one(code), guard.one(ci), guard.one(test))

@@ -16,8 +16,10 @@ from components.scope import LEVEL_LABELS, scope_dropdown
 from data import access
 from data import analysis as an
 from data import palettes as pal
+from data import stats
 from data.provenance import period_token, source_text
 from data.views import inegalites as iv
+from data.views import intervals
 from data.views.inegalites import MODES, ViewState
 
 # --- Rendering of a view ----------------------------------------------------------------------
@@ -89,6 +91,9 @@ def table_columns(st: ViewState, v: iv.View) -> list[dict]:
         {"name": "Année de la référence", "id": "ref_year"},
         _num(("Écart (rapport)" if st.gap == "ratio" else "Écart (différence)") + gap_unit, "gap",
              2 if st.gap == "ratio" else d),
+        _num(f"IC {stats.LEVEL_LABELS[st.ci]} : borne basse", "ci_lo", d),
+        _num(f"IC {stats.LEVEL_LABELS[st.ci]} : borne haute", "ci_hi", d),
+        {"name": f"Comparaison testée avec la référence (IC {stats.LEVEL_LABELS[st.ci]})", "id": "test"},
         {"name": "Classe sur la carte", "id": "classe"},
         {"name": "Périmètre", "id": "perimetre"},
     ]
@@ -204,6 +209,11 @@ def panel(st: ViewState, code: str | None) -> list:
     status = r.status if r is not None else "missing"
     value = r.value if r is not None else None
     communes = access.qpv_communes([code])
+    v = iv.compute_view(st)
+    at = v._position.get(code)
+    own_row = v.frame.iloc[at] if at is not None else None
+    lo, hi = (own_row["ci_lo"], own_row["ci_hi"]) if own_row is not None else (float("nan"), float("nan"))
+    hib = intervals.polarity(ind)
     rows, ref_sources = [], []
     for level, ref_code in access.reference_chain("qpv", code):
         ref = access.reference_values_at(st.indicator, level, [ref_code], st.year)
@@ -214,12 +224,15 @@ def panel(st: ViewState, code: str | None) -> list:
         rval = rr.value if rr is not None else None
         g = an.gap([value if status == "ok" else float("nan")], [rval if rstat == "ok" else float("nan")], st.gap)[0]
         name = rr["name"] if rr is not None else (access.territory(level, ref_code) or {}).get("name", ref_code)
+        test = stats.compare(value if status == "ok" else float("nan"), lo, hi,
+                             rval if rstat == "ok" else float("nan"), hib)[0]
         rows.append(html.Tr([
             html.Td(f"{LEVEL_LABELS.get(level, level)} — {name}"),
             html.Td([an.fmt_status(rval, rstat, d, unit)]
                     + ([html.Span(f"({rr.year_label})", className="ref-year")] if rr is not None else []),
                     className="num"),
             html.Td(an.fmt_gap(g, st.gap, d, unit), className="num"),
+            html.Td(stats.outcome_text(test), className=f"test test-{test}"),
         ]))
     val_text = an.fmt_status(value, status, d, unit)
     year = f" ({r.year_label})" if r is not None and isinstance(r.year_label, str) else ""
@@ -231,7 +244,15 @@ def panel(st: ViewState, code: str | None) -> list:
                + ([" ", html.Span("(secret statistique : valeur non diffusée)", className="muted")]
                   if status == "secret" else [])),
     ]
-    v = iv.compute_view(st)
+    if status == "ok" and own_row is not None:
+        ci = intervals.interval_text(lo, hi, d, unit)
+        sp = intervals.spec(ind)
+        out.append(html.P([html.Strong(f"Intervalle de confiance à {stats.LEVEL_LABELS[st.ci]} : "),
+                           html.Span(ci, id="ineg-panel-ci"),
+                           html.Span(f" ({intervals.basis_text(sp, own_row['ci_basis'], own_row['ci_num'], own_row['ci_den'])})",
+                                     className="muted")] if ci else
+                          [html.Span(own_row["ci_why"][:1].upper() + own_row["ci_why"][1:], id="ineg-panel-ci",
+                                     className="muted")]))
     klass = v.class_text(code)
     if klass:
         out.append(html.P([html.Strong("Classe sur la carte : "),
@@ -246,7 +267,8 @@ def panel(st: ViewState, code: str | None) -> list:
     out.append(html.Table([
         html.Thead(html.Tr([html.Th("Référence"), html.Th("Valeur (année)", className="num"),
                             html.Th("Écart" + (" (rapport)" if st.gap == "ratio" else " (différence)"),
-                                    className="num")])),
+                                    className="num"),
+                            html.Th(f"Test (IC {stats.LEVEL_LABELS[st.ci]})")])),
         html.Tbody(rows)], className="simple", id="ineg-panel-table"))
     # every figure of the panel says where it comes from: the QPV's value, then its references'
     own = source_text(r.source_title, r.publisher, r.vintage) if r is not None and isinstance(r.source_title, str) \
@@ -351,6 +373,7 @@ def controls(st: ViewState, cat: pd.DataFrame) -> html.Div:
                                     className="text-input")], className="control"),
                 _dropdown("ineg-palette", "Couleurs (adaptées aux daltoniens)", palette_options(st.mode, hib),
                           st.palette, style={"minWidth": "260px"}),
+                _radio("ineg-ci", "Intervalles de confiance et tests", stats.LEVEL_LABELS, st.ci),
             ], className="control-row"),
         ], className="controls-more", id="ineg-classes", open=st.method == "manual"),
     ], className="controls ineg-controls")
@@ -360,4 +383,5 @@ def classes_summary(st: ViewState) -> str:
     """The folded line of the class controls says what they are set to."""
     method = an.METHODS.get(st.method, st.method).lower()
     colours = pal.PALETTE_LABELS.get(st.palette, st.palette) if st.palette else "couleurs par défaut"
-    return f"Classes et couleurs : {method}, {st.k} classes, {colours.lower()}"
+    return (f"Classes, couleurs et intervalles : {method}, {st.k} classes, {colours.lower()}, "
+            f"IC à {stats.LEVEL_LABELS[st.ci]}")

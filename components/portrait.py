@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import html
+from dash import dcc, html
 from plotly.subplots import make_subplots
 
 from components.charts import french_layout, graph
@@ -16,12 +16,43 @@ from components.scope import LEVEL_LABELS
 from components.tables import data_table
 from data import access
 from data.provenance import geography_text
+from data.views import comparables
+from data.views import memo_view
 from data.views import portrait as views_portrait
 
-def determinants_frame(level: str, code: str) -> tuple[pd.DataFrame, list[str]]:
+def determinants_frame(level: str, code: str, ci: str = "95", test_ref: str | None = None
+                       ) -> tuple[pd.DataFrame, list[str]]:
     """(rows, notes) of data.views.portrait.determinants, the one computation the PDF shares."""
-    df = views_portrait.determinants(level, code)
+    df = views_portrait.determinants(level, code, ci, test_ref)
     return df, df.attrs["notes"]
+
+
+def comparables_section(code: str) -> html.Div:
+    """The 10 QPVs most similar to this one (data/views/comparables.py): their main figures, a
+    link to each fiche, one link to compare with the five nearest; the method written out."""
+    df = comparables.display_frame(code)
+    used, left_out = comparables.variables()
+    if df.empty:
+        return html.Div([html.H2("Quartiers comparables"),
+                         html.P("Pas assez d'indicateurs de contexte connus pour ce quartier : aucun quartier "
+                                "comparable ne peut être proposé.", className="note", id="fiche-comparables-none")])
+    shown = df.assign(Fiche=[f"[Fiche](/fiche?level=qpv&code={c})" for c in df["Code"]])
+    cols = [{"name": c, "id": c, "presentation": "markdown"} if c == "Fiche" else {"name": c, "id": c}
+            for c in shown.columns]
+    peers = list(df["Code"])[:5]
+    compare = "/comparer?" + "&".join(f"t=qpv:{c}" for c in [code] + peers) + "&ref=comparables"
+    method = comparables.METHOD_TEXT + " Indicateurs de contexte : " + ", ".join(used) + "." + (
+        f" Laissés de côté (connus pour moins de la moitié des quartiers) : {', '.join(left_out)}." if left_out else "")
+    return html.Div([
+        html.H2("Quartiers comparables", id="fiche-comparables-title"),
+        html.P(f"Les {len(df)} quartiers prioritaires de la base dont le contexte ressemble le plus à celui-ci : "
+               "pour comparer ce qui est comparable.", className="lead"),
+        data_table("fiche-comparables", shown, columns=cols, filename=f"qpv_comparables_{code}",
+                   meta=[("Titre", f"Quartiers comparables — {code}"), ("Méthode", method)], page_size=10),
+        html.P(dcc.Link("Comparer ce quartier à ses cinq plus proches comparables", href=compare,
+                        id="fiche-compare-peers", className="btn")),
+        html.P(method, className="source-line", id="fiche-comparables-method"),
+    ], id="fiche-comparables")
 
 
 def series_points(h: pd.DataFrame) -> tuple[pd.DataFrame, str, list[str]]:
@@ -187,13 +218,21 @@ def lineage_note(code: str) -> html.P | None:
     return html.P(text, id="fiche-lineage", className="muted" if lin["unchanged"] else "note")
 
 
-def territory_portrait(level: str, code: str) -> html.Div:
+def territory_portrait(level: str, code: str, ci: str = "95", test_ref: str | None = None) -> html.Div:
+    """The Fiche's content, memoized per DB version (a layout tree shared read-only by every
+    request: fifty people opening the same fiche in a meeting compute it once)."""
+    return _portrait((level, code, ci, test_ref))
+
+
+@memo_view(maxsize=64)
+def _portrait(key: tuple) -> html.Div:
+    level, code, ci, test_ref = key
     t = access.territory(level, code)
     if t is None:
         return html.Div(html.P(f"Territoire inconnu : {level} {code}.", className="note"), id="fiche-body")
     pars = access.parents(level, code)
     subtitle = " · ".join(f"{LEVEL_LABELS.get(p['level'], p['level'])} : {p['name']}" for p in pars)
-    det, notes = determinants_frame(level, code)
+    det, notes = determinants_frame(level, code, ci, test_ref)
     evo = evolution_figure(level, code)
     reg = views_portrait.registry_facts(level, code)
     sch = reg["schemes"]
@@ -231,6 +270,7 @@ def territory_portrait(level: str, code: str) -> html.Div:
                          ("Sources", " ; ".join(srcs))],
                    page_size=30) if len(det) else html.P("Aucun indicateur disponible pour ce territoire."),
         html.Div([html.P(n, className="note") for n in notes]),
+        comparables_section(code) if level == "qpv" else None,
         html.H2("Évolution", className="page-break"),
         graph("fiche-evolution", evo, source=evolution_note(evo))
         if evo is not None else html.P(evolution_absent_text(level, code), id="fiche-no-evolution"),

@@ -13,9 +13,8 @@ from components.search_dropdown import option_index, register_search, search_dro
 from data import access
 from data.access import parse_scope, scope_value  # noqa: F401  (the pages' names)
 
-LEVEL_LABELS = {"region": "Région", "departement": "Département", "epci": "EPCI", "commune": "Commune",
-                "qpv": "QPV", "france": "France", "arrondissement": "Arrondissement",
-                "ensemble_qpv": "Référence nationale"}
+# A territory level in words: one dict, in the data layer (data.access), used by every page.
+LEVEL_LABELS = access.LEVEL_LABELS
 
 
 def checked_scope(value) -> tuple[tuple[str, str] | None, list[str]]:

@@ -196,7 +196,7 @@ def _table_style() -> dict:
         style_table={"overflowX": "auto"},
         style_cell={"fontFamily": "DejaVu Sans, Segoe UI, Arial, sans-serif", "fontSize": "0.9rem",
                     "padding": "4px 8px", "textAlign": "left", "whiteSpace": "normal", "height": "auto",
-                    "overflowWrap": "anywhere", "maxWidth": "28rem"},   # long URLs and file names wrap
+                    "overflowWrap": "anywhere", "maxWidth": "28rem", "minWidth": "6.5rem"},   # long URLs wrap; wide tables scroll
         style_header={"fontWeight": "700", "backgroundColor": "#f5f5f3"},
         markdown_options={"html": False})
 

@@ -443,6 +443,9 @@ def ensemble_codes() -> list[str]:
     return sorted(tables().level("ensemble_qpv")["code"], reverse=True)
 
 
+LEVEL_LABELS = {"region": "Région", "departement": "Département", "epci": "EPCI", "commune": "Commune",
+                "qpv": "QPV", "france": "France", "arrondissement": "Arrondissement",
+                "ensemble_qpv": "Référence nationale"}
 REFERENCE_HEADERS = {"commune": "Commune", "epci": "EPCI", "departement": "Département", "region": "Région",
                      "arrondissement": "Arrondissement", "france": "France",
                      "ensemble_qpv": "Ensemble des QPV"}
@@ -484,8 +487,9 @@ def reference_values(indicator_id: str, ref_level: str, codes: list[str]) -> pd.
 
 def latest_values(pairs: list[tuple[str, str]], indicator_ids: list[str] | None = None) -> pd.DataFrame:
     """Latest row of each indicator for each (level, code) in `pairs`."""
-    cols = ["level", "code", "indicator_id", "year", "period", "ref_year", "year_label", "value", "status",
-            "geography", "perimeter", "derived_from", "source_id", "source_title", "vintage", "publisher", "dataset"]
+    cols = ["level", "code", "indicator_id", "year", "period", "ref_year", "year_label", "value", "numerator",
+            "denominator", "status", "geography", "perimeter", "derived_from", "source_id", "source_title", "vintage",
+            "publisher", "dataset"]
     t = tables()
     parts = [t.rows_of(level, code) for level, code in dict.fromkeys(map(tuple, pairs))]
     parts = [p for p in parts if len(p)]
@@ -495,8 +499,8 @@ def latest_values(pairs: list[tuple[str, str]], indicator_ids: list[str] | None 
     if indicator_ids:
         df = df[df["indicator_id"].isin(list(indicator_ids))]
     df = df.drop_duplicates(["level", "code", "indicator_id"], keep="last")
-    out = df[["level", "code", "indicator_id", "year", "period", "ref_year", "year_label", "value", "status",
-              "geography", "perimeter", "derived_from", "source_id"]].reset_index(drop=True)
+    out = df[["level", "code", "indicator_id", "year", "period", "ref_year", "year_label", "value", "numerator",
+              "denominator", "status", "geography", "perimeter", "derived_from", "source_id"]].reset_index(drop=True)
     return _with_sources(out, ("title", "vintage", "publisher", "dataset"))[cols]
 
 

@@ -75,13 +75,37 @@ def load_reference_tables(con) -> None:
                     [(pid, label, i) for i, (pid, label) in enumerate(tax["publics"]["items"], start=1)])
     cat = tomllib.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
     con.executemany(
-        "INSERT INTO indicator VALUES (?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO indicator (indicator_id, label, short_label, unit, family, high_is_bad, definition, decimals, "
+        "sort, ci_method, ci_numerator, ci_denominator, ci_scale, ci_denominator_from, ci_denominator_note) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [(ind["id"], ind["label"], ind.get("short_label", ind["label"]), ind["unit"], ind["family"],
-          _high_is_bad(ind, i), ind.get("definition"), ind.get("decimals", 1), i)
+          _high_is_bad(ind, i), ind.get("definition"), ind.get("decimals", 1), i, *_interval(ind, i))
          for i, ind in enumerate(cat["indicator"], start=1)])
 
 
 POLARITIES = {"high_is_bad": True, "low_is_bad": False, "none": None}
+INTERVALS = ("wilson", "poisson")
+
+
+def _interval(ind: dict, i: int) -> tuple:
+    """(method, numerator, denominator, scale, denominator_from, note) of an indicator's confidence
+    intervals (etl/catalogue.toml: interval, numerator_label...), all None without `interval`."""
+    method = ind.get("interval")
+    if method is None:
+        return (None,) * 6
+    where = f"[[indicator]] n° {i}"
+    if method not in INTERVALS:
+        raise InputError(CATALOGUE_FILE, where, "interval", "« wilson » (une proportion) ou « poisson » (un taux "
+                         "d'événements)", method)
+    for key in ("numerator_label", "denominator_label"):
+        if not ind.get(key):
+            raise InputError(CATALOGUE_FILE, where, key, "ce que compte l'effectif, obligatoire avec « interval »",
+                             ind.get("id"))
+    if ind.get("denominator_from") and not ind.get("denominator_note"):
+        raise InputError(CATALOGUE_FILE, where, "denominator_note", "un dénominateur approché se dit : "
+                         "« denominator_note » obligatoire avec « denominator_from »", ind.get("id"))
+    return (method, ind["numerator_label"], ind["denominator_label"], float(ind.get("scale", 100)),
+            ind.get("denominator_from"), ind.get("denominator_note"))
 
 
 def _high_is_bad(ind: dict, i: int):

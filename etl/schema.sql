@@ -99,7 +99,16 @@ CREATE TABLE indicator (
     high_is_bad  BOOLEAN,                -- TRUE: a high value is unfavourable; NULL: neutral
     definition   VARCHAR,
     decimals     INTEGER DEFAULT 1,
-    sort         INTEGER
+    sort         INTEGER,
+    -- confidence intervals of values with counts (data/stats.py): 'wilson' (a proportion) or
+    -- 'poisson' (a rate of events); what numerator and denominator count; value = num / den × scale;
+    -- an indicator standing for a denominator the files do not give, and what that approximation is
+    ci_method    VARCHAR CHECK (ci_method IN ('wilson', 'poisson')),
+    ci_numerator VARCHAR,
+    ci_denominator VARCHAR,
+    ci_scale     DOUBLE,
+    ci_denominator_from VARCHAR,
+    ci_denominator_note VARCHAR
 );
 
 CREATE TABLE indicator_value (

@@ -5,18 +5,19 @@ from __future__ import annotations
 import dash
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Input, Output, callback, dcc, html, no_update
+from dash import Input, Output, State, callback, dcc, html, no_update
 from plotly.subplots import make_subplots
 
 from components import guard
 from components.charts import french_layout, graph
 from components.notices import clip, url_notices
 from components.scope import LEVEL_LABELS
-from components.search_dropdown import option_index, register_search, search_dropdown
+from components.search_dropdown import initial_options, option_index, register_search, search_dropdown
 from components.tables import data_table
-from data import access
+from data import access, stats
 from data.analysis import fmt, fmt_status
-from data.provenance import short_source
+from data.views import comparables, intervals
+from data.views.comparer import COMPARABLES, comparison_frame, plain_name, plain_sentences
 
 dash.register_page(__name__, path="/comparer", name="Comparer", title="Atlas ASV — Comparer", order=5,
                    multi_params=("t", "ind"))     # ?t=a&t=b is ?t=a,b
@@ -25,7 +26,8 @@ DEFAULT_INDICATORS = ["taux_pauvrete_60", "revenu_median_uc", "taux_emploi_15_64
                       "part_familles_monoparentales"]
 REFERENCE_LEVELS = [("", "Aucune"), ("commune", "Commune de chaque territoire"), ("epci", "EPCI"),
                     ("departement", "Département"), ("region", "Région"), ("france", "France"),
-                    ("ensemble_qpv", "Ensemble des QPV de France (pour les QPV)")]
+                    ("ensemble_qpv", "Ensemble des QPV de France (pour les QPV)"),
+                    (COMPARABLES, "Médiane des 10 QPV comparables (pour les QPV)")]
 MAX_TERRITORIES = 6
 
 
@@ -64,88 +66,6 @@ def parse_territories(values) -> list[tuple[str, str]]:
     return out
 
 
-def with_references(terrs: list[tuple[str, str]], ref_level: str | None) -> list[tuple[str, str, bool]]:
-    """The selected territories, then each one's reference at `ref_level` (deduplicated)."""
-    rows = [(lvl, code, False) for lvl, code in terrs]
-    if not ref_level:
-        return rows
-    seen = set(terrs)
-    for lvl, code in terrs:
-        for rl, rc in access.reference_chain(lvl, code):
-            if rl == ref_level and (rl, rc) not in seen:
-                seen.add((rl, rc))
-                rows.append((rl, rc, True))
-    return rows
-
-
-def plain_name(level: str, code: str) -> str:
-    """A territory as a sentence names it: a QPV with its commune ("La Viste, à Marseille")."""
-    t = access.territory(level, code) or {}
-    name = t.get("name") or code
-    if level == "qpv" and t.get("commune"):
-        commune = (access.territory("commune", t["commune"]) or {}).get("name")
-        return f"{name}, à {commune}" if commune else name
-    return name
-
-
-def _reference_rows(vals: pd.DataFrame, rows, ref_of: dict, indicator_ids) -> pd.DataFrame:
-    """The references' figures, like compared with like: for each indicator, a reference's value of
-    the year its territories' figures describe (the latest among them), else the closest earlier."""
-    out = []
-    for ind in indicator_ids:
-        own = vals[vals.indicator_id == ind].set_index(["level", "code"])
-        for rl, rc, is_ref in rows:
-            if not is_ref:
-                continue
-            periods = [int(own.loc[(l, c), "period"]) for (l, c), rk in ref_of.items()
-                       if rk == f"{rl}:{rc}" and (l, c) in own.index]
-            ref = access.reference_values_at(ind, rl, [rc], max(periods) if periods else None)
-            if len(ref):
-                out.append(ref.assign(level=rl, indicator_id=ind, perimeter="exact"))
-    return pd.concat(out, ignore_index=True) if out else vals.iloc[0:0]
-
-
-def comparison_frame(terrs, indicator_ids, ref_level) -> pd.DataFrame:
-    """One row per (indicator, territory): the selected territories, then their references, each
-    selected territory knowing its own reference (`ref_key`); references of the same year described
-    as the territories' figures where they have it (else the closest earlier), both years said."""
-    rows = with_references(terrs, ref_level)
-    vals = access.latest_values([(l, c) for l, c, is_ref in rows if not is_ref], indicator_ids)
-    cat = access.indicators().set_index("indicator_id")
-    names = {}
-    for l, c, is_ref in rows:
-        t = access.territory(l, c)
-        suffix = f" ({LEVEL_LABELS[l].lower()})" if l not in ("qpv", "france") else ""
-        names[(l, c)] = (t["name"] if t else c) + suffix
-    ref_of = {}
-    for l, c, is_ref in rows:
-        if not is_ref and ref_level:
-            ref_of[(l, c)] = next((f"{rl}:{rc}" for rl, rc in access.reference_chain(l, c) if rl == ref_level), None)
-    vals = pd.concat([vals, _reference_rows(vals, rows, ref_of, indicator_ids)], ignore_index=True)
-    out = []
-    for ind in indicator_ids:
-        if ind not in cat.index:
-            continue
-        info = cat.loc[ind]
-        for l, c, is_ref in rows:
-            v = vals[(vals.level == l) & (vals.code == c) & (vals.indicator_id == ind)]
-            r = v.iloc[0] if len(v) else None
-            out.append({
-                "indicator_id": ind, "indicator": info.short_label, "unit": info.unit,
-                "decimals": int(info.decimals) if not pd.isna(info.decimals) else 1,
-                "high_is_bad": info.high_is_bad, "level": l, "code": c, "key": f"{l}:{c}",
-                "territory": names[(l, c)], "plain": plain_name(l, c), "is_reference": is_ref,
-                "ref_key": ref_of.get((l, c)),
-                "value": float(r.value) if r is not None and r.status == "ok" else None,
-                "status": r.status if r is not None else "missing",
-                "year": int(r.year) if r is not None else None,
-                "year_label": r.year_label if r is not None else "n.d.",
-                "perimeter": r.perimeter if r is not None else None,
-                "source": short_source(r.publisher, r.vintage, r.dataset) if r is not None else None,
-            })
-    return pd.DataFrame(out)
-
-
 def plotted(df: pd.DataFrame) -> list[str]:
     """Indicators with at least one value among the selected territories: the others get no plot."""
     sel = df[~df.is_reference]
@@ -166,108 +86,61 @@ def comparison_figure(df: pd.DataFrame, view: str = "dots") -> go.Figure:
         d = df[(df.indicator_id == ind) & df.value.notna()]
         colors = ["#8a8a8a" if ref else "#0b5e7e" for ref in d.is_reference]
         text = [fmt_status(v, s, dec) for v, s, dec in zip(d.value, d.status, d.decimals)]
+        bars = _error_bars(d)
         if view == "bars":
             fig.add_trace(go.Bar(x=d.value, y=d.territory, orientation="h", marker_color=colors, text=text,
-                                 textposition="outside", showlegend=False, hoverinfo="skip"), row=n, col=1)
+                                 textposition="outside", showlegend=False, hoverinfo="skip", error_x=bars),
+                          row=n, col=1)
         else:
             fig.add_trace(go.Scatter(x=d.value, y=d.territory, mode="markers+text", text=text,
-                                     textposition="middle right",
+                                     textposition="middle right", error_x=bars,
                                      marker={"size": 16, "color": colors,
                                              "symbol": ["diamond" if r else "circle" for r in d.is_reference]},
                                      showlegend=False, hoverinfo="skip"), row=n, col=1)
         fig.update_yaxes(autorange="reversed", row=n, col=1)
+        top = pd.concat([d.value, pd.to_numeric(d.get("ci_hi"), errors="coerce")]).max() if "ci_hi" in d else d.value.max()
         if d.value.ge(0).all():  # start at zero: differences keep their true size
-            fig.update_xaxes(range=[0, d.value.max() * 1.18 or 1], row=n, col=1)
+            fig.update_xaxes(range=[0, top * 1.18 or 1], row=n, col=1)
     french_layout(fig, height=height)
     fig.update_layout(font={"size": 17})
     fig.update_annotations(font={"size": 17})
     return fig
 
 
-STATUS_WORDS = {"secret": "secret statistique", "missing": "non disponible"}
-
-
-def _ratio_text(v: float, ref: float) -> str | None:
-    """How a value stands to its reference, up to "celle de": "2,7 fois celle de", "1,3 fois moins
-    élevée que celle de" (never "0,8 fois"). None where a ratio means nothing (a value or
-    reference of zero or below)."""
-    if not ref or ref <= 0 or v <= 0:
+def _error_bars(d: pd.DataFrame) -> dict | None:
+    """Each value's confidence interval as an error bar (none where there is no interval)."""
+    if "ci_lo" not in d:
         return None
-    r = v / ref
-    if 0.95 <= r <= 1.05:
-        return "proche de celle de"
-    if r > 1:
-        return f"{fmt(r, 1)} fois celle de"
-    return f"{fmt(1 / r, 1)} fois moins élevée que celle de"
-
-
-def plain_sentences(df: pd.DataFrame) -> list[str]:
-    """For elected officials, per indicator: the highest and lowest territories, the most
-    unfavourable one, each territory's distance to its reference with the years, and who lacks
-    the figure. No nested parentheses."""
-    out, none_at_all = [], []
-    for ind in dict.fromkeys(df.indicator_id):
-        d = df[(df.indicator_id == ind) & (~df.is_reference)]
-        if d.value.isna().all() and not d.status.eq("secret").any():
-            none_at_all.append(d.indicator.iloc[0])       # said once, for all such indicators, below
-            continue
-        allrows = df[df.indicator_id == ind]
-        ok = d[d.value.notna()]
-        label = d.indicator.iloc[0]
-        unit, dec, raw_bad = d.unit.iloc[0], int(d.decimals.iloc[0]), d.high_is_bad.iloc[0]
-        unit = "" if unit == "indice" else unit            # "4,0", not "4,0 indice"
-        bad = None if raw_bad is None or pd.isna(raw_bad) else bool(raw_bad)
-        plain = d.plain
-        missing = d[d.value.isna()]
-        shown = ok.value.round(dec)
-        if len(ok) >= 2 and shown.max() == shown.min():        # the same figure everywhere, as displayed
-            s = (f"{label} : {fmt(ok.value.iloc[0], dec, unit)} à " + " comme à ".join(plain[i] for i in ok.index)
-                 + ", même valeur.")
-        elif len(ok) >= 2:
-            # every territory at the highest and at the lowest figure, as displayed (ties included)
-            hi_name = " et à ".join(plain[i] for i in shown.index[shown == shown.max()])
-            lo_name = " et à ".join(plain[i] for i in shown.index[shown == shown.min()])
-            s = (f"{label} : {fmt(shown.max(), dec, unit)} à {hi_name}, "
-                 f"{fmt(shown.min(), dec, unit)} à {lo_name}.")
-            if bad is True:
-                s += f" La situation la plus défavorable est à {hi_name}."
-            elif bad is False:
-                s += f" La situation la plus défavorable est à {lo_name}."
-        elif len(ok) == 1:
-            s = f"{label} : {fmt(ok.value.iloc[0], dec, unit)} à {plain[ok.index[0]]} ; pas d'autre valeur à comparer."
-        else:
-            s = f"{label} : aucune valeur disponible pour ces territoires, pas de graphique."
-        if d.ref_key.notna().any():
-            refs = allrows.set_index("key")
-            for i, r in ok.iterrows():
-                ref = refs.loc[r.ref_key] if isinstance(r.ref_key, str) and r.ref_key in refs.index else None
-                if ref is None or pd.isna(ref.value):
-                    continue
-                ratio = _ratio_text(r.value, ref.value)
-                years = f"({r.year_label} ; référence : {ref.year_label})"
-                if ratio:
-                    s += (f" À {plain[i]}, la valeur est {ratio} {ref.plain} : {fmt(r.value, dec, unit)} "
-                          f"contre {fmt(ref.value, dec, unit)} {years}.")
-                else:       # a zero or negative figure: a ratio would mean nothing, the two figures do
-                    s += (f" À {plain[i]} : {fmt(r.value, dec, unit)}, contre {fmt(ref.value, dec, unit)} pour "
-                          f"{ref.plain} {years}.")
-        if len(missing):
-            s += " Sans valeur : " + ", ".join(f"{plain[i]} ({STATUS_WORDS.get(st, 'non disponible')})"
-                                              for i, st in zip(missing.index, missing.status)) + "."
-        out.append(s)
-    if none_at_all:
-        out.append("Aucune valeur disponible pour ces territoires dans les données chargées, pas de graphique : "
-                   + ", ".join(none_at_all) + ".")
-    return out
+    lo = pd.to_numeric(d.ci_lo, errors="coerce")
+    hi = pd.to_numeric(d.ci_hi, errors="coerce")
+    if lo.isna().all():
+        return None
+    return {"type": "data", "symmetric": False, "array": (hi - d.value).fillna(0).tolist(),
+            "arrayminus": (d.value - lo).fillna(0).tolist(), "color": "#3a3a3f", "thickness": 1.5, "width": 6}
 
 
 def table_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The table under the chart: each value with its interval and its test against its reference;
+    the bounds, the method and the confidence level as columns of their own (exports keep them)."""
     if df.empty:
         return df
     t = df.assign(shown=[fmt_status(v, s, dec) + (" *" if p == "perimetre_2015" else "")
                          for v, s, dec, p in zip(df.value, df.status, df.decimals, df.perimeter)])
-    return pd.DataFrame({"Indicateur": t.indicator, "Unité": t.unit, "Territoire": t.territory,
-                         "Valeur": t.shown, "Année décrite": t.year_label, "Source": t.source})
+    level = stats.LEVEL_LABELS[df.attrs.get("ci", stats.DEFAULT_LEVEL)]
+    specs = {i: intervals.spec(access.indicator(i)) for i in dict.fromkeys(df.indicator_id)}
+
+    def bound(x, dec, ref):
+        return "" if ref else ("—" if x is None or pd.isna(x) else fmt(x, dec))
+    return pd.DataFrame({
+        "Indicateur": t.indicator, "Unité": t.unit, "Territoire": t.territory, "Valeur": t.shown,
+        "Année décrite": t.year_label,
+        f"IC {level} : borne basse": [bound(x, d, r) for x, d, r in zip(t.ci_lo, t.decimals, t.is_reference)],
+        f"IC {level} : borne haute": [bound(x, d, r) for x, d, r in zip(t.ci_hi, t.decimals, t.is_reference)],
+        "Test avec la référence": ["" if r else stats.outcome_text(o) for o, r in zip(t.test, t.is_reference)],
+        "Méthode de l'intervalle": ["" if r else (intervals.basis_text(specs[i], b, n, dn) or w or "")
+                                    for i, b, n, dn, w, r in zip(t.indicator_id, t.ci_basis, t.ci_num, t.ci_den,
+                                                                 t.ci_why, t.is_reference)],
+        "Source": t.source})
 
 
 GROUP_LEVELS = ("commune", "epci")
@@ -374,14 +247,14 @@ def group_body(terrs, indicator_ids):
     ], id="compare-body")
 
 
-def body(terrs, indicator_ids, ref_level, view):
+def body(terrs, indicator_ids, ref_level, view, ci: str = stats.DEFAULT_LEVEL):
     if view == "groups":
         return group_body(terrs, indicator_ids)
     if len(terrs) < 2:
         return html.P("Choisissez au moins deux territoires à comparer.", className="note", id="compare-msg")
     if not indicator_ids:
         return html.P("Choisissez au moins un indicateur.", className="note", id="compare-msg")
-    df = comparison_frame(terrs, indicator_ids, ref_level)
+    df = comparison_frame(terrs, indicator_ids, ref_level, ci)
     notes = []
     if (df.perimeter == "perimetre_2015").any():
         notes.append(html.P("* Valeur calculée sur le périmètre 2015 du quartier (contour modifié en 2024).",
@@ -396,8 +269,13 @@ def body(terrs, indicator_ids, ref_level, view):
               export_title="Comparaison : " + ", ".join(dict.fromkeys(df[~df.is_reference].plain))) if shown else
         html.P("Aucun des indicateurs choisis n'a de valeur pour ces territoires : pas de graphique.",
                className="note", id="compare-no-plot"),
-        html.P("Losanges gris : territoires de référence.", className="muted") if ref_level and shown else None,
+        html.P(("Losanges gris : territoires de référence. " if ref_level else "") + "Traits : intervalle de "
+               f"confiance à {stats.LEVEL_LABELS[ci]} de chaque valeur qui en a un.", className="muted")
+        if shown else None,
         *notes,
+        html.P(f"Écarts testés sur l'intervalle de confiance à {stats.LEVEL_LABELS[ci]} de chaque territoire : "
+               "« significatif » quand la référence est hors de l'intervalle (méthodes et limites : page Données).",
+               className="muted", id="compare-test-note") if ref_level else None,
         html.H2("Tableau"),
         data_table("compare-table", table_frame(df), filename="comparaison", page_size=40),
     ], id="compare-body")
@@ -450,8 +328,9 @@ def view_title(t=None, ind=None, view: str = "dots", **_) -> str:
     return out + (f" ({', '.join(years)})" if years else "")
 
 
-def layout(t=None, ind=None, ref: str | None = "france", view: str = "dots", **_):
+def layout(t=None, ind=None, ref: str | None = "france", view: str = "dots", ic: str | None = None, **_):
     view = view if view in ("dots", "bars", "groups") else "dots"
+    ci = stats.level_token(ic)
     selected, inds, notices, available = chosen(t, ind, view)
     index = option_index(territory_options)
     ind_opts = [{"label": r.label, "value": r.indicator_id} for r in available.itertuples()]
@@ -478,23 +357,65 @@ def layout(t=None, ind=None, ref: str | None = "france", view: str = "dots", **_
                                                                   "value": "groups"}],
                                      value=view, inline=True,
                                      inputStyle={"marginLeft": "0.6rem"})], className="control"),
+            html.Fieldset([html.Legend("Intervalles de confiance", className="control-label"),
+                           dcc.RadioItems(id="compare-ci", options=[{"label": f" {v}", "value": k}
+                                                                    for k, v in stats.LEVEL_LABELS.items()],
+                                          value=ci, inline=True, inputStyle={"marginLeft": "0.6rem"})],
+                          className="control"),
         ], className="controls big-type"),
+        html.Div(peers_button(parse_territories(selected)), id="compare-peers-wrap"),
         html.P("", id="compare-limit", className="note", role="status"),
-        html.Div(body(parse_territories(selected), inds, ref, view), id="compare-content"),
+        html.Div(body(parse_territories(selected), inds, ref, view, ci), id="compare-content"),
     ], className="big-type")
+
+
+def peers_button(terrs) -> html.Button:
+    """Compare the first QPV of the selection with its comparable QPVs, in one click."""
+    qpv = next((c for lvl, c in terrs if lvl == "qpv"), None)
+    label = (f"Ajouter les QPV comparables à {plain_name('qpv', qpv)}" if qpv
+             else "Ajouter des QPV comparables (choisissez d'abord un QPV)")
+    return html.Button(label, id="compare-add-peers", n_clicks=0, type="button", className="btn btn-secondary",
+                       disabled=qpv is None, title="Les plus proches par leur contexte, jusqu'à six territoires")
+
+
+def with_peers(terr_values: list[str]) -> list[str]:
+    """The selection with the comparables of its first QPV added, nearest first, up to six."""
+    kept = list(dict.fromkeys(terr_values))
+    qpv = next((v.split(":", 1)[1] for v in kept if v.startswith("qpv:")), None)
+    if qpv is None:
+        return kept
+    for c in comparables.comparable_codes(qpv):
+        if len(kept) >= MAX_TERRITORIES:
+            break
+        if f"qpv:{c}" not in kept:
+            kept.append(f"qpv:{c}")
+    return kept
+
+
+@callback(Output("compare-territories", "value", allow_duplicate=True), Output("compare-territories", "options",
+                                                                               allow_duplicate=True),
+          Input("compare-add-peers", "n_clicks"), State("compare-territories", "value"), prevent_initial_call=True)
+def add_peers(n, terr_values):
+    if not n:
+        return no_update, no_update
+    kept = with_peers(guard.many(terr_values))
+    return kept, initial_options(option_index(territory_options), kept)
 
 
 @callback(Output("compare-content", "children"), Output("url-state", "search", allow_duplicate=True),
           Output("compare-territories", "value"), Output("compare-limit", "children"),
+          Output("compare-peers-wrap", "children"),
           Input("compare-territories", "value"), Input("compare-indicators", "value"),
-          Input("compare-ref", "value"), Input("compare-view", "value"), prevent_initial_call=True)
-def update(terr_values, inds, ref, view):
+          Input("compare-ref", "value"), Input("compare-view", "value"), Input("compare-ci", "value"),
+          prevent_initial_call=True)
+def update(terr_values, inds, ref, view, ci=None):
     """A 7th territory never enters the selection (nor the URL): the dropdown gets the first six
     back, and the page says why."""
     terrs = parse_territories(guard.many(terr_values))
     inds = guard.many(inds, set(access.indicators().indicator_id))
     ref = guard.one(ref, dict(REFERENCE_LEVELS), "france")
     view = guard.one(view, ("dots", "bars", "groups"), "dots")
+    ci = stats.level_token(guard.one(ci))
     limit = ""
     if len(terrs) > MAX_TERRITORIES:
         limit = (f"Six territoires au plus : « {plain_name(*terrs[MAX_TERRITORIES])} » n'a pas été ajouté. "
@@ -502,6 +423,6 @@ def update(terr_values, inds, ref, view):
         terrs = terrs[:MAX_TERRITORIES]
     kept = [f"{l}:{c}" for l, c in terrs]
     search = (f"?t={','.join(kept)}&ind={','.join(inds)}"
-              f"&ref={ref or ''}&view={view}")
-    return (body(terrs, inds, ref, view), search,
-            kept if limit else no_update, limit)
+              f"&ref={ref or ''}&view={view}" + (f"&ic={ci}" if ci != stats.DEFAULT_LEVEL else ""))
+    return (body(terrs, inds, ref, view, ci), search,
+            kept if limit else no_update, limit, peers_button(terrs))

@@ -9,6 +9,7 @@ from dash import Input, Output, callback, dcc, html
 from components import guard
 from components.tables import data_table
 from data import access
+from data.views import comparables, intervals
 from data.provenance import vintage_text
 
 dash.register_page(__name__, path="/donnees", name="Données", title="Atlas ASV — Données", order=7)
@@ -66,7 +67,37 @@ def catalogue_frame() -> pd.DataFrame:
                          "Années (QPV)": [", ".join(labels[i][p] for p in sorted(labels[i], reverse=True))
                                           for i in ind.indicator_id],
                          "Niveaux avec valeurs": ind.levels_with_values.map(
-                             lambda lv: ", ".join(lv) if lv is not None else "")})
+                             lambda lv: ", ".join(lv) if lv is not None else ""),
+                         "Intervalle de confiance": [interval_text(r) for r in ind.to_dict("records")]})
+
+
+def interval_text(ind: dict) -> str:
+    """How an indicator's values get a confidence interval: method, numerator, denominator, and
+    an approximated denominator said as such (data/views/intervals.py)."""
+    sp = intervals.spec(ind)
+    if sp is None:
+        return "aucun : indicateur sans effectifs (médiane, rapport, indice ou nombre)"
+    text = f"{sp.method_text} ; numérateur : {sp.numerator} ; dénominateur : {sp.denominator}"
+    if sp.denominator_note:
+        text += f" ; {sp.denominator_note}"
+    return text + " ; sans effectifs publiés : non calculable"
+
+
+METHODS_TEXT = [
+    "Intervalles de confiance à 95 % (ou 99,8 %) pour les valeurs dont l'effectif est connu : score de Wilson pour "
+    "une proportion ; pour un taux d'événements rapporté à une population, limites exactes de Poisson sous 10 "
+    "événements et méthode de Byar à partir de 10.",
+    "Comparaison testée (règle de Fingertips, OHID) : « Similaire » quand la valeur de la référence est dans "
+    "l'intervalle de confiance du territoire, sinon « Meilleur » ou « Moins bon » selon le sens de l'indicateur "
+    "(« Plus haut » ou « Plus bas » quand il n'en a pas) ; « Non testé » sans intervalle, sans référence ou pour une "
+    "valeur secrète. La référence elle-même est prise sans son incertitude.",
+    "Limites : les données fiscales (Filosofi) et les fichiers de gestion (CAF, assurance maladie) sont exhaustifs : "
+    "l'intervalle y mesure la variation aléatoire du phénomène d'une année ou d'un quartier à l'autre, pas une erreur "
+    "de sondage. Le recensement est une enquête par sondage (communes de 10 000 habitants ou plus) : ses effectifs "
+    "sont des estimations, et l'intervalle de Wilson ne couvre pas l'erreur de sondage, il la sous-estime. "
+    "Un dénominateur approché (population du quartier pour les personnes des ménages fiscaux) est signalé partout "
+    "où l'intervalle s'affiche.",
+]
 
 
 IMPORT_COLUMNS = {"import_ref": "Référence de l'import", "kind": "Type", "file_name": "Fichier", "imported_at": "Importé le",
@@ -130,6 +161,8 @@ def layout(**_):
         data_table("sources-table", sources_frame(), filename="sources", page_size=20),
         html.H2("Catalogue des indicateurs"),
         data_table("catalogue-table", catalogue_frame(), filename="catalogue_indicateurs", page_size=25),
+        html.H3("Intervalles de confiance, comparaisons testées, quartiers comparables", id="methods-title"),
+        html.Ul([html.Li(t) for t in METHODS_TEXT] + [html.Li(comparables.METHOD_TEXT)], id="methods-list"),
         html.H2("Rapport de chargement"),
         html.P([f"Base construite le {meta.get('built_at', 'n.d.')}. Signalements : {summary}."],
                id="etl-summary"),

@@ -2,12 +2,14 @@
 printable on A4 (print CSS in assets/style.css)."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from components import guard
+from data import stats
+from data.views import portrait as views_portrait
 from components.export import fiche_exports
 from components.layout import new_search
 from components.notices import clip, url_notices
@@ -31,7 +33,12 @@ def picker_options(level: str) -> list[dict]:
 register_search("fiche-code", picker_options, State("fiche-level", "value"))
 
 
-def layout(level: str = "qpv", code: str | None = None, **_):
+def test_options(level: str) -> list[dict]:
+    return [{"label": views_portrait.TEST_REFS[k][1][:1].upper() + views_portrait.TEST_REFS[k][1][1:], "value": k}
+            for k in views_portrait.test_refs(level)]
+
+
+def layout(level: str = "qpv", code: str | None = None, test: str | None = None, ic: str | None = None, **_):
     notices = []
     if level not in dict(LEVELS):
         notices.append(f"Niveau inconnu dans l'adresse (« {clip(level)} ») : niveaux possibles : "
@@ -47,6 +54,9 @@ def layout(level: str = "qpv", code: str | None = None, **_):
         v = access.values("taux_pauvrete_60", level)
         with_data = [c for c in v[v.status == "ok"].code]
         code = with_data[0] if with_data else opts[0]["value"]
+    test = test if test in views_portrait.test_refs(level) else views_portrait.default_test_ref(level, code) \
+        if code else views_portrait.DEFAULT_TEST_REF
+    ci = stats.level_token(ic)
     return html.Div([
         url_notices(notices),
         html.Div([
@@ -55,11 +65,41 @@ def layout(level: str = "qpv", code: str | None = None, **_):
                                    value=level, clearable=False)], className="control"),
             html.Div([html.Label("Territoire", htmlFor="fiche-code"),
                       search_dropdown("fiche-code", code, index, clearable=False,
-                                      style={"minWidth": "340px"})], className="control"),
-            fiche_exports(level, code),
+                                      style={"minWidth": "280px"})], className="control"),
+            fiche_exports(level, code, ci, test),
+            html.Details([
+                html.Summary(tests_summary(test, ci), id="fiche-tests-summary"),
+                html.Div([
+                    html.Div([html.Label("Tests : comparer avec", htmlFor="fiche-test"),
+                              dcc.Dropdown(id="fiche-test", options=test_options(level), value=test,
+                                           clearable=False, style={"minWidth": "220px"})], className="control"),
+                    html.Fieldset([html.Legend("Intervalles de confiance", className="control-label"),
+                                   dcc.RadioItems(id="fiche-ci", options=[{"label": v, "value": k}
+                                                                          for k, v in stats.LEVEL_LABELS.items()],
+                                                  value=ci, inline=True, className="radio-inline")],
+                                  className="control fieldset"),
+                ], className="control-row"),
+            ], className="controls-more controls-more-inline", id="fiche-tests"),
         ], className="controls no-print"),
-        html.Div(territory_portrait(level, code) if code else html.P("Aucun territoire."), id="fiche-content"),
+        html.Div(territory_portrait(level, code, ci, test) if code else html.P("Aucun territoire."),
+                 id="fiche-content"),
     ])
+
+
+def tests_summary(test: str, ci: str) -> str:
+    """The folded tests' settings in one line."""
+    return f"Tests et intervalles : {views_portrait.TEST_REFS[test][0]}, IC {stats.LEVEL_LABELS[ci]}"
+
+
+def fiche_search(level: str, code: str, ci: str, test: str) -> str:
+    """The Fiche's URL query: level and code, then the tests' settings when not the defaults (the
+    reference of the tests: the territory's default, views_portrait.default_test_ref)."""
+    q = {"level": level, "code": code}
+    if test != views_portrait.default_test_ref(level, code):
+        q["test"] = test
+    if ci != stats.DEFAULT_LEVEL:
+        q["ic"] = ci
+    return "?" + urlencode(q)
 
 
 def view_title(level: str = "qpv", code: str | None = None, **_) -> str:
@@ -78,12 +118,20 @@ def change_level(level):
 
 
 @callback(Output("fiche-content", "children"), Output("url-state", "search", allow_duplicate=True),
-          Input("fiche-code", "value"), State("fiche-level", "value"), State("url-state", "search"),
-          prevent_initial_call=True)
-def show(code, level, current=None):
+          Output("fiche-test", "options"), Output("fiche-test", "value"), Output("fiche-tests-summary", "children"),
+          Input("fiche-code", "value"), Input("fiche-test", "value"), Input("fiche-ci", "value"),
+          State("fiche-level", "value"), State("url-state", "search"), prevent_initial_call=True)
+def show(code, test, ci, level, current=None):
     code, level = guard.one(code), guard.one(level, dict(LEVELS), "qpv")
     if not code:
-        return html.P("Aucun territoire."), dash.no_update
-    search = new_search("?" + urlencode({"level": level, "code": code}), current)
-    return territory_portrait(level, code), search
+        return html.P("Aucun territoire."), dash.no_update, dash.no_update, dash.no_update, dash.no_update
+    refs = views_portrait.test_refs(level)
+    default = views_portrait.default_test_ref(level, code)
+    test = guard.one(test, refs, default)
+    was = parse_qs((current or "").lstrip("?"))
+    if was.get("code", [code])[0] != code and "test" not in was:
+        test = default          # a new territory, and the tests' reference was the default: the new one's
+    ci = stats.level_token(guard.one(ci))
+    search = new_search(fiche_search(level, code, ci, test), current)
+    return territory_portrait(level, code, ci, test), search, test_options(level), test, tests_summary(test, ci)
 

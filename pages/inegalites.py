@@ -16,7 +16,8 @@ import pandas as pd
 from dash import Input, Output, State, callback, clientside_callback, ctx, html, no_update
 from dash_extensions.javascript import Namespace
 
-from components import guard
+from components import funnel, guard
+from components.charts import defer_graphs
 from components.geo_routes import layer_url
 from components.inegalites_view import (classes_summary, controls, legend_block, notes, palette_options,
                                         panel, reference_options, source_line, table_columns, year_options)
@@ -29,6 +30,9 @@ from components.tables import paged_table, register_table_export, table_ref
 from data import access
 from data import analysis as an
 from data.provenance import parse_period
+from data import stats
+from data.stats import DEFAULT_LEVEL
+from data.views import funnel as fn
 from data.views import inegalites as iv
 from data.views.inegalites import ViewState, compute_view, parse_state, state_query
 
@@ -173,6 +177,7 @@ def layout(**query):
         html.P("Cliquez sur une ligne pour sélectionner le quartier sur la carte. Les valeurs secrètes ou "
                "absentes sont écrites en toutes lettres et restent en fin de tri.", className="muted"),
         table,
+        funnel.block(),
     ], className="page-inegalites")
 
 
@@ -210,6 +215,8 @@ def _export_rows(query: dict, sort_by) -> tuple[pd.DataFrame, str]:
     cols = table_columns(st, v)
     rows = iv.table_rows(v, sort_by)
     df = pd.DataFrame(rows, columns=[c["id"] for c in cols]).rename(columns={c["id"]: c["name"] for c in cols})
+    for name, values in iv.interval_columns(v, [r["code"] for r in rows]).items():
+        df[name] = values
     ind = v.indicator
     title = f"Inégalités entre quartiers prioritaires : {ind['label']}"
     if st.mode == "ecart":
@@ -218,7 +225,8 @@ def _export_rows(query: dict, sort_by) -> tuple[pd.DataFrame, str]:
             ("Territoire", scope_label(access.parse_scope(st.scope))),
             ("Années décrites", years_described(v)),
             ("Source", " ".join(p.children.strip() for p in source_line(st, v))),
-            ("Géographie", "quartiers prioritaires 2024 (valeurs de la géographie 2015 signalées « périmètre 2015 »)")]
+            ("Géographie", "quartiers prioritaires 2024 (valeurs de la géographie 2015 signalées « périmètre 2015 »)"),
+            ("Intervalles", f"intervalles de confiance à {stats.LEVEL_LABELS[st.ci]} ; " + iv.TEST_RULE)]
     return df, "inegalites_qpv", meta, cols
 
 
@@ -251,10 +259,11 @@ def _controls(indicator, year, mode, ref, gap, method, k, breaks, palette, scope
     return (*texts, k, guard.one(breaks), guard.one(palette), guard.one(scope))
 
 
-def _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, qpv=None, view=None) -> ViewState:
+def _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, qpv=None, view=None,
+           ci=None) -> ViewState:
     return parse_state({"indicator": indicator, "year": year, "mode": mode, "ref": ref, "gap": gap,
                         "method": method, "k": k, "breaks": breaks, "palette": palette, "scope": scope,
-                        "qpv": qpv, "view": view})
+                        "qpv": qpv, "view": view, "ic": guard.one(ci)})
 
 
 def next_year(indicator, year, previous_options):
@@ -288,15 +297,16 @@ RESTYLE_OUTPUTS = [
 
 
 @callback(*RESTYLE_OUTPUTS, *CONTROL_INPUTS, State("ineg-qpv-pick", "value"), State("ineg-year", "options"),
-          State(table_ref(TABLE_ID), "sort_by"), State(table_ref(TABLE_ID), "page_current"),
+          State(table_ref(TABLE_ID), "sort_by"), State(table_ref(TABLE_ID), "page_current"), Input("ineg-ci", "value"),
           prevent_initial_call=True)
-def restyle(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked, year_opts, sort_by, page):
+def restyle(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked, year_opts, sort_by, page,
+            ci=None):
     return restyle_outputs(ctx.triggered_id, indicator, year, mode, ref, gap, method, k, breaks, palette, scope,
-                           picked, year_opts, sort_by, page)
+                           picked, year_opts, sort_by, page, ci)
 
 
 def restyle_outputs(trig, indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked=None,
-                    year_opts=None, sort_by=None, page=0):
+                    year_opts=None, sort_by=None, page=0, ci=None):
     """A control changed (`trig`: its id): in one round trip, the map's new style (one
     character per QPV, restyled in place in the browser), legend, table page, notes, source,
     the controls that follow the indicator (years, reference levels) and the mode (palettes,
@@ -323,7 +333,7 @@ def restyle_outputs(trig, indicator, year, mode, ref, gap, method, k, breaks, pa
         if keep != picked:
             pick_value, picked = keep, keep
         layer, communes = layer_url("qpv", sc), commune_layer_url(sc)
-    st = _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked)
+    st = _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked, ci=ci)
     v = compute_view(st)
     n_pages = iv.page_count(v)
     page = int(page or 0)
@@ -347,20 +357,20 @@ def restyle_outputs(trig, indicator, year, mode, ref, gap, method, k, breaks, pa
           Output("ineg-qpv-pick", "options", allow_duplicate=True),
           Input("ineg-qpv-pick", "value"), Input(table_ref(TABLE_ID), "page_current"),
           Input(table_ref(TABLE_ID), "sort_by"), *CONTROL_STATES, State("ineg-qpv-pick", "options"),
-          prevent_initial_call=True)
+          State("ineg-ci", "value"), prevent_initial_call=True)
 def select(code, page, sort_by, *controls_and_options):
     return select_outputs(ctx.triggered_id, code, page, sort_by, *controls_and_options)
 
 
 def select_outputs(trig, code, page, sort_by, indicator, year, mode, ref, gap, method, k, breaks, palette, scope,
-                   options=None):
+                   options=None, ci=None):
     """A QPV was selected (map, picker, table) or the table turned a page or its sort: in one
     round trip, the QPV outlined on the map, its table row highlighted on the page that holds it
     (as currently sorted), its panel, and its option in the picker when the picker lacks it."""
     code = code if isinstance(code, str) and iv.CODE_RE.match(code) else None
     indicator, year, mode, ref, gap, method, k, breaks, palette, scope = _controls(
         indicator, year, mode, ref, gap, method, k, breaks, palette, scope)
-    st = _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, code)
+    st = _state(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, code, ci=ci)
     v = compute_view(st)
     if trig != "ineg-qpv-pick":
         return no_update, no_update, iv.table_page(v, sort_by, page), no_update, no_update, no_update
@@ -403,7 +413,7 @@ clientside_callback(
 # The URL follows the view in the browser (map moves fire often: no server round trip). Same
 # parameters, order and encoding as state_query; an unchanged URL is not written again.
 clientside_callback(
-    """function (indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked, center, zoom) {
+    """function (indicator, year, mode, ref, gap, method, k, breaks, palette, scope, picked, center, zoom, ci) {
         const p = new URLSearchParams();
         const add = function (key, v) { if (v !== null && v !== undefined && v !== "") { p.append(key, String(v)); } };
         add("indicator", indicator); add("year", year); add("mode", mode); add("ref", ref); add("gap", gap);
@@ -417,9 +427,36 @@ clientside_callback(
                 add("view", Number(lat).toFixed(5) + "," + Number(lng).toFixed(5) + "," + String(Number(zoom)));
             }
         }
+        if (ci && ci !== "%s") { add("ic", ci); }
         const q = "?" + p.toString();
         return q === window.location.search ? window.dash_clientside.no_update : q;
-    }""",
+    }""" % DEFAULT_LEVEL,
     Output("url-state", "search", allow_duplicate=True),
     *CONTROL_INPUTS, Input("ineg-qpv-pick", "value"), Input(MAP_ID, "center"), Input(MAP_ID, "zoom"),
-    prevent_initial_call=True)
+    Input("ineg-ci", "value"), prevent_initial_call=True)
+
+
+# --- Funnel plot ----------------------------------------------------------------------------------
+
+# The chart is mounted (and Plotly loaded) once the map has drawn.
+defer_graphs(MAP_ID, [funnel.GRAPH_ID], {funnel.GRAPH_ID: funnel.COMPANIONS})
+
+
+def funnel_outputs(indicator, year, mode, ref, gap, method, k, breaks, palette, scope, ci=None) -> tuple:
+    """(figure, graph style, texts, source line) of the funnel plot for the controls' values."""
+    st = _state(*_controls(indicator, year, mode, ref, gap, method, k, breaks, palette, scope), ci=ci)
+    v = compute_view(st)
+    fu = fn.funnel(v)
+    src = funnel.source(v, fu)
+    if src:
+        src += " " + " ".join(p.children.strip() for p in source_line(st, v))
+    return funnel.figure(v, fu), funnel.graph_style(fu), funnel.texts(v, fu), src
+
+
+@callback(Output(funnel.GRAPH_ID, "figure"), Output(funnel.GRAPH_ID, "style"), Output("ineg-funnel-source", "children"),
+          Output("ineg-funnel-text", "children"), *CONTROL_INPUTS, Input("ineg-ci", "value"))
+def update_funnel(*controls):
+    """The funnel's figure (hidden when there is none), source line and text: when the chart is
+    inserted (after the map, with its texts), then at each change."""
+    fig, style, texts, src = funnel_outputs(*controls)
+    return fig, style, src, texts

@@ -19,6 +19,7 @@ import pandas as pd
 
 from data import access
 from data import analysis as an
+from data.views import comparables
 from data.views import portrait as views_portrait
 from publish import svgmap
 
@@ -87,12 +88,14 @@ def action_breakdown(acts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return by_axis.reset_index(drop=True), by_public.reset_index(drop=True)
 
 
-def determinants(level: str, code: str, t: dict | None = None) -> tuple[pd.DataFrame, list[str], list[str]]:
+def determinants(level: str, code: str, t: dict | None = None, ci: str | None = None,
+                 test_ref: str | None = None) -> tuple[pd.DataFrame, list[str], list[str]]:
     """(rows without the Fiche-only columns, key points, source ids): data.views.portrait.determinants,
     the computation the Fiche page shares."""
-    df = views_portrait.determinants(level, code)
+    df = views_portrait.determinants(level, code, ci or "95", test_ref)
     out = df.drop(columns=[c for c in ("indicator_id", "value") if c in df])
     out.attrs["notes"] = df.attrs["notes"]
+    out.attrs["test"] = df.attrs.get("test", {})
     return out, df.attrs["points"], df.attrs["source_ids"]
 
 
@@ -313,10 +316,12 @@ def _diag_section() -> str:
             "acteurs.</p><table class='diag'><tbody>" + rows + "</tbody></table></section>")
 
 
-def portrait_html(level: str, code: str, link=None, nav: str = "") -> str:
+def portrait_html(level: str, code: str, link=None, nav: str = "", ci: str | None = None,
+                  test_ref: str | None = None) -> str:
     """The portrait of a territory as a standalone HTML document.
 
-    `link(level, code)` gives the href of another territory's page (offline bundle), or None."""
+    `link(level, code)` gives the href of another territory's page (offline bundle), or None;
+    `ci` and `test_ref`: the confidence level and the reference of the tests (the Fiche's)."""
     level = (level or "").lower()
     if level not in LEVELS:
         raise PortraitError(f"Niveau inconnu : {level!r} (qpv, commune, epci ou asv).")
@@ -331,7 +336,7 @@ def portrait_html(level: str, code: str, link=None, nav: str = "") -> str:
     pars = access.parents(level, code)
     subtitle = f"{LEVELS[level]} {code}" + (" · " + " · ".join(
         f"{REF_LABELS.get(p['level'], p['level'])} : {p['name']}" for p in pars) if pars else "")
-    det, points, det_sources = determinants(level, code, t)
+    det, points, det_sources = determinants(level, code, t, ci, test_ref)
     acts = territory_actions(level, code, t)
     by_axis, by_public = action_breakdown(acts)
     source_ids = set(det_sources) | set(acts.source_id.dropna()) | ({t["source_id"]} if t.get("source_id") else set())
@@ -391,14 +396,17 @@ def portrait_html(level: str, code: str, link=None, nav: str = "") -> str:
                     "position par rapport au département quand l'écart dépasse 10 %, dans le sens favorable ou "
                     "défavorable de l'indicateur (« plus élevé » ou « moins élevé » quand il n'en a pas).</p>")
         # Two tables, each of which fits the A4 page: the territory's values, then its references.
-        own = [c for c in ("Indicateur", "Unité", "Année décrite", "Valeur", "Situation / départ.", "Source")
-               if c in det.columns]
+        test = det.attrs.get("test", {})
+        own = [c for c in ("Indicateur", "Unité", "Année décrite", "Valeur", test.get("ic_col"), test.get("test_col"),
+                           "Situation / départ.", "Source") if c in det.columns]
         refs = ["Indicateur"] + [c for c in det.columns if c not in own]
         body.append(table_html(det[own], num_cols=("Valeur",), css_class="det",
                                caption="Valeurs du territoire",
                                cell_class=lambda c, v: ("sit-bad" if v == views_portrait.WORSE else
                                                         "sit-good" if v == views_portrait.BETTER else "")
-                               if c == "Situation / départ." else ""))
+                               if c == "Situation / départ." else
+                               ("sit-bad" if str(v).startswith("✗") else "sit-good" if str(v).startswith("✓") else "")
+                               if c == test.get("test_col") else ""))
         if len(refs) > 1:
             body.append(table_html(det[refs], num_cols=tuple(refs[1:]), css_class="det refs",
                                    caption="Références (valeur et année décrite)"))
@@ -406,6 +414,8 @@ def portrait_html(level: str, code: str, link=None, nav: str = "") -> str:
     else:
         body.append("<p class='muted'>Aucun indicateur disponible pour ce territoire.</p>")
     body.append("</section>")
+    if level == "qpv":
+        body.append(_comparables_section(code, link))
 
     body.append("<section><h2>Couverture par les dispositifs locaux de santé</h2>")
     if len(schemes):
@@ -432,6 +442,27 @@ def portrait_html(level: str, code: str, link=None, nav: str = "") -> str:
                 + "<p class='muted'>Dispositifs et actions : registres importés dans l'atlas (voir la page Données).</p>"
                 "</section></main>")
     return _doc(f"Portrait de territoire — {t['name']}", "".join(body), nav)
+
+
+def _comparables_section(code: str, link) -> str:
+    """The 10 most similar QPVs (data/views/comparables.py), with the method written out."""
+    df = comparables.display_frame(code)
+    used, left_out = comparables.variables()
+    out = ["<section><h2>Quartiers comparables</h2>"]
+    if df.empty:
+        out.append("<p class='note'>Pas assez d'indicateurs de contexte connus pour ce quartier : aucun quartier "
+                   "comparable ne peut être proposé.</p></section>")
+        return "".join(out)
+    keep = [c for c in df.columns if c not in ("Code", "Indicateurs comparés")][:8]
+    shown = df[keep].copy()
+    if link is not None:
+        shown["Quartier"] = [f"{n} ({c})" for n, c in zip(df["Quartier"], df["Code"])]
+    out.append(table_html(shown, num_cols=tuple(c for c in keep if c not in ("Rang", "Quartier", "Commune(s)")),
+                          css_class="det"))
+    out.append(f"<p class='muted'>{escape(comparables.METHOD_TEXT)} Indicateurs de contexte : "
+               f"{escape(', '.join(used))}."
+               + (f" Laissés de côté : {escape(', '.join(left_out))}." if left_out else "") + "</p></section>")
+    return "".join(out)
 
 
 def _actions_section(acts: pd.DataFrame, by_axis: pd.DataFrame, by_public: pd.DataFrame,

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from data import access
+from data.views import comparer as cv
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +51,8 @@ def test_sentences_say_how_far_each_territory_is_from_its_reference(comparer):
     assert "(millésime de diffusion 2022 ; référence : 2019)" in s
     assert "À Les Licornes, la valeur est 1,3 fois moins élevée que celle de France métropolitaine" in s
     assert "0,8 fois" not in s
-    assert comparer._ratio_text(20.5, 20.0) == "proche de celle de"
-    assert comparer._ratio_text(0.0, 20.0) is None and comparer._ratio_text(5.0, -2.0) is None
+    assert cv._ratio_text(20.5, 20.0) == "proche de celle de"
+    assert cv._ratio_text(0.0, 20.0) is None and cv._ratio_text(5.0, -2.0) is None
 
 
 def test_no_plot_for_an_indicator_without_value(demo, comparer):
@@ -97,10 +98,10 @@ def test_groups_compare_the_qpvs_of_communes(demo, comparer):
 
 
 def test_update_validates_count_and_writes_url(demo, comparer):
-    body, search, value, limit = comparer.update(["qpv:X"], ["taux_pauvrete_60"], "france", "dots")
+    body, search, value, limit, _peers = comparer.update(["qpv:X"], ["taux_pauvrete_60"], "france", "dots")
     assert "au moins deux" in str(body) and limit == ""
     many = [f"commune:{c}" for c in access.territories("commune").code[:7]]
-    body, search, value, limit = comparer.update(many, ["taux_pauvrete_60"], "", "bars")
+    body, search, value, limit, _peers = comparer.update(many, ["taux_pauvrete_60"], "", "bars")
     assert "Six territoires au plus" in limit and value == many[:6]          # the 7th never enters
     assert search.startswith("?t=commune:") and "view=bars" in search and many[6] not in search
 

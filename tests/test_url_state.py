@@ -12,9 +12,14 @@ def test_page_callbacks_do_not_rebuild_the_page_for_its_own_url(demo_db_module):
     from pages import accueil, fiche
 
     with pytest.raises(PreventUpdate):
-        fiche.show("QN09601M", "qpv", "?level=qpv&code=QN09601M")
-    content, search = fiche.show("QN09601M", "qpv", "?level=commune&code=96001")
-    assert search == "?level=qpv&code=QN09601M" and content is not None
+        fiche.show("QN09601M", "departement", "95", "qpv", "?level=qpv&code=QN09601M")
+    content, search, _, test, summary = fiche.show("QN09601M", "departement", "95", "qpv", "?level=commune&code=96001")
+    assert search == "?level=qpv&code=QN09601M" and content is not None and test == "departement"
+    assert summary == "Tests et intervalles : départ., IC 95 %"
+    # the tests' settings join the URL when they are not the defaults
+    _, search, _, test, summary = fiche.show("QN09601M", "france", "99.8", "qpv", "?level=qpv&code=QN09601M")
+    assert search == "?level=qpv&code=QN09601M&test=france&ic=99.8" and test == "france"
+    assert summary == "Tests et intervalles : France, IC 99,8 %"
     with pytest.raises(PreventUpdate):
         accueil.update_scope("departement:96", "?scope=departement:96")
     assert accueil.update_scope("departement:96", "")[2] == "?scope=departement:96"

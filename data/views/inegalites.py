@@ -19,9 +19,10 @@ import pandas as pd
 from data import palettes as pal
 from data import access
 from data import analysis as an
+from data import stats
 from data.memory import fold, tables
 from data.provenance import parse_period, period_token
-from data.views import memo_view
+from data.views import intervals, memo_view
 
 MODES = {"valeur": "Valeur de l'indicateur", "ecart": "Écart à la référence"}
 STATUS_TEXT = {"ok": "disponible", "secret": "secret statistique", "missing": "pas de donnée"}
@@ -49,6 +50,7 @@ class ViewState:
     scope: str = "france"
     qpv: str | None = None
     view: str | None = None          # "lat,lon,zoom"
+    ci: str = stats.DEFAULT_LEVEL    # confidence level of the intervals and tests (data.stats.LEVELS)
 
     @property
     def figures_key(self) -> "ViewState":
@@ -136,14 +138,16 @@ def parse_state(query: dict | None = None, catalogue: pd.DataFrame | None = None
     qpv = q.get("qpv") if isinstance(q.get("qpv"), str) and CODE_RE.match(q["qpv"]) else None
     view = q.get("view") if parse_view(q.get("view")) else None
     breaks = str(q.get("breaks", ""))[:200]
-    return ViewState(indicator, year, method, k, palette, breaks, mode, ref, gap, scope, qpv, view)
+    return ViewState(indicator, year, method, k, palette, breaks, mode, ref, gap, scope, qpv, view,
+                     stats.level_token(q.get("ic")))
 
 
 def state_params(st: ViewState) -> dict:
     params = {"indicator": st.indicator, "year": period_token(st.year), "mode": st.mode, "ref": st.ref, "gap": st.gap,
               "method": st.method, "k": st.k, "palette": st.palette,
               "breaks": st.breaks if st.method == "manual" else None,
-              "scope": st.scope, "qpv": st.qpv, "view": st.view}
+              "scope": st.scope, "qpv": st.qpv, "view": st.view,
+              "ic": st.ci if st.ci != stats.DEFAULT_LEVEL else None}
     return {k: v for k, v in params.items() if v not in (None, "")}
 
 
@@ -173,7 +177,8 @@ def figures(st: ViewState) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per 2024 QPV in scope: its value, its reference (chosen level) and the gap;
     and the reference territories' rows."""
     scope = access.parse_scope(st.scope)
-    vals = access.values(st.indicator, "qpv", scope, st.year)
+    ind = access.indicator(st.indicator)
+    vals = intervals.with_intervals(access.values(st.indicator, "qpv", scope, st.year), ind, st.ci, "qpv", scope)
     qpvs = access.territory_frame("qpv", scope)
     france = list(access.territory_frame("france")["code"])
     ensemble = access.ensemble_codes()
@@ -184,6 +189,8 @@ def figures(st: ViewState) -> tuple[pd.DataFrame, pd.DataFrame]:
     refs = access.reference_values_at(st.indicator, st.ref, sorted({c for c in ref_of.values() if c}), st.year)
     df = an.gap_frame(vals, ref_of, refs, st.gap, access.territory_names(st.ref))
     df["communes"] = df.code.map(access.qpv_commune_names(list(df.code)) if len(df) else {}).fillna("")
+    # each QPV tested against its own reference (the chosen level), on its interval
+    df["test"] = intervals.tested(df, df["ref_value"].to_numpy(float), intervals.polarity(ind))
     return df, refs
 
 
@@ -315,6 +322,13 @@ def _words(values, ok, status, secret_word: str = "secret", decimals: int = 6) -
     return out
 
 
+def _bounds(values, status, decimals: int) -> np.ndarray:
+    """Interval bounds rounded as displayed; "non calculable" for a value without an interval."""
+    out = _words(values, np.isfinite(values), status, decimals=decimals)
+    out[~np.isfinite(values) & (status == "ok")] = "non calculable"
+    return out
+
+
 def _columns(v: View) -> dict[str, np.ndarray]:
     """The table's columns (display values: numbers, or "secret" / "n.d." in words)."""
     f = v.frame
@@ -339,6 +353,9 @@ def _columns(v: View) -> dict[str, np.ndarray]:
         "ref_value": _words(f["ref_value"].to_numpy(dtype=float), ref_status == "ok", ref_status, decimals=d),
         "ref_year": labels("ref_year_label"),
         "gap": _words(f["gap"].to_numpy(dtype=float), gap_status == "ok", gap_status, "n.d.", decimals=gap_d),
+        "ci_lo": _bounds(f["ci_lo"].to_numpy(dtype=float), status, d),
+        "ci_hi": _bounds(f["ci_hi"].to_numpy(dtype=float), status, d),
+        "test": np.array([stats.outcome_text(o) for o in f["test"].to_numpy(dtype=object)], dtype=object),
         "classe": np.array([f"{classes[c] + 1} : {v.labels[classes[c]]}" if s == "ok" and c in classes
                             else APART_TEXT.get(s, "") for c, s in zip(codes, disp)], dtype=object),
         "perimetre": np.array([perimeter_text(p, geo) for p, geo in zip(f["perimeter"].to_numpy(dtype=object),
@@ -409,14 +426,28 @@ def tooltip(v: View, code: str) -> list[str] | None:
     ind, st = v.indicator, v.state
     ref_lvl = an.REFERENCE_LEVELS[st.ref]
     ref_label = f"{ref_lvl} {r['ref_name']}" if isinstance(r["ref_name"], str) else ref_lvl
-    return an.tooltip_lines(ind["short_label"] or ind["label"], r["year_label"], r["value"],
-                            r["status"], ind["unit"], decimals_of(ind), ref_label, r["ref_value"], r["ref_status"],
-                            r["ref_year_label"], r["gap"], r["gap_status"], st.gap, r["perimeter"])
+    lines = an.tooltip_lines(ind["short_label"] or ind["label"], r["year_label"], r["value"],
+                             r["status"], ind["unit"], decimals_of(ind), ref_label, r["ref_value"], r["ref_status"],
+                             r["ref_year_label"], r["gap"], r["gap_status"], st.gap, r["perimeter"])
+    return lines + interval_lines(v, r)
 
 
-NUMERIC_COLUMNS = {"value", "ref_value", "gap"}
+def interval_lines(v: View, r) -> list[str]:
+    """The tooltip's lines on the interval and the tested comparison with the QPV's reference."""
+    if r["status"] != "ok":
+        return []
+    level = stats.LEVEL_LABELS[v.state.ci]
+    text = intervals.interval_text(r["ci_lo"], r["ci_hi"], decimals_of(v.indicator), v.indicator["unit"])
+    if text is None:
+        return [r["ci_why"][:1].upper() + r["ci_why"][1:]] if r["ci_why"] else []
+    approx = " (dénominateur approché)" if r["ci_basis"] == "approx" else ""
+    return [f"Intervalle de confiance à {level} : {text}{approx}",
+            f"Comparaison testée avec la référence : {stats.outcome_text(r['test'])}"]
+
+
+NUMERIC_COLUMNS = {"value", "ref_value", "gap", "ci_lo", "ci_hi"}
 SORTABLE = {"name", "code", "communes", "value", "statut", "year", "ref_name", "ref_value", "ref_year", "gap",
-            "classe", "perimetre"}
+            "classe", "perimetre", "ci_lo", "ci_hi", "test"}
 
 
 def _order(v: View, sort_by) -> np.ndarray:
@@ -465,3 +496,24 @@ def page_of(v: View, code: str | None, sort_by=None, size: int = PAGE_SIZE) -> i
 def table_rows(v: View, sort_by=None) -> list[dict]:
     """Every row, as sorted (what the CSV/XLSX export holds)."""
     return [v.record(i) for i in _order(v, sort_by)]
+
+
+def interval_columns(v: View, codes) -> dict[str, list]:
+    """What an export adds to each row (by QPV code) about its interval: the confidence level, and
+    how the interval was computed (method, counts, an approximated denominator) or why there is none."""
+    sp = intervals.spec(v.indicator)
+    f = v.frame
+    level, method = [], []
+    for code in codes:
+        i = v._position.get(code)
+        r = f.iloc[i] if i is not None else None
+        has = r is not None and r["ci_basis"] in ("counts", "approx")
+        level.append(stats.LEVEL_LABELS[v.state.ci] if has else "")
+        method.append(intervals.basis_text(sp, r["ci_basis"], r["ci_num"], r["ci_den"]) if has
+                      else (r["ci_why"] if r is not None else ""))
+    return {"Niveau de confiance": level, "Méthode de l'intervalle (effectifs)": method}
+
+
+TEST_RULE = ("Comparaison testée : « Similaire » quand la valeur de la référence est dans l'intervalle de confiance du "
+             "quartier, sinon plus haut ou plus bas (« Meilleur » / « Moins bon » selon le sens de l'indicateur) ; "
+             "« Non testé » sans intervalle ou pour une valeur secrète.")

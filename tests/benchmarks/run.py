@@ -284,8 +284,56 @@ def child_page(spec: str) -> None:
             out[f"style_with_codes_{ind}"] = size(iv.style(v))
             out[f"restyle_bytes_{ind}"] = size(restyle(st))
             out[f"table_{ind}"] = size(iv.table_page(v))
+        out.update(_statistics_costs(query, size))
         results.append(out)
     print(json.dumps(results))
+
+
+def _statistics_costs(query: dict, size) -> dict:
+    """Issue 20 at this scale: the funnel callback (view computed / memoized), the intervals of a
+    view vectorised against the naive loop (one library call per QPV), and the Fiche of a QPV
+    (intervals, tests, default reference, comparable QPVs) first and second time."""
+    import numpy as np
+
+    from data import access, stats
+    from data.views import intervals, portrait as vp
+    from data.views import inegalites as iv
+    from pages import fiche
+    from pages import inegalites as ig
+
+    st = ig.parse_state(query)
+    args = (st.indicator, st.year, st.mode, st.ref, st.gap, st.method, st.k, st.breaks, st.palette, st.scope)
+    out = {}
+    iv._compute.cache_clear()
+    t = time.process_time()
+    fig, *_ = ig.funnel_outputs(*args, "95")
+    out["funnel_cpu_uncached"] = time.process_time() - t
+    t = time.process_time()
+    ig.funnel_outputs(*args, "95")
+    out["funnel_cpu_cached"] = time.process_time() - t
+    out["funnel_bytes"] = size(fig)
+    rows = access.values(st.indicator, "qpv", period=st.year)
+    ind = access.indicator(st.indicator)
+    t = time.process_time()
+    vec = intervals.with_intervals(rows, ind)
+    out["intervals_vectorised_s"] = time.process_time() - t
+    sp = intervals.spec(ind)
+    t = time.process_time()
+    naive = [stats.interval(sp.method, r.ci_num, r.ci_den, 0.95, sp.scale) if isinstance(r.ci_basis, str) else None
+             for r in vec.itertuples()]
+    out["intervals_naive_s"] = time.process_time() - t
+    out["intervals_rows"] = int(vec.ci_basis.notna().sum())
+    out["intervals_agree"] = all(n is None or abs(float(np.ravel(n[0])[0]) - lo) < 1e-9
+                                 for n, lo in zip(naive, vec.ci_lo))
+    code = rows[rows.status == "ok"].code.iloc[0]
+    times = []
+    for _ in range(2):
+        t = time.perf_counter()
+        fiche.layout(level="qpv", code=code)
+        times.append(time.perf_counter() - t)
+    out["fiche_layout_s"] = times
+    out["fiche_default_test"] = vp.default_test_ref("qpv", code)
+    return out
 
 
 def bench_page(report: Report, dbs: dict, counts: dict) -> None:
@@ -326,6 +374,17 @@ def bench_page(report: Report, dbs: dict, counts: dict) -> None:
                         f"{fmt_bytes(d[f'style_with_codes_{CHANGE_INDICATOR}'])} ; page du tableau : "
                         f"{fmt_bytes(d[f'table_{CHANGE_INDICATOR}'])} ; réponse entière du rappel : "
                         f"{fmt_bytes(d[f'restyle_bytes_{CHANGE_INDICATOR}'])}")
+        report.add("Statistiques", f"Inégalités ({label}) : temps CPU du graphique en entonnoir par changement, "
+                   "vue calculée puis mémoïsée", [d["funnel_cpu_uncached"] * 1000, d["funnel_cpu_cached"] * 1000], "ms",
+                   note=f"figure envoyée : {fmt_bytes(d['funnel_bytes'])}")
+        report.add("Statistiques", f"Inégalités ({label}) : intervalles de confiance de {fr(d['intervals_rows'])} QPV, "
+                   "vectorisés (statsmodels sur tout le tableau)", [d["intervals_vectorised_s"] * 1000], "ms",
+                   note=f"approche naïve (un appel par QPV) : {fr(d['intervals_naive_s'] * 1000, 1)} ms, "
+                        f"{fr(d['intervals_naive_s'] / max(d['intervals_vectorised_s'], 1e-9), 1)} fois plus ; "
+                        f"mêmes bornes : {'oui' if d['intervals_agree'] else 'NON'}")
+        report.add("Statistiques", f"Fiche d'un QPV ({label}) : calcul de la page (intervalles, tests, référence "
+                   "par défaut, QPV comparables), première puis deuxième fois", d["fiche_layout_s"], "s",
+                   note=f"référence des tests par défaut : {d['fiche_default_test']}")
         report.info.setdefault("page", {})[f"{name}:{scope}"] = d
         if d["scope_options_bytes"] > 0.5 * d["layout_bytes"] and d["scope_options_bytes"] > 500_000:
             report.notes.append(

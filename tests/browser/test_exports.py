@@ -160,7 +160,7 @@ def test_fiche_button_downloads_the_portrait_and_a_chart(page):
 
     layout = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True,
                             check=True).stdout.decode("utf-8")
-    for header in ("Indicateur", "Unité", "Année décrite", "Valeur", "Situation /", "Source",
+    for header in ("Indicateur", "Unité", "Année", "décrite", "Valeur", "IC 95 %", "Test /", "Situation /", "Source",
                    "Références (valeur et année décrite)", "Commune :", "Département", "Région", "France"):
         assert header in layout, header
     assert "n.d. habitants" not in layout

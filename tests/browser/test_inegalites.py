@@ -257,20 +257,23 @@ def test_restyle_recolours_the_same_shapes_and_their_tooltips(page):
 
 def test_page_load_sends_only_the_page_callback_and_one_request_per_interaction(page):
     """Issue 9: the layout Dash fetches on load already holds the page built for the URL, with the
-    map's style, legend and first table page, so loading /inegalites sends no callback at all; a
-    control change is one callback, a selection one callback, a tooltip one small GET."""
+    map's style, legend and first table page, so loading /inegalites sends no callback for the page:
+    the only one is the funnel chart's, mounted after the map (issue 20); a control change is one
+    callback for the page and one for the funnel, a selection one callback, a tooltip one small GET."""
     posts: list[str] = []
     page.on("request", lambda r: posts.append(r.post_data or "") if "_dash-update-component" in r.url else None)
     _open(page, "?indicator=taux_pauvrete_60&k=5")
     expect(page.locator("#ineg-table-wrap td[data-dash-column='code']").first).to_be_visible()
+    expect(page.locator("#ineg-funnel-text")).not_to_be_empty()
     wait_dash(page)
-    assert posts == [], posts                       # the layout request already held the page
-    # an indicator change: one request
+    funnel = [p for p in posts if 'ineg-funnel.figure' in p]
+    assert len(funnel) == 1 and len(posts) == 1, posts  # the layout request already held the page
+    # an indicator change: one request for the page, one for the funnel
     posts.clear()
     _pick(page, "ineg-indicator", "Revenu disponible médian")
     expect(page.locator("#ineg-legend .legend-title")).to_contain_text("Revenu médian")
     wait_dash(page)
-    assert len(posts) == 1, posts
+    assert len(posts) == 2 and sum('ineg-funnel.figure' in p for p in posts) == 1, posts
     # a QPV clicked on the map: one request (outline, panel, table page)
     tips: list[str] = []
     page.on("request", lambda r: tips.append(r.url) if "/tooltip/inegalites" in r.url else None)

@@ -103,7 +103,7 @@ def test_notes_are_folded_under_the_map(page):
     assert above
     # the classes and colours: one line that opens, saying what they are set to
     summary = page.locator("#ineg-classes-summary")
-    expect(summary).to_have_text("Classes et couleurs : quantiles (effectifs égaux), 5 classes, jaune-orange-rouge")
+    expect(summary).to_have_text("Classes, couleurs et intervalles : quantiles (effectifs égaux), 5 classes, jaune-orange-rouge, IC à 95 %")
     summary.click()
     page.get_by_text("7", exact=True).click()
     expect(summary).to_contain_text("7 classes")

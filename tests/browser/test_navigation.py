@@ -17,7 +17,10 @@ def test_links_back_and_forward_build_the_page_of_the_url(page):
     page.goto(page.base_url + "/inegalites?indicator=taux_pauvrete_60")
     wait_dash(page)
     expect(page.locator("h1")).to_have_text("Inégalités entre quartiers prioritaires")
-    assert posts == [], posts                                # the page came with the layout
+    # the page came with the layout: the only callback is the funnel chart's, mounted after the map
+    expect(page.locator("#ineg-funnel-text")).not_to_be_empty()
+    wait_dash(page)
+    assert len(posts) == 1 and 'ineg-funnel.figure' in posts[0], posts
     assert page.title() == "Atlas ASV — Inégalités"
     # a control writes its state into the URL (no navigation, no page rebuilt)
     page.locator("#ineg-indicator").click()
