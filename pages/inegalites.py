@@ -446,11 +446,14 @@ def funnel_outputs(indicator, year, mode, ref, gap, method, k, breaks, palette, 
     """(figure, graph style, texts, source line) of the funnel plot for the controls' values."""
     st = _state(*_controls(indicator, year, mode, ref, gap, method, k, breaks, palette, scope), ci=ci)
     v = compute_view(st)
-    fu = fn.funnel(v)
-    src = funnel.source(v, fu)
-    if src:
-        src += " " + " ".join(p.children.strip() for p in source_line(st, v))
-    return funnel.figure(v, fu), funnel.graph_style(fu), funnel.texts(v, fu), src
+
+    def render():
+        fu = fn.funnel(v)
+        src = funnel.source(v, fu)
+        if src:
+            src += " " + " ".join(p.children.strip() for p in source_line(st, v))
+        return funnel.figure(v, fu), funnel.graph_style(fu), funnel.texts(v, fu), src
+    return v.memo("funnel_render", render)         # rendered once per view: fifty people pay it once
 
 
 @callback(Output(funnel.GRAPH_ID, "figure"), Output(funnel.GRAPH_ID, "style"), Output("ineg-funnel-source", "children"),
