@@ -44,7 +44,7 @@ def figure(v: View, fu: fn.Funnel) -> go.Figure:
             lo, hi = fu.limits[token]
             name = f"Limites à {stats.LEVEL_LABELS[token]}"
             for k, ys in enumerate((lo, hi)):
-                fig.add_trace(go.Scatter(x=fu.grid, y=ys, mode="lines", name=name, legendgroup=token,
+                fig.add_trace(go.Scatter(x=np.round(fu.grid, 1), y=np.round(ys, 4), mode="lines", name=name, legendgroup=token,
                                          showlegend=k == 0, hoverinfo="skip",
                                          line={"color": "#3a3a3f", "dash": dash, "width": width}))
         fig.add_trace(go.Scatter(x=[fu.grid[0], fu.grid[-1]], y=[fu.target, fu.target], mode="lines",
@@ -57,13 +57,12 @@ def figure(v: View, fu: fn.Funnel) -> go.Figure:
                 continue
             labelled = token == "99.8" and len(p) <= MAX_LABELS
             fig.add_trace(go.Scatter(
-                x=p.den, y=p.value, mode="markers+text" if labelled else "markers", name=label,
+                x=p.den.round(1), y=p.value.round(d + 2), mode="markers+text" if labelled else "markers", name=label,
                 text=list(p.name) if labelled else None, textposition="middle right",
                 textfont={"size": 11}, marker={"symbol": symbol, "size": 10, "color": color,
                                                "line": {"width": 1.5, "color": color}},
-                customdata=np.stack([p.name, [fmt(x, d) for x in p.value], [fmt(x, 0) for x in p.den]], axis=-1),
-                hovertemplate="%{customdata[0]}<br>Valeur : %{customdata[1]}<br>Effectif : %{customdata[2]}"
-                              "<extra></extra>"))
+                customdata=list(p.name),       # values formatted by Plotly (French separators): fewer bytes
+                hovertemplate=f"%{{customdata}}<br>Valeur : %{{y:,.{d}f}}<br>Effectif : %{{x:,.0f}}<extra></extra>"))
     sp = fu.spec
     x_title = (sp.denominator + (" (approché)" if fu.approx else "")) if sp else "Effectif"
     french_layout(fig, height=460)

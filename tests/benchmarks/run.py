@@ -1256,6 +1256,7 @@ def write_markdown(report: Report, path: Path, elapsed: float) -> None:
                   "> tailles en octets ne dépendent pas de la charge.", ""]
     sections = [("ETL", "Chargement (ETL)"), ("Carte (octets)", "Carte : octets envoyés"),
                 ("Page", "Pages Inégalités, Actions et Couverture : côté serveur (processus seul, hors navigateur)"),
+                ("Statistiques", "Statistiques : entonnoir, intervalles de confiance, Fiche (côté serveur, processus seul)"),
                 ("Navigateur", "Navigateur (Chromium headless)"), ("Serveur", "Serveur (gunicorn, boucle locale)"),
                 ("Naïf", "Comparaison avec l'approche naïve (GeoJSON complet en ligne dans un dl.GeoJSON)")]
     for key, title in sections:

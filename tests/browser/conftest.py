@@ -11,6 +11,13 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
+
+# Assertions retry until their condition holds; on a machine busy with other work (CI at a load
+# average of 20-30) a callback can take several seconds, so the bound is generous. A passing
+# assertion returns as soon as its condition holds: the bound costs nothing when all is well.
+from playwright.sync_api import expect  # noqa: E402
+
+expect.set_options(timeout=20_000)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
