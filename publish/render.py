@@ -18,7 +18,6 @@ import atexit
 import os
 import queue
 import threading
-import warnings
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -349,26 +348,9 @@ def pdf_pages(pdf: bytes) -> int:
 
 # --- Charts (plotly + kaleido) -----------------------------------------------------------
 
-_kaleido_lock = threading.Lock()
 _kaleido_slots = threading.BoundedSemaphore(4)     # at most 4 chart exports running or waiting
-_kaleido_pid: int | None = None
 CHART_FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
-
-
-def _kaleido_server() -> None:
-    """Start kaleido's persistent browser once per process (offline: no MathJax CDN)."""
-    global _kaleido_pid
-    import kaleido
-
-    if _kaleido_pid == os.getpid():
-        return
-    if _kaleido_pid is not None:
-        # Started in a parent process: its thread does not exist here. Forget it.
-        kaleido._global_server._initialized = False  # noqa: SLF001
-    if os.path.exists(CHROMIUM):
-        os.environ.setdefault("BROWSER_PATH", CHROMIUM)
-    kaleido.start_sync_server(n=1, timeout=30, mathjax=False, silence_warnings=True)
-    _kaleido_pid = os.getpid()
+CHART_DEADLINE_S = float(os.environ.get("ATLAS_CHART_DEADLINE", "90"))
 
 
 def french_figure(fig):
@@ -380,8 +362,14 @@ def french_figure(fig):
 
 
 def chart_bytes(fig, fmt: str, width: int = 1000, height: int | None = None, scale: float = 2.0) -> bytes:
-    """A plotly figure as PNG, SVG or PDF (kaleido), French separators forced."""
-    import plotly.io as pio
+    """A plotly figure as PNG, SVG or PDF, French separators forced: kaleido in a child process
+    (publish/chart_image.py) stopped with its Chromium when it outlives CHART_DEADLINE_S."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    import plotly.utils
 
     if fmt not in CHART_FORMATS:
         raise RenderError(f"Format de graphique inconnu : {fmt}")
@@ -390,14 +378,22 @@ def chart_bytes(fig, fmt: str, width: int = 1000, height: int | None = None, sca
     if not _kaleido_slots.acquire(blocking=False):
         raise RenderBusy("Trop d'exports de graphiques en cours : réessayez dans un instant.")
     try:
-        with _kaleido_lock:
-            _kaleido_server()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    return pio.to_image(fig, format=fmt, width=int(width), height=int(height),
-                                        scale=scale if fmt == "png" else 1)
-                except Exception as exc:  # noqa: BLE001
-                    raise RenderError(f"Le graphique n'a pas pu être exporté ({type(exc).__name__}).") from exc
+        job = json.dumps({"figure": fig.to_plotly_json(), "format": fmt, "width": int(width), "height": int(height),
+                          "scale": scale if fmt == "png" else 1, "timeout": CHART_DEADLINE_S},
+                         cls=plotly.utils.PlotlyJSONEncoder)
+        repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        proc = subprocess.Popen([sys.executable, "-m", "publish.chart_image"], cwd=repo, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            out, err = proc.communicate(job.encode("utf-8"), timeout=CHART_DEADLINE_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)          # the child and its Chromium
+            proc.communicate()
+            raise RenderError("L'export du graphique a dépassé le délai (machine très chargée) : "
+                              "réessayez dans un instant.") from None
+        if proc.returncode != 0 or not out:
+            last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
+            raise RenderError(f"Le graphique n'a pas pu être exporté ({last[0][:200]}).")
+        return out
     finally:
         _kaleido_slots.release()

@@ -377,3 +377,31 @@ def test_renderer_queue_is_bounded_and_waits_are_bounded(monkeypatch):
 def test_get_renderer_is_one_per_process():
     a = render.get_renderer()
     assert render.get_renderer() is a
+
+
+def test_chart_export_is_bounded_and_leaves_no_browser_behind(monkeypatch):
+    """A chart export runs kaleido in a child process: past the deadline the child and its
+    Chromium are killed and the user reads why (kaleido's shared server once waited forever at
+    load 16, and every later export with it)."""
+    import os
+    import subprocess
+
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Bar(x=["a", "b"], y=[1234.5, 2000]))
+    started = []
+    real = subprocess.Popen
+
+    def spy(*a, **kw):
+        p = real(*a, **kw)
+        started.append(p)
+        return p
+    monkeypatch.setattr(subprocess, "Popen", spy)
+    monkeypatch.setattr(render, "CHART_DEADLINE_S", 0.2)
+    with pytest.raises(render.RenderError, match="dépassé le délai"):
+        render.chart_bytes(fig, "png")
+    assert started and started[0].returncode is not None              # reaped
+    with pytest.raises(ProcessLookupError):
+        os.killpg(started[0].pid, 0)                                  # its whole group is gone
+    with pytest.raises(render.RenderError, match="Format de graphique inconnu"):
+        render.chart_bytes(fig, "eps")
