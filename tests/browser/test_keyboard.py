@@ -34,6 +34,7 @@ def keyboard_choose(page, dropdown_id: str, typed: str, label: str) -> None:
     page.keyboard.type(typed, delay=30)
     choice = page.locator(".dash-dropdown-content label.dash-dropdown-option").filter(has_text=label)
     expect(choice).to_have_count(1)
+    wait_dash(page)       # the server's search answers for every keystroke have landed: the list is final
     at = None
     for _ in range(20):
         page.keyboard.press("ArrowDown")
