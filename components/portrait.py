@@ -39,6 +39,7 @@ def comparables_section(code: str) -> html.Div:
     shown = df.assign(Fiche=[f"[Fiche](/fiche?level=qpv&code={c})" for c in df["Code"]])
     cols = [{"name": c, "id": c, "presentation": "markdown"} if c == "Fiche" else {"name": c, "id": c}
             for c in shown.columns]
+    years, sources = comparables.provenance(code)
     peers = list(df["Code"])[:5]
     compare = "/comparer?" + "&".join(f"t=qpv:{c}" for c in [code] + peers) + "&ref=comparables"
     method = comparables.METHOD_TEXT + " Indicateurs de contexte : " + ", ".join(used) + "." + (
@@ -48,10 +49,13 @@ def comparables_section(code: str) -> html.Div:
         html.P(f"Les {len(df)} quartiers prioritaires de la base dont le contexte ressemble le plus à celui-ci : "
                "pour comparer ce qui est comparable.", className="lead"),
         data_table("fiche-comparables", shown, columns=cols, filename=f"qpv_comparables_{code}",
-                   meta=[("Titre", f"Quartiers comparables — {code}"), ("Méthode", method)], page_size=10),
+                   meta=[("Titre", f"Quartiers comparables — {code}"), ("Méthode", method),
+                         ("Années décrites", years), ("Sources", " ; ".join(sources))], page_size=10),
         html.P(dcc.Link("Comparer ce quartier à ses cinq plus proches comparables", href=compare,
                         id="fiche-compare-peers", className="btn")),
         html.P(method, className="source-line", id="fiche-comparables-method"),
+        html.P(f"Années décrites : {years}. Sources : {' ; '.join(sources)}.", className="source-line",
+               id="fiche-comparables-sources"),
     ], id="fiche-comparables")
 
 

@@ -461,7 +461,10 @@ def _comparables_section(code: str, link) -> str:
                           css_class="det"))
     out.append(f"<p class='muted'>{escape(comparables.METHOD_TEXT)} Indicateurs de contexte : "
                f"{escape(', '.join(used))}."
-               + (f" Laissés de côté : {escape(', '.join(left_out))}." if left_out else "") + "</p></section>")
+               + (f" Laissés de côté : {escape(', '.join(left_out))}." if left_out else "") + "</p>")
+    years, sources = comparables.provenance(code)
+    out.append(f"<p class='muted'>Années décrites : {escape(years)}. Sources : {escape(' ; '.join(sources))}.</p>"
+               "</section>")
     return "".join(out)
 
 

@@ -279,6 +279,12 @@ def test_comparable_qpvs_are_ten_deterministic_and_documented(demo):
     peers = demo.values("taux_pauvrete_60", "qpv").set_index("code").loc[list(df.code)]
     assert median == pytest.approx(peers[peers.status == "ok"].value.median()) and n >= 3
     assert comparables.comparables("QN00000X").empty
+    # the figures listed say the year they describe and their source (the Fiche, its export, the PDF)
+    years, sources = comparables.provenance(code)
+    assert "Taux de pauvreté : 2019" in years and any(s.startswith("Filosofi 2019") for s in sources)
+    from components.portrait import comparables_section
+    text = str(comparables_section(code))
+    assert "Années décrites" in text and "Filosofi 2019" in text
 
 
 def test_fiche_determinants_carry_interval_and_test(demo):

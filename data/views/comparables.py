@@ -18,6 +18,7 @@ from data import access
 from data import stats
 from data.analysis import fmt
 from data.memory import tables
+from data.provenance import vintage_text
 
 # (indicator, transformation) — the QPV's size, income, poverty, employment, family and age make-up
 CONTEXT = [("population", "log"), ("taux_pauvrete_60", None), ("revenu_median_uc", None),
@@ -32,14 +33,14 @@ METHOD_TEXT = ("Quartiers les plus proches sur les indicateurs de contexte ci-de
                "Même base, même liste.")
 
 
-def _matrix() -> tuple[list[str], list[str], np.ndarray, np.ndarray, list[str]]:
-    """(QPV codes, indicators used, raw values, standardised values, indicators left out), once
-    per DB version."""
+def _matrix() -> tuple:
+    """(QPV codes, indicators used, raw values, standardised values, indicators left out, and per
+    indicator used each QPV's year described and source), once per DB version."""
     def build():
         qpvs = access.territory_frame("qpv")
         codes = sorted(qpvs["code"])
         known = set(access.indicators().indicator_id)
-        used, cols, left_out = [], [], []
+        used, cols, left_out, years, sources = [], [], [], [], []
         for ind, how in CONTEXT:
             if ind not in known:
                 continue
@@ -52,14 +53,18 @@ def _matrix() -> tuple[list[str], list[str], np.ndarray, np.ndarray, list[str]]:
                 continue
             used.append(ind)
             cols.append(col.to_numpy(dtype=float))
+            ok = v[v["status"] == "ok"].reindex(codes)
+            years.append(ok["year_label"].to_numpy(dtype=object))
+            sources.append([f"{t} ({vintage_text(vi)})" if isinstance(t, str) else None
+                            for t, vi in zip(ok["source_title"], ok["vintage"])])
         raw = np.column_stack(cols) if cols else np.empty((len(codes), 0))
-        return codes, used, raw, stats.standardise(raw), left_out
+        return codes, used, raw, stats.standardise(raw), left_out, years, sources
     return tables().memo("comparables_matrix", build)
 
 
 def variables() -> tuple[list[str], list[str]]:
     """(labels of the indicators used, labels of those left out for lack of values)."""
-    _, used, _, _, left = _matrix()
+    _, used, _, _, left, _, _ = _matrix()
     label = {r.indicator_id: r.label for r in access.indicators().itertuples()}
     return ([label.get(i, i) + (" (en logarithme)" if i == "population" else "") for i in used],
             [label.get(i, i) for i in left])
@@ -73,7 +78,7 @@ def comparables(code: str, k: int = K) -> pd.DataFrame:
 
 
 def _comparables(code: str, k: int) -> pd.DataFrame:
-    codes, used, raw, z, _ = _matrix()
+    codes, used, raw, z, *_ = _matrix()
     cols = ["rang", "code", "name", "commune", "distance", "shared"] + used
     try:
         i = codes.index(code)
@@ -91,6 +96,23 @@ def _comparables(code: str, k: int) -> pd.DataFrame:
         vals = raw[rows, j]
         out[ind] = 10 ** vals if ind == "population" else vals
     return out[cols]
+
+
+def provenance(code: str) -> tuple[str, list[str]]:
+    """(years described per indicator, sources) of the figures the comparables' list shows for
+    `code`'s comparables and itself: "Taux de pauvreté : 2019 ; Population : millésime de
+    diffusion 2021"."""
+    codes, used, _, _, _, years, sources = _matrix()
+    found = [c for c in comparable_codes(code) + [code] if c in codes]
+    rows = [codes.index(c) for c in found]
+    label = {r.indicator_id: r.short_label or r.label for r in access.indicators().itertuples()}
+    parts, srcs = [], []
+    for j, ind in enumerate(used):
+        ys = [y for y in dict.fromkeys(years[j][r] for r in rows) if isinstance(y, str)]
+        if ys:
+            parts.append(f"{label.get(ind, ind)} : {', '.join(ys)}")
+        srcs += [s for s in (sources[j][r] for r in rows) if s]
+    return " ; ".join(parts), list(dict.fromkeys(srcs))
 
 
 def comparable_codes(code: str, k: int = K) -> list[str]:
