@@ -485,9 +485,14 @@
     var p = document.getElementById("present-player");
     return !!(p && !p.hidden && visible(p));
   }
+  /* A key does not click its button: the button may still be disabled for a state the queued keys
+     have already left (Home then ArrowRight, ArrowLeft). Its action is queued and the hidden trigger
+     clicked; the player's callback clamps each step. */
   function act(action) {
-    var b = document.getElementById(BUTTONS[action]);
-    if (b) { b.click(); }
+    var k = document.getElementById("present-key");
+    if (!k) { return; }
+    window.atlasPresentQueue.push(action);
+    k.click();
   }
   document.addEventListener("keydown", function (e) {
     if (!playerOpen() || typing(e.target)) { return; }

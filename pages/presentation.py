@@ -107,6 +107,10 @@ def player() -> html.Div:
                 html.Button("Quitter", id="present-quit", n_clicks=0, type="button", className="btn btn-secondary"),
                 html.Span("Clavier : flèches, Page préc./suiv., espace ; Échap pour quitter.", className="player-help"),
                 html.Span(id="present-frame-status", className="visually-hidden", role="status"),
+                # Keys queue their action then click this never-disabled trigger (assets/export.js): a
+                # key pressed before the buttons' state catches up is applied, clamped, never dropped.
+                html.Button(id="present-key", n_clicks=0, type="button", hidden=True, tabIndex="-1",
+                            **{"aria-hidden": "true"}),
             ], className="player-nav"),
         ], className="player-foot"),
     ], id="present-player", hidden=True, role="dialog", tabIndex="-1", **{"aria-label": "Présentation en plein écran"})
@@ -245,7 +249,7 @@ def clear(n):
 
 # The player runs in the browser: index, frame, title, comment and counter.
 clientside_callback(
-    """function (nStart, nNext, nPrev, nFirst, nLast, nQuit, index, deck) {
+    """function (nStart, nNext, nPrev, nFirst, nLast, nQuit, nKey, index, deck) {
         const nu = window.dash_clientside.no_update;
         // Clicks are queued in order by assets/export.js: keys pressed faster than Dash runs this
         // callback arrive here batched, and are applied one after the other (clamped at each step).
@@ -294,7 +298,7 @@ clientside_callback(
     Output("present-next", "disabled"), Output("present-last", "disabled"),
     Input("present-start", "n_clicks"), Input("present-next", "n_clicks"), Input("present-prev", "n_clicks"),
     Input("present-first", "n_clicks"), Input("present-last", "n_clicks"), Input("present-quit", "n_clicks"),
-    State("present-index", "data"), State(STORE_ID, "data"), prevent_initial_call=True)
+    Input("present-key", "n_clicks"), State("present-index", "data"), State(STORE_ID, "data"), prevent_initial_call=True)
 
 
 # Under the slide's title (the user's words), what the view shows: territory, indicator, year, read
