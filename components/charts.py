@@ -40,7 +40,7 @@ def graph(graph_id, fig: go.Figure, source: str | None = None, exports: bool = T
     return html.Div([
         dcc.Graph(id=graph_id, figure=fig, config=GRAPH_CONFIG, **kwargs),
         html.P(source, className="source-line") if source else None,
-        chart_exports(graph_id, export_name, export_title) if exports else None,
+        chart_exports(graph_id, export_name, export_title, block_id=f"{graph_id}-exports") if exports else None,
     ], className="graph-block")
 
 
@@ -49,14 +49,14 @@ def deferred_graph(graph_id: str, source: str | None = None, exports: bool = Tru
     """graph() whose dcc.Graph is mounted only once the page's map has drawn (defer_graphs): until
     then Plotly's library (about 0.9 s of the browser's main thread on this machine) is not even
     loaded, so the map comes first. The owner's callback gives the figure (its initial call runs when
-    the graph is inserted)."""
+    the graph is inserted). Its export buttons are `{graph_id}-exports`."""
     from components.export import chart_exports
 
     return html.Div([
         html.Div(html.P("Graphique en cours de chargement…", className="muted graph-pending"),
                  id=f"{graph_id}-slot", className="graph-slot"),
         html.P(source, className="source-line") if source else None,
-        chart_exports(graph_id, export_name, export_title) if exports else None,
+        chart_exports(graph_id, export_name, export_title, block_id=f"{graph_id}-exports") if exports else None,
     ], className="graph-block")
 
 

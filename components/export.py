@@ -272,9 +272,11 @@ def page_territory(page: str) -> str | None:
 
 # --- Buttons ------------------------------------------------------------------------------
 
-def chart_exports(graph_id, filename: str | None = None, title: str | None = None) -> html.Div:
+def chart_exports(graph_id, filename: str | None = None, title: str | None = None,
+                  block_id: str | None = None) -> html.Div:
     """PNG / SVG / PDF buttons under a chart (handled by assets/export.js): the figure as
-    currently shown, with its title and the source line of its block."""
+    currently shown, with its title and the source line of its block. `block_id`: the buttons'
+    container's id, for a callback that hides them with a chart it hides."""
     stem = filename or (graph_id if isinstance(graph_id, str) else "graphique")
     extra = {"data-title": title} if title else {}
     return html.Div(
@@ -284,7 +286,7 @@ def chart_exports(graph_id, filename: str | None = None, title: str | None = Non
                        **{"data-format": fmt, "data-filename": stem, "aria-label": f"Exporter le graphique en {label}"},
                        **extra)
            for fmt, label in (("png", "PNG"), ("svg", "SVG"), ("pdf", "PDF"))],
-        className="chart-exports no-print")
+        className="chart-exports no-print", **({"id": block_id} if block_id else {}))
 
 
 def graph_with_exports(graph_id, fig, source: str | None = None, filename: str | None = None, **kwargs) -> html.Div:

@@ -76,6 +76,7 @@ def test_inegalites_funnel_plot_and_interval_level(page):
     expect(page.locator("#ineg-funnel-text")).to_contain_text("Au-delà des limites à 99,8 %")
     expect(page.locator("#ineg-funnel-text")).to_contain_text("moins bon")
     expect(page.locator("#ineg-funnel-source")).to_contain_text("Spiegelhalter")
+    expect(page.locator("#ineg-funnel-exports").get_by_role("button", name="Exporter le graphique en PNG")).to_be_visible()
     legend = page.locator("#ineg-funnel .legendtext")
     expect(legend.filter(has_text=re.compile(r"^Limites à 95 %$"))).to_have_count(1)
     expect(legend.filter(has_text=re.compile(r"^Limites à 99,8 %$"))).to_have_count(1)
@@ -96,4 +97,5 @@ def test_inegalites_funnel_plot_and_interval_level(page):
     page.locator(".dash-dropdown-option", has_text="Revenu disponible médian").first.click()
     expect(page.locator("#ineg-funnel-why")).to_contain_text("pas d'entonnoir")
     expect(funnel).to_be_hidden()
+    expect(page.locator("#ineg-funnel-exports")).to_be_hidden()     # nothing to export
     assert page.js_errors == []
