@@ -165,6 +165,18 @@ def notes(st: ViewState, v: iv.View) -> list:
     return folded_notes(out, "Remarques sur ces chiffres")
 
 
+def years_text(rows: pd.DataFrame) -> str:
+    """", année(s) décrite(s) : 2019." — and, for values whose source does not say which year they
+    describe (negative period), that it does not: a diffusion vintage is not a year described."""
+    rows = rows[rows["period"].notna()].sort_values("period")
+    dated = rows["period"] >= 0
+    years = list(dict.fromkeys(rows.loc[dated, "year_label"].dropna()))
+    out = f", année(s) décrite(s) : {', '.join(years)}" if years else ""
+    if (~dated).any():
+        out += (" ; pour une partie des valeurs, " if years else ", ") + "année décrite non déclarée par la source"
+    return out + "."
+
+
 def source_line(st: ViewState, v: iv.View) -> list:
     f = v.frame
     status = f["status"].to_numpy(dtype=object)
@@ -174,16 +186,14 @@ def source_line(st: ViewState, v: iv.View) -> list:
     parts = []
     if srcs:
         parts.append("Source : " + " ; ".join(
-            source_text(title, pub, vint, geo) for title, pub, vint, geo in srcs) + ".")
+            source_text(title, pub, vint, geo) for title, pub, vint, geo in srcs) + years_text(f.loc[known]))
     else:
         parts.append("Source : aucune valeur pour ce choix.")
     refs = v.refs
     if refs is not None and len(refs):
         rs = dict.fromkeys(zip(refs["source_title"], refs["publisher"], refs["vintage"]))
-        years = list(dict.fromkeys(refs.sort_values("period")["year_label"].dropna()))
         parts.append(f"Référence ({an.REFERENCE_LEVELS[st.ref]}) : " + " ; ".join(
-            source_text(title, pub, vint) for title, pub, vint in rs)
-            + f", année(s) décrite(s) : {', '.join(years)}.")
+            source_text(title, pub, vint) for title, pub, vint in rs) + years_text(refs))
     else:
         parts.append(f"Référence ({an.REFERENCE_LEVELS[st.ref]}) : aucune valeur disponible.")
     parts.append("Fond de carte : contours des communes et départements de la base (hors ligne) ; "

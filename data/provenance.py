@@ -13,6 +13,8 @@ A vintage whose values repeat the previous one's (`same_as`, detected at load) i
 figure published again: it is said so, and shown once in series."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 UNKNOWN_VINTAGE = "millésime inconnu"
@@ -123,11 +125,14 @@ def short_source(publisher, vintage, dataset=None) -> str:
 
 
 def source_text(title, publisher=None, vintage=None, geography=None) -> str:
-    """"Title (publisher), millésime 2022, géographie QPV2015" with what is known."""
+    """"Title (publisher), millésime 2022, géographie QPV2015" with what is known; the vintage is
+    not repeated when the title already gives it ("…, millésime de diffusion 2022 (…)")."""
     out = str(title or "source inconnue")
     if publisher:
         out += f" ({publisher})"
-    out += f", {vintage_text(vintage)}"
+    v = vintage_text(vintage)
+    if not (v != UNKNOWN_VINTAGE and re.search(rf"millésime(?: de diffusion)? {re.escape(v.split()[-1])}\b", out)):
+        out += f", {v}"
     if geography:
         out += f", géographie {geography}"
     return out

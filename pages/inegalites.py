@@ -456,11 +456,11 @@ def funnel_outputs(indicator, year, mode, ref, gap, method, k, breaks, palette, 
     return v.memo("funnel_render", render)         # rendered once per view: fifty people pay it once
 
 
-@callback(Output(funnel.GRAPH_ID, "figure"), Output(funnel.GRAPH_ID, "style"), Output(f"{funnel.GRAPH_ID}-exports", "style"),
-          Output("ineg-funnel-source", "children"), Output("ineg-funnel-text", "children"),
-          *CONTROL_INPUTS, Input("ineg-ci", "value"))
+@callback(Output(funnel.GRAPH_ID, "figure"), Output(funnel.GRAPH_ID, "style"), Output("ineg-funnel-source", "children"),
+          Output("ineg-funnel-text", "children"), *CONTROL_INPUTS, Input("ineg-ci", "value"))
 def update_funnel(*controls):
-    """The funnel's figure and export buttons (hidden when there is no funnel), source line and
-    text: when the chart is inserted (after the map, with its texts), then at each change."""
+    """The funnel's figure (hidden when there is none, its export buttons with it: assets/style.css),
+    source line and text: when the chart is inserted (after the map, with its texts), then at each
+    change. Every output is inserted with the chart: the callback never runs before it exists."""
     fig, style, texts, src = funnel_outputs(*controls)
-    return fig, style, style, src, texts
+    return fig, style, src, texts

@@ -22,6 +22,25 @@ def test_year_text_never_shows_a_vintage_as_the_year_described():
     assert vintage_text("2024") == "millésime 2024"
     assert short_source("INSEE", None) == "INSEE, millésime inconnu"
     assert source_text("Contours", "ANCT", None, "QPV2024") == "Contours (ANCT), millésime inconnu, géographie QPV2024"
+    # a vintage the title already gives is not written twice; another one is
+    assert source_text("REVN, millésime de diffusion 2022 (…)", "ONPV", 2022) == "REVN, millésime de diffusion 2022 (…) (ONPV)"
+    assert source_text("REVN, millésime de diffusion 2021", "ONPV", 2022) == \
+        "REVN, millésime de diffusion 2021 (ONPV), millésime 2022"
+    assert source_text("Filosofi 2019", "INSEE", 2019) == "Filosofi 2019 (INSEE), millésime 2019"
+
+
+def test_source_line_says_years_described_and_never_a_vintage_as_one():
+    import pandas as pd
+
+    from components.inegalites_view import years_text
+    rows = lambda periods, labels: pd.DataFrame({"period": periods, "year_label": labels})  # noqa: E731
+    assert years_text(rows([2019, 2018, 2019], ["2019", "2018", "2019"])) == ", année(s) décrite(s) : 2018, 2019."
+    undated = -10000 + 2022        # data/provenance: a vintage without a declared year described
+    assert years_text(rows([undated], ["millésime de diffusion 2022"])) == \
+        ", année décrite non déclarée par la source."
+    assert years_text(rows([2019, undated], ["2019", "millésime de diffusion 2022"])) == \
+        ", année(s) décrite(s) : 2019 ; pour une partie des valeurs, année décrite non déclarée par la source."
+    assert years_text(rows([], [])) == "."
 
 
 def test_identical_successive_vintages_are_marked_and_reported(ctx, tmp_path):
