@@ -17,7 +17,8 @@ from dash.dash_table.Format import Format, Group, Scheme
 from components.charts import french_layout
 from components.tables import frame_order, register_table_export
 from data import access
-from data.analysis import QUADRANT_LABELS, fmt, need_action_quadrants
+from data.action_analysis import QUADRANT_LABELS, need_action_quadrants
+from data.analysis import fmt
 from data.views.actions import (HEAT_MODES, LEVEL_SHORT, View, compute, json_records, parse_state, population_frame,
                                 ref, theme_labels, years_text)
 

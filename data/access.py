@@ -504,12 +504,6 @@ def latest_values(pairs: list[tuple[str, str]], indicator_ids: list[str] | None 
     return _with_sources(out, ("title", "vintage", "publisher", "dataset"))[cols]
 
 
-# --- Zoning, schemes, actions ---------------------------------------------------------------
-
-def gp_zoning() -> pd.DataFrame:
-    return tables().gp_zoning.copy()
-
-
 # --- Fiche territoire ---
 
 def parents(level: str, code: str) -> list[dict]:
@@ -530,126 +524,6 @@ def parents(level: str, code: str) -> list[dict]:
         if lvl != level and t.get(lvl):
             out.append({"level": lvl, "code": t[lvl], "name": names(lvl).get(t[lvl], t[lvl])})
     return out
-
-
-_COVER_COLUMNS = ["scheme_id", "kind", "name", "porteur", "year_created", "status"]
-
-
-def schemes_covering(level: str, code: str) -> pd.DataFrame:
-    """Schemes covering a territory: a QPV directly or through its communes; a commune
-    directly or through one of its QPVs."""
-    t = tables()
-    st = t.scheme_territory
-    if level == "qpv":
-        hit = ((st["level"] == "qpv") & (st["code"] == code)) | (
-            (st["level"] == "commune") & st["code"].isin(t.communes_of_qpv().get(code, [])))
-    else:
-        hit = ((st["level"] == "commune") & (st["code"] == code)) | (
-            (st["level"] == "qpv") & st["code"].isin(t.qpvs_of_commune().get(code, [])))
-    ids = set(st[hit]["scheme_id"])
-    sc = t.scheme[t.scheme["scheme_id"].isin(ids)][_COVER_COLUMNS]
-    return sc.sort_values(["kind", "name"], kind="mergesort").reset_index(drop=True)
-
-
-def action_counts(level: str, code: str, by: str = "theme") -> pd.DataFrame:
-    """Number of actions located in a territory (QPV, commune or scheme), by theme axis or public."""
-    t = tables()
-    a = t.action
-    col = {"qpv": "qpv_code", "scheme": "scheme_id"}.get(level, "commune_code")
-    ids = set(a[a[col] == code]["action_id"])
-    if by == "public":
-        x = t.action_public[t.action_public["action_id"].isin(ids)]
-        ref = t.public_group.set_index("public_id")
-        x = x.assign(label=x["public_id"].map(ref["label"]), sort=x["public_id"].map(ref["sort"]))
-    else:
-        x = t.action_theme[t.action_theme["action_id"].isin(ids)]
-        axis = x["theme_id"].map(_theme_axis())
-        ref = t.theme.set_index("theme_id")
-        x = x.assign(label=axis.map(ref["label"]), sort=axis.map(ref["sort"]))
-    out = x.groupby(["label", "sort"], sort=False)["action_id"].nunique().rename("n").reset_index()
-    return out.sort_values("sort", kind="mergesort").reset_index(drop=True)
-
-
-def scheme_qpvs(scheme_id: str) -> pd.DataFrame:
-    """2024 QPVs covered by a scheme, directly or through its communes."""
-    t = tables()
-    st = t.scheme_territory[t.scheme_territory["scheme_id"] == scheme_id]
-    codes = set(st[st["level"] == "qpv"]["code"])
-    communes = set(st[st["level"] == "commune"]["code"])
-    codes |= set(t.qpv_commune[t.qpv_commune["commune_code"].isin(communes)]["qpv_code"])
-    q = t.level("qpv")
-    return q[q["code"].isin(codes)][["code", "name", "population"]].reset_index(drop=True)
-
-
-# --- Actions page ---
-
-def action_record(action_id: str) -> dict | None:
-    """One action with what its fiche shows: texts, years, porteur, themes, publics,
-    location (QPV, commune, point), linked scheme, funders, source and import."""
-    t = tables()
-    a = t.action[t.action["action_id"] == action_id]
-    if a.empty:
-        return None
-    r = a.iloc[0].to_dict()
-    sc = t.scheme.set_index("scheme_id")
-    lists = _action_lists()
-    src = t.source
-    log = t.import_log.set_index("import_id")
-    imp = r.get("import_id")
-    has_import = imp is not None and not pd.isna(imp) and imp in log.index
-    sid = r.get("scheme_id")
-    out = {k: r.get(k) for k in ("action_id", "title", "description", "year_start", "year_end", "porteur",
-                                 "qpv_code")}
-    out["qpv_name"] = t.names("qpv").get(r.get("qpv_code"))
-    out["commune_code"] = r.get("commune_code")
-    out["commune_name"] = t.names("commune").get(r.get("commune_code"))
-    out.update({k: r.get(k) for k in ("lon", "lat", "location_method", "scheme_id")})
-    out["scheme_name"] = sc["name"].get(sid) if isinstance(sid, str) else None
-    out["scheme_kind"] = sc["kind"].get(sid) if isinstance(sid, str) else None
-    out["funders"], out["source_id"] = r.get("funders"), r.get("source_id")
-    source = src.loc[r["source_id"]] if r.get("source_id") in src.index else None
-    out["source_title"] = source["title"] if source is not None else None
-    out["source_vintage"] = source["vintage"] if source is not None else None
-    out["import_file"] = log.loc[imp, "file_name"] if has_import else None
-    out["imported_at"] = log.loc[imp, "imported_at"] if has_import else None
-    out["themes"] = lists["themes"].get(action_id)
-    out["publics"] = lists["publics"].get(action_id)
-    return out
-
-
-def population_sources(level: str) -> pd.DataFrame:
-    """Where the populations of a level's territories come from (2024 QPVs only), with how
-    many territories have a known population and how many have none."""
-    terr = tables().level(level)
-    g = terr.assign(known=terr["population"].notna()).groupby("source_id", dropna=False, sort=False)["known"]
-    out = pd.DataFrame({"n_known": g.sum().astype("int64"), "n_unknown": (g.size() - g.sum()).astype("int64")})
-    out = out.reset_index()
-    src = tables().source
-    for c in ("title", "publisher", "vintage"):
-        out.insert(len(out.columns) - 2, c, out["source_id"].map(src[c]))
-    return out.sort_values("n_known", ascending=False, kind="mergesort").reset_index(drop=True)
-
-
-def action_sources() -> pd.DataFrame:
-    """Where the actions come from: source (file, vintage) and user import, with counts."""
-    t = tables()
-    a = t.action
-    g = a.groupby(["source_id", "import_id"], dropna=False, sort=False).size().rename("n_actions").reset_index()
-    src = t.source
-    for c in ("title", "publisher", "vintage", "file_name", "fictional"):
-        g[c] = g["source_id"].map(src[c])
-    log = t.import_log.set_index("import_id")
-    g["import_file"] = g["import_id"].map(log["file_name"])
-    g["imported_at"] = g["import_id"].map(log["imported_at"])
-    cols = ["source_id", "title", "publisher", "vintage", "file_name", "fictional", "import_file", "imported_at",
-            "n_actions"]
-    return g[cols].sort_values("n_actions", ascending=False, kind="mergesort").reset_index(drop=True)
-
-
-def latest_action_year() -> int | None:
-    """The latest year in which an action started (planned end years lie in the future)."""
-    a = tables().action
-    return None if a.empty else int(a["year_start"].max())
 
 
 def qpv_lineage(qpv2024: str) -> dict | None:
@@ -694,4 +568,6 @@ from data.local_health import (  # noqa: E402,F401
     themes, publics, schemes, scheme, scheme_territories,
     _active_cover, qpv_coverage, _theme_axis, _action_lists, actions,
     action_themes, porteurs, action_years, _scheme_geometries_cached, scheme_geometries,
-    NOT_LOADED, registry_communes, registry_loaded, qpv_registry_known, territory_registry_known, registry_state)
+    NOT_LOADED, registry_communes, registry_loaded, qpv_registry_known, territory_registry_known, registry_state,
+    gp_zoning, schemes_covering, action_counts, scheme_qpvs, action_record, population_sources, action_sources,
+    latest_action_year)

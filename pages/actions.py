@@ -34,7 +34,8 @@ from data.views.actions import (HEAT_MODES, LEVELS, LEVEL_SHORT, MULTI_AXIS, MUL
                                 ViewState, ZERO_COLOR, axes, axis_colors, centroids, clean_value, compute,
                                 density_classes, filtered_actions, first_of, need_options, parse_state, ref,
                                 state_from_controls, state_search, theme_labels, years_text)
-from data.analysis import fmt, place_points
+from data.action_analysis import place_points
+from data.analysis import fmt
 
 dash.register_page(__name__, path="/actions", name="Actions", title="Atlas ASV — Actions", order=3,
                    multi_params=("theme", "public", "porteur"))

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from data import access
-from data.analysis import action_density, need_action_quadrants, place_points, theme_groups
+from data.action_analysis import action_density, need_action_quadrants, place_points, theme_groups
 from tests.actions_fixture import HOSTILE, build_mini_db
 from tests.layout_utils import find, walk
 

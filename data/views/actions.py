@@ -13,7 +13,8 @@ import pandas as pd
 import shapely
 
 from data import access
-from data.analysis import action_density, classify, place_points, theme_groups
+from data.action_analysis import action_density, place_points, theme_groups
+from data.analysis import classify
 from data.palettes import palette
 
 LEVELS = {"qpv": "Quartiers prioritaires (QPV)", "commune": "Communes"}
