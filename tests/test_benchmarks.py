@@ -12,7 +12,7 @@ import pytest
 from etl.build import build
 from etl.loaders import correspondence, filosofi, onpv, qpv_contours, territories, user_files
 from etl.loaders._geo_common import COMMUNE_RE, QPV2015_RE, QPV2024_RE, SIREN_RE
-from tests.benchmarks import run, synthetic
+from tests.benchmarks import browser_bench, common, load_bench, run, synthetic
 
 SMALL = synthetic.Size(communes=300, qpv=12, actions=240, departements=3, regions=2, area_km2=300 * 16.0,
                        communes_per_epci=20)
@@ -36,28 +36,28 @@ def test_synthetic_inputs_are_versioned_by_the_code_that_makes_them():
 
 
 def test_percentile_interpolates_and_skips_missing():
-    assert run.percentile([1, 2, 3, 4], 50) == pytest.approx(2.5)
-    assert run.percentile([4, 1, 3, 2], 0) == 1
-    assert run.percentile([1, 2, 3, 4], 100) == 4
-    assert run.percentile([1, 2, 3, 4], 95) == pytest.approx(3.85)
-    assert run.percentile([10, None, 20], 50) == pytest.approx(15)
-    assert run.percentile([], 50) is None
-    assert run.median([0.3]) == pytest.approx(0.3)
+    assert common.percentile([1, 2, 3, 4], 50) == pytest.approx(2.5)
+    assert common.percentile([4, 1, 3, 2], 0) == 1
+    assert common.percentile([1, 2, 3, 4], 100) == 4
+    assert common.percentile([1, 2, 3, 4], 95) == pytest.approx(3.85)
+    assert common.percentile([10, None, 20], 50) == pytest.approx(15)
+    assert common.percentile([], 50) is None
+    assert common.median([0.3]) == pytest.approx(0.3)
     with pytest.raises(ValueError):
-        run.percentile([1, 2], 101)
+        common.percentile([1, 2], 101)
 
 
 def test_french_formatting():
-    assert run.fr(1234567) == "1\u202f234\u202f567"
-    assert run.fr(0.456, 2) == "0,46"
-    assert run.fmt_value(1.234, "s") == "1,23 s"
-    assert run.fmt_bytes(2_500_000) == "2\u202f500\u202f000 o (2,50 Mo)"
-    assert run.fmt_value(None, "s") == "n.d."
+    assert common.fr(1234567) == "1\u202f234\u202f567"
+    assert common.fr(0.456, 2) == "0,46"
+    assert common.fmt_value(1.234, "s") == "1,23 s"
+    assert common.fmt_bytes(2_500_000) == "2\u202f500\u202f000 o (2,50 Mo)"
+    assert common.fmt_value(None, "s") == "n.d."
 
 
 def test_load_test_targets_loopback_only():
     with pytest.raises(ValueError):
-        run.load_test("http://10.1.2.3:80", "/", ["{}"], users=1)
+        load_bench.load_test("http://10.1.2.3:80", "/", ["{}"], users=1)
 
 
 def test_synthetic_counts_and_official_formats(small_dir):
@@ -129,9 +129,9 @@ def test_synthetic_builds_through_the_loaders(small_dir, tmp_path):
 
 
 def test_callback_names_for_the_load_report():
-    assert run._output_name('{"output":"..ineg-year.options...ineg-year.value..","inputs":[]}') == "ineg-year.options"
-    assert run._output_name('{"output":"url-state.search@634c8fcf"}') == "url-state.search"
-    assert run._output_name("not json") == "?"
+    assert load_bench._output_name('{"output":"..ineg-year.options...ineg-year.value..","inputs":[]}') == "ineg-year.options"
+    assert load_bench._output_name('{"output":"url-state.search@634c8fcf"}') == "url-state.search"
+    assert load_bench._output_name("not json") == "?"
 
 
 def test_cpu_profile_summary_ranks_scripts_by_self_time():
@@ -140,6 +140,6 @@ def test_cpu_profile_summary_ranks_scripts_by_self_time():
                          {"id": 3, "callFrame": {"url": "http://h/x/async-dropdown.js", "functionName": "tokenize"}},
                          {"id": 4, "callFrame": {"url": "http://h/leaflet.js", "functionName": "draw"}}],
                "samples": [1, 2, 2, 3, 4], "timeDeltas": [5000, 2000, 2000, 1000, 1500]}
-    top = run._cpu_top(profile)
+    top = browser_bench._cpu_top(profile)
     assert top[0][0] == "async-dropdown.js" and top[0][1] == "index" and top[0][2] == pytest.approx(5.0)
     assert top[1] == ("leaflet.js", "draw", pytest.approx(1.5))
