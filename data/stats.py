@@ -14,6 +14,9 @@ follows; see docs/data-model.md, "Intervalles et comparaisons"):
   otherwise higher or lower; the words follow the indicator's polarity ("Meilleur" / "Moins bon"
   where a direction is declared, "Plus haut" / "Plus bas" where none is), and a value without an
   interval, or secret, is "Non testé";
+- two areas compared with each other (Comparer's "most unfavourable" territory): a score test of two
+  independent proportions or of two Poisson rates (statsmodels `test_proportions_2indep`,
+  `test_poisson_2indep`), significant when its p-value is below 1 − level;
 - funnel plot limits: exact binomial (or Poisson) limits around the benchmark for each denominator,
   interpolated between integer counts (Spiegelhalter, Statistics in Medicine 2005).
 
@@ -25,8 +28,8 @@ import math
 
 import numpy as np
 from scipy import stats as sps
-from statsmodels.stats.proportion import proportion_confint
-from statsmodels.stats.rates import confint_poisson
+from statsmodels.stats.proportion import proportion_confint, test_proportions_2indep
+from statsmodels.stats.rates import confint_poisson, test_poisson_2indep
 
 # Confidence levels offered (URL token -> level), 95 % first (the default).
 LEVELS = {"95": 0.95, "99.8": 0.998}
@@ -143,6 +146,28 @@ def compare(value, lo, hi, benchmark, high_is_bad=None) -> np.ndarray:
         out[above] = "worse" if bad else "better"
         out[below] = "better" if bad else "worse"
     return out
+
+
+def compare_two(method: str | None, num1, den1, num2, den2, level: float = 0.95) -> str | None:
+    """The first area's value against the second's: "higher" or "lower" when their difference is
+    significant at `level` (score test of two proportions for "wilson", of two rates for
+    "poisson"), "similar" when it is not, None when it cannot be tested (no method, counts unknown)."""
+    counts = np.array([num1, den1, num2, den2], dtype=float)
+    if method not in ("wilson", "poisson") or not np.isfinite(counts).all() or counts[1] <= 0 or counts[3] <= 0 \
+            or (counts < 0).any():
+        return None
+    n1, d1, n2, d2 = counts
+    if n1 * d2 == n2 * d1:
+        return "similar"
+    if method == "wilson":
+        if n1 > d1 or n2 > d2:
+            return None
+        p = test_proportions_2indep(n1, d1, n2, d2, method="score").pvalue
+    else:
+        p = test_poisson_2indep(n1, d1, n2, d2, method="score").pvalue
+    if not np.isfinite(p) or p >= 1 - level:
+        return "similar"
+    return "higher" if n1 / d1 > n2 / d2 else "lower"
 
 
 def outcome_text(outcome: str) -> str:

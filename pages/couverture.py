@@ -28,13 +28,14 @@ from components.notices import folded_notes, url_notices
 from components.scope import checked_scope, parse_scope, scope_dropdown, scope_label, scope_value
 from components.search_dropdown import option_index, register_search, search_dropdown
 from components.tables import data_table
-from data import access
+from data import access, stats
 from data.views.couverture import (DEFAULT_LAYERS, KIND_LABELS, KINDS, LAYERS, coverage_frame, layers_from_overlays,
                                     map_sources, need_options, padded_bounds, parse_layers, population_note,
                                     qpv_tooltips, ranking_frame, registry_coverage_text, scheme_fiche_data,
                                     scheme_tooltips,
                                     schemes_in_scope, scope_bounds, state_search, valid_need)
 from data.analysis import COVERAGE_LABELS, coverage_counts, fmt
+from data.views import intervals
 
 dash.register_page(__name__, path="/couverture", name="Couverture ASV", title="Atlas ASV — Couverture ASV",
                    order=2)
@@ -302,7 +303,7 @@ def source_list(parts: list[str]) -> list:
 
 # --- Ranking of QPVs without an ASV -----------------------------------------------------------
 
-def ranking_table_frame(ranked: pd.DataFrame) -> pd.DataFrame:
+def ranking_table_frame(ranked: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
     communes = access.territory_names("commune")
     display = []
     for r in ranked.itertuples():
@@ -316,10 +317,31 @@ def ranking_table_frame(ranked: pd.DataFrame) -> pd.DataFrame:
         "commune": [communes.get(c, c) if isinstance(c, str) else "" for c in ranked.commune],
         "couverture": ranked.category.map({"cls": "CLS seulement", "none": "Ni ASV ni CLS"}),
         "valeur": display,
+        "ic": [(intervals.interval_text(lo, hi, decimals) or "").replace(" ", "\u00a0")   # never cut
+               or ("sans objet" if w == intervals.NO_METHOD else "non calculable" if s == "ok" else "—")
+               for lo, hi, w, s in zip(ranked.ci_lo, ranked.ci_hi, ranked.ci_why, ranked.status)],
+        "test": [stats.outcome_text(t) for t in ranked.test],
         "annee": [y if isinstance(y, str) else "—" for y in ranked.year_label],
         "note": ["périmètre 2015" if p == "perimetre_2015" else "" for p in ranked.perimeter],
         "fiche": [f"[Fiche]({qpv_fiche_href(c)})" for c in ranked.code],
     })
+
+
+def ranking_caution(ranked: pd.DataFrame, bench: str | None) -> str:
+    """What a rank is worth: the order of the values, not of proven gaps."""
+    ok = ranked[ranked.status == "ok"]
+    head = ("Le rang ordonne les valeurs, il ne prouve pas d'écart : deux quartiers dont les intervalles de "
+            "confiance se chevauchent ne se distinguent pas avec certitude. ")
+    if ok.empty or ok.ci_basis.isna().all():
+        why = ok.ci_why.dropna().iloc[0] if len(ok) and ok.ci_why.notna().any() else intervals.NO_COUNTS
+        return head + f"Ici, pas d'intervalle ni de test ({why}) : lire le rang avec prudence."
+    tested = ok[ok.test != "not_tested"]
+    counts = tested.test.value_counts()
+    said = ", ".join(f"{int(counts[k])} {stats.OUTCOME_WORDS[k].lower()}" for k in stats.OUTCOME_WORDS if k in counts)
+    approx = (" Dénominateur approché pour une partie des quartiers (population du quartier)."
+              if (ok.ci_basis == "approx").any() else "")
+    return (head + f"Comparaison testée (IC 95 %, règle de Fingertips) avec {bench or 'une référence nationale'} : "
+            f"{said or 'aucun quartier testé'}." + approx)
 
 
 def ranking_block(scope, need: str | None, cov: pd.DataFrame | None = None) -> list:
@@ -328,8 +350,9 @@ def ranking_block(scope, need: str | None, cov: pd.DataFrame | None = None) -> l
     info = access.indicator(need) or {}
     cov = coverage_frame(scope) if cov is None else cov
     ranked = ranking_frame(scope, need, cov)
-    table = ranking_table_frame(ranked)
     dec = int(info.get("decimals") or 0) if not pd.isna(info.get("decimals")) else 1
+    table = ranking_table_frame(ranked, dec)
+    bench = ranked.attrs.get("benchmark")
     unit = info.get("unit", "")
     hib = info.get("high_is_bad")
     hib = None if hib is None or pd.isna(hib) else bool(hib)
@@ -347,6 +370,8 @@ def ranking_block(scope, need: str | None, cov: pd.DataFrame | None = None) -> l
         {"name": f"{info.get('short_label') or info.get('label', need)} ({unit})", "id": "valeur", "type": "numeric",
          "format": Format(precision=dec, scheme=Scheme.fixed, group=Group.yes, groups=3,
                           group_delimiter="\u202f", decimal_delimiter=",", nully="n.d.")},
+        {"name": "IC 95 %", "id": "ic"},
+        {"name": f"Comparaison testée avec {bench or 'une référence nationale'}", "id": "test"},
         {"name": "Année décrite", "id": "annee"},
         {"name": "Note", "id": "note"},
         {"name": "Fiche du quartier", "id": "fiche", "presentation": "markdown"},
@@ -356,7 +381,7 @@ def ranking_block(scope, need: str | None, cov: pd.DataFrame | None = None) -> l
                    if isinstance(t, str)})
     years = list(dict.fromkeys(ok.sort_values("year_label")["year_label"].dropna()))
     n_unknown = int((cov.category == "unknown").sum()) if len(cov) else 0
-    notes = []
+    notes = [html.P(ranking_caution(ranked, bench), className="note", id="cov-ranking-caution")]
     if (ranked.perimeter == "perimetre_2015").any():
         notes.append(html.P("« périmètre 2015 » : valeur calculée sur le contour 2015 du quartier, modifié en 2024 ; "
                             "à comparer avec prudence.", className="note", id="cov-ranking-2015"))

@@ -38,7 +38,10 @@ def test_sentences_name_the_unfavourable_territory(comparer):
     df = pd.DataFrame([_row("Les Licornes", 45.0), _row("Cité des Chimères", 30.0),
                        _row("Val-Secret", None, "secret"), _row("Val-Absent", None, "missing")])
     [s] = comparer.plain_sentences(df)
-    assert "La situation la plus défavorable est à Les Licornes" in s
+    # without counts, the extreme is named and said untested: never a ranking without its test
+    assert ("Valeur la plus défavorable : Les Licornes (écart avec Cité des Chimères non testé, intervalle non "
+            "calculable : effectifs non publiés).") in s
+    assert "La situation la plus défavorable" not in s
     assert "Val-Secret (secret statistique)" in s and "Val-Absent (non disponible)" in s
     assert " 0,0" not in s and "((" not in s and ")) " not in s
 
@@ -118,7 +121,31 @@ def test_sentences_name_every_territory_at_a_shared_extreme(comparer):
     df = pd.DataFrame([_row("A", 12.04), _row("B", 12.01), _row("C", 8.0)])
     [s] = comparer.plain_sentences(df)
     assert s.startswith("Taux de pauvreté : 12,0\xa0% à A et à B, 8,0\xa0% à C.")
-    assert "La situation la plus défavorable est à A et à B." in s
+    assert "Valeur la plus défavorable : A et B (écart avec C non testé" in s
+
+
+def _counted(name, num, den, **kw):
+    return _row(name, 100 * num / den, ci_method="wilson", ci_num=num, ci_den=den, ci_basis="counts", ci_why="", **kw)
+
+
+def test_the_most_unfavourable_territory_only_when_a_test_says_so(comparer):
+    # 45 % of 1 000 against 30 % of 1 000: significant (score test of two proportions)
+    [s] = comparer.plain_sentences(pd.DataFrame([_counted("A", 450, 1000), _counted("B", 300, 1000)]))
+    assert ("La situation la plus défavorable est à A : écart avec B significatif au seuil de 95 % "
+            "(test du score).") in s
+    # 45 % of 20 against 30 % of 20: the same gap, too few people to conclude
+    [s] = comparer.plain_sentences(pd.DataFrame([_counted("A", 9, 20), _counted("B", 6, 20)]))
+    assert "Écart entre A et B non significatif au seuil de 95 % (test du score)" in s
+    assert "La situation la plus défavorable" not in s
+    # a low value is unfavourable (high_is_bad False): the lowest is named, at 99,8 % when asked
+    df = pd.DataFrame([_counted("A", 450, 1000, high_is_bad=False), _counted("B", 300, 1000, high_is_bad=False)])
+    df.attrs["ci"] = "99.8"
+    [s] = comparer.plain_sentences(df)
+    assert "La situation la plus défavorable est à B : écart avec A significatif au seuil de 99,8 %" in s
+    # one territory without counts: untested, with the reason
+    df = pd.DataFrame([_counted("A", 450, 1000), _row("B", 30.0, ci_method="wilson", ci_why="valeur secrète : non testée")])
+    [s] = comparer.plain_sentences(df)
+    assert "Valeur la plus défavorable : A (écart avec B non testé, valeur secrète : non testée)." in s
 
 
 def test_a_zero_figure_is_compared_with_its_reference_without_a_ratio(comparer):

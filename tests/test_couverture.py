@@ -431,3 +431,53 @@ def test_a_long_scheme_list_is_searched_not_listed(page):
     assert not _find_all(div, "Button") and not _find_all(div, "Ul")
     few = page.scheme_list(many.head(3), None, None)
     assert len(_find_all(few, "Button")) == 3 and _find_all(few, "Dropdown")
+
+
+@pytest.fixture(scope="module")
+def counted_page(tmp_path_factory, cov_db):
+    """The same territory with the poverty counts of its QPVs and a value for France."""
+    import app  # noqa: F401
+    from data import access
+    from pages import couverture
+
+    path = tmp_path_factory.mktemp("cov-counted") / "cov.duckdb"
+    make_db(path)
+    con = connect(path, spatial=True)
+    for code, num, den in (("QN09603I", 50, 100), ("QN09602N", 350, 1000)):
+        con.execute("UPDATE indicator_value SET numerator = ?, denominator = ? WHERE code = ? AND year = 2021 "
+                    "AND indicator_id = 'taux_pauvrete_60'", [num, den, code])
+    con.execute("INSERT INTO territory VALUES ('france','FRM','France métropolitaine','COG2024',NULL,NULL,NULL,NULL,"
+                "NULL,ST_GeomFromText(?),ST_GeomFromText(?),'src_geo')", [_square(0, 0, 1), _square(0, 0, 1)])
+    con.execute("INSERT INTO indicator_value (level, code, indicator_id, year, value, status, geography, perimeter, "
+                "source_id, period) VALUES ('france','FRM','taux_pauvrete_60',2021,38.0,'ok','COG2024','exact',"
+                "'src_ind',2021 - 10000)")
+    con.execute("CHECKPOINT")
+    con.close()
+    access.configure(path)
+    yield couverture
+    access.configure(cov_db)
+
+
+def test_no_rank_without_its_interval_and_test(counted_page):
+    """A ranking of QPVs (a league table) shows each value's 95 % interval and its tested comparison
+    with one national benchmark, and says that a rank proves no gap."""
+    from data.views.couverture import ranking_frame
+
+    ranked = ranking_frame(None, "taux_pauvrete_60")
+    assert ranked.attrs["benchmark"] == "France métropolitaine (millésime de diffusion 2021)"
+    # 50 of 100 (Wilson: 40,4–59,6 %): 38 % lies below its interval -> worse; 350 of 1 000 (32,1–38,0 %): similar
+    assert list(ranked.code[:2]) == ["QN09603I", "QN09602N"] and list(ranked.test[:2]) == ["worse", "similar"]
+    table = counted_page.ranking_table_frame(ranked, 1)
+    assert [x.replace("\u00a0", " ") for x in table.ic] == ["[40,4 ; 59,6]", "[32,1 ; 38,0]", "—", "—"]
+    assert list(table.test[:2]) == ["✗ Moins bon", "≈ Similaire"] and table.test.iloc[2] == "– Non testé"
+    block = str(counted_page.ranking_block(None, "taux_pauvrete_60"))
+    assert "Comparaison testée avec France métropolitaine (millésime de diffusion 2021)" in block and "IC 95 %" in block
+    assert "le rang ordonne les valeurs, il ne prouve pas d'écart" in block.lower()
+    assert "1 similaire, 1 moins bon" in block
+
+
+def test_a_rank_without_counts_says_it_is_untested(page):
+    block = str(page.ranking_block(None, "revenu_median_uc"))      # a median: no interval, ever
+    assert "pas d'intervalle ni de test (intervalle non calculable : indicateur sans effectifs" in block
+    table = page.ranking_table_frame(page.ranking_frame(None, "revenu_median_uc"))
+    assert set(table.ic[table.valeur.map(lambda v: isinstance(v, float))]) == {"sans objet"}

@@ -130,6 +130,8 @@ def comparison_frame(terrs, indicator_ids, ref_level, ci: str = stats.DEFAULT_LE
         return df
     by_key = {(i, k): v for i, k, v in zip(df.indicator_id, df.key, df.value)}
     bench = [by_key.get((i, rk)) if isinstance(rk, str) else None for i, rk in zip(df.indicator_id, df.ref_key)]
+    methods = {ind: getattr(intervals.spec(access.indicator(ind)), "method", None) for ind in indicator_ids}
+    df["ci_method"] = [methods.get(i) if not ref else None for i, ref in zip(df.indicator_id, df.is_reference)]
     df["test"] = [stats.compare(v if v is not None else np.nan, lo if lo is not None else np.nan,
                                 hi if hi is not None else np.nan, b if b is not None else np.nan,
                                 None if hib is None or pd.isna(hib) else bool(hib))[0] if not ref else None
@@ -167,6 +169,28 @@ def test_clause(r, ref, ci: str, decimals: int, unit: str) -> str | None:
     verdict = {"better": ", situation meilleure", "worse": ", situation moins bonne"}.get(r.test, "")
     return (f"Écart significatif au seuil de {level} : valeur significativement {'plus' if higher else 'moins'} "
             f"élevée que celle de {ref.plain}{verdict} (intervalle de confiance : {interval}{approx}).")
+
+
+def extremes_clause(d: pd.DataFrame, worst, best, ci: str) -> str:
+    """Which territory is in the most unfavourable situation, only as far as a test says so: the
+    territories at the unfavourable extreme tested against those at the other (data.stats.compare_two,
+    on each value's counts). Never a ranking without its test."""
+    worst_name = " et ".join(d.plain[i] for i in worst)
+    best_name = " et ".join(d.plain[i] for i in best)
+    level = stats.LEVEL_LABELS[ci]
+    col = lambda i, k: d[k][i] if k in d else None   # noqa: E731  (rows built by hand lack the interval columns)
+    outcomes = [stats.compare_two(col(w, "ci_method"), col(w, "ci_num"), col(w, "ci_den"), col(b, "ci_num"),
+                                  col(b, "ci_den"), stats.LEVELS[ci]) for w in worst for b in best]
+    if None in outcomes:
+        whys = [col(i, "ci_why") for i in list(worst) + list(best)]
+        why = next((w for w in whys if isinstance(w, str) and w), intervals.NO_COUNTS)
+        return f"Valeur la plus défavorable : {worst_name} (écart avec {best_name} non testé, {why})."
+    approx = ", dénominateur approché" if any(col(i, "ci_basis") == "approx" for i in list(worst) + list(best)) else ""
+    if all(o in ("higher", "lower") for o in outcomes):
+        return (f"La situation la plus défavorable est à {worst_name} : écart avec {best_name} significatif au "
+                f"seuil de {level} (test du score{approx}).")
+    return (f"Écart entre {worst_name} et {best_name} non significatif au seuil de {level} (test du score{approx}) : "
+            "aucun n'est en situation significativement plus défavorable.")
 
 
 def _ratio_text(v: float, ref: float) -> str | None:
@@ -211,10 +235,10 @@ def plain_sentences(df: pd.DataFrame) -> list[str]:
             lo_name = " et à ".join(plain[i] for i in shown.index[shown == shown.min()])
             s = (f"{label} : {fmt(shown.max(), dec, unit)} à {hi_name}, "
                  f"{fmt(shown.min(), dec, unit)} à {lo_name}.")
-            if bad is True:
-                s += f" La situation la plus défavorable est à {hi_name}."
-            elif bad is False:
-                s += f" La situation la plus défavorable est à {lo_name}."
+            if bad is not None:
+                worst, best = (shown == shown.max(), shown == shown.min())[::1 if bad else -1]
+                s += " " + extremes_clause(d, shown.index[worst], shown.index[best],
+                                           df.attrs.get("ci", stats.DEFAULT_LEVEL))
         elif len(ok) == 1:
             s = f"{label} : {fmt(ok.value.iloc[0], dec, unit)} à {plain[ok.index[0]]} ; pas d'autre valeur à comparer."
         else:

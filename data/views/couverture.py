@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from data import access
+from data import access, stats
 from data.analysis import COVERAGE_LABELS, coverage_categories, fmt, rank_by_need
+from data.views import intervals
 
 KINDS = ("ASV", "CLS", "CLSM", "CPTS")
 KIND_LABELS = {"ASV": "Atelier santé ville", "CLS": "Contrat local de santé",
@@ -258,16 +259,25 @@ def scheme_fiche_data(scheme_id: str) -> dict | None:
 def ranking_frame(scope, need: str, cov: pd.DataFrame | None = None) -> pd.DataFrame:
     """QPVs of the scope known to have no ASV (the scheme registry is complete on them), ranked by
     `need` (latest value; secret and missing last). QPVs whose coverage is unknown are left out:
-    an unloaded registry says nothing of their ASV."""
+    an unloaded registry says nothing of their ASV. No rank without its uncertainty: each value
+    carries its 95 % interval and its tested comparison (`test`) with one national benchmark
+    (France, else all QPVs: data.views.intervals.national_benchmark), named in attrs["benchmark"]."""
     cov = coverage_frame(scope) if cov is None else cov
     no_asv = cov[cov.category.isin(["cls", "none"])][["code", "name", "commune", "population", "category"]]
-    vals = access.values(need, "qpv", scope)[["code", "year", "year_label", "value", "status", "perimeter",
-                                              "source_title", "publisher", "vintage"]]
+    vals = access.values(need, "qpv", scope)[["code", "year", "period", "year_label", "value", "status", "perimeter",
+                                              "numerator", "denominator", "source_title", "publisher", "vintage"]]
     df = no_asv.merge(vals, on="code", how="left")
     info = access.indicator(need) or {}
-    hib = info.get("high_is_bad")
-    hib = None if hib is None or pd.isna(hib) else bool(hib)
-    return rank_by_need(df, hib)
+    hib = intervals.polarity(info)
+    df = intervals.with_intervals(df.assign(status=df.status.fillna("missing")), info, stats.DEFAULT_LEVEL, "qpv",
+                                  scope)
+    ok = df[df.status == "ok"]
+    period = int(ok.period.mode().iloc[0]) if len(ok) and ok.period.notna().any() else None
+    bench = intervals.national_benchmark(need, period)
+    df["test"] = intervals.tested(df, bench["value"] if bench else np.nan, hib)
+    out = rank_by_need(df, hib)
+    out.attrs["benchmark"] = f"{bench['name']} ({bench['year_label']})" if bench else None
+    return out
 
 
 def population_note(cov: pd.DataFrame) -> str:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from data import access
 from data import analysis as an
 from data import stats
 from data.views import intervals
@@ -48,18 +47,13 @@ def benchmark(v: View) -> tuple[float | None, str, str]:
         r = ok.iloc[0]
         name = r.ref_name if v.state.ref in ("france", "ensemble_qpv") else f"{level} : {r.ref_name}"
         return float(r.ref_value), f"{name} ({r.ref_year_label})", ""
-    for ref_level, ref_codes in (("france", list(access.territory_frame("france")["code"])),
-                                 ("ensemble_qpv", access.ensemble_codes())):
-        for code in ref_codes:
-            ref = access.reference_values_at(v.state.indicator, ref_level, [code], v.state.year)
-            ref = ref[ref.status == "ok"]
-            if len(ref):
-                r = ref.iloc[0]
-                why = ("diffère d'un quartier à l'autre" if codes else "n'a pas de valeur pour ces quartiers")
-                note = (f"La référence choisie ({level}) {why} : l'entonnoir est tracé autour de la valeur "
-                        f"« {r['name']} », la même pour tous.") if v.state.ref != ref_level or len(codes) > 1 else ""
-                return float(r.value), f"{r['name']} ({r.year_label})", note
-    return None, "", ""
+    b = intervals.national_benchmark(v.state.indicator, v.state.year)
+    if b is None:
+        return None, "", ""
+    why = ("diffère d'un quartier à l'autre" if codes else "n'a pas de valeur pour ces quartiers")
+    note = (f"La référence choisie ({level}) {why} : l'entonnoir est tracé autour de la valeur "
+            f"« {b['name']} », la même pour tous.") if v.state.ref != b["level"] or len(codes) > 1 else ""
+    return b["value"], f"{b['name']} ({b['year_label']})", note
 
 
 def funnel(v: View) -> Funnel:

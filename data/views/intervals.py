@@ -118,6 +118,22 @@ def tested(df: pd.DataFrame, benchmark, high_is_bad) -> np.ndarray:
                          np.asarray(benchmark, dtype=float), high_is_bad)
 
 
+def national_benchmark(indicator_id: str, period: int | None = None) -> dict | None:
+    """One benchmark for QPVs that share no reference: France's value, else the value of all QPVs
+    (real QPV files often give no national value but the all-QPV one), like for like (the year
+    `period` describes, else the closest earlier: data.access.reference_values_at). {value, name,
+    year_label, level}, or None when neither is loaded."""
+    for ref_level, ref_codes in (("france", list(access.territory_frame("france")["code"])),
+                                 ("ensemble_qpv", access.ensemble_codes())):
+        for code in ref_codes:
+            ref = access.reference_values_at(indicator_id, ref_level, [code], period)
+            ref = ref[ref.status == "ok"]
+            if len(ref):
+                r = ref.iloc[0]
+                return {"value": float(r.value), "name": r["name"], "year_label": r.year_label, "level": ref_level}
+    return None
+
+
 def interval_text(lo, hi, decimals: int, unit: str = "") -> str | None:
     """'[12,3 ; 18,9] %' (None without an interval)."""
     if lo is None or hi is None or not np.isfinite(lo) or not np.isfinite(hi):

@@ -97,6 +97,14 @@ def test_need_indicator_changes_the_ranking(page):
     assert ok == sorted(ok, reverse=True)                  # high poverty = high need first
     tail = before[len(ok):]
     assert all(v in ("secret", "n.d.") for v in tail)      # secret / missing last, shown as such
+    # no rank without its uncertainty: each value's interval and its tested comparison, and what a rank is worth
+    ics = page.locator('#cov-ranking-block td[data-dash-column="ic"]').all_inner_texts()
+    assert ics[0].startswith("[") and ics[0].strip().endswith("]")
+    test_header = page.locator('#cov-ranking-block th[data-dash-column="test"]').inner_text()
+    assert test_header.startswith("Comparaison testée avec ")
+    tests = page.locator('#cov-ranking-block td[data-dash-column="test"]').all_inner_texts()
+    assert tests[0].strip() in ("✗ Moins bon", "≈ Similaire", "✓ Meilleur")
+    expect(page.locator("#cov-ranking-caution")).to_contain_text("il ne prouve pas d'écart")
     _choose(page, "cov-need", "Revenu disponible médian")
     page.wait_for_function("() => new URLSearchParams(location.search).get('need') === 'revenu_median_uc'")
     wait_dash(page)
@@ -107,6 +115,7 @@ def test_need_indicator_changes_the_ranking(page):
     assert ok == sorted(ok)                                # low income = high need first
     assert "plus faibles" in page.locator("#cov-ranking-summary").inner_text()
     assert "Revenu disponible" in page.locator("#cov-ranking-source").inner_text()
+    expect(page.locator("#cov-ranking-caution")).to_contain_text("pas d'intervalle ni de test")     # a median
     screenshot(page, "couverture-classement")
     assert page.js_errors == []
 
