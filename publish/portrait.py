@@ -32,6 +32,14 @@ class PortraitError(Exception):
     """Unknown level or territory (French message)."""
 
 
+
+def _french_spaces(text: str) -> str:
+    """No line break before ":", ";" or "%" in print (French typography: a no-break space)."""
+    text = text.replace("IC ", "IC\u00a0")
+    for mark in (" :", " ;", " %"):
+        text = text.replace(mark, "\u00a0" + mark[1:])
+    return text
+
 def _nan(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or (not isinstance(v, (str, list)) and pd.isna(v))
 
@@ -375,9 +383,9 @@ def portrait_html(level: str, code: str, link=None, nav: str = "", ci: str | Non
         f"<div class='fact'><div class='v'>{escape(v)}</div><div class='l'>{escape(l)}</div></div>" for v, l in facts)
         + "</div>")
     if points:
-        body.append("<h3>Points saillants (écarts défavorables au département, années décrites entre "
-                    "parenthèses)</h3><ul class='points'>"
-                    + "".join(f"<li>{escape(p)}</li>" for p in points) + "</ul>")
+        body.append("<h3>Points saillants (écarts défavorables, années décrites entre parenthèses)</h3>"
+                    "<ul class='points'>"
+                    + "".join(f"<li>{escape(_french_spaces(p))}</li>" for p in points) + "</ul>")
     ref_text = access.reference_commune_text(code) if level == "qpv" else None
     if ref_text:
         body.append(f"<p class='ref-commune'>{escape(ref_text)}.</p>")

@@ -306,6 +306,26 @@ def test_fiche_determinants_carry_interval_and_test(demo):
     assert "IC 99,8 %" in comp.columns and "Test / QPV comparables" in comp.columns
 
 
+def test_key_points_put_tested_gaps_first_and_say_untested_ones(demo):
+    """The portrait's key points: first the values significantly less favourable than the test
+    reference, then gaps of more than 10 % to the département that no test can back, said untested
+    with the reason; each line gives both figures and both years."""
+    from data.views import portrait
+
+    plain = lambda ps: [p.replace("\xa0", " ").replace("\u202f", " ") for p in ps]  # noqa: E731  (French spaces)
+    pts = plain(portrait.determinants("qpv", "QN09805M", "95", "france").attrs["points"])
+    assert pts[0].startswith("Taux de pauvreté : 49,2 % (2019) contre ")
+    assert pts[0].endswith(" pour la France (2019) : significativement plus défavorable (IC 95 %).")
+    assert "Revenu médian : 13 410 € (2019) contre 20 710 € dans le département (2019) ; écart non testé " \
+           "(indicateur sans effectifs)." in pts
+    tested = [p for p in pts if "significativement" in p]
+    assert pts[:len(tested)] == tested and 1 <= len(tested) < len(pts) <= 4
+    assert all("écart non testé" in p for p in pts[len(tested):])
+    # at 99,8 % against the département, the same gap is still significant and named with its level
+    dep = plain(portrait.determinants("qpv", "QN09805M", "99.8").attrs["points"])
+    assert dep[0].endswith(" pour le département (2019) : significativement plus défavorable (IC 99,8 %).")
+
+
 def test_default_reference_of_the_tests_is_the_one_with_most_values(demo, monkeypatch):
     """Real files give QPV indicators no département value (ONPV, CAF): the Fiche's tests then go
     to the reference with a value for most of them, said in the notes; the URL keeps the choice

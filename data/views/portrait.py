@@ -120,8 +120,9 @@ def determinants(level: str, code: str, ci: str = stats.DEFAULT_LEVEL, test_ref:
     interval and its test against `test_ref` (data/views/intervals.py), each reference of the same
     year described when it has one, else the closest earlier (columns titled by
     access.reference_header: "Commune : Nice", "France métropolitaine", "Ensemble des QPV
-    (France)"), its position against its département, its source. attrs: notes, key points (the
-    most unfavourable gaps to the département, both years said), source titles and source ids."""
+    (France)"), its position against its département, its source. attrs: notes, key points (values
+    significantly less favourable than the test reference, then untested gaps of more than 10 % to
+    the département, said untested; both years said), source titles and source ids."""
     ci = stats.level_token(ci)
     default = default_test_ref(level, code)
     test_ref = test_ref if test_ref in test_refs(level) else default
@@ -152,7 +153,7 @@ def determinants(level: str, code: str, ci: str = stats.DEFAULT_LEVEL, test_ref:
             row[ic_col] += " †"
             approx.append(f"{info.short_label or info.label} : {intervals.spec(ind).denominator_note}")
         row[test_col] = None           # filled below: the column stands beside the interval
-        bench = None
+        bench, bench_year = None, None
         if test_ref == "comparables":
             bench = comparables.median_value(ind_id, code, r.period)[0]
         ref_dep = None
@@ -168,7 +169,7 @@ def determinants(level: str, code: str, ci: str = stats.DEFAULT_LEVEL, test_ref:
             if dep and (lvl, c) == dep and rv is not None and rv.status == "ok":
                 ref_dep = rv
             if lvl == test_ref and bench is None and rv is not None and rv.status == "ok":
-                bench = rv.value
+                bench, bench_year = rv.value, rv.year_label
         hib = None if _nan(info.high_is_bad) else bool(info.high_is_bad)
         own_v = row["value"]
         row["Situation / départ."] = situation(own_v, None if ref_dep is None else ref_dep.value, hib) \
@@ -181,20 +182,37 @@ def determinants(level: str, code: str, ci: str = stats.DEFAULT_LEVEL, test_ref:
         titles.add(f"{r.source_title} ({vintage_text(r.vintage)})" if isinstance(r.source_title, str)
                    else row["Source"])
         rows.append(row)
-        if row["Situation / départ."] == WORSE and ref_dep is not None and ref_dep.value not in (None, 0):
-            ratio = float(own_v) / float(ref_dep.value)
-            bad = math.log(ratio) if hib else (-math.log(ratio) if ratio > 0 else 0)
-            points.append((bad, f"{info.short_label or info.label} : {fmt(own_v, dec, info.unit)} ({r.year_label}) "
-                                f"contre {fmt(ref_dep.value, dec, info.unit)} dans le département "
-                                f"({ref_dep.year_label})."))
+        head = f"{info.short_label or info.label} : {fmt(own_v, dec, info.unit)} ({r.year_label}) contre "
+        if outcome == "worse" and bench is not None:
+            said = f" ({bench_year})" if bench_year else ""
+            points.append((0, _badness(own_v, bench, hib), head + f"{fmt(bench, dec, info.unit)} pour "
+                           f"{TEST_REFS[test_ref][1]}{said} : significativement plus défavorable "
+                           f"(IC {stats.LEVEL_LABELS[ci]})."))
+        elif outcome == "not_tested" and row["Situation / départ."] == WORSE and ref_dep is not None:
+            points.append((1, _badness(own_v, ref_dep.value, hib), head + f"{fmt(ref_dep.value, dec, info.unit)} "
+                           f"dans le département ({ref_dep.year_label}) ; écart non testé ({why or _no_interval(own.ci_why)})."))
     df = pd.DataFrame(rows)
     df.attrs["notes"] = ([PERIMETER_NOTE] if p2015 else []) + ([test_note(ci, test_ref, auto)] if rows else []) + (
         ["† Intervalle à dénominateur approché — " + " ; ".join(dict.fromkeys(approx)) + "."] if approx else [])
     df.attrs["test"] = {"ci": ci, "ref": test_ref, "ic_col": ic_col, "test_col": test_col}
-    df.attrs["points"] = [txt for _, txt in sorted(points, key=lambda x: -x[0])[:4]]
+    df.attrs["points"] = [txt for *_, txt in sorted(points, key=lambda x: (x[0], -x[1]))[:4]]
     df.attrs["sources"] = sorted(titles)
     df.attrs["source_ids"] = sorted(s for s in source_ids if isinstance(s, str))
     return df
+
+
+def _no_interval(ci_why) -> str:
+    """Why a value has no interval, short: "indicateur sans effectifs", "effectifs non publiés"."""
+    return "indicateur sans effectifs" if ci_why == intervals.NO_METHOD else "effectifs non publiés"
+
+
+def _badness(value, ref, high_is_bad) -> float:
+    """How unfavourable a value is against its reference (log of their ratio, signed by the
+    indicator's direction): orders the key points."""
+    if value is None or ref is None or not value > 0 or not ref > 0:
+        return 0.0
+    r = math.log(float(value) / float(ref))
+    return r if high_is_bad is not False else -r
 
 
 def population_fact(level: str, code: str) -> dict:
