@@ -42,7 +42,7 @@ def figure(v: View, fu: fn.Funnel) -> go.Figure:
     if fu.why is None:
         for token, dash, width in (("95", "dash", 1.5), ("99.8", "dot", 1.8)):
             lo, hi = fu.limits[token]
-            name = f"Limites à {stats.LEVEL_LABELS[token]}"
+            name = f"Limites à {stats.LEVEL_LABELS[token]}" + (" (corrigées)" if fu.adjusted else "")
             for k, ys in enumerate((lo, hi)):
                 fig.add_trace(go.Scatter(x=np.round(fu.grid, 1), y=np.round(ys, 4), mode="lines", name=name, legendgroup=token,
                                          showlegend=k == 0, hoverinfo="skip",
@@ -99,11 +99,16 @@ def texts(v: View, fu: fn.Funnel) -> list:
                           id=f"ineg-funnel-out-{token.replace('.', '')}"))
     inside = int((fu.points.outside == "").sum())
     out.append(html.P(f"Dans les limites à 95 % : {inside} quartier(s) sur {len(fu.points)}.", className="muted"))
-    if (fu.points.outside == "99.8").sum() * 2 > len(fu.points):
-        out.append(html.P("Plus de la moitié des quartiers sont au-delà des limites à 99,8 % : les quartiers diffèrent "
-                          "entre eux bien plus que le hasard ne l'expliquerait (surdispersion, fréquente sur des "
-                          "effectifs de plusieurs milliers). L'entonnoir les sépare alors mal : lire plutôt les écarts "
-                          "et leur sens.", className="note", id="ineg-funnel-overdispersed"))
+    if fu.adjusted:
+        d = fu.dispersion
+        out.append(html.P(
+            f"Les quartiers diffèrent entre eux bien plus que le hasard ne l'expliquerait (surdispersion : "
+            f"φ = {fmt(d['phi'], 1)} sur {d['n']} quartiers, test du χ² significatif ; fréquente sur des effectifs de "
+            "plusieurs milliers). Les limites sont donc élargies d'une variation entre quartiers (effet aléatoire "
+            "additif, Spiegelhalter 2005) : un quartier au-delà s'écarte de la référence plus que ne l'expliquent "
+            "le hasard et les différences habituelles entre quartiers. Sans cette correction, "
+            f"{fu.unadjusted_beyond} quartier(s) sur {len(fu.points)} seraient au-delà des limites à 99,8 %.",
+            className="note", id="ineg-funnel-overdispersed"))
     if fu.approx:
         out.append(html.P(f"Dénominateur approché pour {fu.approx} quartier(s) : {fu.spec.denominator_note}.",
                           className="note"))
@@ -113,6 +118,9 @@ def texts(v: View, fu: fn.Funnel) -> list:
 def source(v: View, fu: fn.Funnel) -> str:
     if fu.why or fu.spec is None:
         return ""
-    return (f"Limites de contrôle : loi {'binomiale' if fu.spec.method == 'wilson' else 'de Poisson'} exacte autour "
-            f"de la référence (interpolée, Spiegelhalter 2005). Effectifs : {fu.spec.numerator} sur "
-            f"{fu.spec.denominator}.")
+    law = "binomiale" if fu.spec.method == "wilson" else "de Poisson"
+    how = (f"loi {law} exacte autour de la référence (interpolée, Spiegelhalter 2005)" if not fu.adjusted else
+           f"autour de la référence, élargies pour la surdispersion (effet aléatoire additif sur l'échelle "
+           f"{'arc sinus racine' if fu.spec.method == 'wilson' else 'racine carrée'}, z-scores winsorisés à 10 %, "
+           f"Spiegelhalter 2005)")
+    return f"Limites de contrôle : {how}. Effectifs : {fu.spec.numerator} sur {fu.spec.denominator}."

@@ -18,7 +18,10 @@ follows; see docs/data-model.md, "Intervalles et comparaisons"):
   independent proportions or of two Poisson rates (statsmodels `test_proportions_2indep`,
   `test_poisson_2indep`), significant when its p-value is below 1 − level;
 - funnel plot limits: exact binomial (or Poisson) limits around the benchmark for each denominator,
-  interpolated between integer counts (Spiegelhalter, Statistics in Medicine 2005).
+  interpolated between integer counts (Spiegelhalter, Statistics in Medicine 2005); when the points
+  are over-dispersed, limits widened by an additive random effect (Spiegelhalter 2005: winsorised
+  z-scores on the arcsine or square-root scale, as R's FunnelPlotR; no maintained Python library
+  implements it, so its few lines are written here).
 
 Arrays in, arrays out: a page computes its 1,600 QPVs in one call.
 """
@@ -209,6 +212,58 @@ def funnel_limits(method: str, target: float, denominators, level: float = 0.95,
         dist = sps.poisson(expected)
         lo[ok] = np.clip(_interpolated(dist, q), 0, None) / n[ok] * scale
         hi[ok] = _interpolated(dist, 1 - q) / n[ok] * scale
+    return lo, hi
+
+
+def overdispersion(method: str, target: float, values, denominators, scale: float = 100.0,
+                   winsor: float = 0.1, level: float = 0.95) -> dict | None:
+    """Over-dispersion of a funnel's points around `target` (their pooled value, for the variation
+    between areas; Spiegelhalter, Statistics in Medicine
+    2005, "Handling over-dispersion of performance indicators"; the method of NHS England's and
+    OHID's funnel plots): z-scores on the variance-stabilised scale (arcsine square root for a
+    proportion, square root for a rate: s = 1 / (2√n)), winsorised at `winsor` and 1 − `winsor`;
+    φ = mean of z²; over-dispersed when I·φ exceeds the `level` quantile of χ² on I − 1 degrees
+    of freedom; then the additive random effect τ² = (I·φ − (I − 1)) / (Σw − Σw² / Σw), w = 1 / s².
+    {phi, tau2, overdispersed, n}; None with fewer than 10 points."""
+    y, n = _arrays(values, denominators)
+    ok = np.isfinite(y) & np.isfinite(n) & (n > 0) & (y >= 0)
+    if ok.sum() < 10 or target is None or not np.isfinite(target) or method not in ("wilson", "poisson"):
+        return None
+    s2 = 1 / (4 * n[ok])
+    z = (_stabilised(method, y[ok] / scale) - _stabilised(method, float(target) / scale)) / np.sqrt(s2)
+    lo, hi = np.quantile(z, [winsor, 1 - winsor])
+    z = np.clip(z, lo, hi)
+    k = int(ok.sum())
+    phi = float(np.mean(z ** 2))
+    over = bool(k * phi > sps.chi2.ppf(level, k - 1))
+    w = 1 / s2
+    tau2 = max(0.0, (k * phi - (k - 1)) / (w.sum() - (w ** 2).sum() / w.sum())) if over else 0.0
+    return {"phi": phi, "tau2": float(tau2), "overdispersed": bool(over and tau2 > 0), "n": k}
+
+
+def _stabilised(method: str, x):
+    """The variance-stabilising transform: arcsine square root (proportion), square root (rate)."""
+    x = np.clip(np.asarray(x, dtype=float), 0, 1 if method == "wilson" else None)
+    return np.arcsin(np.sqrt(x)) if method == "wilson" else np.sqrt(x)
+
+
+def adjusted_funnel_limits(method: str, target: float, denominators, tau2: float, level: float = 0.95,
+                           scale: float = 100.0) -> tuple[np.ndarray, np.ndarray]:
+    """Funnel limits widened by the additive random effect τ² (Spiegelhalter 2005): on the
+    stabilised scale, target ± z × √(1 / (4n) + τ²), transformed back to the value's unit."""
+    (n,) = _arrays(denominators)
+    lo, hi = np.full(n.shape, np.nan), np.full(n.shape, np.nan)
+    ok = np.isfinite(n) & (n > 0)
+    if not ok.any() or target is None or not np.isfinite(target):
+        return lo, hi
+    t = _stabilised(method, float(target) / scale)
+    half = sps.norm.ppf(1 - (1 - level) / 2) * np.sqrt(1 / (4 * n[ok]) + tau2)
+    if method == "wilson":
+        lo[ok] = np.sin(np.clip(t - half, 0, np.pi / 2)) ** 2 * scale
+        hi[ok] = np.sin(np.clip(t + half, 0, np.pi / 2)) ** 2 * scale
+    else:
+        lo[ok] = np.clip(t - half, 0, None) ** 2 * scale
+        hi[ok] = (t + half) ** 2 * scale
     return lo, hi
 
 

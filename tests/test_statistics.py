@@ -199,17 +199,56 @@ def test_inegalites_view_tests_each_qpv_against_its_reference(demo):
     assert len(fu.points) == len(counted) and set(fu.points.outside) <= {"", "95", "99.8"}
     named = fn.outside_text(fu, "99.8") + fn.outside_text(fu, "95")
     assert named and all("(" in n for n in named)
-    # the overdispersion warning: only when most QPVs are beyond the 99,8 % limits
+    # the demo's 19 QPVs differ more than chance explains: limits widened, and said with φ and with
+    # how many QPVs the exact limits would flag
     from components import funnel as fc
     ids = lambda f: [getattr(p, "id", None) for p in fc.texts(v, f)]  # noqa: E731
-    most = (fu.points.outside == "99.8").sum() * 2 > len(fu.points)
-    assert ("ineg-funnel-overdispersed" in ids(fu)) == most
+    assert fu.adjusted and fu.dispersion["n"] == len(fu.points) and fu.dispersion["phi"] > 1
+    ex_lo, ex_hi = stats.funnel_limits("wilson", fu.target, fu.points.den, 0.998)
+    assert fu.unadjusted_beyond == int(((fu.points.value < ex_lo) | (fu.points.value > ex_hi)).sum())
+    note = next(p for p in fc.texts(v, fu) if getattr(p, "id", None) == "ineg-funnel-overdispersed").children
+    assert f"sur {len(fu.points)} quartiers" in note and f"{fu.unadjusted_beyond} quartier(s)" in note
+    assert "élargies pour la surdispersion" in fc.source(v, fu)
+    assert {t.name for t in fc.figure(v, fu).data if t.name and t.name.startswith("Limites")} == {
+        "Limites à 95 % (corrigées)", "Limites à 99,8 % (corrigées)"}
     from dataclasses import replace
-    spread = replace(fu, points=fu.points.assign(outside="99.8"))
-    assert "ineg-funnel-overdispersed" in ids(spread)
-    assert "ineg-funnel-overdispersed" not in ids(replace(fu, points=fu.points.assign(outside="")))
+    exact = replace(fu, dispersion=None)
+    assert "ineg-funnel-overdispersed" not in ids(exact) and "exacte" in fc.source(v, exact)
     # an indicator without counts has no funnel, and says why
     assert "sans effectifs" in fn.funnel(iv.compute_view(iv.parse_state({"indicator": "revenu_median_uc"}))).why
+
+
+def test_overdispersion_by_hand():
+    """Spiegelhalter (2005) on ten rates of denominator 100 whose z-scores on the square-root scale
+    are known: winsorised at 10 % / 90 % (±4 -> ±2,2), φ = 21,68 / 10, I·φ above χ²(9) at 95 %
+    (16,92), τ² = (21,68 − 9) / (4 000 − 400)."""
+    z = np.array([-4, -2, -1, -1, 0, 0, 1, 1, 2, 4], dtype=float)
+    values, n = (0.5 + 0.05 * z) ** 2, np.full(10, 100.0)        # target 0,25: √0,25 = 0,5; s = 1 / (2√100)
+    od = stats.overdispersion("poisson", 0.25, values, n, scale=1.0)
+    assert od["n"] == 10 and od["phi"] == pytest.approx(2.168) and od["overdispersed"]
+    assert od["tau2"] == pytest.approx(12.68 / 3600)
+    lo, hi = stats.adjusted_funnel_limits("poisson", 0.25, [100.0], od["tau2"], 0.95, scale=1.0)
+    half = 1.959964 * np.sqrt(1 / 400 + 12.68 / 3600)
+    assert lo[0] == pytest.approx((0.5 - half) ** 2) and hi[0] == pytest.approx((0.5 + half) ** 2)
+    # the same z-scores, halved: within chance, no random effect
+    calm = stats.overdispersion("poisson", 0.25, (0.5 + 0.025 * z) ** 2, n, scale=1.0)
+    assert not calm["overdispersed"] and calm["tau2"] == 0
+    assert stats.overdispersion("poisson", 0.25, values[:9], n[:9], scale=1.0) is None      # too few points
+
+
+def test_overdispersed_proportions_get_limits_that_hold_them():
+    """Binomial counts whose true proportions vary between areas (as real QPVs do): most fall beyond
+    the exact 99,8 % limits; the widened ones hold nearly all; without extra variation, no widening."""
+    rng = np.random.default_rng(7)
+    n = rng.integers(500, 8000, 200).astype(float)
+    spread = rng.binomial(n.astype(int), np.clip(rng.normal(0.4, 0.06, 200), 0.05, 0.95)) / n * 100
+    od = stats.overdispersion("wilson", 40.0, spread, n)
+    assert od["overdispersed"] and od["phi"] > 10
+    beyond = lambda lo, hi: ((spread < lo) | (spread > hi)).mean()   # noqa: E731
+    assert beyond(*stats.funnel_limits("wilson", 40.0, n, 0.998)) > 0.5
+    assert beyond(*stats.adjusted_funnel_limits("wilson", 40.0, n, od["tau2"], 0.998)) < 0.05
+    calm = rng.binomial(n.astype(int), 0.4) / n * 100
+    assert not stats.overdispersion("wilson", 40.0, calm, n)["overdispersed"]
 
 
 def test_funnel_benchmark_falls_back_to_france_when_references_differ(demo):

@@ -1,7 +1,9 @@
 """The funnel plot of an Inégalités view ("graphique en entonnoir"): each QPV of the scope as its
 value against its denominator, with control limits at 95 % and 99,8 % around one benchmark. A
 way to see which QPVs differ from the benchmark beyond chance without ranking them: the limits
-narrow as the denominator grows, so a small QPV is not singled out for its noise.
+narrow as the denominator grows, so a small QPV is not singled out for its noise. When the QPVs
+differ from one another far more than chance explains (over-dispersion, usual on counts of
+thousands), the limits are widened by a between-QPV variation (Spiegelhalter 2005, data.stats).
 
 The benchmark is one value for every QPV: the chosen reference when all the QPVs of the scope
 share it (France, all QPVs, or the one commune, EPCI, département or région of a scope inside it),
@@ -33,6 +35,13 @@ class Funnel:
     limits: dict = field(default_factory=dict)      # level token -> (lower, upper) along `grid`
     spec: intervals.Spec | None = None
     approx: int = 0                          # points whose denominator is approximated
+    dispersion: dict | None = None           # data.stats.overdispersion: phi, tau2, overdispersed
+    unadjusted_beyond: int = 0               # beyond the exact 99,8 % limits (when the limits are widened)
+
+    @property
+    def adjusted(self) -> bool:
+        """Limits widened for over-dispersion (Spiegelhalter 2005)."""
+        return bool(self.dispersion and self.dispersion["overdispersed"])
 
 
 def benchmark(v: View) -> tuple[float | None, str, str]:
@@ -80,11 +89,22 @@ def _funnel(v: View) -> Funnel:
     value = p.value.to_numpy(float)
     lo_x, hi_x = max(1.0, den.min() * 0.7), den.max() * 1.4
     grid = np.geomspace(lo_x, hi_x, GRID_POINTS)
-    limits, outside = {}, np.full(len(p), "", dtype=object)
+    # the between-QPV variation is measured around the QPVs' own pooled value (as FunnelPlotR does),
+    # not the benchmark: QPVs all far from France are a finding, not a dispersion to absorb
+    disp = stats.overdispersion(sp.method, float(np.sum(value * den) / np.sum(den)), value, den, sp.scale)
+    tau2 = disp["tau2"] if disp and disp["overdispersed"] else None
+    limits, outside, unadjusted = {}, np.full(len(p), "", dtype=object), 0
     for token in ("95", "99.8"):                    # the wider limits last: they decide "99,8 %"
         level = stats.LEVELS[token]
-        limits[token] = stats.funnel_limits(sp.method, target, grid, level, sp.scale)
-        lo, hi = stats.funnel_limits(sp.method, target, den, level, sp.scale)
+        if tau2 is None:
+            limits[token] = stats.funnel_limits(sp.method, target, grid, level, sp.scale)
+            lo, hi = stats.funnel_limits(sp.method, target, den, level, sp.scale)
+        else:
+            limits[token] = stats.adjusted_funnel_limits(sp.method, target, grid, tau2, level, sp.scale)
+            lo, hi = stats.adjusted_funnel_limits(sp.method, target, den, tau2, level, sp.scale)
+            if token == "99.8":
+                ex_lo, ex_hi = stats.funnel_limits(sp.method, target, den, level, sp.scale)
+                unadjusted = int(((value < ex_lo) | (value > ex_hi)).sum())
         out = (value < lo) | (value > hi)
         outside[out] = token
     p["outside"] = outside
@@ -93,7 +113,8 @@ def _funnel(v: View) -> Funnel:
     p["outcome"] = [("worse" if (s == "above") == hib else "better") if o and hib is not None
                     else (("higher" if s == "above" else "lower") if o else "similar")
                     for s, o in zip(p.side, p.outside)]
-    return Funnel(p, target, label, note, None, grid, limits, sp, int((p.ci_basis == "approx").sum()))
+    return Funnel(p, target, label, note, None, grid, limits, sp, int((p.ci_basis == "approx").sum()), disp,
+                  unadjusted)
 
 
 def outside_text(fu: Funnel, token: str) -> list[str]:

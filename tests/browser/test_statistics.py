@@ -78,8 +78,10 @@ def test_inegalites_funnel_plot_and_interval_level(page):
     expect(page.locator("#ineg-funnel-source")).to_contain_text("Spiegelhalter")
     expect(page.locator("#ineg-funnel-exports").get_by_role("button", name="Exporter le graphique en PNG")).to_be_visible()
     legend = page.locator("#ineg-funnel .legendtext")
-    expect(legend.filter(has_text=re.compile(r"^Limites à 95 %$"))).to_have_count(1)
-    expect(legend.filter(has_text=re.compile(r"^Limites à 99,8 %$"))).to_have_count(1)
+    # the demo's QPVs are over-dispersed: widened limits, named so, and the note says why
+    expect(legend.filter(has_text=re.compile(r"^Limites à 95 % \(corrigées\)$"))).to_have_count(1)
+    expect(legend.filter(has_text=re.compile(r"^Limites à 99,8 % \(corrigées\)$"))).to_have_count(1)
+    expect(page.locator("#ineg-funnel-overdispersed")).to_contain_text("Sans cette correction")
     screenshot(page, "inegalites-entonnoir")
     # the table's tested comparison, then 99,8 % from the folded options
     expect(page.locator("#ineg-table-wrap")).to_contain_text("Comparaison testée avec la référence (IC 95 %)")
