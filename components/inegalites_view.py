@@ -165,14 +165,17 @@ def notes(st: ViewState, v: iv.View) -> list:
     return folded_notes(out, "Remarques sur ces chiffres")
 
 
-def years_text(rows: pd.DataFrame) -> str:
-    """", année(s) décrite(s) : 2019." — and, for values whose source does not say which year they
-    describe (negative period), that it does not: a diffusion vintage is not a year described."""
-    rows = rows[rows["period"].notna()].sort_values("period")
-    dated = rows["period"] >= 0
-    years = list(dict.fromkeys(rows.loc[dated, "year_label"].dropna()))
+def years_text(period, labels) -> str:
+    """", année(s) décrite(s) : 2019." from the rows' periods and year labels — and, for values whose
+    source does not say which year they describe (negative period), that it does not: a diffusion
+    vintage is not a year described. Numpy: it runs at each render."""
+    period = np.asarray(period, dtype=float)
+    labels = np.asarray(labels, dtype=object)
+    dated = np.isfinite(period) & (period >= 0)
+    order = np.argsort(period[dated], kind="stable")
+    years = list(dict.fromkeys(y for y in labels[dated][order] if isinstance(y, str)))
     out = f", année(s) décrite(s) : {', '.join(years)}" if years else ""
-    if (~dated).any():
+    if (np.isfinite(period) & (period < 0)).any():
         out += (" ; pour une partie des valeurs, " if years else ", ") + "année décrite non déclarée par la source"
     return out + "."
 
@@ -186,14 +189,16 @@ def source_line(st: ViewState, v: iv.View) -> list:
     parts = []
     if srcs:
         parts.append("Source : " + " ; ".join(
-            source_text(title, pub, vint, geo) for title, pub, vint, geo in srcs) + years_text(f.loc[known]))
+            source_text(title, pub, vint, geo) for title, pub, vint, geo in srcs)
+            + years_text(f["period"].to_numpy(dtype=float)[known], col("year_label")))
     else:
         parts.append("Source : aucune valeur pour ce choix.")
     refs = v.refs
     if refs is not None and len(refs):
         rs = dict.fromkeys(zip(refs["source_title"], refs["publisher"], refs["vintage"]))
         parts.append(f"Référence ({an.REFERENCE_LEVELS[st.ref]}) : " + " ; ".join(
-            source_text(title, pub, vint) for title, pub, vint in rs) + years_text(refs))
+            source_text(title, pub, vint) for title, pub, vint in rs)
+            + years_text(refs["period"].to_numpy(dtype=float), refs["year_label"].to_numpy(dtype=object)))
     else:
         parts.append(f"Référence ({an.REFERENCE_LEVELS[st.ref]}) : aucune valeur disponible.")
     parts.append("Fond de carte : contours des communes et départements de la base (hors ligne) ; "

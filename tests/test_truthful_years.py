@@ -30,17 +30,15 @@ def test_year_text_never_shows_a_vintage_as_the_year_described():
 
 
 def test_source_line_says_years_described_and_never_a_vintage_as_one():
-    import pandas as pd
-
     from components.inegalites_view import years_text
-    rows = lambda periods, labels: pd.DataFrame({"period": periods, "year_label": labels})  # noqa: E731
-    assert years_text(rows([2019, 2018, 2019], ["2019", "2018", "2019"])) == ", année(s) décrite(s) : 2018, 2019."
+    rows = lambda periods, labels: (periods, labels)  # noqa: E731
+    assert years_text(*rows([2019, 2018, 2019], ["2019", "2018", "2019"])) == ", année(s) décrite(s) : 2018, 2019."
     undated = -10000 + 2022        # data/provenance: a vintage without a declared year described
-    assert years_text(rows([undated], ["millésime de diffusion 2022"])) == \
+    assert years_text(*rows([undated], ["millésime de diffusion 2022"])) == \
         ", année décrite non déclarée par la source."
-    assert years_text(rows([2019, undated], ["2019", "millésime de diffusion 2022"])) == \
+    assert years_text(*rows([2019, undated], ["2019", "millésime de diffusion 2022"])) == \
         ", année(s) décrite(s) : 2019 ; pour une partie des valeurs, année décrite non déclarée par la source."
-    assert years_text(rows([], [])) == "."
+    assert years_text(*rows([], [])) == "."
 
 
 def test_identical_successive_vintages_are_marked_and_reported(ctx, tmp_path):
