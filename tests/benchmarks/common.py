@@ -104,24 +104,21 @@ def fmt_bytes(n: float) -> str:
     return f"{fr(n)} o"
 
 
+_UNIT_FORMATS = {
+    "s": lambda v: f"{fr(v, 2 if v < 10 else 1)} s",
+    "ms": lambda v: f"{fr(v, 1 if v < 10 else 0)} ms",
+    "o": lambda v: fmt_bytes(v),
+    "Mo": lambda v: f"{fr(v, 0)} Mo",
+    "x": lambda v: f"× {fr(v, 1)}",
+    "%": lambda v: f"{fr(v, 1)} %",
+    "txt": str,
+}
+
+
 def fmt_value(v, unit: str) -> str:
     if v is None:
         return "n.d."
-    if unit == "txt":
-        return str(v)
-    if unit == "s":
-        return f"{fr(v, 2 if v < 10 else 1)} s"
-    if unit == "ms":
-        return f"{fr(v, 1 if v < 10 else 0)} ms"
-    if unit == "o":
-        return fmt_bytes(v)
-    if unit == "Mo":
-        return f"{fr(v, 0)} Mo"
-    if unit == "x":
-        return f"× {fr(v, 1)}"
-    if unit == "%":
-        return f"{fr(v, 1)} %"
-    return fr(v, 0)
+    return _UNIT_FORMATS.get(unit, lambda x: fr(x, 0))(v)
 
 
 # ------------------------------------------------------------------------------ machine
