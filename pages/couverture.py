@@ -414,7 +414,9 @@ def ranking_block(scope, need: str | None, cov: pd.DataFrame | None = None) -> l
         *notes,
         html.P(f"Indicateur : {info.get('label', need)} — dernière année disponible"
                f"{' (' + ', '.join(years) + ')' if years else ''}. Source : "
-               f"{' ; '.join(srcs) if srcs else 'n.d'}.", className="source-line", id="cov-ranking-source"),
+               f"{' ; '.join(srcs) if srcs else 'n.d'}."
+               + (f" Référence des comparaisons testées : {bench}, {ranked.attrs['benchmark_source']}."
+                  if bench else ""), className="source-line", id="cov-ranking-source"),
     ]
 
 

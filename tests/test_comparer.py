@@ -1,5 +1,7 @@
 """Comparer: frames, plain-language sentences, references."""
 import pandas as pd
+
+from data.views import intervals
 import pytest
 
 from data import access
@@ -146,6 +148,11 @@ def test_the_most_unfavourable_territory_only_when_a_test_says_so(comparer):
     df = pd.DataFrame([_counted("A", 450, 1000), _row("B", 30.0, ci_method="wilson", ci_why="valeur secrète : non testée")])
     [s] = comparer.plain_sentences(df)
     assert "Valeur la plus défavorable : A (écart avec B non testé, valeur secrète : non testée)." in s
+    # a median: the reason without a parenthesis inside the parenthesis
+    df = pd.DataFrame([_row("A", 14000.0, ci_why=intervals.NO_METHOD), _row("B", 12000.0, ci_why=intervals.NO_METHOD)])
+    [s] = comparer.plain_sentences(df)
+    assert "Valeur la plus défavorable : A (écart avec B non testé, intervalle non calculable : indicateur sans effectifs)." in s and "((" not in s \
+        and "))" not in s
 
 
 def test_a_zero_figure_is_compared_with_its_reference_without_a_ratio(comparer):

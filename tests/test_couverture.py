@@ -474,6 +474,9 @@ def test_no_rank_without_its_interval_and_test(counted_page):
     assert "Comparaison testée avec France métropolitaine (millésime de diffusion 2021)" in block and "IC 95 %" in block
     assert "le rang ordonne les valeurs, il ne prouve pas d'écart" in block.lower()
     assert "1 similaire, 1 moins bon" in block
+    # the benchmark's figure says its source and year, like the QPVs' own
+    assert ("Référence des comparaisons testées : France métropolitaine (millésime de diffusion 2021), "
+            "Indicateurs fictifs (ONPV fictif), millésime 2021.") in block
 
 
 def test_a_rank_without_counts_says_it_is_untested(page):

@@ -183,7 +183,7 @@ def extremes_clause(d: pd.DataFrame, worst, best, ci: str) -> str:
                                   col(b, "ci_den"), stats.LEVELS[ci]) for w in worst for b in best]
     if None in outcomes:
         whys = [col(i, "ci_why") for i in list(worst) + list(best)]
-        why = next((w for w in whys if isinstance(w, str) and w), intervals.NO_COUNTS)
+        why = next((w for w in whys if isinstance(w, str) and w), intervals.NO_COUNTS).split(" (")[0]  # no (( ))
         return f"Valeur la plus défavorable : {worst_name} (écart avec {best_name} non testé, {why})."
     approx = ", dénominateur approché" if any(col(i, "ci_basis") == "approx" for i in list(worst) + list(best)) else ""
     if all(o in ("higher", "lower") for o in outcomes):
@@ -266,7 +266,8 @@ def plain_sentences(df: pd.DataFrame) -> list[str]:
                 else:
                     untested.append(r)
             if untested:
-                whys = list(dict.fromkeys(getattr(r, "ci_why", None) or intervals.NO_COUNTS for r in untested))
+                whys = list(dict.fromkeys((getattr(r, "ci_why", None) or intervals.NO_COUNTS).split(" (")[0]
+                                          for r in untested))          # no nested parentheses
                 s += (" Écart non testé" + (f" pour {', '.join(plain[r.name] for r in untested)}"
                                             if len(untested) < len(ok) else "")
                       + f" ({' ; '.join(whys)}).")

@@ -277,6 +277,7 @@ def ranking_frame(scope, need: str, cov: pd.DataFrame | None = None) -> pd.DataF
     df["test"] = intervals.tested(df, bench["value"] if bench else np.nan, hib)
     out = rank_by_need(df, hib)
     out.attrs["benchmark"] = f"{bench['name']} ({bench['year_label']})" if bench else None
+    out.attrs["benchmark_source"] = bench["source"] if bench else None
     return out
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from data import access
 from data import stats
 from data.analysis import fmt
+from data.provenance import source_text
 
 NO_METHOD = "intervalle non calculable : indicateur sans effectifs (médiane, rapport ou indice)"
 NO_COUNTS = "intervalle non calculable : effectifs non publiés"
@@ -122,7 +123,7 @@ def national_benchmark(indicator_id: str, period: int | None = None) -> dict | N
     """One benchmark for QPVs that share no reference: France's value, else the value of all QPVs
     (real QPV files often give no national value but the all-QPV one), like for like (the year
     `period` describes, else the closest earlier: data.access.reference_values_at). {value, name,
-    year_label, level}, or None when neither is loaded."""
+    year_label, level, source}, or None when neither is loaded."""
     for ref_level, ref_codes in (("france", list(access.territory_frame("france")["code"])),
                                  ("ensemble_qpv", access.ensemble_codes())):
         for code in ref_codes:
@@ -130,7 +131,8 @@ def national_benchmark(indicator_id: str, period: int | None = None) -> dict | N
             ref = ref[ref.status == "ok"]
             if len(ref):
                 r = ref.iloc[0]
-                return {"value": float(r.value), "name": r["name"], "year_label": r.year_label, "level": ref_level}
+                return {"value": float(r.value), "name": r["name"], "year_label": r.year_label, "level": ref_level,
+                        "source": source_text(r.source_title, r.publisher, r.vintage)}
     return None
 
 
